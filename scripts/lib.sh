@@ -81,16 +81,18 @@ use_main_venv() {
   printf 'controller: %s, %s\n' "$("$VENV/bin/python" --version)" "$("$VENV/bin/ansible" --version | head -n1)" >&2
 }
 
-# Copy the collection where ansible-test and Ansible look for it: $WORK/ac/ansible_collections/port443/https.
-COLL_PARENT="$WORK/ac"
+# Copy the collection where ansible-test and Ansible look for it: …/ansible_collections/port443/https.
+# Outside the git checkout on purpose: inside it, ansible-test asks git for the file list and sees nothing
+# (the copy is git-ignored). One copy per WORK dir, so parallel runs do not share it.
+COLL_PARENT="${PORT443_COLL_PARENT:-/tmp/port443-ac/$(printf '%s' "$WORK" | md5sum | cut -c1-10)}"
 COLL_DIR="$COLL_PARENT/ansible_collections/port443/https"
 sync_collection() {
   mkdir -p "$COLL_DIR"
   # A real copy (ansible-test refuses symlinks); rsync keeps re-runs quick.
   if command -v rsync >/dev/null; then
-    rsync -a --delete --exclude .work --exclude .git --exclude tests/output "$ROOT/" "$COLL_DIR/"
+    rsync -a --delete --delete-excluded --exclude '/.work*' --exclude /.git --exclude /tests/output --exclude __pycache__ "$ROOT/" "$COLL_DIR/"
   else
     rm -rf "$COLL_DIR"; mkdir -p "$COLL_DIR"
-    tar -C "$ROOT" --exclude ./.work --exclude ./.git --exclude ./tests/output -c . | tar -C "$COLL_DIR" -x
+    tar -C "$ROOT" --exclude './.work*' --exclude ./.git --exclude ./tests/output -c . | tar -C "$COLL_DIR" -x
   fi
 }
