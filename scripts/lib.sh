@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Shared helpers for scripts/demo and scripts/test (sourced, not run).
 set -euo pipefail

@@ -97,7 +97,10 @@ build_image() {
   else
     sed "s/\b$host\b/$suite/g" /etc/apt/sources.list >"$root/etc/apt/sources.list"
   fi
-  for f in /etc/apt/apt.conf.d/99artifact-registry; do [ -f "$f" ] && cp "$f" "$root$f"; done
+  # The host's apt settings for its package registry, when it has them.
+  if [ -f /etc/apt/apt.conf.d/99artifact-registry ]; then
+    cp /etc/apt/apt.conf.d/99artifact-registry "$root/etc/apt/apt.conf.d/"
+  fi
   # Containers have no consoles, udev, fuse or hugepages: mask what cannot start.
   for u in getty.target console-getty.service systemd-udevd.service systemd-udev-trigger.service \
            systemd-remount-fs.service dev-hugepages.mount sys-fs-fuse-connections.mount \
@@ -133,12 +136,13 @@ cmd_images() {
 cmd_clean() {
   # clean [SCENARIO]: every lab container/network, or only those of one Molecule scenario.
   engine_answers || return 0
-  local ids filter=label=port443.lab
+  local filter=label=port443.lab
+  local -a ids
   [ -z "${1:-}" ] || filter="label=port443.lab.scenario=$1"
-  ids=$(docker ps -aq --filter "$filter" 2>/dev/null || true)
-  [ -z "$ids" ] || { log "removing lab containers ($filter)"; docker rm -f $ids >/dev/null || true; }
-  ids=$(docker network ls -q --filter "$filter" 2>/dev/null || true)
-  [ -z "$ids" ] || { log "removing lab networks"; docker network rm $ids >/dev/null || true; }
+  mapfile -t ids < <(docker ps -aq --filter "$filter" 2>/dev/null || true)
+  [ ${#ids[@]} -eq 0 ] || { log "removing lab containers ($filter)"; docker rm -f "${ids[@]}" >/dev/null || true; }
+  mapfile -t ids < <(docker network ls -q --filter "$filter" 2>/dev/null || true)
+  [ ${#ids[@]} -eq 0 ] || { log "removing lab networks ($filter)"; docker network rm "${ids[@]}" >/dev/null || true; }
 }
 
 cmd_stop() {
