@@ -79,7 +79,7 @@ use_main_venv() {
   make_venv "$VENV" "$py" "$ROOT/test-requirements.txt"
   export PATH="$VENV/bin:$PATH"
   export VENV
-  printf 'controller: %s, %s\n' "$("$VENV/bin/python" --version)" "$("$VENV/bin/ansible" --version | head -n1)" >&2
+  printf 'controller: %s, %s\n' "$("$VENV/bin/python" --version)" "$("$VENV/bin/ansible" --version | sed -n 1p)" >&2
 }
 
 # Copy the collection where ansible-test and Ansible look for it: …/ansible_collections/port443/https.
