@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+"""Reason codes, their explanations and fixes, severities, and fleet summaries (plain Python)."""
+
+from __future__ import annotations
+
+import typing as t
+
+SEVERITIES = ("ok", "warning", "critical")
+TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+
+# code -> (default severity, one-line explanation, likely fix). The wording follows the troubleshooting
+# logic of the seed documents: closed means nothing listens (or the wrong interface), a timeout means a
+# firewall drops packets, open-but-TLS-fails means certificate, SNI or proxy configuration.
+REASONS: dict[str, tuple[str, str, str]] = {
+    "unresolvable": (
+        "critical",
+        "The host name does not resolve to an address.",
+        "Fix DNS: the name needs an A/AAAA record pointing at the server's public address (or pass address: to test a specific IP).",
+    ),
+    "closed": (
+        "critical",
+        "The connection was refused: nothing listens on this port, or the service listens only on localhost or another interface.",
+        "Start the web server and make it listen on this address and port (check with 'ss -tlnp'); publish the port if it runs in a container.",
+    ),
+    "filtered": (
+        "critical",
+        "The connection timed out: a host firewall, cloud security group, router or upstream provider drops the packets.",
+        "Allow inbound TCP on this port in the host firewall (ufw/firewalld/nftables/iptables), the cloud security group and any router or NAT in between.",
+    ),
+    "no_tls_response": (
+        "critical",
+        "TCP connects but nothing answers the TLS ClientHello (tarpit, stuck proxy or a backend that never speaks).",
+        "Check what really listens on the port (ss -tlnp), the reverse proxy upstream and the application logs; the listener must speak TLS.",
+    ),
+    "not_tls": (
+        "critical",
+        "The port answers, but not with TLS (plain HTTP or another protocol on the HTTPS port).",
+        "Enable TLS on this listener (for example nginx 'listen 443 ssl;' with a certificate), or move the plain-text service to another port.",
+    ),
+    "handshake_failure": (
+        "critical",
+        "TCP is open but the TLS handshake fails.",
+        "Check the certificate and key configuration, SNI (server name) routing, enabled TLS versions and ciphers on the server or proxy.",
+    ),
+    "legacy_tls_enabled": (
+        "warning",
+        "The server accepts TLS versions below the minimum policy version.",
+        "Disable obsolete protocols, e.g. nginx 'ssl_protocols TLSv1.2 TLSv1.3;', Apache 'SSLProtocol -all +TLSv1.2 +TLSv1.3'.",
+    ),
+    "expired": (
+        "critical",
+        "The server certificate has expired.",
+        "Renew the certificate (check that automatic renewal runs) and reload the web server so it serves the new file.",
+    ),
+    "not_yet_valid": (
+        "critical",
+        "The server certificate is not valid yet (its notBefore date is in the future).",
+        "Check the clock of the issuing CA and of this host, or deploy the currently valid certificate.",
+    ),
+    "expiring_soon": (
+        "warning",
+        "The server certificate expires soon.",
+        "Renew the certificate now and make sure automatic renewal (e.g. certbot timer) works.",
+    ),
+    "hostname_mismatch": (
+        "critical",
+        "The certificate does not cover the name clients use (SAN DNS/IP entries, wildcards checked).",
+        "Issue a certificate whose subjectAltName lists this name, or fix SNI routing so the right certificate is served.",
+    ),
+    "cn_only": (
+        "critical",
+        "The name appears only in the certificate's Common Name; modern clients ignore the CN and require a subjectAltName.",
+        "Reissue the certificate with the host name in the subjectAltName extension.",
+    ),
+    "self_signed": (
+        "critical",
+        "The server presents a self-signed certificate that is not in the trust store.",
+        "Use a certificate from a public or internal CA, or distribute this certificate to clients and pass it as ca_path.",
+    ),
+    "untrusted_root": (
+        "critical",
+        "The chain ends in a root CA that is not in the trust store.",
+        "Use a certificate from a CA the clients trust, or add the private root to the clients' trust store (ca_path for this check).",
+    ),
+    "incomplete_chain": (
+        "critical",
+        "The server does not send the intermediate certificate(s) needed to reach a trusted root (even if clients could fetch them via AIA).",
+        "Serve the full chain: leaf followed by intermediates (nginx ssl_certificate fullchain.pem, Apache SSLCertificateFile with the chain).",
+    ),
+    "expired_intermediate": (
+        "critical",
+        "An intermediate or root certificate in the chain has expired or is not valid yet.",
+        "Replace the chain file with the CA's current intermediate certificates.",
+    ),
+    "weak_key": (
+        "critical",
+        "A certificate in the served chain uses a weak key (RSA below the minimum size, EC below 256 bits).",
+        "Reissue the certificate with an RSA key of at least 2048 bits or an ECDSA P-256/P-384 key.",
+    ),
+    "weak_signature": (
+        "critical",
+        "A certificate in the served chain is signed with SHA-1 or MD5, which clients reject.",
+        "Reissue the certificate (and intermediates) with a SHA-256 or stronger signature.",
+    ),
+    "revoked": (
+        "critical",
+        "The certificate has been revoked by its CA (CRL or OCSP).",
+        "Obtain and deploy a new certificate; find out why the old one was revoked (key compromise?).",
+    ),
+    "no_hsts": (
+        "warning",
+        "The HTTPS response carries no Strict-Transport-Security header.",
+        "Send 'Strict-Transport-Security: max-age=31536000' (nginx add_header ... always) once HTTPS works everywhere.",
+    ),
+    "no_redirect": (
+        "warning",
+        "Port 80 does not redirect plain HTTP to the https:// URL.",
+        "Serve a 301/308 redirect to https://$host$request_uri on port 80 (or close port 80 deliberately and require_redirect: false).",
+    ),
+    "key_mismatch": (
+        "critical",
+        "The private key does not belong to the certificate.",
+        "Deploy the key that was used for the certificate request (compare 'openssl x509 -noout -pubkey' with 'openssl pkey -pubout').",
+    ),
+    "chain_order": (
+        "warning",
+        "The chain file is not in order: each certificate must be followed by its issuer.",
+        "Order the file leaf first, then each intermediate, each one issued by the next.",
+    ),
+    "certificate_unreadable": (
+        "critical",
+        "The served certificate could not be parsed.",
+        "Check the certificate file configured on the server; it must be a valid X.509 certificate in PEM format.",
+    ),
+}
+
+
+def reason(code: str, detail: str | None = None, severity: str | None = None) -> dict[str, str]:
+    """Build one reason dict {code, severity, message, fix}."""
+    default_severity, message, fix = REASONS[code]
+    if detail:
+        message = f"{message} ({detail})"
+    return {"code": code, "severity": severity or default_severity, "message": message, "fix": fix}
+
+
+def explain(code: str) -> dict[str, str]:
+    """Explanation and fix of a reason code; raises KeyError for unknown codes."""
+    severity, message, fix = REASONS[code]
+    return {"code": code, "severity": severity, "message": message, "fix": fix}
+
+
+def status_of(reasons: t.Iterable[dict[str, t.Any]]) -> str:
+    """The worst severity among reasons (ok when there is none)."""
+    worst = 0
+    for item in reasons:
+        sev = item.get("severity", "ok")
+        if sev in SEVERITIES:
+            worst = max(worst, SEVERITIES.index(sev))
+    return SEVERITIES[worst]
+
+
+def summarize(results: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
+    """Fleet summary: counts per status and per reason code."""
+    summary: dict[str, t.Any] = {"total": 0, "ok": 0, "warning": 0, "critical": 0, "by_reason": {}}
+    for res in results:
+        summary["total"] += 1
+        status = res.get("status", "ok")
+        if status in SEVERITIES:
+            summary[status] += 1
+        for item in res.get("reasons") or []:
+            code = item.get("code")
+            if code:
+                summary["by_reason"][code] = summary["by_reason"].get(code, 0) + 1
+    return summary
+
+
+def normalize_tls_version(value: t.Any) -> str:
+    """'TLSv1.2', 'tls1_2', '1.2', 1.2 -> '1.2'. Raises ValueError for anything else."""
+    text = str(value).strip().lower().replace("_", ".")
+    for prefix in ("tlsv", "tls "):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    if text.startswith("tls"):
+        text = text[3:]
+    if text in ("1", "1.0"):
+        text = "1.0"
+    if text not in TLS_VERSIONS:
+        raise ValueError(f"{value!r} is not a TLS version (expected one of {', '.join(TLS_VERSIONS)})")
+    return text
+
+
+def compare_tls_versions(left: t.Any, right: t.Any) -> int:
+    """-1, 0 or 1 as left is lower than, equal to or higher than right."""
+    a = TLS_VERSIONS.index(normalize_tls_version(left))
+    b = TLS_VERSIONS.index(normalize_tls_version(right))
+    return (a > b) - (a < b)
+
+
+def failing(results: t.Iterable[dict[str, t.Any]], fail_on: str) -> list[dict[str, t.Any]]:
+    """Endpoints whose status reaches the fail_on level (never: none)."""
+    if fail_on == "never":
+        return []
+    levels = ("critical",) if fail_on == "critical" else ("warning", "critical")
+    return [res for res in results if res.get("status") in levels]
+
+
+def failure_message(bad: list[dict[str, t.Any]], total: int, fail_on: str) -> str:
+    """Readable one-paragraph summary of failing endpoints."""
+    parts = []
+    for res in bad[:20]:
+        codes = ", ".join(r["code"] for r in res.get("reasons", []) if r.get("severity") != "ok")
+        parts.append(f"{res.get('host')}:{res.get('port')} {res.get('status')} ({codes})")
+    more = f"; and {len(bad) - 20} more" if len(bad) > 20 else ""
+    return f"{len(bad)} of {total} endpoint(s) at or above fail_on={fail_on}: " + "; ".join(parts) + more

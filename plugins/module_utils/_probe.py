@@ -1,0 +1,265 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+"""Concurrent endpoint probe: input validation, per-endpoint pipeline (TCP, TLS versions, certificate,
+revocation, HTTP) and classification into status + reasons (plain Python, no Ansible imports)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import typing as t
+
+from ansible_collections.port443.https.plugins.module_utils import _classify, _http, _net, _tls, _x509
+
+CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http")
+DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
+
+
+class ProbeInputError(ValueError):
+    """Bad input: the message names the option and the value."""
+
+
+def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str, t.Any]]:
+    """Normalize endpoints and options; raise ProbeInputError naming option and value."""
+    endpoints = params.get("endpoints")
+    if not endpoints:
+        raise ProbeInputError("endpoints: the list is empty; give at least one endpoint ({host: example.com})")
+    normalized = []
+    for idx, ep in enumerate(endpoints):
+        if isinstance(ep, str):
+            ep = {"host": ep}
+        if not isinstance(ep, dict):
+            raise ProbeInputError(f"endpoints[{idx}]: expected a dict with host/port, got {ep!r}")
+        host = ep.get("host")
+        if not _net.valid_host(host):
+            raise ProbeInputError(f"endpoints[{idx}].host: {host!r} is not a valid host name or IP address")
+        for key in ("port", "http_port"):
+            value = ep.get(key)
+            if value is None:
+                continue
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise ProbeInputError(f"endpoints[{idx}].{key}: {ep.get(key)!r} is not a port number") from None
+            if not 1 <= value <= 65535:
+                raise ProbeInputError(f"endpoints[{idx}].{key}: {value} is out of range (1-65535)")
+        server_name = ep.get("server_name")
+        if server_name is not None and not _net.valid_host(server_name):
+            raise ProbeInputError(f"endpoints[{idx}].server_name: {server_name!r} is not a valid host name or IP address")
+        address = ep.get("address")
+        if address is not None and not _net.is_ip(str(address)):
+            raise ProbeInputError(f"endpoints[{idx}].address: {address!r} is not an IP address")
+        normalized.append({
+            "host": host.strip("[]"),
+            "port": int(ep.get("port") or 443),
+            "server_name": (server_name or host).strip("[]"),
+            "address": str(address).strip("[]") if address else None,
+            "http_port": int(ep.get("http_port") or 80),
+        })
+
+    opts = dict(params)
+    checks = opts.get("checks")
+    checks = list(DEFAULT_CHECKS) if checks is None else list(checks)
+    for check in checks:
+        if check not in CHECKS:
+            raise ProbeInputError(f"checks: unknown check {check!r} (choose from {', '.join(CHECKS)})")
+    opts["checks"] = checks
+    try:
+        opts["min_tls_version"] = _classify.normalize_tls_version(opts.get("min_tls_version") or "1.2")
+    except ValueError as exc:
+        raise ProbeInputError(f"min_tls_version: {exc}") from None
+    for key, low, high in (("timeout", 0.1, 300), ("workers", 1, 1024), ("warning_days", 0, 3650),
+                           ("critical_days", 0, 3650), ("min_rsa_bits", 512, 16384)):
+        value = opts.get(key)
+        if value is None:
+            continue
+        if not low <= value <= high:
+            raise ProbeInputError(f"{key}: {value} is out of range ({low}-{high})")
+    if opts.get("fail_on", "never") not in ("critical", "warning", "never"):
+        raise ProbeInputError(f"fail_on: {opts.get('fail_on')!r} is not one of critical, warning, never")
+    ca_path = opts.get("ca_path")
+    if ca_path:
+        if not os.path.isfile(ca_path) or not os.access(ca_path, os.R_OK):
+            raise ProbeInputError(f"ca_path: cannot read the CA bundle {ca_path!r} (missing or not readable)")
+        if _x509.HAS_CRYPTOGRAPHY:
+            try:
+                _x509.trust_store(ca_path)
+            except (OSError, ValueError) as exc:
+                raise ProbeInputError(f"ca_path: cannot use the CA bundle {ca_path!r}: {exc}") from None
+    return normalized, opts
+
+
+def _empty_result(ep: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {
+        "host": ep["host"], "port": ep["port"], "server_name": ep["server_name"], "address": ep["address"],
+        "status": "ok", "reasons": [],
+        "tcp": {"state": None, "latency_ms": None, "error": None},
+        "tls": {"versions": {v: None for v in _classify.TLS_VERSIONS}, "negotiated": None, "cipher": None, "alpn": None, "error": None},
+        "certificate": None,
+        "revocation": None,
+        "http": None,
+    }
+
+
+def probe_endpoint(ep: dict[str, t.Any], opts: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Probe one endpoint; never raises for network conditions."""
+    res = _empty_result(ep)
+    reasons = res["reasons"]
+    checks = opts["checks"]
+    timeout = float(opts.get("timeout") or 5)
+    want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http"))
+
+    target = ep["address"] or ep["host"]
+    resolved = _net.resolve(target, ep["port"])
+    if resolved is None:
+        res["tcp"]["state"] = "unresolvable"
+        reasons.append(_classify.reason("unresolvable", target))
+        res["status"] = _classify.status_of(reasons)
+        return res
+    family, sockaddr = resolved
+    res["address"] = sockaddr[0]
+
+    state, sock, latency, error = _net.connect(family, sockaddr, timeout)
+    res["tcp"].update(state=state, latency_ms=latency, error=error)
+    if sock is None:
+        reasons.append(_classify.reason(state, f"{sockaddr[0]}:{ep['port']}: {error}"))
+        res["status"] = _classify.status_of(reasons)
+        return res
+    if not want_tls:
+        sock.close()
+        res["status"] = _classify.status_of(reasons)
+        return res
+
+    hs = _tls.handshake(sock, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep="http" in checks, want_chain=True)
+    tls = res["tls"]
+    hsts_raw = None
+    if hs.ok:
+        tls.update(negotiated=hs.version, cipher=hs.cipher, alpn=hs.alpn)
+        if hs.sock is not None:
+            if hs.alpn != "h2":
+                hsts_raw = _tls_http_head(hs.sock, ep, timeout)
+            hs.sock.close()
+            if hs.alpn == "h2":
+                # The server chose HTTP/2: ask again over a session that offers HTTP/1.1 only.
+                _st, hsock, _lat, _err = _net.connect(family, sockaddr, timeout)
+                if hsock is not None:
+                    hhs = _tls.handshake(hsock, ep["server_name"], timeout, alpn=("http/1.1",), keep=True)
+                    if hhs.sock is not None:
+                        hsts_raw = _tls_http_head(hhs.sock, ep, timeout)
+                        hhs.sock.close()
+    else:
+        tls["error"] = hs.error
+        if hs.kind == "timeout":
+            reasons.append(_classify.reason("no_tls_response", f"nothing received within {timeout:g}s"))
+        elif hs.kind == "not_tls":
+            plain = _net.tcp_request(family, sockaddr, _http.request_bytes(ep["server_name"]), timeout)
+            status, _headers = _http.parse_response(plain)
+            detail = f"plain HTTP answered with status {status}" if status else hs.error
+            reasons.append(_classify.reason("not_tls", detail))
+        else:
+            reasons.append(_classify.reason("handshake_failure", hs.error))
+        if hs.kind in ("timeout", "not_tls"):
+            res["tls"]["versions"] = {v: False for v in _classify.TLS_VERSIONS}
+            res["status"] = _classify.status_of(reasons)
+            return res
+
+    if "tls_versions" in checks:
+        versions = tls["versions"]
+        negotiated = hs.version if hs.ok else None
+        for version in _classify.TLS_VERSIONS:
+            if negotiated is not None and _classify.compare_tls_versions(version, negotiated) >= 0:
+                # The server picked `negotiated` from an offer of 1.0-1.3: it supports no higher version.
+                versions[version] = version == negotiated
+                continue
+            st, vsock, _lat, _err = _net.connect(family, sockaddr, timeout)
+            if vsock is None:
+                versions[version] = None
+                continue
+            vhs = _tls.handshake(vsock, ep["server_name"], timeout, version=version)
+            versions[version] = bool(vhs.ok and vhs.version == version)
+        low = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, opts["min_tls_version"]) < 0]
+        good = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, opts["min_tls_version"]) >= 0]
+        if low:
+            sev = "warning" if good else "critical"
+            reasons.append(_classify.reason("legacy_tls_enabled", f"accepts TLS {', '.join(low)}; minimum is {opts['min_tls_version']}", sev))
+    elif hs.ok:
+        tls["versions"][hs.version] = True
+
+    if hs.ok and hs.chain_der and ("certificate" in checks or "revocation" in checks):
+        if not _x509.HAS_CRYPTOGRAPHY:
+            res["certificate"] = {"error": "the Python library cryptography is not installed"}
+        else:
+            _certificate_check(res, hs, ep, opts, timeout, reasons)
+
+    if "http" in checks:
+        res["http"] = _http_check(ep, family, sockaddr, timeout, hsts_raw if hs.ok else None, opts, reasons, tls_ok=hs.ok)
+    res["status"] = _classify.status_of(reasons)
+    return res
+
+
+def _certificate_check(res, hs, ep, opts, timeout, reasons) -> None:
+    store = _x509.trust_store(opts.get("ca_path"))
+    try:
+        info, findings = _x509.evaluate(hs.chain_der, ep["server_name"], store, opts, chain_complete_known=hs.chain_complete_known)
+    except ValueError as exc:
+        res["certificate"] = {"error": str(exc)}
+        reasons.append(_classify.reason("certificate_unreadable", str(exc)))
+        return
+    if "certificate" in opts["checks"]:
+        res["certificate"] = info
+        for code, detail, severity in findings:
+            reasons.append(_classify.reason(code, detail, severity))
+    if "revocation" in opts["checks"]:
+        from ansible_collections.port443.https.plugins.module_utils import _revocation
+
+        pair = _x509.issuer_for_revocation(hs.chain_der, store)
+        res["revocation"] = _revocation.check(pair, timeout) if pair else {
+            "status": "unknown", "source": None, "detail": "issuer certificate not available", "stapled": None}
+        if res["revocation"]["status"] == "revoked":
+            reasons.append(_classify.reason("revoked", res["revocation"].get("detail")))
+
+
+def _tls_http_head(tls_sock, ep, timeout) -> bytes | None:
+    try:
+        tls_sock.sendall(_http.request_bytes(_http.host_header(ep["server_name"], ep["port"], 443), "GET"))
+        return _net.read_headers(tls_sock, timeout)
+    except OSError:
+        return None
+
+
+def _http_check(ep, family, sockaddr, timeout, hsts_raw, opts, reasons, tls_ok=False) -> dict[str, t.Any]:
+    out: dict[str, t.Any] = {"redirect": None, "hsts": None}
+    # Port 80 (or http_port): plain request, expect a redirect to the https URL.
+    http_addr = (sockaddr[0], ep["http_port"]) + tuple(sockaddr[2:])
+    raw = _net.tcp_request(family, http_addr, _http.request_bytes(_http.host_header(ep["server_name"], ep["http_port"], 80), "GET"), timeout)
+    status, headers = _http.parse_response(raw)
+    redirect = _http.evaluate_redirect(status, headers, ep["server_name"], ep["port"])
+    if raw is None:
+        redirect["error"] = f"no HTTP answer on port {ep['http_port']}"
+    out["redirect"] = redirect
+    if not redirect["ok"]:
+        detail = redirect.get("error") or f"port {ep['http_port']} answered {status} {redirect.get('location') or ''}".strip()
+        reasons.append(_classify.reason("no_redirect", detail, "critical" if opts.get("require_redirect") else None))
+    if tls_ok:
+        hstatus, hheaders = _http.parse_response(hsts_raw)
+        out["status"] = hstatus
+        out["hsts"] = _http.parse_hsts(hheaders.get("strict-transport-security"))
+        if not out["hsts"]["present"]:
+            detail = "no HTTP answer over TLS" if hstatus is None else f"HTTPS status {hstatus}"
+            reasons.append(_classify.reason("no_hsts", detail, "critical" if opts.get("require_hsts") else None))
+    return out
+
+
+def probe(params: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Validate, probe every endpoint concurrently (results in input order), summarize."""
+    endpoints, opts = validate(params)
+    workers = max(1, min(int(opts.get("workers") or 64), len(endpoints)))
+    if workers == 1:
+        results = [probe_endpoint(ep, opts) for ep in endpoints]
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda ep: probe_endpoint(ep, opts), endpoints))
+    return {"endpoints": results, "summary": _classify.summarize(results), "options": opts}

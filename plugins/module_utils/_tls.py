@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+"""TLS handshakes for probing: one SSLContext per pinned version, security level 0 on the probe's own
+contexts only (so TLS 1.0/1.1 servers can be detected with OpenSSL 3), and error classification (plain Python)."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import warnings
+
+VERSION_MAP = {
+    "1.0": ssl.TLSVersion.TLSv1,
+    "1.1": ssl.TLSVersion.TLSv1_1,
+    "1.2": ssl.TLSVersion.TLSv1_2,
+    "1.3": ssl.TLSVersion.TLSv1_3,
+}
+PROTOCOL_NAMES = {"TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3"}
+
+# Server errors that mean "this is not TLS at all" (plain HTTP or another protocol answered).
+_NOT_TLS_MARKERS = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST", "PACKET_LENGTH_TOO_LONG",
+                    "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE", "record layer failure", "wrong version number",
+                    "packet length too long", "BAD_RECORD_TYPE", "UNEXPECTED_RECORD")
+
+_CONTEXTS: dict[tuple[str | None, tuple[str, ...]], ssl.SSLContext] = {}
+_LOCK = threading.Lock()
+
+
+def context(version: str | None = None, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
+    """A cached, verification-free client context, pinned to one version (or 1.0-1.3 when None)."""
+    key = (version, alpn)
+    with _LOCK:
+        ctx = _CONTEXTS.get(key)
+        if ctx is not None:
+            return ctx
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        try:
+            # Accept every cipher and legacy signature algorithm: we observe servers, we don't protect data.
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        except ssl.SSLError:  # pragma: no cover - LibreSSL and very old OpenSSL
+            ctx.set_ciphers("ALL")
+        ctx.options |= getattr(ssl, "OP_LEGACY_SERVER_CONNECT", 0)
+        with warnings.catch_warnings():
+            # Python deprecates TLS 1.0/1.1 constants; pinning them is the whole point of a version probe.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                if version is None:
+                    ctx.minimum_version = ssl.TLSVersion.TLSv1
+                    ctx.maximum_version = ssl.TLSVersion.TLSv1_3
+                else:
+                    ctx.minimum_version = VERSION_MAP[version]
+                    ctx.maximum_version = VERSION_MAP[version]
+            except (ValueError, ssl.SSLError):  # pragma: no cover - version compiled out of OpenSSL
+                pass
+        if alpn:
+            ctx.set_alpn_protocols(list(alpn))
+        _CONTEXTS[key] = ctx
+        return ctx
+
+
+def supported_versions() -> dict[str, bool]:
+    """Which versions the local OpenSSL can offer at all (compiled in)."""
+    out = {}
+    for name, attr in (("1.0", "HAS_TLSv1"), ("1.1", "HAS_TLSv1_1"), ("1.2", "HAS_TLSv1_2"), ("1.3", "HAS_TLSv1_3")):
+        out[name] = bool(getattr(ssl, attr, False))
+    return out
+
+
+class Handshake:
+    """Outcome of one handshake attempt."""
+
+    def __init__(self) -> None:
+        self.ok = False
+        self.kind: str | None = None  # on failure: timeout, not_tls, rejected, eof, error
+        self.error: str | None = None
+        self.version: str | None = None
+        self.cipher: str | None = None
+        self.alpn: str | None = None
+        self.chain_der: list[bytes] = []
+        self.chain_complete_known = False
+        self.sock: ssl.SSLSocket | None = None
+
+
+def classify_error(exc: BaseException) -> tuple[str, str]:
+    """Map a handshake exception to (kind, text)."""
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "timeout", "no TLS answer before the timeout"
+    text = str(exc) or exc.__class__.__name__
+    if isinstance(exc, ssl.SSLError):
+        reason = getattr(exc, "reason", None) or ""
+        if any(marker in reason or marker in text for marker in _NOT_TLS_MARKERS):
+            return "not_tls", text
+        if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) or "EOF" in text:
+            return "eof", "the server closed the connection during the handshake"
+        return "rejected", text
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
+        return "eof", "the server reset the connection during the handshake"
+    return "error", text
+
+
+def handshake(sock: socket.socket, server_name: str | None, timeout: float, version: str | None = None,
+              alpn: tuple[str, ...] = (), keep: bool = False, want_chain: bool = False) -> Handshake:
+    """TLS handshake on an already connected TCP socket (consumed: closed unless keep=True)."""
+    result = Handshake()
+    sni = server_name if server_name and not _is_ip(server_name) else None
+    sock.settimeout(timeout)
+    try:
+        tls = context(version, alpn).wrap_socket(sock, server_hostname=sni, do_handshake_on_connect=False)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        sock.close()
+        result.kind, result.error = classify_error(exc)
+        return result
+    try:
+        tls.do_handshake()
+    except (ssl.SSLError, OSError) as exc:
+        result.kind, result.error = classify_error(exc)
+        tls.close()
+        return result
+    result.ok = True
+    result.version = PROTOCOL_NAMES.get(tls.version() or "", tls.version())
+    cipher = tls.cipher()
+    result.cipher = cipher[0] if cipher else None
+    result.alpn = tls.selected_alpn_protocol()
+    if want_chain:
+        getter = getattr(tls, "get_unverified_chain", None)
+        chain = None
+        if getter is not None:
+            try:
+                chain = getter()
+            except (ssl.SSLError, ValueError, AttributeError):
+                chain = None
+        if chain:
+            result.chain_der = [c if isinstance(c, bytes) else c.public_bytes(ssl.ENCODING_DER) for c in chain]
+            result.chain_complete_known = True
+        else:
+            leaf = tls.getpeercert(binary_form=True)
+            result.chain_der = [leaf] if leaf else []
+    if keep:
+        result.sock = tls
+    else:
+        tls.close()
+    return result
+
+
+def _is_ip(value: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,303 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: https_endpoint_info
+short_description: Probe many HTTPS endpoints concurrently and explain what is wrong
+version_added: 0.1.0
+description:
+  - Probes a list of endpoints concurrently inside one task (bounded thread pool) and tells for each one whether
+    the port really serves good HTTPS, and if not, why.
+  - "Checks, each selectable with O(checks): TCP reachability (V(open), V(closed), V(filtered), V(unresolvable)
+    with connect latency); which of TLS 1.0, 1.1, 1.2 and 1.3 the server accepts (one handshake per version,
+    pinned); the served certificate chain verified with C(cryptography) against the system trust store or
+    O(ca_path); revocation through CRL then OCSP; and HTTP (port 80 redirect to the https URL, HSTS on 443)."
+  - The probe lowers the OpenSSL security level on its own TLS contexts only, so TLS 1.0 and 1.1 servers are
+    detected even on controllers whose OpenSSL refuses them by default.
+  - Every endpoint gets a RV(endpoints[].status) (V(ok), V(warning), V(critical)) and machine-readable
+    RV(endpoints[].reasons) with an explanation and the likely fix. See the collection's C(docs/checks.md) for the
+    list of reason codes.
+  - "Runs wherever the task runs: on the controller (C(delegate_to: localhost), the outside view) or on a managed
+    host (inside view). It never changes anything."
+author:
+  - port443.https contributors (@port443)
+requirements:
+  - cryptography >= 3.4 (for the C(certificate) and C(revocation) checks)
+extends_documentation_fragment:
+  - port443.https._attributes
+  - port443.https._attributes.info_module
+  - port443.https._attributes.idempotent_not_modify_state
+options:
+  endpoints:
+    description:
+      - The endpoints to probe, in the order results are returned.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      host:
+        description:
+          - Host name or IP address. Also the name the certificate must match unless O(endpoints[].server_name) is set.
+        type: str
+        required: true
+      port:
+        description: TCP port of the HTTPS service.
+        type: int
+        default: 443
+      server_name:
+        description:
+          - Name sent as SNI and verified against the certificate. Defaults to O(endpoints[].host).
+        type: str
+      address:
+        description:
+          - Connect to this IP address instead of resolving O(endpoints[].host), but still send and verify
+            O(endpoints[].server_name) (like curl C(--resolve)).
+        type: str
+      http_port:
+        description: Plain HTTP port checked for a redirect to the https URL by the C(http) check.
+        type: int
+        default: 80
+  checks:
+    description:
+      - Which checks to run. C(tcp) always runs because every other check needs a connection.
+      - C(revocation) needs network access to the CA's CRL and OCSP URLs, so it is off by default.
+    type: list
+    elements: str
+    choices: [tcp, tls_versions, certificate, revocation, http]
+    default: [tcp, tls_versions, certificate, http]
+  ca_path:
+    description:
+      - PEM bundle of CA certificates to trust instead of the system trust store.
+    type: path
+  timeout:
+    description:
+      - Timeout in seconds for each phase (resolve-and-connect, each handshake, each read), per connection.
+      - Dead endpoints cost about one timeout in total because endpoints are probed in parallel.
+    type: float
+    default: 5
+  workers:
+    description: Maximum number of endpoints probed at the same time.
+    type: int
+    default: 64
+  min_tls_version:
+    description:
+      - Lowest acceptable TLS version. Accepting any lower version is reported as C(legacy_tls_enabled)
+        (a V(warning), or V(critical) when no acceptable version is accepted at all).
+    type: str
+    choices: ['1.0', '1.1', '1.2', '1.3']
+    default: '1.2'
+  warning_days:
+    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(warning).
+    type: int
+    default: 30
+  critical_days:
+    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(critical).
+    type: int
+    default: 7
+  min_rsa_bits:
+    description: Smallest acceptable RSA (and DSA) key size; smaller keys in the served chain are C(weak_key).
+    type: int
+    default: 2048
+  require_hsts:
+    description: When V(true), a missing HSTS header (C(no_hsts)) is V(critical) instead of V(warning).
+    type: bool
+    default: false
+  require_redirect:
+    description: When V(true), a missing port 80 redirect (C(no_redirect)) is V(critical) instead of V(warning).
+    type: bool
+    default: false
+  fail_on:
+    description:
+      - Fail the task when an endpoint reaches this status. The failure message lists the failing endpoints and
+        the task still returns every result.
+      - V(never) only reports.
+    type: str
+    choices: [critical, warning, never]
+    default: never
+notes:
+  - "Revocation: a C(good) status is only reported from a CRL or OCSP response whose signature verifies; when no
+    source answers the status is C(unknown). Python's C(ssl) module cannot request stapled OCSP responses, so
+    C(revocation.stapled) is always V(null)."
+  - On Python older than 3.13 only the leaf certificate of the served chain is available, so
+    C(incomplete_chain) cannot be told apart and C(certificate.verification) may be V(unknown).
+"""
+
+EXAMPLES = r"""
+---
+- name: Audit public endpoints from the controller (the outside view)
+  port443.https.https_endpoint_info:
+    endpoints:
+      - host: www.example.com
+      - host: api.example.com
+        port: 8443
+      - host: www.example.com
+        address: 192.0.2.10
+    fail_on: critical
+  delegate_to: localhost
+  run_once: true
+  register: audit
+
+- name: Show the endpoints that are not ok
+  ansible.builtin.debug:
+    msg: "{{ item.host }}:{{ item.port }} {{ item.status }}: {{ item.reasons | map(attribute='code') | join(', ') }}"
+  loop: "{{ audit.endpoints | rejectattr('status', 'equalto', 'ok') }}"
+
+- name: Check this host's own listener against an internal CA (inside view)
+  port443.https.https_endpoint_info:
+    endpoints:
+      - host: 127.0.0.1
+        server_name: "{{ inventory_hostname }}"
+    ca_path: /etc/ssl/internal-ca.pem
+    checks: [tcp, tls_versions, certificate]
+    min_tls_version: '1.2'
+"""
+
+RETURN = r"""
+endpoints:
+  description: One result per endpoint, in input order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    host:
+      description: The host as given.
+      type: str
+      returned: always
+      sample: www.example.com
+    port:
+      description: The TCP port.
+      type: int
+      returned: always
+      sample: 443
+    server_name:
+      description: The name sent as SNI and verified against the certificate.
+      type: str
+      returned: always
+      sample: www.example.com
+    address:
+      description: The IP address connected to (V(null) when the name did not resolve).
+      type: str
+      returned: always
+      sample: 192.0.2.10
+    status:
+      description: The worst severity among RV(endpoints[].reasons).
+      type: str
+      returned: always
+      sample: warning
+    reasons:
+      description: Findings, each with C(code), C(severity), C(message) and C(fix).
+      type: list
+      elements: dict
+      returned: always
+      sample:
+        - code: no_hsts
+          severity: warning
+          message: The HTTPS response carries no Strict-Transport-Security header. (HTTPS status 200)
+          fix: Send 'Strict-Transport-Security max-age=31536000' once HTTPS works everywhere.
+    tcp:
+      description: TCP result with C(state) (V(open), V(closed), V(filtered), V(unresolvable)), C(latency_ms) and C(error).
+      type: dict
+      returned: always
+      sample: {state: open, latency_ms: 0.21, error: null}
+    tls:
+      description:
+        - C(versions) maps V(1.0), V(1.1), V(1.2), V(1.3) to V(true)/V(false) (V(null) when not tested);
+          C(negotiated), C(cipher) and C(alpn) describe the default handshake; C(error) its failure.
+      type: dict
+      returned: always
+      sample: {versions: {"1.0": false, "1.1": false, "1.2": true, "1.3": true}, negotiated: "1.3",
+               cipher: TLS_AES_256_GCM_SHA384, alpn: h2, error: null}
+    certificate:
+      description:
+        - Facts and verdicts about the served certificate (V(null) when there was no handshake or the check was off).
+        - C(subject), C(issuer), C(common_name), C(serial), C(not_before), C(not_after), C(days_left), C(sans),
+          C(key_type), C(key_size), C(signature_algorithm), C(is_ca), C(self_signed), C(fingerprint_sha256) of the leaf;
+          C(trusted), C(verification) (V(trusted), V(self_signed), V(untrusted_root), V(incomplete_chain), V(unknown)),
+          C(trust_store), C(hostname_match), C(chain) (the same facts for each served certificate) and C(path).
+      type: dict
+      returned: always
+      sample: {subject: CN=www.example.com, days_left: 60, trusted: true, hostname_match: true}
+    revocation:
+      description:
+        - C(status) (V(good), V(revoked), V(unknown)), C(source) (V(crl), V(ocsp)), C(detail) and C(stapled).
+        - V(null) unless C(revocation) is in O(checks).
+      type: dict
+      returned: always
+      sample: {status: good, source: crl, detail: not listed in http://crl.example.com/ca.crl, stapled: null}
+    http:
+      description:
+        - C(redirect) (C(status), C(location), C(ok)) of a plain request to the HTTP port, C(status) of the HTTPS
+          response and C(hsts) (C(present), C(max_age), C(include_subdomains), C(preload)).
+        - V(null) unless C(http) is in O(checks).
+      type: dict
+      returned: always
+      sample: {redirect: {status: 301, location: "https://www.example.com/", ok: true}, status: 200,
+               hsts: {present: true, max_age: 31536000, include_subdomains: false, preload: false}}
+summary:
+  description: Counts per status and per reason code.
+  returned: always
+  type: dict
+  sample: {total: 3, ok: 1, warning: 1, critical: 1, by_reason: {no_hsts: 1, expired: 1}}
+"""
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.port443.https.plugins.module_utils import _classify, _probe, _x509
+
+
+def main() -> t.NoReturn:
+    module = AnsibleModule(
+        argument_spec={
+            "endpoints": {
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": {
+                    "host": {"type": "str", "required": True},
+                    "port": {"type": "int", "default": 443},
+                    "server_name": {"type": "str"},
+                    "address": {"type": "str"},
+                    "http_port": {"type": "int", "default": 80},
+                },
+            },
+            "checks": {
+                "type": "list",
+                "elements": "str",
+                "choices": list(_probe.CHECKS),
+                "default": list(_probe.DEFAULT_CHECKS),
+            },
+            "ca_path": {"type": "path"},
+            "timeout": {"type": "float", "default": 5},
+            "workers": {"type": "int", "default": 64},
+            "min_tls_version": {"type": "str", "choices": ["1.0", "1.1", "1.2", "1.3"], "default": "1.2"},
+            "warning_days": {"type": "int", "default": 30},
+            "critical_days": {"type": "int", "default": 7},
+            "min_rsa_bits": {"type": "int", "default": 2048},
+            "require_hsts": {"type": "bool", "default": False},
+            "require_redirect": {"type": "bool", "default": False},
+            "fail_on": {"type": "str", "choices": ["critical", "warning", "never"], "default": "never"},
+        },
+        supports_check_mode=True,
+    )
+    needs_crypto = any(c in module.params["checks"] for c in ("certificate", "revocation"))
+    if needs_crypto and not _x509.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(_x509.CRYPTOGRAPHY_IMPORT_ERROR))
+    try:
+        outcome = _probe.probe(module.params)
+    except _probe.ProbeInputError as exc:
+        module.fail_json(msg=str(exc))
+    result = {"changed": False, "endpoints": outcome["endpoints"], "summary": outcome["summary"]}
+    bad = _classify.failing(outcome["endpoints"], module.params["fail_on"])
+    if bad:
+        module.fail_json(msg=_classify.failure_message(bad, len(outcome["endpoints"]), module.params["fail_on"]), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""A lab of real local endpoints: openssl s_server processes with generated certificates, in-process
+HTTP(S) servers, a tarpit, a closed port, a blackholed address in a network namespace, a CRL server and an
+`openssl ocsp` responder. Everything binds to loopback (or a veth pair into a private namespace)."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import pki  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.port443.https.plugins.module_utils import _probe  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not shutil.which("openssl"), reason="openssl CLI required")
+
+NS = f"p443bh{os.getpid() % 10000}"
+BH_HOST, BH_NS = "10.243.99.1", "10.243.99.2"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(host: str, port: int, timeout: float = 10) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as s:
+                s.settimeout(0.5)
+                s.connect((host, port))
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{host}:{port} did not start listening")
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    behaviour: dict = {}
+
+    def do_GET(self):  # noqa: N802
+        cfg = self.server.behaviour  # type: ignore[attr-defined]
+        if cfg.get("redirect"):
+            host = self.headers.get("Host", "").split(":")[0]
+            self.send_response(301)
+            self.send_header("Location", f"https://{host}{self.path}")
+            self.end_headers()
+            return
+        body = cfg.get("body", b"hello\n")
+        if cfg.get("path") and self.path.split("?")[0] in cfg["path"]:
+            body = cfg["path"][self.path.split("?")[0]]
+        self.send_response(200)
+        if cfg.get("hsts"):
+            self.send_header("Strict-Transport-Security", cfg["hsts"])
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_HEAD = do_GET
+
+    def log_message(self, *args):  # silence
+        pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def serve_http(host: str, port: int, behaviour: dict, tls: tuple[str, str] | None = None) -> _Server:
+    server = _Server((host, port), _Handler)
+    server.behaviour = behaviour  # type: ignore[attr-defined]
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class Lab:
+    def __init__(self, tmp: str) -> None:
+        self.tmp = tmp
+        self.procs: list[subprocess.Popen] = []
+        self.servers: list[_Server] = []
+        self.socks: list[socket.socket] = []
+        self.endpoints: dict[str, dict] = {}
+        self.netns = False
+
+    def write(self, fname: str, data: bytes) -> str:
+        path = os.path.join(self.tmp, fname)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def s_server(self, label: str, leaf: pki.Issued, chain: list[pki.Issued] = (), extra: list[str] = (),
+                 host: str = "127.0.0.1", server_name: str | None = None, **ep) -> None:
+        port = free_port(host)
+        cert = self.write(f"{label}.crt", leaf.pem)
+        key = self.write(f"{label}.key", leaf.key_pem)
+        cmd = ["openssl", "s_server", "-accept", f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+               "-cert", cert, "-key", key, "-www", "-quiet"]
+        if chain:
+            cmd += ["-cert_chain", self.write(f"{label}-chain.crt", b"".join(c.pem for c in chain))]
+        cmd += list(extra)
+        self.procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.endpoints[label] = {"host": host, "port": port, "server_name": server_name or f"{label}.test", "_wait": (host, port), **ep}
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+        for sock in self.socks:
+            sock.close()
+        if self.netns:
+            subprocess.run(["ip", "netns", "del", NS], check=False, capture_output=True)
+            subprocess.run(["ip", "link", "del", f"{NS}a"], check=False, capture_output=True)
+
+
+def _blackhole() -> bool:
+    """A veth pair into a private network namespace whose INPUT chain drops TCP: SYNs vanish."""
+    cmds = [
+        ["ip", "netns", "add", NS],
+        ["ip", "link", "add", f"{NS}a", "type", "veth", "peer", "name", f"{NS}b"],
+        ["ip", "link", "set", f"{NS}b", "netns", NS],
+        ["ip", "addr", "add", f"{BH_HOST}/30", "dev", f"{NS}a"],
+        ["ip", "link", "set", f"{NS}a", "up"],
+        ["ip", "netns", "exec", NS, "ip", "addr", "add", f"{BH_NS}/30", "dev", f"{NS}b"],
+        ["ip", "netns", "exec", NS, "ip", "link", "set", f"{NS}b", "up"],
+        ["ip", "netns", "exec", NS, "iptables", "-A", "INPUT", "-p", "tcp", "-j", "DROP"],
+    ]
+    for cmd in cmds:
+        if shutil.which(cmd[0]) is None or subprocess.run(cmd, capture_output=True, check=False).returncode != 0:
+            return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    tmp = str(tmp_path_factory.mktemp("lab"))
+    lab = Lab(tmp)
+    N, D = pki.NOW, pki.DAY
+    root = pki.issue("port443 Test Root", key=pki.rsa_key(fresh=True), ca=True, not_after=N + 3650 * D)
+    inter = pki.issue("port443 Test Intermediate", key=pki.rsa_key(fresh=True), issuer=root, ca=True, not_after=N + 1825 * D)
+    old_inter = pki.issue("port443 Expired Intermediate", issuer=root, ca=True, not_before=N - 400 * D, not_after=N - 2 * D)
+    root2 = pki.issue("Unknown Root", key=pki.rsa_key(fresh=True), ca=True)
+    inter2 = pki.issue("Unknown Intermediate", issuer=root2, ca=True)
+    lab.ca_path = lab.write("ca.pem", root.pem)
+    lab.root, lab.inter = root, inter
+
+    # Revocation sources: a CRL over HTTP and an `openssl ocsp` responder.
+    crl_port, ocsp_port = free_port(), free_port()
+    crl_url = f"http://127.0.0.1:{crl_port}/inter.crl"
+    dead_crl = f"http://127.0.0.1:{free_port()}/inter.crl"
+    ocsp_url = f"http://127.0.0.1:{ocsp_port}"
+    rev_crl = pki.issue("revoked-crl.test", issuer=inter, crl_url=crl_url)
+    good_crl = pki.issue("good-crl.test", issuer=inter, crl_url=crl_url)
+    rev_ocsp = pki.issue("revoked-ocsp.test", issuer=inter, ocsp_url=ocsp_url)
+    good_ocsp = pki.issue("good-ocsp.test", issuer=inter, ocsp_url=ocsp_url)
+    unknown_rev = pki.issue("unknown-rev.test", issuer=inter, crl_url=dead_crl)
+    lab.servers.append(serve_http("127.0.0.1", crl_port, {"path": {"/inter.crl": pki.crl(inter, [rev_crl.cert.serial_number])}}))
+    index = lab.write("ocsp-index.txt", (pki.ocsp_index_line(rev_ocsp.cert, True) + pki.ocsp_index_line(good_ocsp.cert, False)).encode())
+    lab.write("ocsp-index.txt.attr", b"unique_subject = no\n")
+    inter_crt, inter_key = lab.write("inter.crt", inter.pem), lab.write("inter.key", inter.key_pem)
+    lab.procs.append(subprocess.Popen(["openssl", "ocsp", "-index", index, "-port", str(ocsp_port), "-rsigner", inter_crt,
+                                       "-rkey", inter_key, "-CA", inter_crt, "-nmin", "60"],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    # Not wait_listening(): `openssl ocsp` hangs forever on a connection that closes without a request.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        out = subprocess.run(["ss", "-Hltn", f"sport = :{ocsp_port}"], capture_output=True, text=True, check=False).stdout
+        if out.strip():
+            break
+        time.sleep(0.05)
+
+    legacy = ["-cipher", "DEFAULT@SECLEVEL=0"]
+    lab.s_server("good", pki.issue("good.test", issuer=inter), [inter])
+    lab.s_server("expired", pki.issue("expired.test", issuer=inter, not_before=N - 90 * D, not_after=N - D), [inter])
+    lab.s_server("notyet", pki.issue("notyet.test", issuer=inter, not_before=N + 2 * D, not_after=N + 90 * D), [inter])
+    lab.s_server("expiring_warn", pki.issue("expiring_warn.test", issuer=inter, not_after=N + 20 * D + 3600 * 1e-3 * D), [inter])
+    lab.s_server("expiring_crit", pki.issue("expiring_crit.test", issuer=inter, not_after=N + 3 * D), [inter])
+    lab.s_server("wronghost", pki.issue("other.test", issuer=inter), [inter], server_name="wronghost.test")
+    lab.s_server("selfsigned", pki.issue("selfsigned.test"), [])
+    lab.s_server("untrusted", pki.issue("untrusted.test", issuer=inter2), [inter2, root2])
+    lab.s_server("missing_inter", pki.issue("missing_inter.test", issuer=inter), [])
+    lab.s_server("expired_inter", pki.issue("expired_inter.test", issuer=old_inter, not_before=N - 100 * D, not_after=N + 100 * D),
+                 [old_inter])
+    lab.s_server("rsa1024", pki.issue("rsa1024.test", key=pki.rsa_key(1024), issuer=inter), [inter], legacy)
+    lab.s_server("sha1", pki.sha1_leaf(tmp, "sha1.test", inter), [inter], legacy)
+    lab.s_server("ecdsa", pki.issue("ecdsa.test", key=pki.ec_key(), issuer=inter), [inter])
+    lab.s_server("cnonly", pki.issue("cnonly.test", issuer=inter, no_san=True), [inter])
+    wild = pki.issue("wildcard", sans=["*.wild.test"], issuer=inter)
+    lab.s_server("wildcard", wild, [inter], server_name="www.wild.test")
+    lab.s_server("wildcard_deep", wild, [inter], server_name="a.b.wild.test")
+    lab.s_server("ipv6", pki.issue("ipv6", sans=["::1"], issuer=inter), [inter], host="::1", server_name="::1")
+    lab.s_server("ip_san", pki.issue("ip_san", sans=["127.0.0.1"], issuer=inter), [inter], server_name="127.0.0.1")
+    lab.s_server("revoked_crl", rev_crl, [inter], server_name="revoked-crl.test")
+    lab.s_server("good_crl", good_crl, [inter], server_name="good-crl.test")
+    lab.s_server("revoked_ocsp", rev_ocsp, [inter], server_name="revoked-ocsp.test")
+    lab.s_server("good_ocsp", good_ocsp, [inter], server_name="good-ocsp.test")
+    lab.s_server("unknown_rev", unknown_rev, [inter], server_name="unknown-rev.test")
+    modern = pki.issue("modern.test", issuer=inter)
+    lab.s_server("tls10_only", modern, [inter], ["-tls1"] + legacy, server_name="modern.test")
+    lab.s_server("tls11_only", modern, [inter], ["-tls1_1"] + legacy, server_name="modern.test")
+    lab.s_server("tls12_only", modern, [inter], ["-tls1_2"], server_name="modern.test")
+    lab.s_server("tls13_only", modern, [inter], ["-tls1_3"], server_name="modern.test")
+    lab.s_server("all_versions", modern, [inter], ["-min_protocol", "TLSv1"] + legacy, server_name="modern.test")
+    lab.s_server("alpn_h2", modern, [inter], ["-alpn", "h2,http/1.1"], server_name="modern.test")
+    lab.s_server("client_cert_required", modern, [inter], ["-tls1_2", "-Verify", "1"], server_name="modern.test")
+
+    # Plain HTTP on a TLS port, a tarpit (listens, never accepts, never answers), a closed port.
+    port = free_port()
+    lab.servers.append(serve_http("127.0.0.1", port, {}))
+    lab.endpoints["plain_http"] = {"host": "127.0.0.1", "port": port, "server_name": "plain.test"}
+    tarpit = socket.socket()
+    tarpit.bind(("127.0.0.1", 0))
+    tarpit.listen(64)
+    lab.socks.append(tarpit)
+    lab.endpoints["tarpit"] = {"host": "127.0.0.1", "port": tarpit.getsockname()[1], "server_name": "tarpit.test"}
+    lab.endpoints["closed"] = {"host": "127.0.0.1", "port": free_port(), "server_name": "closed.test"}
+    lab.endpoints["unresolvable"] = {"host": "does-not-exist.invalid", "port": 443}
+    lab.netns = _blackhole()
+    if lab.netns:
+        lab.endpoints["blackhole"] = {"host": BH_NS, "port": 443, "server_name": "blackhole.test"}
+
+    # HTTPS web servers on :443 with a :80 listener next to them: one does it right, one does not.
+    web = pki.issue("web.test", sans=["web.test", "127.0.0.52", "127.0.0.53"], issuer=inter)
+    web_crt = lab.write("web.crt", web.pem + inter.pem)
+    web_key = lab.write("web.key", web.key_pem)
+    try:
+        lab.servers.append(serve_http("127.0.0.52", 443, {"hsts": "max-age=63072000; includeSubDomains; preload"}, (web_crt, web_key)))
+        lab.servers.append(serve_http("127.0.0.52", 80, {"redirect": True}))
+        lab.servers.append(serve_http("127.0.0.53", 443, {}, (web_crt, web_key)))
+        lab.servers.append(serve_http("127.0.0.53", 80, {}))
+        lab.endpoints["web_good"] = {"host": "127.0.0.52", "port": 443, "server_name": "web.test"}
+        lab.endpoints["web_bad"] = {"host": "127.0.0.53", "port": 443, "server_name": "web.test"}
+    except OSError:  # ports 80/443 need root
+        pass
+
+    for ep in lab.endpoints.values():
+        if "_wait" in ep:
+            wait_listening(*ep.pop("_wait"))
+    yield lab
+    lab.close()
+
+
+def probe(lab: Lab, names: list[str], **options) -> dict[str, dict]:
+    """Probe lab endpoints by label through the module's core; results by label."""
+    params = {"endpoints": [lab.endpoints[n] for n in names], "ca_path": lab.ca_path, "timeout": 2, "workers": 64,
+              "min_tls_version": "1.2", "warning_days": 30, "critical_days": 7, "min_rsa_bits": 2048, "fail_on": "never",
+              "checks": ["tcp", "tls_versions", "certificate"]}
+    params.update(options)
+    outcome = _probe.probe(params)
+    return dict(zip(names, outcome["endpoints"]))
+
+
+def codes(result: dict) -> list[str]:
+    return [r["code"] for r in result["reasons"]]
+
+
+@pytest.fixture(scope="session")
+def core_results(lab):
+    """Every lab endpoint probed once, concurrently, with TCP + TLS versions + certificate."""
+    names = [n for n in lab.endpoints if not n.startswith("web_")]
+    start = time.monotonic()
+    results = probe(lab, names)
+    results["_elapsed"] = time.monotonic() - start
+    return results

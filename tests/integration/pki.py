@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""Local test PKI generated with cryptography (and the openssl CLI for SHA-1, which cryptography refuses)."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import subprocess
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+NOW = datetime.datetime.now(datetime.timezone.utc)
+DAY = datetime.timedelta(days=1)
+_KEYS: dict[int, rsa.RSAPrivateKey] = {}
+
+
+def rsa_key(bits: int = 2048, fresh: bool = False) -> rsa.RSAPrivateKey:
+    # Key generation dominates the fixture time: reuse one key per size unless a distinct key matters.
+    if fresh or bits not in _KEYS:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        if fresh:
+            return key
+        _KEYS[bits] = key
+    return _KEYS[bits]
+
+
+def name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "port443 test"), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+class Issued:
+    def __init__(self, cert, key):
+        self.cert = cert
+        self.key = key
+
+    @property
+    def pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    @property
+    def key_pem(self) -> bytes:
+        return self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                      serialization.NoEncryption())
+
+
+def issue(cn, key=None, issuer: Issued | None = None, sans=None, ca=False, not_before=None, not_after=None,
+          crl_url=None, ocsp_url=None, no_san=False, serial=None, hash_alg=None) -> Issued:
+    key = key or rsa_key()
+    subject = name(cn)
+    builder = (x509.CertificateBuilder()
+               .subject_name(subject)
+               .issuer_name(issuer.cert.subject if issuer else subject)
+               .public_key(key.public_key())
+               .serial_number(serial or x509.random_serial_number())
+               .not_valid_before(not_before or NOW - DAY)
+               .not_valid_after(not_after or NOW + 365 * DAY)
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    if issuer:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False)
+    if ca:
+        builder = builder.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                                      crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+    else:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        if not no_san:
+            entries = []
+            for san in sans or [cn]:
+                try:
+                    entries.append(x509.IPAddress(ipaddress.ip_address(san)))
+                except ValueError:
+                    entries.append(x509.DNSName(san))
+            builder = builder.add_extension(x509.SubjectAlternativeName(entries), critical=False)
+    if crl_url:
+        builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None, crl_issuer=None)]), critical=False)
+    if ocsp_url:
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]), critical=False)
+    cert = builder.sign(issuer.key if issuer else key, hash_alg or hashes.SHA256())
+    return Issued(cert, key)
+
+
+def sha1_leaf(directory: str, cn: str, issuer: Issued) -> Issued:
+    """A SHA-1 signed leaf via the openssl CLI (cryptography no longer signs with SHA-1)."""
+    key = rsa_key()
+    leaf = Issued(None, key)
+    paths = {n: os.path.join(directory, f"sha1-{n}.pem") for n in ("key", "csr", "ca", "cakey", "cert", "ext")}
+    with open(paths["key"], "wb") as f:
+        f.write(leaf.key_pem)
+    with open(paths["ca"], "wb") as f:
+        f.write(issuer.pem)
+    with open(paths["cakey"], "wb") as f:
+        f.write(issuer.key_pem)
+    with open(paths["ext"], "w") as f:
+        f.write(f"subjectAltName=DNS:{cn}\nbasicConstraints=critical,CA:FALSE\n")
+    subprocess.run(["openssl", "req", "-new", "-key", paths["key"], "-subj", f"/CN={cn}", "-out", paths["csr"]], check=True,
+                   capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", paths["csr"], "-CA", paths["ca"], "-CAkey", paths["cakey"], "-CAcreateserial",
+                    "-sha1", "-days", "90", "-extfile", paths["ext"], "-out", paths["cert"]], check=True, capture_output=True)
+    with open(paths["cert"], "rb") as f:
+        leaf.cert = x509.load_pem_x509_certificate(f.read())
+    return leaf
+
+
+def ec_key():
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def crl(issuer: Issued, revoked_serials: list[int]) -> bytes:
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer.cert.subject)
+               .last_update(NOW - DAY).next_update(NOW + 7 * DAY))
+    for serial in revoked_serials:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(NOW - DAY).build())
+    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def ocsp_index_line(cert: x509.Certificate, revoked: bool) -> str:
+    exp = cert.not_valid_after_utc.strftime("%y%m%d%H%M%SZ")
+    serial = format(cert.serial_number, "X")
+    if len(serial) % 2:
+        serial = "0" + serial
+    dn = "/" + "/".join(f"{'O' if a.oid == NameOID.ORGANIZATION_NAME else 'CN'}={a.value}" for a in cert.subject)
+    if revoked:
+        return f"R\t{exp}\t{(NOW - DAY).strftime('%y%m%d%H%M%SZ')}\t{serial}\tunknown\t{dn}\n"
+    return f"V\t{exp}\t\t{serial}\tunknown\t{dn}\n"

@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""The real module, run by ansible-playbook (check mode, fail_on) and ansible ad hoc (bad input)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.skipif(shutil.which("ansible-playbook") is None or not os.environ.get("ANSIBLE_COLLECTIONS_PATH"),
+                                reason="needs ansible-playbook and ANSIBLE_COLLECTIONS_PATH pointing at this collection")
+
+
+def _env():
+    env = dict(os.environ)
+    env.update(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1",
+               ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_HOST_KEY_CHECKING="0")
+    return env
+
+
+def run_playbook(tmp_path, tasks, check=False):
+    play = [{"name": "probe", "hosts": "localhost", "gather_facts": False,
+             "vars": {"ansible_python_interpreter": sys.executable}, "tasks": tasks}]
+    path = tmp_path / "play.yml"
+    path.write_text(yaml.safe_dump(play))
+    cmd = [shutil.which("ansible-playbook"), "-i", "localhost,", "-c", "local", str(path)] + (["--check"] if check else [])
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=120, check=False)
+    out = json.loads(proc.stdout[proc.stdout.index("{"):])
+    return [task["hosts"]["localhost"] for task in out["plays"][0]["tasks"]]
+
+
+def test_module_check_mode_fail_on_critical(lab, tmp_path):
+    names = ["good", "expired", "closed", "tarpit", "tls10_only", "missing_inter"]
+    eps = []
+    for name in names:
+        ep = dict(lab.endpoints[name])
+        eps.append(ep)
+    tasks = [
+        {"name": "audit", "port443.https.https_endpoint_info": {
+            "endpoints": eps, "ca_path": lab.ca_path, "timeout": 2, "fail_on": "critical",
+            "checks": ["tcp", "tls_versions", "certificate"]}, "ignore_errors": True},
+        {"name": "audit ok only", "port443.https.https_endpoint_info": {
+            "endpoints": [lab.endpoints["good"]], "ca_path": lab.ca_path, "checks": ["tcp", "tls_versions", "certificate"],
+            "fail_on": "warning"}},
+    ]
+    audit, clean = run_playbook(tmp_path, tasks, check=True)
+    assert audit["failed"] is True and audit["changed"] is False
+    assert "5 of 6 endpoint(s) at or above fail_on=critical" in audit["msg"]
+    by_name = dict(zip(names, audit["endpoints"]))
+    assert by_name["good"]["status"] == "ok"
+    assert by_name["expired"]["reasons"][0]["code"] == "expired"
+    assert by_name["closed"]["tcp"]["state"] == "closed"
+    assert by_name["tarpit"]["reasons"][0]["code"] == "no_tls_response"
+    assert by_name["tls10_only"]["tls"]["versions"]["1.0"] is True
+    assert by_name["missing_inter"]["certificate"]["verification"] == "incomplete_chain"
+    assert audit["summary"]["critical"] == 5 and audit["summary"]["ok"] == 1
+    assert clean.get("failed", False) is False and clean["changed"] is False
+    assert clean["summary"] == {"total": 1, "ok": 1, "warning": 0, "critical": 0, "by_reason": {}}
+
+
+BAD_INPUT = [
+    ({"endpoints": []}, "endpoints: the list is empty"),
+    ({"endpoints": [{"host": "x.test", "port": 70000}]}, "endpoints[0].port: 70000 is out of range"),
+    ({"endpoints": [{"host": "x.test", "port": 0}]}, "endpoints[0].port: 0 is out of range"),
+    ({"endpoints": [{"host": "bad_host name"}]}, "endpoints[0].host: 'bad_host name' is not a valid host name"),
+    ({"endpoints": [{"host": "x.test"}], "min_tls_version": "1.4"}, "min_tls_version"),
+    ({"endpoints": [{"host": "x.test"}], "fail_on": "always"}, "fail_on"),
+    ({"endpoints": [{"host": "x.test"}], "ca_path": "/nonexistent.pem"}, "ca_path: cannot read the CA bundle '/nonexistent.pem'"),
+]
+
+
+def test_module_bad_input(tmp_path):
+    tasks = [{"name": f"bad {idx}", "port443.https.https_endpoint_info": args, "ignore_errors": True}
+             for idx, (args, dummy) in enumerate(BAD_INPUT)]
+    results = run_playbook(tmp_path, tasks)
+    for result, (args, needle) in zip(results, BAD_INPUT):
+        assert result["failed"] is True, args
+        assert needle in result["msg"], (args, result["msg"])
+        assert "Traceback" not in json.dumps(result)
