@@ -1,0 +1,267 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""The shared model of the firewall backends: rules, validation, plans, and the backend interface.
+
+Every backend follows the same three steps: ``read_state()`` (what the host has now),
+``plan(state, desired, want_open)`` (the exact commands and the rules they add or remove, computed
+without changing anything, so check mode predicts exactly) and ``apply(plan)`` (run the commands).
+Backends never import Ansible: they receive a ``runner`` callable
+``runner(argv, data=None) -> (rc, stdout, stderr)`` so unit tests can feed canned output.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import typing as t
+
+MARK = "port443.https"
+"""Every rule the collection writes carries this marker (in a comment), so it only ever touches its own rules."""
+
+Runner = t.Callable[..., t.Tuple[int, str, str]]
+
+
+class FirewallError(Exception):
+    """A problem the user must see as one clear error message."""
+
+
+class Rule:
+    """One allow rule: protocol, port or port range, optional source network.
+
+    ``family`` is ``ipv4``, ``ipv6`` or ``any`` (no source: both families).
+    """
+
+    __slots__ = ("proto", "port_lo", "port_hi", "source", "family")
+
+    def __init__(self, proto: str, port_lo: int, port_hi: int, source: str | None = None) -> None:
+        self.proto = proto
+        self.port_lo = port_lo
+        self.port_hi = port_hi
+        self.source = source
+        if source is None:
+            self.family = "any"
+        else:
+            self.family = "ipv6" if ipaddress.ip_network(source).version == 6 else "ipv4"
+
+    def port_text(self, sep: str = "-") -> str:
+        if self.port_lo == self.port_hi:
+            return str(self.port_lo)
+        return f"{self.port_lo}{sep}{self.port_hi}"
+
+    @property
+    def key(self) -> str:
+        """Stable identity without spaces, e.g. ``tcp/443`` or ``tcp/8000-8010,from=10.0.0.0/8``."""
+        key = f"{self.proto}/{self.port_text()}"
+        if self.source:
+            key += f",from={self.source}"
+        return key
+
+    def families(self) -> list[str]:
+        return ["ipv4", "ipv6"] if self.family == "any" else [self.family]
+
+    def describe(self) -> str:
+        return f"allow {self.proto}/{self.port_text()} from {self.source or 'any'}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Rule) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __repr__(self) -> str:
+        return f"Rule({self.key})"
+
+    @classmethod
+    def from_key(cls, key: str) -> Rule:
+        """Parse what ``key`` produced; raises ValueError on foreign text."""
+        m = re.match(r"^(tcp|udp)/(\d+)(?:-(\d+))?(?:,from=([0-9a-fA-F.:/]+))?$", key)
+        if not m:
+            raise ValueError(key)
+        lo = int(m.group(2))
+        hi = int(m.group(3)) if m.group(3) else lo
+        return cls(m.group(1), lo, hi, m.group(4))
+
+
+def comment_for(rule: Rule, comment: str | None = None) -> str:
+    """The comment stored with a rule: marker, key, then the user's free text."""
+    text = f"{MARK}:{rule.key}"
+    if comment:
+        text += " " + comment
+    return text
+
+
+def key_from_comment(comment: str) -> str | None:
+    """The rule key inside one of our comments, or None for a foreign comment."""
+    if not comment.startswith(MARK + ":"):
+        return None
+    return comment[len(MARK) + 1:].split(" ", 1)[0]
+
+
+_COMMENT_OK = re.compile(r"^[A-Za-z0-9 _.,:/@+=-]{0,64}$")
+
+
+def parse_ports(ports: list[t.Any]) -> list[tuple[int, int]]:
+    """Ports as ints, strings, ``"8000-8010"`` or ``"8000:8010"`` ranges; validated, de-duplicated, ordered."""
+    result: list[tuple[int, int]] = []
+    if not ports:
+        raise FirewallError("port: at least one port is required")
+    for item in ports:
+        text = str(item).strip()
+        m = re.match(r"^(\d+)(?:\s*[-:]\s*(\d+))?$", text)
+        if not m:
+            raise FirewallError(f"port: {item!r} is not a port number or a range like 8000-8010")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        for p in (lo, hi):
+            if not 1 <= p <= 65535:
+                raise FirewallError(f"port: {p} is out of range (1-65535)")
+        if hi < lo:
+            raise FirewallError(f"port: range {text!r} ends before it starts")
+        if (lo, hi) not in result:
+            result.append((lo, hi))
+    return result
+
+
+def parse_sources(sources: list[str] | None) -> list[str | None]:
+    """CIDRs (or single addresses) normalised to their network; ``[None]`` means anywhere."""
+    if not sources:
+        return [None]
+    result: list[str | None] = []
+    for src in sources:
+        try:
+            net = ipaddress.ip_network(str(src).strip(), strict=False)
+        except ValueError as exc:
+            raise FirewallError(f"source: {src!r} is not an IPv4 or IPv6 address or CIDR ({exc})") from None
+        text = str(net)
+        if text not in result:
+            result.append(text)
+    return result
+
+
+def build_rules(ports: list[t.Any], protocol: str, sources: list[str] | None) -> list[Rule]:
+    if protocol not in ("tcp", "udp"):
+        raise FirewallError(f"protocol: {protocol!r} must be tcp or udp")
+    rules = []
+    for lo, hi in parse_ports(ports):
+        for src in parse_sources(sources):
+            rules.append(Rule(protocol, lo, hi, src))
+    return rules
+
+
+def validate_comment(comment: str | None) -> None:
+    if comment and not _COMMENT_OK.match(comment):
+        raise FirewallError("comment: use at most 64 characters from letters, digits, space and _ . , : / @ + = -")
+
+
+class Plan:
+    """What one run changes: rules added/removed, commands, file writes, service actions."""
+
+    def __init__(self) -> None:
+        self.added: list[Rule] = []
+        self.removed: list[Rule] = []
+        self.commands: list[list[str]] = []
+        # (argv, stdin data) pairs; data is None for plain commands.
+        self.steps: list[tuple[list[str], str | None]] = []
+        self.files: dict[str, str] = {}
+        self.saves: dict[str, str] = {}  # path -> save command whose output becomes the file after apply
+        self.enable: bool = False
+        self.extra: list[str] = []  # human-readable notes (e.g. "enable ufw after allowing ssh 22/tcp")
+        self.undo: list[str] = []  # shell lines that revert the live change (rollback)
+
+    def add_step(self, argv: list[str], data: str | None = None) -> None:
+        self.steps.append((argv, data))
+        self.commands.append(argv)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.steps or self.files or self.saves or self.enable)
+
+
+class Backend:
+    """Interface every firewall backend implements."""
+
+    name = "base"
+
+    def __init__(self, runner: Runner, options: dict[str, t.Any] | None = None) -> None:
+        self.runner = runner
+        self.options = options or {}
+        self.warnings: list[str] = []
+
+    # Helpers -------------------------------------------------------------
+    def run(self, argv: list[str], data: str | None = None, check: bool = True) -> tuple[int, str, str]:
+        rc, out, err = self.runner(argv, data=data)
+        if check and rc != 0:
+            raise FirewallError(f"{' '.join(argv)} failed (rc={rc}): {(err or out).strip()}")
+        return rc, out, err
+
+    # Interface -------------------------------------------------------------
+    def read_state(self) -> dict[str, t.Any]:
+        """Return at least ``{"active": bool, "rules": {family: [Rule, ...]}}``."""
+        raise NotImplementedError
+
+    def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
+        raise NotImplementedError
+
+    def apply(self, plan: Plan) -> None:
+        for argv, data in plan.steps:
+            self.run(argv, data=data)
+        for path, content in plan.files.items():
+            write_file(path, content)
+
+    def persist_paths(self) -> list[str]:
+        """Files the backend may write; their old content is kept for rollback."""
+        return []
+
+
+def write_file(path: str, content: str, mode: int = 0o644) -> None:
+    import os
+    import tempfile
+
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".port443-")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(content)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def read_file(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
+def rules_by_family(rules: t.Iterable[Rule]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {"ipv4": [], "ipv6": []}
+    for rule in rules:
+        for fam in rule.families():
+            text = rule.describe()
+            if text not in out[fam]:
+                out[fam].append(text)
+    return {fam: sorted(v) for fam, v in out.items()}
+
+
+def render_rules(by_family: dict[str, list[str]]) -> str:
+    lines = []
+    for fam in ("ipv4", "ipv6"):
+        for text in by_family.get(fam, []):
+            lines.append(f"{fam}: {text}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)

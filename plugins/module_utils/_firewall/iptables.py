@@ -1,0 +1,226 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""iptables/ip6tables backend.
+
+Rules go into INPUT before the first unconditional DROP/REJECT (appended when the policy does the
+dropping), both families, each with a ``-m comment`` marker; they are deleted by their exact spec, so
+foreign rules (Docker, fail2ban) are never touched. Persistence edits only the marked lines of
+``/etc/iptables/rules.v4`` and ``rules.v6`` (what netfilter-persistent restores at boot).
+"""
+
+from __future__ import annotations
+
+import shlex
+import typing as t
+
+from .base import (
+    Backend,
+    FirewallError,
+    Plan,
+    Rule,
+    comment_for,
+    key_from_comment,
+    read_file,
+    rules_by_family,
+    shell_quote,
+)
+
+FAMILIES = {"ipv4": ("iptables", "/etc/iptables/rules.v4"), "ipv6": ("ip6tables", "/etc/iptables/rules.v6")}
+
+
+def parse_spec(lines: str) -> dict[str, t.Any]:
+    """Parse ``iptables -S INPUT``: policy, rules (token lists after ``-A INPUT``), first terminal position."""
+    policy = "ACCEPT"
+    rules: list[list[str]] = []
+    terminal = None
+    for line in lines.splitlines():
+        if line.startswith("-P INPUT "):
+            policy = line.split()[2]
+        elif line.startswith("-A INPUT "):
+            tokens = shlex.split(line)[2:]
+            rules.append(tokens)
+            if terminal is None and is_terminal(tokens):
+                terminal = len(rules)
+    return {"policy": policy, "rules": rules, "terminal": terminal}
+
+
+def is_terminal(tokens: list[str]) -> bool:
+    if len(tokens) < 2 or tokens[0] != "-j":
+        return False
+    if tokens[1] == "DROP":
+        return len(tokens) == 2
+    if tokens[1] == "REJECT":
+        return len(tokens) == 2 or (len(tokens) == 4 and tokens[2] == "--reject-with")
+    return False
+
+
+def comment_of(tokens: list[str]) -> str | None:
+    for i, tok in enumerate(tokens[:-1]):
+        if tok == "--comment":
+            return tokens[i + 1]
+    return None
+
+
+def rule_spec(rule: Rule, comment: str) -> list[str]:
+    spec = []
+    if rule.source:
+        spec += ["-s", rule.source]
+    spec += ["-p", rule.proto, "-m", rule.proto, "--dport", rule.port_text(":"), "-m", "comment", "--comment", comment, "-j", "ACCEPT"]
+    return spec
+
+
+def save_line(spec: list[str]) -> str:
+    out = []
+    for i, tok in enumerate(spec):
+        if i > 0 and spec[i - 1] == "--comment":
+            out.append('"' + tok + '"')
+        else:
+            out.append(tok)
+    return "-A INPUT " + " ".join(out)
+
+
+def edit_saved(content: str, lines: list[str], policy: str) -> str:
+    """Replace our marked lines in the ``*filter`` table of an iptables-save file, keep the rest as is."""
+    src = content.splitlines()
+    out: list[str] = []
+    in_filter = False
+    done = False
+    insert_at = None
+    for line in src:
+        if line.startswith("*"):
+            in_filter = line.strip() == "*filter"
+        if in_filter and line.startswith("-A INPUT ") and "--comment" in line:
+            tokens = shlex.split(line)[2:]
+            if key_from_comment(comment_of(tokens) or ""):
+                continue
+        if in_filter and insert_at is None and line.startswith("-A INPUT ") and is_terminal(shlex.split(line)[2:]):
+            insert_at = len(out)
+        if in_filter and line.strip() == "COMMIT":
+            if insert_at is None:
+                insert_at = len(out)
+            out[insert_at:insert_at] = lines
+            in_filter = False
+            done = True
+        out.append(line)
+    if not done:
+        out += ["*filter", f":INPUT {policy} [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"] + lines + ["COMMIT"]
+    return "\n".join(out) + "\n"
+
+
+class IptablesBackend(Backend):
+    name = "iptables"
+
+    def __init__(self, runner, options=None, binaries: dict[str, str | None] | None = None, paths: dict[str, str] | None = None) -> None:
+        super().__init__(runner, options)
+        self.binaries = binaries or {fam: b for fam, (b, _p) in FAMILIES.items()}
+        self.paths = paths or {fam: p for fam, (_b, p) in FAMILIES.items()}
+
+    def persist_paths(self) -> list[str]:
+        return list(self.paths.values())
+
+    def read_state(self) -> dict[str, t.Any]:
+        fams: dict[str, dict[str, t.Any]] = {}
+        for fam in ("ipv4", "ipv6"):
+            binary = self.binaries.get(fam)
+            if not binary:
+                if fam == "ipv4":
+                    raise FirewallError("iptables is not installed")
+                self.warnings.append("ip6tables not found: IPv6 rules are skipped")
+                continue
+            rc, out, err = self.run([binary, "-w", "-S", "INPUT"], check=False)
+            if rc != 0:
+                if fam == "ipv4":
+                    raise FirewallError(f"iptables -S INPUT failed: {(err or out).strip()}")
+                self.warnings.append(f"ip6tables does not work here ({(err or out).strip()}): IPv6 rules are skipped")
+                continue
+            parsed = parse_spec(out)
+            managed: dict[str, list[str]] = {}
+            for tokens in parsed["rules"]:
+                key = key_from_comment(comment_of(tokens) or "")
+                if key:
+                    try:
+                        Rule.from_key(key)
+                    except ValueError:
+                        continue
+                    managed.setdefault(key, tokens)
+            parsed["managed"] = managed
+            fams[fam] = parsed
+        active = any(p["policy"] in ("DROP", "REJECT") or p["terminal"] for p in fams.values())
+        rules = []
+        for fam, parsed in fams.items():
+            for key in parsed["managed"]:
+                rule = Rule.from_key(key)
+                rules.append(_one_family(rule, fam))
+        return {"active": active, "families": fams, "rules": rules_by_family(rules)}
+
+    def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
+        plan = Plan()
+        user_comment = self.options.get("comment")
+        after: dict[str, dict[str, list[str]]] = {}
+        for fam, parsed in state["families"].items():
+            binary = self.binaries[fam]
+            managed = dict(parsed["managed"])
+            offset = 0
+            for rule in desired:
+                if fam not in rule.families():
+                    continue
+                present = rule.key in managed
+                if want_open and not present:
+                    spec = rule_spec(rule, comment_for(rule, user_comment))
+                    if parsed["terminal"]:
+                        argv = [binary, "-w", "-I", "INPUT", str(parsed["terminal"] + offset)] + spec
+                        offset += 1
+                    else:
+                        argv = [binary, "-w", "-A", "INPUT"] + spec
+                    plan.add_step(argv)
+                    plan.undo.append(" ".join(shell_quote(a) for a in [binary, "-w", "-D", "INPUT"] + spec))
+                    managed[rule.key] = spec
+                    plan.added.append(rule)
+                elif not want_open and present:
+                    tokens = managed.pop(rule.key)
+                    plan.add_step([binary, "-w", "-D", "INPUT"] + tokens)
+                    plan.undo.append(" ".join(shell_quote(a) for a in [binary, "-w", "-I", "INPUT", "1"] + tokens))
+                    plan.removed.append(rule)
+            after[fam] = managed
+            if self.options.get("persistent", True):
+                path = self.paths[fam]
+                lines = [save_line(rule_spec(Rule.from_key(k), comment_of(v) or comment_for(Rule.from_key(k))))
+                         for k, v in sorted(managed.items())]
+                current = read_file(path)
+                if current is None:
+                    if lines:
+                        # Nothing restored at boot yet: save the whole live ruleset, as netfilter-persistent would.
+                        plan.saves[path] = binary + "-save"
+                        plan.extra.append(f"{path} did not exist: it is created from {binary}-save after the change")
+                else:
+                    new = edit_saved(current, lines, parsed["policy"])
+                    if new != current:
+                        plan.files[path] = new
+        plan.undo.reverse()
+        plan.added = list(dict.fromkeys(plan.added))
+        plan.removed = list(dict.fromkeys(plan.removed))
+        return plan
+
+    def apply(self, plan: Plan) -> None:
+        super().apply(plan)
+        apply_saves(self, plan)
+
+
+def _one_family(rule: Rule, fam: str) -> Rule:
+    if rule.family == fam:
+        return rule
+    view = Rule(rule.proto, rule.port_lo, rule.port_hi, rule.source)
+    view.family = fam
+    return view
+
+
+def apply_saves(backend: Backend, plan: Plan) -> None:
+    from .base import write_file
+
+    for path, save in plan.saves.items():
+        _rc, out, _err = backend.run([save])
+        write_file(path, out, mode=0o640)

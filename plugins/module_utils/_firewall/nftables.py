@@ -1,0 +1,285 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+
+"""nftables backend.
+
+An accept in a table of its own does not beat a drop in another table's base chain, so the rules go
+into the host's own input base chains that drop (policy drop, or an unconditional drop/reject rule):
+before that terminal rule, each marked with a comment. When the host has no such chain, the backend
+uses a table of its own (``inet port443_https``). Rules are changed in one atomic ``nft -f`` transaction
+and deleted by handle; foreign rules are never flushed. Persistence: an include file loaded at the end
+of ``/etc/nftables.conf``.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from .base import (
+    Backend,
+    FirewallError,
+    Plan,
+    Rule,
+    comment_for,
+    key_from_comment,
+    read_file,
+    rules_by_family,
+    shell_quote,
+)
+
+OWN_FAMILY = "inet"
+OWN_TABLE = "port443_https"
+OWN_CHAIN = "input"
+INCLUDE_PATH = "/etc/nftables.d/port443-https.nft"
+CONF_PATH = "/etc/nftables.conf"
+IPTABLES_TABLES = ("filter", "nat", "mangle", "raw", "security")
+IPTABLES_CHAINS = ("INPUT", "OUTPUT", "FORWARD", "PREROUTING", "POSTROUTING")
+
+
+def _is_terminal(expr: list[dict[str, t.Any]]) -> bool:
+    """An unconditional drop/reject (optionally counted or logged)."""
+    if not expr:
+        return False
+    last = expr[-1]
+    if not isinstance(last, dict) or not ("drop" in last or "reject" in last):
+        return False
+    return all(isinstance(e, dict) and set(e) <= {"counter", "log"} for e in expr[:-1])
+
+
+def iptables_made(tables: list[dict[str, t.Any]], chains: list[dict[str, t.Any]]) -> set[tuple[str, str]]:
+    """Tables created by iptables-nft (ip/ip6 filter with the upper-case built-in chains)."""
+    made = set()
+    for ch in chains:
+        if ch.get("family") in ("ip", "ip6") and ch.get("table") in IPTABLES_TABLES and ch.get("name") in IPTABLES_CHAINS:
+            made.add((ch["family"], ch["table"]))
+    return made
+
+
+def parse_ruleset(text: str) -> dict[str, list[dict[str, t.Any]]]:
+    try:
+        data = json.loads(text or '{"nftables": []}')
+    except ValueError as exc:
+        raise FirewallError(f"cannot parse the output of 'nft -j list ruleset': {exc}") from None
+    out: dict[str, list[dict[str, t.Any]]] = {"table": [], "chain": [], "rule": []}
+    for item in data.get("nftables", []):
+        for kind in out:
+            if kind in item:
+                out[kind].append(item[kind])
+    return out
+
+
+def chain_id(family: str, table: str, chain: str) -> str:
+    return f"{family} {table} {chain}"
+
+
+class NftablesBackend(Backend):
+    name = "nftables"
+
+    def __init__(self, runner, options=None, nft: str = "nft", include_path: str = INCLUDE_PATH, conf_path: str = CONF_PATH) -> None:
+        super().__init__(runner, options)
+        self.nft = nft
+        self.include_path = include_path
+        self.conf_path = conf_path
+
+    def persist_paths(self) -> list[str]:
+        return [self.include_path, self.conf_path]
+
+    # -- read --------------------------------------------------------------
+    def read_state(self) -> dict[str, t.Any]:
+        _rc, out, _err = self.run([self.nft, "-j", "-a", "list", "ruleset"])
+        parsed = parse_ruleset(out)
+        skip = iptables_made(parsed["table"], parsed["chain"])
+        chains: dict[str, dict[str, t.Any]] = {}
+        for ch in parsed["chain"]:
+            fam, table = ch.get("family"), ch.get("table")
+            if fam not in ("inet", "ip", "ip6"):
+                continue
+            cid = chain_id(fam, table, ch["name"])
+            own = (fam, table, ch["name"]) == (OWN_FAMILY, OWN_TABLE, OWN_CHAIN)
+            if not own and (ch.get("hook") != "input" or ch.get("type") != "filter"):
+                continue
+            if (fam, table) in skip:
+                self.warnings.append(f"nftables: table {fam} {table} belongs to iptables-nft; use backend=iptables for it")
+                continue
+            if table == "firewalld":
+                self.warnings.append("nftables: firewalld's table is left alone; use backend=firewalld")
+                continue
+            chains[cid] = {
+                "family": fam, "table": table, "name": ch["name"], "policy": ch.get("policy", "accept"),
+                "prio": ch.get("prio", 0), "own": own, "terminal": None, "managed": {},
+            }
+        for rule in parsed["rule"]:
+            cid = chain_id(rule.get("family"), rule.get("table"), rule.get("chain"))
+            ch = chains.get(cid)
+            if ch is None:
+                continue
+            if ch["terminal"] is None and _is_terminal(rule.get("expr", [])):
+                ch["terminal"] = rule.get("handle")
+            key = key_from_comment(rule.get("comment", ""))
+            if key:
+                try:
+                    Rule.from_key(key)
+                except ValueError:
+                    continue
+                ch["managed"].setdefault(key, []).append({"handle": rule.get("handle"), "comment": rule["comment"]})
+        targets = [cid for cid, ch in chains.items() if not ch["own"] and (ch["policy"] == "drop" or ch["terminal"] is not None)]
+        own_cid = chain_id(OWN_FAMILY, OWN_TABLE, OWN_CHAIN)
+        state = {
+            "active": bool(targets),
+            "chains": chains,
+            "targets": targets or [own_cid],
+            "own_exists": own_cid in chains,
+            "tables": len(parsed["table"]),
+        }
+        state["rules"] = self._rules(chains)
+        return state
+
+    @staticmethod
+    def _applies(ch: dict[str, t.Any], rule: Rule) -> bool:
+        if ch["family"] == "inet":
+            return True
+        fam = "ipv4" if ch["family"] == "ip" else "ipv6"
+        return rule.family in ("any", fam)
+
+    def _rules(self, chains: dict[str, dict[str, t.Any]]) -> dict[str, list[str]]:
+        rules = []
+        for ch in chains.values():
+            for key in ch["managed"]:
+                rule = Rule.from_key(key)
+                if ch["family"] == "inet":
+                    rules.append(rule)
+                else:
+                    fam = "ipv4" if ch["family"] == "ip" else "ipv6"
+                    if rule.family in ("any", fam):
+                        rules.append(rule if rule.family != "any" else _FamilyView(rule, fam))
+        return rules_by_family(rules)
+
+    # -- plan --------------------------------------------------------------
+    @staticmethod
+    def rule_text(ch_family: str, rule: Rule, comment: str) -> str:
+        parts = []
+        if rule.source:
+            parts.append(("ip6" if rule.family == "ipv6" else "ip") + f" saddr {rule.source}")
+        parts.append(f"{rule.proto} dport {rule.port_text('-')}")
+        parts.append(f'accept comment "{comment}"')
+        return " ".join(parts)
+
+    def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
+        plan = Plan()
+        script: list[str] = []
+        chains = state["chains"]
+        user_comment = self.options.get("comment")
+        after: dict[str, dict[str, str]] = {cid: {k: v[0]["comment"] for k, v in ch["managed"].items()} for cid, ch in chains.items()}
+        if want_open:
+            for cid in state["targets"]:
+                ch = chains.get(cid)
+                if ch is None:  # our own table, not there yet
+                    ch = {"family": OWN_FAMILY, "table": OWN_TABLE, "name": OWN_CHAIN, "policy": "accept", "prio": 0,
+                          "own": True, "terminal": None, "managed": {}}
+                    script.append(f"add table {OWN_FAMILY} {OWN_TABLE}")
+                    script.append(f"add chain {OWN_FAMILY} {OWN_TABLE} {OWN_CHAIN} {{ type filter hook input priority 0 ; policy accept ; }}")
+                    plan.undo.append(f"nft delete table {OWN_FAMILY} {OWN_TABLE}")
+                    plan.extra.append(f"create table {OWN_FAMILY} {OWN_TABLE} (no input chain that drops exists)")
+                    after[cid] = {}
+                for rule in desired:
+                    if not self._applies(ch, rule) or rule.key in ch["managed"]:
+                        continue
+                    comment = comment_for(rule, user_comment)
+                    text = self.rule_text(ch["family"], rule, comment)
+                    where = f"{ch['family']} {ch['table']} {ch['name']}"
+                    if ch["terminal"] is not None:
+                        script.append(f"insert rule {where} position {ch['terminal']} {text}")
+                    else:
+                        script.append(f"add rule {where} {text}")
+                    after[cid][rule.key] = comment
+                    plan.added.append(rule)
+                    plan.undo.append(
+                        f"nft -a list chain {where} | grep -F {shell_quote('comment ' + chr(34) + comment + chr(34))}"
+                        f" | sed -n 's/.* # handle \\([0-9][0-9]*\\)$/\\1/p' | while read -r h; do nft delete rule {where} handle \"$h\"; done"
+                    )
+        else:
+            keys = {r.key for r in desired}
+            for cid, ch in chains.items():
+                where = f"{ch['family']} {ch['table']} {ch['name']}"
+                for key, entries in ch["managed"].items():
+                    if key not in keys:
+                        continue
+                    for entry in entries:
+                        script.append(f"delete rule {where} handle {entry['handle']}")
+                        verb = "insert" if ch["terminal"] is not None else "add"
+                        text = self.rule_text(ch["family"], Rule.from_key(key), entry["comment"])
+                        plan.undo.append("nft " + shell_quote(f"{verb} rule {where} {text}"))
+                    after[cid].pop(key, None)
+                    plan.removed.append(Rule.from_key(key))
+        if script:
+            plan.add_step([self.nft, "-f", "-"], "\n".join(script) + "\n")
+        plan.undo.reverse()
+        # dedupe added/removed (one rule can land in several chains)
+        plan.added = list(dict.fromkeys(plan.added))
+        plan.removed = list(dict.fromkeys(plan.removed))
+        if self.options.get("persistent", True):
+            self._plan_persist(plan, state, after)
+        return plan
+
+    def _plan_persist(self, plan: Plan, state: dict[str, t.Any], after: dict[str, dict[str, str]]) -> None:
+        chains = state["chains"]
+        lines = [
+            "#!/usr/sbin/nft -f",
+            "# Managed by port443.https (module firewall_port): the rules it added to this host's input chains.",
+            f"# Loaded by the include at the end of {self.conf_path}. Do not edit: the module rewrites this file.",
+        ]
+        for cid in sorted(after):
+            rules = after[cid]
+            ch = chains.get(cid) or {"family": OWN_FAMILY, "table": OWN_TABLE, "name": OWN_CHAIN, "own": True, "terminal": None, "prio": 0}
+            if not rules and not ch["own"]:
+                continue
+            if ch["own"]:
+                if not rules:
+                    continue
+                lines.append(f"table {OWN_FAMILY} {OWN_TABLE}")
+                lines.append(f"delete table {OWN_FAMILY} {OWN_TABLE}")
+                lines.append(f"table {OWN_FAMILY} {OWN_TABLE} {{")
+                lines.append(f"  chain {OWN_CHAIN} {{")
+                lines.append("    type filter hook input priority 0; policy accept;")
+                lines.append("  }")
+                lines.append("}")
+            else:
+                # Declared without a policy: an existing chain keeps its own, a missing one is created accepting.
+                lines.append(f"table {ch['family']} {ch['table']} {{")
+                lines.append(f"  chain {ch['name']} {{")
+                lines.append(f"    type filter hook input priority {ch.get('prio', 0)};")
+                lines.append("  }")
+                lines.append("}")
+            verb = "insert" if ch["terminal"] is not None else "add"
+            for key in sorted(rules):
+                text = self.rule_text(ch["family"], Rule.from_key(key), rules[key])
+                lines.append(f"{verb} rule {ch['family']} {ch['table']} {ch['name']} {text}")
+        content = "\n".join(lines) + "\n"
+        if read_file(self.include_path) != content:
+            plan.files[self.include_path] = content
+        include_line = f'include "{self.include_path}"'
+        conf = read_file(self.conf_path)
+        if conf is None:
+            plan.files[self.conf_path] = f"#!/usr/sbin/nft -f\n{include_line}\n"
+        elif include_line not in conf:
+            plan.files[self.conf_path] = conf + ("" if conf.endswith("\n") or not conf else "\n") + f"# added by port443.https\n{include_line}\n"
+
+    def apply(self, plan: Plan) -> None:
+        if self.include_path in plan.files:
+            # Check the include against the running ruleset before it can break the next boot.
+            self.run([self.nft, "-c", "-f", "-"], data=plan.files[self.include_path].replace(f"delete table {OWN_FAMILY} {OWN_TABLE}\n", ""))
+        super().apply(plan)
+
+
+class _FamilyView(Rule):
+    """A family-less rule seen through an ip or ip6 table: counts for that family only."""
+
+    __slots__ = ()
+
+    def __init__(self, rule: Rule, family: str) -> None:
+        super().__init__(rule.proto, rule.port_lo, rule.port_hi, rule.source)
+        self.family = family

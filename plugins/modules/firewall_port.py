@@ -1,0 +1,394 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: firewall_port
+short_description: Open or close ports in the host firewall (ufw, firewalld, nftables, iptables) without locking out SSH
+version_added: 0.1.0
+description:
+  - Ensures that inbound TCP or UDP ports (single ports or ranges) are allowed, or no longer allowed, by the firewall the
+    host really uses, one of C(ufw), C(firewalld), C(nftables) or C(iptables)/C(ip6tables).
+  - With O(backend=auto) the module detects the backend (an active firewalld or ufw wins; else a native nftables
+    ruleset; else iptables) and reports which one and why in RV(backend) and RV(backend_reason).
+  - Only rules the module wrote are ever changed; foreign rules (Docker, fail2ban, the host's own) are never flushed,
+    reset or reordered. Every rule it writes carries the marker C(port443.https:<proto>/<port>) in its comment
+    (ufw, nftables, iptables), so the second run finds them and changes nothing.
+  - B(ufw) adds or deletes exactly the needed rules, never resets and never reloads.
+  - B(firewalld) changes the runtime and the permanent configuration of the zone in the same run, and works with a
+    stopped daemon through C(firewall-offline-cmd).
+  - B(nftables) inserts into the host's existing input base chains that drop (policy drop or an unconditional
+    drop/reject rule), before that drop, because an accept in a separate table does not beat a drop elsewhere. When
+    there is no such chain, it uses a table of its own (C(inet port443_https)). Persistence is an include file
+    C(/etc/nftables.d/port443-https.nft) loaded from the end of C(/etc/nftables.conf).
+  - B(iptables) inserts before the first unconditional DROP/REJECT in C(INPUT) for IPv4 and IPv6 and persists the
+    marked rules in C(/etc/iptables/rules.v4) and C(rules.v6) (what C(netfilter-persistent) restores at boot),
+    editing only the marked lines.
+  - "Anti-lockout: enabling an inactive ufw or firewalld (only with O(enable=true)) first allows the SSH port in use.
+    With O(rollback_timeout), the change is commit-confirmed: a detached timer on the host reverts it unless a
+    follow-up task with O(confirm=true) runs in time, which also works when the change cut the Ansible connection."
+author:
+  - port443.https contributors (@port443)
+extends_documentation_fragment:
+  - port443.https._attributes
+  - port443.https._attributes.idempotent
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode computes the same plan as a real run and returns the same RV(ignore:changed), diff, RV(rules_added),
+        RV(rules_removed) and RV(commands); only running them is skipped.
+  diff_mode:
+    support: full
+    details:
+      - The diff lists the allow rules the module manages, per family (C(ipv4:), C(ipv6:)), before and after.
+requirements:
+  - One of C(ufw), C(firewalld) (C(firewall-cmd), C(firewall-offline-cmd)), C(nft), C(iptables)/C(ip6tables) on the target.
+  - C(systemd-run) for O(rollback_timeout) on systemd hosts (otherwise C(setsid) is used).
+options:
+  port:
+    description:
+      - Port numbers or ranges (V(8000-8010) or V(8000:8010)), one or a list.
+      - Required unless O(confirm=true).
+    type: list
+    elements: str
+  protocol:
+    description: Transport protocol.
+    type: str
+    choices: [tcp, udp]
+    default: tcp
+  state:
+    description:
+      - V(open) allows the ports, V(closed) removes the allow rules the module manages for them.
+      - V(closed) never adds a drop rule; a port is closed when nothing allows it.
+    type: str
+    choices: [open, closed]
+    default: open
+  source:
+    description:
+      - Networks (IPv4 or IPv6 CIDR, or single addresses) allowed to connect. Default is anywhere, both families.
+      - A source limits the rules to its address family.
+    type: list
+    elements: str
+  backend:
+    description: Firewall to drive; V(auto) detects it.
+    type: str
+    choices: [auto, ufw, firewalld, nftables, iptables]
+    default: auto
+  zone:
+    description: firewalld zone; default is the zone firewalld calls its default. Ignored by the other backends.
+    type: str
+  comment:
+    description:
+      - "Free text stored after the marker in the rule comment (ufw, nftables, iptables). Up to 64 characters of
+        letters, digits, space and C(_ . , : / @ + = -)."
+      - Rules are recognised by their marker, not by this text, so changing it does not rewrite existing rules.
+    type: str
+  persistent:
+    description:
+      - Make the change survive a reboot or a reload of the firewall (firewalld permanent configuration, nftables include
+        file, C(/etc/iptables/rules.v4|v6)). ufw rules are always persistent.
+    type: bool
+    default: true
+  enable:
+    description:
+      - Enable the firewall when it is inactive. ufw and firewalld are enabled (started) after the SSH port in use has been
+        allowed; for nftables and iptables the boot service (C(nftables), C(netfilter-persistent)) is enabled so persisted
+        rules load at boot, without changing any policy.
+      - With V(false) an inactive firewall stays inactive; rules are still stored where the backend allows it.
+    type: bool
+    default: false
+  ssh_port:
+    description:
+      - SSH port to keep open when enabling a firewall. Default is the port of the current SSH connection
+        (E(SSH_CONNECTION)), else the port sshd listens on, else V(22).
+    type: int
+  rollback_timeout:
+    description:
+      - Seconds after which a change is reverted automatically unless confirmed with O(confirm=true).
+      - The previous state (undo commands and the previous content of the files the backend writes) is saved on the
+        target and a detached timer is armed before anything changes. Nothing is armed when nothing changes.
+    type: int
+  confirm:
+    description:
+      - Disarm a pending rollback (confirm the previous change). Returns RV(ignore:changed=true) when one was pending.
+      - With V(true), all other options except O(backend) are ignored.
+    type: bool
+    default: false
+notes:
+  - Port C(0), ports over C(65535), bad CIDRs, unknown backends and backends that are not installed fail before anything
+    is changed.
+  - Tested in containers (Debian 12 and 13) with ufw, firewalld, nftables and iptables (nft variant).
+seealso:
+  - name: The port443.https.firewall role
+    description: Opens 443 (and 80) with this module and proves reachability from a peer.
+    link: https://github.com/port443/https/tree/main/roles/firewall
+"""
+
+EXAMPLES = r"""
+---
+- name: Open HTTPS with whatever firewall the host uses
+  port443.https.firewall_port:
+    port: 443
+
+- name: Open HTTP and HTTPS, enabling an inactive ufw or firewalld (SSH is allowed first)
+  port443.https.firewall_port:
+    port: [80, 443]
+    enable: true
+
+- name: Allow an admin port range from two networks only
+  port443.https.firewall_port:
+    port: "8000-8010"
+    source:
+      - 192.0.2.0/24
+      - 2001:db8::/32
+    comment: admin
+
+- name: Open 443 commit-confirmed - reverted after 60 seconds unless confirmed
+  port443.https.firewall_port:
+    port: 443
+    rollback_timeout: 60
+
+- name: Confirm the change (disarms the rollback)
+  port443.https.firewall_port:
+    confirm: true
+
+- name: Close a port again (removes only the module's allow rules)
+  port443.https.firewall_port:
+    port: 8443
+    state: closed
+"""
+
+RETURN = r"""
+backend:
+  description: The backend used.
+  returned: success
+  type: str
+  sample: nftables
+backend_reason:
+  description: Why this backend was chosen.
+  returned: success
+  type: str
+  sample: "the nftables ruleset has native tables (inet filter)"
+rules_added:
+  description: Rules added (or that would be added in check mode).
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"protocol": "tcp", "port": "443", "source": null, "families": ["ipv4", "ipv6"]}]
+rules_removed:
+  description: Rules removed (or that would be removed in check mode).
+  returned: success
+  type: list
+  elements: dict
+  sample: []
+commands:
+  description: Commands run (or that would run in check mode), as argv lists.
+  returned: success
+  type: list
+  elements: list
+  sample: [["nft", "-f", "-"]]
+files:
+  description: Files written (or that would be written).
+  returned: success
+  type: list
+  elements: str
+  sample: ["/etc/nftables.d/port443-https.nft"]
+rules:
+  description: The allow rules the module manages after the run, per family (predicted in check mode).
+  returned: success
+  type: dict
+  sample: {"ipv4": ["allow tcp/443 from any"], "ipv6": ["allow tcp/443 from any"]}
+active:
+  description: Whether the firewall was active (filtering) before the run.
+  returned: success
+  type: bool
+notes:
+  description: What else the run did or would do (enabling, creating a table, anti-lockout SSH rule).
+  returned: success
+  type: list
+  elements: str
+ssh_port:
+  description: The SSH port kept open when enabling a firewall.
+  returned: when O(enable=true)
+  type: int
+  sample: 22
+rollback:
+  description: The state of the commit-confirmed rollback.
+  returned: when O(rollback_timeout) or O(confirm) is set
+  type: dict
+  sample: {"armed": true, "method": "systemd-run", "timeout": 60, "unit": "port443-https-firewall-rollback.timer"}
+"""
+
+import os
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.port443.https.plugins.module_utils._firewall import rollback
+from ansible_collections.port443.https.plugins.module_utils._firewall.base import (
+    FirewallError,
+    build_rules,
+    render_rules,
+    validate_comment,
+)
+from ansible_collections.port443.https.plugins.module_utils._firewall.detect import BINARIES, detect_backend, ssh_port
+from ansible_collections.port443.https.plugins.module_utils._firewall.firewalld import FirewalldBackend
+from ansible_collections.port443.https.plugins.module_utils._firewall.iptables import IptablesBackend
+from ansible_collections.port443.https.plugins.module_utils._firewall.nftables import NftablesBackend
+from ansible_collections.port443.https.plugins.module_utils._firewall.ufw import UfwBackend
+
+BOOT_SERVICES = {"nftables": "nftables", "iptables": "netfilter-persistent"}
+
+
+def make_backend(name: str, module: AnsibleModule, runner, options: dict[str, t.Any]):
+    which = module.get_bin_path
+    if name == "ufw":
+        return UfwBackend(runner, options, ufw=which("ufw"))
+    if name == "firewalld":
+        return FirewalldBackend(runner, options, cmd=which("firewall-cmd"), offline_cmd=which("firewall-offline-cmd"),
+                                systemctl=which("systemctl"))
+    if name == "nftables":
+        return NftablesBackend(runner, options, nft=which("nft"))
+    return IptablesBackend(runner, options, binaries={"ipv4": which("iptables"), "ipv6": which("ip6tables")})
+
+
+def rule_dict(rule) -> dict[str, t.Any]:
+    return {"protocol": rule.proto, "port": rule.port_text("-"), "source": rule.source, "families": rule.families()}
+
+
+def main() -> t.NoReturn:
+    module = AnsibleModule(
+        argument_spec={
+            "port": {"type": "list", "elements": "str"},
+            "protocol": {"type": "str", "choices": ["tcp", "udp"], "default": "tcp"},
+            "state": {"type": "str", "choices": ["open", "closed"], "default": "open"},
+            "source": {"type": "list", "elements": "str"},
+            "backend": {"type": "str", "choices": ["auto", "ufw", "firewalld", "nftables", "iptables"], "default": "auto"},
+            "zone": {"type": "str"},
+            "comment": {"type": "str"},
+            "persistent": {"type": "bool", "default": True},
+            "enable": {"type": "bool", "default": False},
+            "ssh_port": {"type": "int"},
+            "rollback_timeout": {"type": "int"},
+            "confirm": {"type": "bool", "default": False},
+        },
+        required_if=[("confirm", False, ("port",))],
+        supports_check_mode=True,
+    )
+    p = module.params
+
+    def runner(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
+        return module.run_command(argv, data=data, binary_data=data is not None,
+                                  environ_update={"LC_ALL": "C", "LANGUAGE": "C"})
+
+    which = module.get_bin_path
+
+    if p["confirm"]:
+        try:
+            was_pending = rollback.confirm(runner, which, module.check_mode)
+        except (OSError, RuntimeError) as exc:
+            module.fail_json(msg=f"cannot disarm the rollback: {exc}")
+        module.exit_json(changed=was_pending, rollback={"armed": False, "confirmed": was_pending},
+                         backend=p["backend"], rules_added=[], rules_removed=[], commands=[], files=[])
+
+    # 1. Validate everything before touching anything.
+    try:
+        desired = build_rules(p["port"], p["protocol"], p["source"])
+        validate_comment(p["comment"])
+        if p["rollback_timeout"] is not None and not 1 <= p["rollback_timeout"] <= 86400:
+            raise FirewallError("rollback_timeout: use 1 to 86400 seconds")
+        if p["ssh_port"] is not None and not 1 <= p["ssh_port"] <= 65535:
+            raise FirewallError(f"ssh_port: {p['ssh_port']} is out of range (1-65535)")
+    except FirewallError as exc:
+        module.fail_json(msg=str(exc))
+
+    # 2. Choose the backend.
+    try:
+        if p["backend"] == "auto":
+            backend_name, reason = detect_backend(runner, which, enable=p["enable"])
+        else:
+            backend_name, reason = p["backend"], "requested"
+            missing = [b for b in BINARIES[backend_name] if not which(b)]
+            if missing:
+                raise FirewallError(f"backend={backend_name}: {', '.join(missing)} is not installed on this host")
+    except FirewallError as exc:
+        module.fail_json(msg=str(exc))
+
+    options = {"comment": p["comment"], "persistent": p["persistent"], "enable": p["enable"], "zone": p["zone"]}
+    result: dict[str, t.Any] = {"backend": backend_name, "backend_reason": reason}
+    if p["enable"]:
+        port, how = (p["ssh_port"], "ssh_port option") if p["ssh_port"] else ssh_port(os.environ, runner, which("ss"))
+        options["ssh_port"] = port
+        result["ssh_port"] = port
+        result["ssh_port_source"] = how
+
+    backend = make_backend(backend_name, module, runner, options)
+    want_open = p["state"] == "open"
+    try:
+        state = backend.read_state()
+        plan = backend.plan(state, desired, want_open)
+        if p["enable"] and backend_name in BOOT_SERVICES and which("systemctl"):
+            svc = BOOT_SERVICES[backend_name]
+            rc, out, _err = runner([which("systemctl"), "is-enabled", svc])
+            if out.strip() not in ("enabled", "enabled-runtime", "static", "alias"):
+                if rc == 4 or "not-found" in out or "No such file" in _err:
+                    backend.warnings.append(f"{svc}.service is not installed: persisted rules are not loaded at boot")
+                else:
+                    plan.add_step([which("systemctl"), "enable", svc])
+                    plan.enable = True
+                    plan.extra.append(f"enable {svc}.service so the persisted rules load at boot")
+    except FirewallError as exc:
+        module.fail_json(msg=str(exc), backend=backend_name, backend_reason=reason)
+
+    before = state["rules"]
+    after = {fam: list(v) for fam, v in before.items()}
+    for rule in plan.added:
+        for fam in rule.families():
+            if rule.describe() not in after[fam]:
+                after[fam].append(rule.describe())
+    for rule in plan.removed:
+        for fam in rule.families():
+            if rule.describe() in after[fam]:
+                after[fam].remove(rule.describe())
+    after = {fam: sorted(v) for fam, v in after.items()}
+
+    result.update(
+        changed=plan.changed,
+        active=bool(state.get("active")),
+        rules_added=[rule_dict(r) for r in plan.added],
+        rules_removed=[rule_dict(r) for r in plan.removed],
+        commands=list(plan.commands),
+        files=sorted(set(plan.files) | set(plan.saves)),
+        rules=after,
+        notes=list(plan.extra),
+    )
+    if module._diff:
+        result["diff"] = {"before": render_rules(before), "after": render_rules(after),
+                          "before_header": f"{backend_name} rules (before)", "after_header": f"{backend_name} rules (after)"}
+    if p["rollback_timeout"]:
+        result["rollback"] = {"armed": False, "timeout": p["rollback_timeout"]}
+
+    if plan.changed and not module.check_mode:
+        if p["rollback_timeout"]:
+            try:
+                result["rollback"] = rollback.arm(runner, plan, backend.persist_paths(), p["rollback_timeout"], which)
+            except (OSError, RuntimeError) as exc:
+                module.fail_json(msg=f"nothing changed: cannot arm the rollback: {exc}", **result)
+        try:
+            backend.apply(plan)
+        except (FirewallError, OSError) as exc:
+            module.fail_json(msg=f"applying the change failed: {exc}", **result)
+    elif plan.changed and p["rollback_timeout"]:
+        result["rollback"]["would_arm"] = True
+
+    for warning in backend.warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

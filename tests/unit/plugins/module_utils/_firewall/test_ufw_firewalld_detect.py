@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.port443.https.plugins.module_utils._firewall.base import FirewallError, Plan, Rule
+from ansible_collections.port443.https.plugins.module_utils._firewall.detect import detect_backend, ssh_port
+from ansible_collections.port443.https.plugins.module_utils._firewall.firewalld import FirewalldBackend
+from ansible_collections.port443.https.plugins.module_utils._firewall.rollback import build_script
+from ansible_collections.port443.https.plugins.module_utils._firewall.ufw import UfwBackend, parse_added
+
+ADDED = """Added user rules (see 'ufw status' for running firewall):
+ufw allow 443/tcp comment 'port443.https:tcp/443'
+ufw allow from 10.0.0.0/8 to any port 8000:8010 proto tcp
+ufw limit 2222/tcp
+"""
+
+
+def test_parse_added():
+    rules, lines = parse_added(ADDED)
+    assert [r.key for r in rules] == ["tcp/443", "tcp/8000-8010,from=10.0.0.0/8"]
+    assert len(lines) == 3
+
+
+def ufw(fake_runner, active, added=ADDED, **opts):
+    runner = fake_runner({("ufw", "status"): (0, "Status: active\n" if active else "Status: inactive\n", ""),
+                          ("ufw", "show", "added"): (0, added, "")})
+    return UfwBackend(runner, opts), runner
+
+
+def test_ufw_idempotent_and_no_reload(fake_runner):
+    be, _runner = ufw(fake_runner, True)
+    plan = be.plan(be.read_state(), [Rule("tcp", 443, 443), Rule("tcp", 8000, 8010, "10.0.0.0/8")], True)
+    assert not plan.changed
+
+
+def test_ufw_enable_allows_ssh_first(fake_runner):
+    be, _runner = ufw(fake_runner, False, enable=True, ssh_port=2222, comment="web")
+    plan = be.plan(be.read_state(), [Rule("tcp", 80, 80)], True)
+    # 2222 is already allowed (limit), so only the port, then enable
+    assert plan.commands == [["ufw", "allow", "80/tcp", "comment", "port443.https:tcp/80 web"], ["ufw", "--force", "enable"]]
+    be, _runner = ufw(fake_runner, False, added="", enable=True, ssh_port=22)
+    plan = be.plan(be.read_state(), [Rule("tcp", 443, 443)], True)
+    assert plan.commands[0][:3] == ["ufw", "allow", "22/tcp"]
+    assert plan.commands[-1] == ["ufw", "--force", "enable"]
+    assert plan.undo[0] == "ufw --force disable"
+
+
+def test_ufw_close_and_source(fake_runner):
+    be, _runner = ufw(fake_runner, True)
+    plan = be.plan(be.read_state(), [Rule("tcp", 443, 443), Rule("tcp", 8000, 8010, "10.0.0.0/8")], False)
+    assert plan.commands == [["ufw", "delete", "allow", "443/tcp"],
+                             ["ufw", "delete", "allow", "from", "10.0.0.0/8", "to", "any", "port", "8000:8010", "proto", "tcp"]]
+
+
+RICH = 'rule family="ipv4" source address="10.0.0.0/8" port port="443" protocol="tcp" accept\n'
+
+
+def list_all(ports="", services="", rich=""):
+    return (f"public (active)\n  target: default\n  services: {services}\n  ports: {ports}\n  protocols: \n"
+            f"  forward: yes\n  rich rules: \n" + "".join(f"\t{r}\n" for r in rich.splitlines()))
+
+
+def firewalld(fake_runner, running, **opts):
+    table = {
+        ("firewall-cmd", "--state"): (0, "running\n", "") if running else (252, "not running\n", ""),
+        ("firewall-cmd", "--get-default-zone"): (0, "public\n", ""),
+        ("firewall-offline-cmd", "--get-default-zone"): (0, "public\n", ""),
+        ("firewall-cmd", "--zone=public", "--list-all"): (0, list_all("80/tcp", "ssh", RICH), ""),
+        ("firewall-cmd", "--permanent", "--zone=public", "--list-all"): (0, list_all("80/tcp 443/tcp", "ssh"), ""),
+        ("firewall-cmd", "--zone=nope", "--list-all"): (112, "", "Error: INVALID_ZONE: nope"),
+        ("firewall-offline-cmd", "--zone=public", "--list-all"): (0, list_all("", "dhcpv6-client"), ""),
+    }
+    runner = fake_runner(table)
+    return FirewalldBackend(runner, opts), runner
+
+
+def test_firewalld_runtime_and_permanent(fake_runner):
+    be, _runner = firewalld(fake_runner, True)
+    state = be.read_state()
+    plan = be.plan(state, [Rule("tcp", 443, 443), Rule("tcp", 443, 443, "10.0.0.0/8")], True)
+    assert plan.commands == [
+        ["firewall-cmd", "--zone=public", "--add-port=443/tcp"],
+        ["firewall-cmd", "--permanent", "--zone=public",
+         '--add-rich-rule=rule family="ipv4" source address="10.0.0.0/8" port port="443" protocol="tcp" accept'],
+    ]
+    assert [r.key for r in plan.added] == ["tcp/443", "tcp/443,from=10.0.0.0/8"]
+
+
+def test_firewalld_offline_enable_allows_ssh(fake_runner):
+    be, _runner = firewalld(fake_runner, False, enable=True, ssh_port=22)
+    plan = be.plan(be.read_state(), [Rule("tcp", 443, 443)], True)
+    assert plan.commands == [["firewall-offline-cmd", "--zone=public", "--add-port=22/tcp", "--add-port=443/tcp"],
+                             ["systemctl", "enable", "--now", "firewalld"]]
+    assert plan.undo[0] == "systemctl disable --now firewalld"
+
+
+def test_firewalld_unknown_zone(fake_runner):
+    be, _runner = firewalld(fake_runner, True, zone="nope")
+    with pytest.raises(FirewallError, match="no zone"):
+        be.read_state()
+
+
+def which_all(name):
+    return name
+
+
+def test_detect_order(fake_runner):
+    runner = fake_runner({("firewall-cmd", "--state"): (252, "", ""), ("ufw", "status"): (0, "Status: active", "")})
+    assert detect_backend(runner, which_all)[0] == "ufw"
+    runner = fake_runner({("firewall-cmd", "--state"): (0, "running", "")})
+    assert detect_backend(runner, which_all) == ("firewalld", "firewalld is running")
+    native = json.dumps({"nftables": [{"table": {"family": "inet", "name": "filter"}}]})
+    runner = fake_runner({("firewall-cmd", "--state"): (252, "", ""), ("ufw", "status"): (0, "Status: inactive", ""),
+                          ("nft", "-j", "list", "ruleset"): (0, native, "")})
+    assert detect_backend(runner, which_all)[0] == "nftables"
+    assert detect_backend(runner, which_all, enable=True)[0] == "firewalld"
+    made = json.dumps({"nftables": [{"table": {"family": "ip", "name": "filter"}},
+                                    {"chain": {"family": "ip", "table": "filter", "name": "INPUT"}}]})
+    runner = fake_runner({("nft", "-j", "list", "ruleset"): (0, made, "")})
+    assert detect_backend(runner, lambda n: n if n in ("nft", "iptables") else None)[0] == "iptables"
+    with pytest.raises(FirewallError):
+        detect_backend(runner, lambda n: None)
+
+
+def test_ssh_port(fake_runner):
+    assert ssh_port({"SSH_CONNECTION": "10.0.0.1 5555 10.0.0.2 2222"}) == (2222, "SSH_CONNECTION")
+    runner = fake_runner({("ss", "-Htlnp"): (0, 'LISTEN 0 128 0.0.0.0:2200 0.0.0.0:* users:(("sshd",pid=1,fd=3))\n', "")})
+    assert ssh_port({}, runner, "ss") == (2200, "sshd listening socket")
+    assert ssh_port({}) == (22, "default")
+
+
+def test_rollback_script(tmp_path):
+    plan = Plan()
+    plan.undo = ["iptables -w -D INPUT -p tcp --dport 1 -j ACCEPT"]
+    existing = tmp_path / "rules.v4"
+    existing.write_text("x")
+    script = build_script(plan, [str(existing), str(tmp_path / "missing")], "/var/lib/x")
+    assert f"cp -p /var/lib/x/file0 {existing}" in script
+    assert f"rm -f {tmp_path / 'missing'}" in script
+    assert "iptables -w -D INPUT -p tcp --dport 1 -j ACCEPT || true" in script
+    assert script.rstrip().endswith("rm -rf /var/lib/x")

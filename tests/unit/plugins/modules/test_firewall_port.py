@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+from __future__ import annotations
+
+import json
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.port443.https.plugins.modules import firewall_port
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+RULESET = json.dumps({"nftables": [
+    {"table": {"family": "inet", "name": "filter", "handle": 1}},
+    {"chain": {"family": "inet", "table": "filter", "name": "input", "handle": 1, "type": "filter", "hook": "input",
+               "prio": 0, "policy": "drop"}},
+]})
+
+
+@pytest.fixture(autouse=True)
+def _patch(monkeypatch):
+    calls = []
+
+    def exit_json(self, **kwargs):
+        raise ExitJson(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise FailJson(kwargs)
+
+    def run_command(self, argv, data=None, **kwargs):
+        calls.append(argv)
+        if argv[:2] == ["/usr/sbin/nft", "-j"]:
+            return 0, RULESET, ""
+        if argv[:2] == ["/usr/sbin/nft", "-f"]:
+            raise AssertionError("check mode must not apply")
+        return 1, "", ""
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return "/usr/sbin/" + name if name in ("nft", "systemctl") else None
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", get_bin_path)
+    return calls
+
+
+def run(args, expect=ExitJson):
+    with patch_module_args(args):
+        with pytest.raises(expect) as exc:
+            firewall_port.main()
+    return exc.value.args[0]
+
+
+@pytest.mark.parametrize("args,msg", [
+    ({"port": [0]}, "out of range"),
+    ({"port": ["70000"]}, "out of range"),
+    ({"port": [443], "source": ["10.0.0.300/8"]}, "CIDR"),
+    ({"port": [443], "backend": "ufw"}, "ufw is not installed"),
+    ({"port": [443], "rollback_timeout": 0}, "rollback_timeout"),
+])
+def test_bad_input_fails_before_anything(args, msg, _patch):
+    result = run(args, FailJson)
+    assert msg in result["msg"]
+    assert not any(c[:2] == ["/usr/sbin/nft", "-f"] for c in _patch)
+
+
+def test_check_mode_predicts(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils._firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
+    result = run({"port": ["443", "8000-8010"], "persistent": False, "_ansible_check_mode": True, "_ansible_diff": True})
+    assert result["changed"] is True
+    assert result["backend"] == "nftables"
+    assert [r["port"] for r in result["rules_added"]] == ["443", "8000-8010"]
+    assert result["commands"] == [["/usr/sbin/nft", "-f", "-"]]
+    assert "ipv6: allow tcp/443 from any" in result["diff"]["after"]
+    assert result["diff"]["before"] == ""
+
+
+def test_confirm_without_pending(monkeypatch, tmp_path):
+    result = run({"confirm": True})
+    assert result["changed"] is False
