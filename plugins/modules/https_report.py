@@ -1,0 +1,247 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: https_report
+short_description: Write the fleet HTTPS report (JSON, HTML, JUnit, Prometheus, Markdown) from probe results
+version_added: 0.1.0
+description:
+  - "Turns the RV(port443.https.https_endpoint_info#module:endpoints) list of M(port443.https.https_endpoint_info)
+    into report files in one directory of the node the task runs on, normally the controller
+    (C(delegate_to: localhost), C(run_once: true))."
+  - "C(report.json): every endpoint and every finding. C(report.html): a self-contained page (no external assets)
+    with counts by status, a sortable table with reasons and fixes, a certificate expiry timeline and a TLS version
+    matrix. C(junit.xml): one test case per endpoint and check, for CI systems. C(https_report.prom): a Prometheus
+    textfile for the node exporter's textfile collector. C(report.md): a short summary for pull-request comments."
+  - The files contain no timestamps and no connect latencies, so the same results write the same bytes and a
+    second run reports no change.
+  - "In check mode the module computes whether each file would change from its current contents and writes nothing.
+    Run it with C(check_mode: false) to write the report of a C(--check) audit."
+author:
+  - port443.https contributors (@port443)
+extends_documentation_fragment:
+  - port443.https._attributes
+  - port443.https._attributes.idempotent
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - The diff covers C(report.md) and C(report.json) (the HTML, JUnit and Prometheus files are rendered from the same data).
+options:
+  results:
+    description:
+      - The RV(port443.https.https_endpoint_info#module:endpoints) list returned by M(port443.https.https_endpoint_info).
+      - Lists from several hosts may be concatenated. An optional C(source) key per item (the host that probed)
+        is shown in the report and becomes a Prometheus label.
+    type: list
+    elements: dict
+    required: true
+  dest:
+    description:
+      - Directory to write the report files into. It is created when missing.
+    type: path
+    required: true
+  formats:
+    description:
+      - Which files to write.
+    type: list
+    elements: str
+    choices: [json, html, junit, prometheus, markdown]
+    default: [json, html, junit, prometheus, markdown]
+  title:
+    description: Title of the report (HTML heading, JUnit suite name, Markdown heading).
+    type: str
+    default: HTTPS report
+  failure_severity:
+    description:
+      - The severity from which a finding is a failed JUnit test case and counts as C(failed) in RV(summary).
+      - Findings below it are reported in the test case's C(system-out).
+    type: str
+    choices: [critical, warning]
+    default: critical
+  warning_days:
+    description: Warning threshold drawn on the expiry timeline (use the probe's value).
+    type: int
+    default: 30
+  critical_days:
+    description: Critical threshold drawn on the expiry timeline (use the probe's value).
+    type: int
+    default: 7
+seealso:
+  - module: port443.https.https_endpoint_info
+  - module: port443.https.https_doctor_info
+"""
+
+EXAMPLES = r"""
+---
+- name: Probe the fleet from the controller
+  port443.https.https_endpoint_info:
+    endpoints: "{{ groups['web'] | map('community.general.dict_kv', 'host') | list }}"
+  delegate_to: localhost
+  run_once: true
+  register: probe
+
+- name: Write the report files, also under --check
+  port443.https.https_report:
+    results: "{{ probe.endpoints }}"
+    dest: "{{ playbook_dir }}/reports/https"
+    title: HTTPS audit of the web group
+  check_mode: false
+  delegate_to: localhost
+  run_once: true
+  register: report
+
+- name: Print the Markdown summary
+  ansible.builtin.debug:
+    msg: "{{ report.markdown }}"
+  run_once: true
+"""
+
+RETURN = r"""
+files:
+  description: Path of each written (or, in check mode, planned) file by format.
+  returned: always
+  type: dict
+  sample:
+    json: /srv/reports/report.json
+    html: /srv/reports/report.html
+    junit: /srv/reports/junit.xml
+    prometheus: /srv/reports/https_report.prom
+    markdown: /srv/reports/report.md
+changed_files:
+  description: The formats whose file was (or in check mode would be) created or rewritten.
+  returned: always
+  type: list
+  elements: str
+  sample: [json, html]
+summary:
+  description:
+    - Counts per status (C(total), C(ok), C(warning), C(critical)), C(up) (endpoints that completed a TLS handshake),
+      C(failed) (endpoints at or above O(failure_severity)) and C(by_reason) (count per reason code).
+  returned: always
+  type: dict
+  sample: {total: 3, ok: 1, warning: 1, critical: 1, failed: 1, up: 2, by_reason: {no_hsts: 1, filtered: 1}}
+status:
+  description: The worst endpoint status in the report (V(ok), V(warning), V(critical)).
+  returned: always
+  type: str
+  sample: critical
+markdown:
+  description: The Markdown summary (also written to C(report.md) when that format is selected).
+  returned: always
+  type: str
+  sample: "## HTTPS report\n\n**CRITICAL** - 3 endpoint(s): 1 critical, 1 warning, 1 ok.\n"
+"""
+
+import os
+import tempfile
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.port443.https.plugins.module_utils import _report
+
+DIFF_FORMATS = ("markdown", "json")
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def main() -> t.NoReturn:
+    module = AnsibleModule(
+        argument_spec={
+            "results": {"type": "list", "elements": "dict", "required": True},
+            "dest": {"type": "path", "required": True},
+            "formats": {"type": "list", "elements": "str", "choices": list(_report.FORMATS), "default": list(_report.FORMATS)},
+            "title": {"type": "str", "default": "HTTPS report"},
+            "failure_severity": {"type": "str", "choices": ["critical", "warning"], "default": "critical"},
+            "warning_days": {"type": "int", "default": 30},
+            "critical_days": {"type": "int", "default": 7},
+        },
+        add_file_common_args=True,
+        supports_check_mode=True,
+    )
+    dest: str = module.params["dest"]
+    formats: list[str] = list(dict.fromkeys(module.params["formats"]))
+    try:
+        report = _report.build(
+            module.params["results"],
+            title=module.params["title"],
+            failure_severity=module.params["failure_severity"],
+            thresholds={"warning_days": module.params["warning_days"], "critical_days": module.params["critical_days"]},
+        )
+        contents = _report.render_all(report, formats)
+        markdown = contents.get("markdown") or _report.render_markdown(report)
+    except _report.ReportInputError as exc:
+        module.fail_json(msg=str(exc))
+
+    if os.path.exists(dest) and not os.path.isdir(dest):
+        module.fail_json(msg=f"dest: {dest!r} exists and is not a directory")
+
+    changed = False
+    if not os.path.isdir(dest):
+        changed = True
+        if not module.check_mode:
+            try:
+                os.makedirs(dest, exist_ok=True)
+            except OSError as exc:
+                module.fail_json(msg=f"dest: cannot create the directory {dest!r}: {to_native(exc)}")
+
+    files: dict[str, str] = {}
+    changed_files: list[str] = []
+    diffs = []
+    for fmt in formats:
+        path = os.path.join(dest, _report.FILENAMES[fmt])
+        files[fmt] = path
+        data = to_bytes(contents[fmt], errors="surrogate_or_strict")
+        before = _read(path)
+        if before != data:
+            changed_files.append(fmt)
+            if fmt in DIFF_FORMATS:
+                diffs.append({
+                    "before_header": path, "after_header": path,
+                    "before": to_native(before or b"", errors="surrogate_or_replace"), "after": contents[fmt],
+                })
+            if not module.check_mode:
+                fd, tmp = tempfile.mkstemp(prefix=".https_report.", dir=dest)
+                try:
+                    with os.fdopen(fd, "wb") as handle:
+                        handle.write(data)
+                except OSError as exc:
+                    os.unlink(tmp)
+                    module.fail_json(msg=f"cannot write {path!r}: {to_native(exc)}")
+                module.atomic_move(tmp, path)
+        if not module.check_mode or before is not None:
+            file_args = module.load_file_common_arguments(module.params, path=path)
+            if os.path.exists(path) and module.set_fs_attributes_if_different(file_args, False) and fmt not in changed_files:
+                changed_files.append(fmt)
+    changed = changed or bool(changed_files)
+
+    result: dict[str, t.Any] = {
+        "changed": changed,
+        "files": files,
+        "changed_files": changed_files,
+        "summary": report["summary"],
+        "status": _report.ordered_by_severity(report["endpoints"])[0]["status"] if report["endpoints"] else "ok",
+        "markdown": markdown,
+    }
+    if module._diff and diffs:
+        result["diff"] = diffs
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

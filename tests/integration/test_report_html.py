@@ -1,0 +1,226 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""End to end: port443.https.verify_https (FQCN) audits real local endpoints under --check, writes the report
+files, fails the play on critical findings; the HTML report is then opened in headless Chromium, which must
+render every endpoint row with the page's own JavaScript, without console errors. The screenshot is kept
+in tests/output/."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import http.server
+import xml.etree.ElementTree as ET
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+OUTPUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "output")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"127.0.0.1:{port} did not start")
+
+
+def _pki(directory: str) -> tuple[str, str, str, str]:
+    """A private root CA, a leaf for localhost/127.0.0.1 and a leaf for another name."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def make(cn, days, issuer=None, ca=False, sans=()):
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer[0].subject if issuer else subject)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - day).not_valid_after(now + days * day)
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if sans:
+            import ipaddress
+            names = [x509.IPAddress(ipaddress.ip_address(s)) if s[0].isdigit() else x509.DNSName(s) for s in sans]
+            builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+        return builder.sign(issuer[1] if issuer else key, hashes.SHA256()), key
+
+    root = make("Report Test Root", 3650, ca=True)
+    good = make("localhost", 200, root, sans=("localhost", "127.0.0.1"))
+    wrong = make("wrong.example", 20, root, sans=("wrong.example",))
+    paths = []
+    for label, (cert, key) in (("good", good), ("wrong", wrong)):
+        cpath, kpath = os.path.join(directory, f"{label}.pem"), os.path.join(directory, f"{label}.key")
+        with open(cpath, "wb") as handle:
+            handle.write(cert.public_bytes(serialization.Encoding.PEM))
+        with open(kpath, "wb") as handle:
+            handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        paths += [cpath, kpath]
+    ca = os.path.join(directory, "ca.pem")
+    with open(ca, "wb") as handle:
+        handle.write(root[0].public_bytes(serialization.Encoding.PEM))
+    return ca, paths[0], paths[1], paths[2] + "|" + paths[3]
+
+
+class _Plain(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", "3")
+        self.end_headers()
+        self.wfile.write(b"hi\n")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def endpoints(tmp_path_factory):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl CLI required")
+    directory = str(tmp_path_factory.mktemp("report-pki"))
+    ca, good_cert, good_key, wrong = _pki(directory)
+    wrong_cert, wrong_key = wrong.split("|")
+    procs = []
+    ports = {}
+    for label, cert, key in (("good", good_cert, good_key), ("wrong", wrong_cert, wrong_key)):
+        port = _free_port()
+        procs.append(subprocess.Popen(["openssl", "s_server", "-quiet", "-www", "-accept", f"127.0.0.1:{port}", "-cert", cert, "-key", key],
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        ports[label] = port
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Plain)
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    ports["plain"] = plain.server_address[1]
+    ports["closed"] = _free_port()
+    for label in ("good", "wrong"):
+        _wait(ports[label])
+    eps = [
+        {"host": "localhost", "port": ports["good"], "address": "127.0.0.1"},
+        {"host": "127.0.0.1", "port": ports["wrong"], "server_name": "api.example"},
+        {"host": "127.0.0.1", "port": ports["plain"]},
+        {"host": "127.0.0.1", "port": ports["closed"]},
+        {"host": "127.0.0.1", "port": ports["closed"], "server_name": "x.example"},
+    ]
+    yield {"ca": ca, "endpoints": eps}
+    for proc in procs:
+        proc.terminate()
+        proc.wait(5)
+    plain.shutdown()
+
+
+def _playbook(tmp_path, endpoints, *extra):
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.abspath(os.path.join(os.path.dirname(__file__), "../../../../..")))
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_PYTHON_INTERPRETER"] = sys.executable
+    varsfile = tmp_path / "vars.json"
+    varsfile.write_text(json.dumps({"verify_https_inventory": False, "verify_https_endpoints": endpoints["endpoints"],
+                                    "verify_https_ca_path": endpoints["ca"], "verify_https_report_dir": str(tmp_path / "report"),
+                                    "verify_https_checks": ["tcp", "tls_versions", "certificate"], "verify_https_timeout": 2,
+                                    "verify_https_report_title": "Integration <fleet> & friends"}))
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
+           "port443.https.verify_https", "-e", f"@{varsfile}", *extra]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def report_dir(endpoints, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("verify")
+    first = _playbook(tmp_path, endpoints, "--check")
+    # Critical findings fail the play (exit code 2), and the report is written even under --check.
+    assert first.returncode == 2, first.stdout + first.stderr
+    assert "endpoint(s) at or above critical" in first.stdout
+    assert "changed=1" in first.stdout
+    second = _playbook(tmp_path, endpoints, "-e", "verify_https_fail_on=never")
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert re.search(r"localhost\s+: ok=\d+\s+changed=0", second.stdout), second.stdout  # same report: unchanged
+    assert "**CRITICAL** - 5 endpoint(s): 4 critical, 0 warning, 1 ok." in second.stdout
+    return tmp_path / "report"
+
+
+def test_report_files(report_dir):
+    assert sorted(os.listdir(report_dir)) == ["https_report.prom", "junit.xml", "report.html", "report.json", "report.md"]
+    data = json.loads((report_dir / "report.json").read_text())
+    statuses = [e["status"] for e in data["endpoints"]]
+    assert statuses == ["ok", "critical", "critical", "critical", "critical"]
+    codes = [[r["code"] for r in e["reasons"]] for e in data["endpoints"]]
+    assert "hostname_mismatch" in codes[1] and codes[2] == ["not_tls"] and codes[3] == ["closed"]
+    junit = ET.parse(report_dir / "junit.xml").getroot()
+    assert junit.get("failures") == "4"
+    prom = (report_dir / "https_report.prom").read_text()
+    assert re.search(r'https_endpoint_up\{host="localhost",port="\d+",server_name="localhost"\} 1', prom)
+    assert re.search(r'https_cert_days_left\{host="localhost",port="\d+",server_name="localhost"\} 19\d', prom)
+
+
+def _chromium():
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+                       env=env, check=False, capture_output=True, timeout=900)
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.skip("Debian's chromium is not installed and could not be installed")
+    return found
+
+
+def _run_chromium(args, tmp_path):
+    cmd = [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_html_in_chromium(report_dir, tmp_path):
+    url = (report_dir / "report.html").as_uri()
+    data = json.loads((report_dir / "report.json").read_text())
+    dom = _run_chromium(["--dump-dom", url + "#sort=days"], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert ":CONSOLE" not in dom.stderr, [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    body = re.search(r"<body[^>]*>", dom.stdout).group(0)
+    assert 'data-render-state="done"' in body and "data-js-errors" not in body
+    assert f'data-rendered-rows="{len(data["endpoints"])}"' in body
+    rows = re.findall(r'<tr class="endpoint-row"[^>]*>(.*?)</tr>', dom.stdout, re.S)
+    assert len(rows) == len(data["endpoints"]) == 5
+    for ep in data["endpoints"]:
+        ident = f"{ep['host']}:{ep['port']}" + (f" ({ep['server_name']})" if ep["server_name"] != ep["host"] else "")
+        assert sum(f"<td>{ident}</td>" in row for row in rows) == 1, ident
+    # #sort=days sorted the table by days left, ascending (endpoints without a certificate last).
+    days = [int(d) for d in re.findall(r"<td>(-?\d+)</td>", "".join(rows))]
+    assert days == sorted(days) and len(days) == 2
+    assert 'aria-sort="ascending"' in dom.stdout
+    # Reasons and fixes are in the rows; the TLS matrix and the expiry chart are rendered.
+    assert "hostname_mismatch" in dom.stdout and "Fix: " in dom.stdout
+    assert len(re.findall(r'<tr class="tls-row"', dom.stdout)) == 5
+    assert 'id="expiry-chart"' in dom.stdout
+    os.makedirs(OUTPUT, exist_ok=True)
+    shot = os.path.join(OUTPUT, "report-screenshot.png")
+    if os.path.exists(shot):
+        os.unlink(shot)
+    snap = _run_chromium(["--window-size=1400,1400", f"--screenshot={shot}", url], tmp_path)
+    assert snap.returncode == 0, snap.stderr[-2000:]
+    assert ":CONSOLE" not in snap.stderr
+    with open(shot, "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert os.path.getsize(shot) > 20000
+    shutil.copy(report_dir / "report.html", os.path.join(OUTPUT, "report.html"))

@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+from __future__ import annotations
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.port443.https.plugins.modules import https_doctor_info
+from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+SS_LOOPBACK = ('LISTEN 0 511 127.0.0.1:443 0.0.0.0:* users:(("nginx",pid=812,fd=7))\n'
+               'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("nginx",pid=812,fd=6))\n')
+SHOW = ("Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\n\n"
+        "Id=caddy.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\n")
+NFT = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 443 drop\n\t}\n}\n"
+
+
+def fake(outputs, bins):
+    calls = []
+
+    def run_command(self, args, **kwargs):
+        calls.append(args)
+        assert kwargs.get("environ_update", {}).get("LC_ALL") == "C"
+        for key, value in outputs.items():
+            if key in " ".join(args):
+                return value
+        return 1, "", "unexpected"
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return f"/usr/sbin/{name}" if name in bins else None
+
+    return run_command, get_bin_path, calls
+
+
+@pytest.fixture
+def module_env(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise ExitJson(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+    def setup(outputs, bins):
+        run_command, get_bin_path, calls = fake(outputs, bins)
+        monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+        monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", get_bin_path)
+        return calls
+
+    return setup
+
+
+def run(args, expect=ExitJson):
+    with patch_module_args(args):
+        with pytest.raises(expect) as exc:
+            https_doctor_info.main()
+    return exc.value.args[0]
+
+
+def test_localhost_only_with_outside(module_env):
+    calls = module_env({"ss -H -ltnp": (0, SS_LOOPBACK, ""), "systemctl show": (0, SHOW, ""), "nft list ruleset": (0, "", "")},
+                       {"ss", "systemctl", "nft"})
+    closed = endpoint("web1", "critical", [{"code": "closed", "severity": "critical", "message": "refused", "fix": "f"}], tcp="closed")
+    res = run({"outside": closed, "_ansible_check_mode": True})
+    assert res["changed"] is False
+    assert res["diagnosis"]["code"] == "localhost_only"
+    assert res["listen"]["443"]["scope"] == "loopback" and res["listen"]["80"]["scope"] == "all"
+    assert [s["unit"] for s in res["services"]] == ["nginx.service"]
+    assert res["firewall"] == {"backend": "nftables", "allows": True, "allows_http": True, "evidence": ["no input chain in the nftables ruleset"]}
+    assert ["/usr/sbin/ss", "-H", "-ltnp"] in calls
+    assert res["commands"][0] == "/usr/sbin/ss -H -ltnp"
+
+
+def test_firewall_drop(module_env):
+    module_env({"ss -H -ltnp": (0, SS_LOOPBACK.replace("127.0.0.1:443", "0.0.0.0:443"), ""), "systemctl show": (0, SHOW, ""),
+                "nft list ruleset": (0, NFT, "")}, {"ss", "systemctl", "nft"})
+    filtered = endpoint("web1", "critical", [{"code": "filtered", "severity": "critical", "message": "timeout", "fix": "f"}], tcp="filtered")
+    res = run({"outside": filtered})
+    assert res["firewall"]["allows"] is False and res["firewall"]["allows_http"] is True
+    assert res["diagnosis"]["cause"] == "firewall drops 443 (timeout)"
+
+
+def test_ufw_preferred_and_no_firewall(module_env):
+    module_env({"ss -H -ltnp": (0, "", ""), "ufw status": (0, "Status: active\nDefault: deny (incoming), allow (outgoing)\n", ""),
+                "systemctl show": (0, "", "")}, {"ss", "ufw", "nft", "systemctl"})
+    res = run({})
+    assert res["firewall"]["backend"] == "ufw" and res["firewall"]["allows"] is False
+    assert res["diagnosis"]["code"] == "nothing_listening"
+
+
+def test_unknown_firewall_and_iptables(module_env):
+    module_env({"ss -H -ltnp": (0, "", "")}, {"ss"})
+    res = run({"services": []})
+    assert res["firewall"]["allows"] is None and res["firewall"]["backend"] is None
+    assert res["services"] == []
+
+
+def test_firewalld(module_env):
+    module_env({"ss -H -ltnp": (0, "", ""), "--state": (0, "running\n", ""), "--list-services": (0, "ssh https\n", ""),
+                "--list-ports": (0, "\n", "")}, {"ss", "firewall-cmd"})
+    res = run({"services": []})
+    assert res["firewall"]["backend"] == "firewalld" and res["firewall"]["allows"] is True and res["firewall"]["allows_http"] is False
+
+
+def test_iptables(module_env):
+    module_env({"ss -H -ltnp": (0, "", ""), "iptables -S": (0, "-P INPUT DROP\n-A INPUT -p tcp --dport 443 -j ACCEPT\n", "")}, {"ss", "iptables"})
+    res = run({"services": []})
+    assert res["firewall"]["backend"] == "iptables" and res["firewall"]["allows"] is True and res["firewall"]["allows_http"] is False
+
+
+def test_errors(module_env):
+    module_env({}, set())
+    assert "ss (package iproute2)" in run({}, FailJson)["msg"]
+    module_env({"ss -H -ltnp": (1, "", "boom")}, {"ss"})
+    assert "boom" in run({}, FailJson)["msg"]
+    assert "port: 0 is out of range" in run({"port": 0}, FailJson)["msg"]
+
+
+def test_certificates_unreadable(module_env, tmp_path):
+    module_env({"ss -H -ltnp": (0, "", "")}, {"ss"})
+    res = run({"services": [], "certificates": [{"cert": str(tmp_path / "missing.pem")}]})
+    assert res["certificates"][0]["ok"] is False
+    assert "cannot read" in res["certificates"][0]["problems"][0]

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.port443.https.plugins.modules import https_report
+from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import fleet
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _patch_exit(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise ExitJson(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise FailJson(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+
+def run(args, expect=ExitJson):
+    with patch_module_args(args):
+        with pytest.raises(expect) as exc:
+            https_report.main()
+    return exc.value.args[0]
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    dest = tmp_path / "out"
+    res = run({"results": fleet(), "dest": str(dest), "_ansible_check_mode": True})
+    assert res["changed"] is True
+    assert not dest.exists()
+    assert set(res["changed_files"]) == {"json", "html", "junit", "prometheus", "markdown"}
+    assert res["summary"]["critical"] == 3 and res["status"] == "critical"
+    assert res["markdown"].startswith("## HTTPS report")
+
+
+def test_write_then_idempotent_then_check(tmp_path):
+    dest = tmp_path / "out"
+    first = run({"results": fleet(), "dest": str(dest), "title": "T"})
+    assert first["changed"] is True
+    names = sorted(os.listdir(dest))
+    assert names == ["https_report.prom", "junit.xml", "report.html", "report.json", "report.md"]
+    assert json.loads((dest / "report.json").read_text())["title"] == "T"
+    assert first["files"]["html"] == str(dest / "report.html")
+    again = run({"results": fleet(), "dest": str(dest), "title": "T"})
+    assert again["changed"] is False and again["changed_files"] == []
+    check_same = run({"results": fleet(), "dest": str(dest), "title": "T", "_ansible_check_mode": True})
+    assert check_same["changed"] is False
+    changed = fleet()[:2]
+    check_diff = run({"results": changed, "dest": str(dest), "title": "T", "_ansible_check_mode": True, "_ansible_diff": True})
+    assert check_diff["changed"] is True
+    assert {d["before_header"] for d in check_diff["diff"]} == {str(dest / "report.md"), str(dest / "report.json")}
+    assert json.loads((dest / "report.json").read_text())["summary"]["total"] == 6  # untouched in check mode
+
+
+def test_formats_subset_and_mode(tmp_path):
+    res = run({"results": fleet(), "dest": str(tmp_path), "formats": ["junit", "junit", "prometheus"], "mode": "0600"})
+    assert sorted(res["files"]) == ["junit", "prometheus"]
+    assert sorted(os.listdir(tmp_path)) == ["https_report.prom", "junit.xml"]
+    assert oct(os.stat(tmp_path / "junit.xml").st_mode & 0o777) == "0o600"
+    assert res["markdown"]  # always returned
+
+
+def test_bad_input(tmp_path):
+    (tmp_path / "file").write_text("x")
+    assert "is not a directory" in run({"results": fleet(), "dest": str(tmp_path / "file")}, FailJson)["msg"]
+    assert "results[0].host: missing" in run({"results": [{"port": 1}], "dest": str(tmp_path)}, FailJson)["msg"]
+    assert "formats" in run({"results": [], "dest": str(tmp_path), "formats": ["pdf"]}, FailJson)["msg"]
+
+
+def test_empty_results(tmp_path):
+    res = run({"results": [], "dest": str(tmp_path)})
+    assert res["summary"]["total"] == 0 and res["status"] == "ok"
