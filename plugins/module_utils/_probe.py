@@ -216,8 +216,9 @@ def _certificate_check(res, hs, ep, opts, timeout, reasons) -> None:
         from ansible_collections.port443.https.plugins.module_utils import _revocation
 
         pair = _x509.issuer_for_revocation(hs.chain_der, store)
-        res["revocation"] = _revocation.check(pair, timeout) if pair else {
-            "status": "unknown", "source": None, "detail": "issuer certificate not available", "stapled": None}
+        staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], timeout, opts.get("_run_command"))
+        res["revocation"] = _revocation.check(pair, timeout, staple) if pair else {
+            "status": "unknown", "source": None, "detail": "issuer certificate not available", "stapled": staple}
         if res["revocation"]["status"] == "revoked":
             reasons.append(_classify.reason("revoked", res["revocation"].get("detail")))
 
@@ -253,13 +254,18 @@ def _http_check(ep, family, sockaddr, timeout, hsts_raw, opts, reasons, tls_ok=F
     return out
 
 
-def probe(params: dict[str, t.Any]) -> dict[str, t.Any]:
-    """Validate, probe every endpoint concurrently (results in input order), summarize."""
+def probe(params: dict[str, t.Any], run_command: t.Callable[[list[str]], tuple[int, str]] | None = None) -> dict[str, t.Any]:
+    """Validate, probe every endpoint concurrently (results in input order), summarize.
+
+    run_command (argv -> (rc, stdout)) is used for the stapled OCSP request; without it that part is skipped.
+    """
     endpoints, opts = validate(params)
+    opts["_run_command"] = run_command
     workers = max(1, min(int(opts.get("workers") or 64), len(endpoints)))
     if workers == 1:
         results = [probe_endpoint(ep, opts) for ep in endpoints]
     else:
         with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(lambda ep: probe_endpoint(ep, opts), endpoints))
+    opts.pop("_run_command", None)
     return {"endpoints": results, "summary": _classify.summarize(results), "options": opts}

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import http.client
+import re
+import shutil
 import typing as t
 from urllib.parse import urlsplit
 
@@ -162,8 +164,11 @@ def _der() -> t.Any:
     return Encoding.DER
 
 
-def check(pair: tuple[t.Any, t.Any], timeout: float) -> dict[str, t.Any]:
-    """CRL first, then OCSP. 'good' only from a verified source; otherwise unknown (never a false good)."""
+def check(pair: tuple[t.Any, t.Any], timeout: float, staple: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """CRL first, then OCSP. 'good' only from a verified source; otherwise unknown (never a false good).
+
+    A stapled response that says revoked is reported as revoked (a server would not staple a false revocation).
+    """
     cert, issuer = pair
     errors: list[str] = []
     for method in (check_crl, check_ocsp):
@@ -171,8 +176,43 @@ def check(pair: tuple[t.Any, t.Any], timeout: float) -> dict[str, t.Any]:
         if result is None:
             continue
         if result["status"] in ("good", "revoked"):
-            result["stapled"] = None
+            result["stapled"] = staple
             return result
         errors.extend(result.get("errors", []))
+    if staple and staple.get("status") == "revoked":
+        return {"status": "revoked", "source": "stapled", "detail": "the stapled OCSP response says revoked", "stapled": staple}
     detail = "; ".join(errors) if errors else "the certificate names no CRL distribution point and no OCSP responder"
-    return {"status": "unknown", "source": None, "detail": detail, "stapled": None}
+    return {"status": "unknown", "source": None, "detail": detail, "stapled": staple}
+
+
+def stapled(address: str, port: int, server_name: str | None, timeout: float,
+            run: t.Callable[[list[str]], tuple[int, str]] | None = None) -> dict[str, t.Any] | None:
+    """Ask the server for a stapled OCSP response with `openssl s_client -status` (Python's ssl cannot).
+
+    run executes an argv list and returns (rc, stdout); the module passes AnsibleModule.run_command.
+    Returns {present, status, detail}; status is what the stapled response says (good/revoked/unknown) and is
+    informational only: the response is not verified here, so it never turns an unknown into a good.
+    None when there is no runner or no openssl CLI.
+    """
+    openssl = shutil.which("openssl")
+    if run is None or openssl is None:
+        return None
+    target = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    cmd = [openssl, "s_client", "-connect", target, "-status"]
+    if server_name and not re.match(r"^[0-9.:]+$", server_name):
+        cmd += ["-servername", server_name]
+    limiter = shutil.which("timeout")
+    if limiter:
+        cmd = [limiter, f"{timeout * 2 + 1:g}"] + cmd
+    try:
+        dummy_rc, out = run(cmd)
+    except OSError as exc:
+        return {"present": None, "status": "unknown", "detail": f"openssl s_client: {exc}"}
+    if "OCSP response: no response sent" in out:
+        return {"present": False, "status": None, "detail": "the server sends no stapled OCSP response"}
+    match = re.search(r"Cert Status: (\w+)", out)
+    if "OCSP Response Data" in out:
+        status = match.group(1).lower() if match else "unknown"
+        return {"present": True, "status": status if status in ("good", "revoked") else "unknown",
+                "detail": "stapled OCSP response (signature not verified by the probe)"}
+    return {"present": None, "status": "unknown", "detail": "no OCSP information in the handshake"}

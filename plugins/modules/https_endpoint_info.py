@@ -120,10 +120,19 @@ options:
     default: never
 notes:
   - "Revocation: a C(good) status is only reported from a CRL or OCSP response whose signature verifies; when no
-    source answers the status is C(unknown). Python's C(ssl) module cannot request stapled OCSP responses, so
-    C(revocation.stapled) is always V(null)."
+    source answers the status is C(unknown). A stapled OCSP response is requested with the C(openssl) CLI
+    (Python's C(ssl) module cannot) and reported in C(revocation.stapled); it is not verified, so it can only
+    report a revocation, never make an unknown status good."
   - On Python older than 3.13 only the leaf certificate of the served chain is available, so
     C(incomplete_chain) cannot be told apart and C(certificate.verification) may be V(unknown).
+seealso:
+  - module: port443.https.certificate_file_info
+  - plugin: port443.https.reason_explain
+    plugin_type: filter
+  - plugin: port443.https.endpoint_summary
+    plugin_type: filter
+  - plugin: port443.https.tls_at_least
+    plugin_type: test
 """
 
 EXAMPLES = r"""
@@ -223,7 +232,8 @@ endpoints:
       sample: {subject: CN=www.example.com, days_left: 60, trusted: true, hostname_match: true}
     revocation:
       description:
-        - C(status) (V(good), V(revoked), V(unknown)), C(source) (V(crl), V(ocsp)), C(detail) and C(stapled).
+        - C(status) (V(good), V(revoked), V(unknown)), C(source) (V(crl), V(ocsp), V(stapled)), C(detail) and
+          C(stapled) (C(present), C(status), C(detail); V(null) without the C(openssl) CLI).
         - V(null) unless C(revocation) is in O(checks).
       type: dict
       returned: always
@@ -289,7 +299,7 @@ def main() -> t.NoReturn:
     if needs_crypto and not _x509.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(_x509.CRYPTOGRAPHY_IMPORT_ERROR))
     try:
-        outcome = _probe.probe(module.params)
+        outcome = _probe.probe(module.params, run_command=lambda argv: module.run_command(argv, data="Q")[:2])
     except _probe.ProbeInputError as exc:
         module.fail_json(msg=str(exc))
     result = {"changed": False, "endpoints": outcome["endpoints"], "summary": outcome["summary"]}

@@ -222,6 +222,10 @@ def lab(tmp_path_factory):
     lab.s_server("revoked_ocsp", rev_ocsp, [inter], server_name="revoked-ocsp.test")
     lab.s_server("good_ocsp", good_ocsp, [inter], server_name="good-ocsp.test")
     lab.s_server("unknown_rev", unknown_rev, [inter], server_name="unknown-rev.test")
+    for label, revoked in (("stapled_good", False), ("stapled_revoked", True)):
+        leaf = pki.issue(f"{label}.test", issuer=inter)
+        status = lab.write(f"{label}.ocsp.der", pki.ocsp_response(leaf.cert, inter, revoked))
+        lab.s_server(label, leaf, [inter], ["-status_file", status])
     modern = pki.issue("modern.test", issuer=inter)
     lab.s_server("tls10_only", modern, [inter], ["-tls1"] + legacy, server_name="modern.test")
     lab.s_server("tls11_only", modern, [inter], ["-tls1_1"] + legacy, server_name="modern.test")
@@ -267,13 +271,18 @@ def lab(tmp_path_factory):
     lab.close()
 
 
+def _run(argv):
+    proc = subprocess.run(argv, input="Q\n", capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout
+
+
 def probe(lab: Lab, names: list[str], **options) -> dict[str, dict]:
     """Probe lab endpoints by label through the module's core; results by label."""
     params = {"endpoints": [lab.endpoints[n] for n in names], "ca_path": lab.ca_path, "timeout": 2, "workers": 64,
               "min_tls_version": "1.2", "warning_days": 30, "critical_days": 7, "min_rsa_bits": 2048, "fail_on": "never",
               "checks": ["tcp", "tls_versions", "certificate"]}
     params.update(options)
-    outcome = _probe.probe(params)
+    outcome = _probe.probe(params, run_command=_run)
     return dict(zip(names, outcome["endpoints"]))
 
 

@@ -131,3 +131,16 @@ def ocsp_index_line(cert: x509.Certificate, revoked: bool) -> str:
     if revoked:
         return f"R\t{exp}\t{(NOW - DAY).strftime('%y%m%d%H%M%SZ')}\t{serial}\tunknown\t{dn}\n"
     return f"V\t{exp}\t\t{serial}\tunknown\t{dn}\n"
+
+
+def ocsp_response(cert: x509.Certificate, issuer: Issued, revoked: bool) -> bytes:
+    """A signed OCSP response for stapling (openssl s_server -status_file)."""
+    from cryptography.x509 import ocsp
+
+    builder = ocsp.OCSPResponseBuilder().add_response(
+        cert=cert, issuer=issuer.cert, algorithm=hashes.SHA1(),
+        cert_status=ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD,
+        this_update=NOW - DAY, next_update=NOW + 7 * DAY,
+        revocation_time=NOW - DAY if revoked else None, revocation_reason=None,
+    ).responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
+    return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

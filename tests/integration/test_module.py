@@ -48,8 +48,14 @@ def test_module_check_mode_fail_on_critical(lab, tmp_path):
         {"name": "audit ok only", "port443.https.https_endpoint_info": {
             "endpoints": [lab.endpoints["good"]], "ca_path": lab.ca_path, "checks": ["tcp", "tls_versions", "certificate"],
             "fail_on": "warning"}},
+        {"name": "revocation", "port443.https.https_endpoint_info": {
+            "endpoints": [lab.endpoints["revoked_crl"], lab.endpoints["stapled_revoked"]], "ca_path": lab.ca_path,
+            "checks": ["tcp", "certificate", "revocation"]}},
     ]
-    audit, clean = run_playbook(tmp_path, tasks, check=True)
+    audit, clean, revocation = run_playbook(tmp_path, tasks, check=True)
+    assert [e["revocation"]["source"] for e in revocation["endpoints"]] == ["crl", "stapled"]
+    assert revocation["endpoints"][1]["revocation"]["stapled"]["status"] == "revoked"
+    assert revocation["summary"]["by_reason"] == {"revoked": 2}
     assert audit["failed"] is True and audit["changed"] is False
     assert "5 of 6 endpoint(s) at or above fail_on=critical" in audit["msg"]
     by_name = dict(zip(names, audit["endpoints"]))
@@ -83,3 +89,23 @@ def test_module_bad_input(tmp_path):
         assert result["failed"] is True, args
         assert needle in result["msg"], (args, result["msg"])
         assert "Traceback" not in json.dumps(result)
+
+
+def _audit_play(lab, tmp_path, names):
+    play = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "audit_endpoints.yml")
+    extra = {"audit_endpoints": [lab.endpoints[n] for n in names], "audit_ca_path": lab.ca_path,
+             "ansible_python_interpreter": sys.executable}
+    env = _env()
+    env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.builtin.default"
+    cmd = [shutil.which("ansible-playbook"), "-i", "localhost,", "-c", "local", "--check", play, "-e", json.dumps(extra)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+
+def test_docs_audit_play(lab, tmp_path):
+    """docs/audit_endpoints.yml: passes under --check on good endpoints, fails on a critical one."""
+    good = _audit_play(lab, tmp_path, ["good", "ecdsa"])
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "No critical findings in 2 endpoint(s)" in good.stdout
+    bad = _audit_play(lab, tmp_path, ["good", "expired"])
+    assert bad.returncode == 2, bad.stdout + bad.stderr
+    assert "1 endpoint(s) critical" in bad.stdout and "expired" in bad.stdout

@@ -126,6 +126,18 @@ def test_revocation(lab):
     assert results["good"]["revocation"]["status"] == "unknown"
     for name in ("good_crl", "good_ocsp", "unknown_rev", "good"):
         assert "revoked" not in codes(results[name])
+        assert results[name]["revocation"]["stapled"]["present"] is False
+
+
+def test_stapled_ocsp(lab):
+    results = probe(lab, ["stapled_good", "stapled_revoked"], checks=["tcp", "certificate", "revocation"])
+    good, bad = results["stapled_good"], results["stapled_revoked"]
+    assert good["revocation"]["stapled"]["present"] is True and good["revocation"]["stapled"]["status"] == "good"
+    # An unverified staple never makes a good: the certificate names no CRL/OCSP source, so the status stays unknown.
+    assert good["revocation"]["status"] == "unknown" and "revoked" not in codes(good)
+    assert bad["revocation"]["stapled"]["status"] == "revoked"
+    assert bad["revocation"]["status"] == "revoked" and bad["revocation"]["source"] == "stapled"
+    assert "revoked" in codes(bad)
 
 
 def test_http_redirect_and_hsts(lab):

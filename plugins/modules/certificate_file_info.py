@@ -1,0 +1,141 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: certificate_file_info
+short_description: Evaluate certificate, chain and key files on a host
+version_added: 0.1.0
+description:
+  - Parses a PEM certificate (optionally followed by its chain), a separate chain file and a private key, and
+    reports what a client would think of them, with the same verdicts as M(port443.https.https_endpoint_info)
+    uses for a served chain.
+  - Checks that the key belongs to the certificate, that the chain is in order (each certificate issued by the next)
+    and complete (reaches a trusted root), the days left with warning/critical thresholds, weak keys and signatures,
+    and which of O(names) the certificate covers.
+  - Use it for provided certificates before deploying them, and to audit what is deployed (compare with what
+    M(port443.https.https_endpoint_info) sees served).
+author:
+  - port443.https contributors (@port443)
+requirements:
+  - cryptography >= 3.4
+extends_documentation_fragment:
+  - port443.https._attributes
+  - port443.https._attributes.info_module
+  - port443.https._attributes.idempotent_not_modify_state
+options:
+  path:
+    description: PEM file with the certificate, optionally followed by intermediates (a C(fullchain.pem)).
+    type: path
+    required: true
+  chain_path:
+    description: PEM file with the intermediate certificates, appended after the certificates of O(path).
+    type: path
+  key_path:
+    description: PEM private key that must match the certificate.
+    type: path
+  key_passphrase:
+    description: Passphrase of O(key_path).
+    type: str
+  ca_path:
+    description: PEM bundle of trusted CA certificates. Defaults to the system trust store.
+    type: path
+  names:
+    description: Host names or IP addresses the certificate must cover (SANs; wildcards and IP SANs are understood).
+    type: list
+    elements: str
+    default: []
+  warning_days:
+    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(warning).
+    type: int
+    default: 30
+  critical_days:
+    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(critical).
+    type: int
+    default: 7
+  min_rsa_bits:
+    description: Smallest acceptable RSA key size.
+    type: int
+    default: 2048
+seealso:
+  - module: port443.https.https_endpoint_info
+"""
+
+EXAMPLES = r"""
+---
+- name: Check the deployed certificate, chain and key of the web server
+  port443.https.certificate_file_info:
+    path: /etc/ssl/www/fullchain.pem
+    key_path: /etc/ssl/private/www.key
+    names:
+      - www.example.com
+      - example.com
+  register: deployed
+
+- name: Fail when the files would not work for clients
+  ansible.builtin.assert:
+    that:
+      - deployed.status != 'critical'
+    fail_msg: "{{ deployed.reasons | map(attribute='message') | join('; ') }}"
+"""
+
+RETURN = r"""
+status:
+  description: The worst severity among RV(reasons) (V(ok), V(warning), V(critical)).
+  returned: success
+  type: str
+  sample: ok
+reasons:
+  description: Findings, each with C(code), C(severity), C(message) and C(fix).
+  returned: success
+  type: list
+  elements: dict
+  sample: []
+certificate:
+  description:
+    - Facts about the leaf (C(subject), C(issuer), C(serial), C(not_before), C(not_after), C(days_left), C(sans),
+      C(key_type), C(key_size), C(signature_algorithm), C(fingerprint_sha256)), the C(chain) (facts per certificate
+      in file order), C(verification) (V(trusted), V(self_signed), V(untrusted_root), V(incomplete_chain)),
+      C(trusted), C(path), C(chain_in_order), C(chain_problems), C(key_matches) (V(null) without O(key_path)) and
+      C(hostname_match) (V(null) without O(names)).
+  returned: success
+  type: dict
+  sample: {subject: CN=www.example.com, days_left: 61, trusted: true, key_matches: true, chain_in_order: true}
+"""
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.port443.https.plugins.module_utils import _certfile, _x509
+
+
+def main() -> t.NoReturn:
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "chain_path": {"type": "path"},
+            "key_path": {"type": "path"},
+            "key_passphrase": {"type": "str", "no_log": True},
+            "ca_path": {"type": "path"},
+            "names": {"type": "list", "elements": "str", "default": []},
+            "warning_days": {"type": "int", "default": 30},
+            "critical_days": {"type": "int", "default": 7},
+            "min_rsa_bits": {"type": "int", "default": 2048},
+        },
+        supports_check_mode=True,
+    )
+    if not _x509.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(_x509.CRYPTOGRAPHY_IMPORT_ERROR))
+    try:
+        result = _certfile.inspect(module.params)
+    except _certfile.CertFileError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""Benchmark: one task probing N loopback endpoints (127.x.y.z) with TCP + TLS 1.0-1.3 + certificate verdicts.
+
+Compares, against the same nginx (bound to 0.0.0.0, so every 127/8 address reaches it):
+  (a) floor   - a minimal thread-pool script doing only the same handshakes (4 pinned versions per endpoint);
+  (b) sslyze  - from PyPI in its own venv (--sslyze PATH), same versions + certificate info;
+  (c) module  - port443.https.https_endpoint_info run by ansible-playbook (one task), and its core called directly.
+Then the same module run with a few dead endpoints (tarpit, blackhole) appended: they should add about one timeout.
+
+Run as root (nginx, a network namespace for the blackhole) from the collection root, with ANSIBLE_COLLECTIONS_PATH
+pointing at the directory that holds ansible_collections/port443/https:
+  python tests/benchmarks/bench.py --count 1000 --sslyze .work/venv-sslyze/bin/sslyze
+Not run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import resource
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+SNI = "bench.test"
+VERSIONS = {"1.0": ssl.TLSVersion.TLSv1, "1.1": ssl.TLSVersion.TLSv1_1, "1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+NS = "p443bench"
+
+
+def pki(tmp):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    day = datetime.timedelta(days=1)
+
+    def make(cn, key, issuer=None, ikey=None, ca=False):
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer.subject if issuer else subject)
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - day).not_valid_after(now + 200 * day)
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if not ca:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(SNI)]), critical=False)
+        return b.sign(ikey or key, hashes.SHA256())
+
+    rk, ik, lk = (ec.generate_private_key(ec.SECP256R1()) for dummy in range(3))
+    root = make("Bench Root", rk, ca=True)
+    inter = make("Bench Intermediate", ik, root, rk, ca=True)
+    leaf = make(SNI, lk, inter, ik)
+
+    def pem(cert):
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    paths = {"ca": os.path.join(tmp, "ca.pem"), "chain": os.path.join(tmp, "chain.pem"), "key": os.path.join(tmp, "key.pem")}
+    with open(paths["ca"], "wb") as f:
+        f.write(pem(root))
+    with open(paths["chain"], "wb") as f:
+        f.write(pem(leaf) + pem(inter))
+    with open(paths["key"], "wb") as f:
+        f.write(lk.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        return s.getsockname()[1]
+
+
+def start_nginx(tmp, paths, port):
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes 2;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  server {{
+    listen 0.0.0.0:{port} ssl backlog=4096;
+    ssl_certificate {paths['chain']};
+    ssl_certificate_key {paths['key']};
+    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
+    ssl_ciphers DEFAULT@SECLEVEL=0;
+    ssl_session_cache off;
+    ssl_session_tickets off;
+    location / {{ return 200 "ok\\n"; }}
+  }}
+}}
+""")
+    proc = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", conf, "-g", "daemon off;"])
+    for dummy in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return proc
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nginx did not start")
+
+
+def blackhole():
+    cmds = [["ip", "netns", "add", NS], ["ip", "link", "add", f"{NS}a", "type", "veth", "peer", "name", f"{NS}b"],
+            ["ip", "link", "set", f"{NS}b", "netns", NS], ["ip", "addr", "add", "10.243.98.1/30", "dev", f"{NS}a"],
+            ["ip", "link", "set", f"{NS}a", "up"], ["ip", "netns", "exec", NS, "ip", "addr", "add", "10.243.98.2/30", "dev", f"{NS}b"],
+            ["ip", "netns", "exec", NS, "ip", "link", "set", f"{NS}b", "up"],
+            ["ip", "netns", "exec", NS, "iptables", "-A", "INPUT", "-p", "tcp", "-j", "DROP"]]
+    for cmd in cmds:
+        if subprocess.run(cmd, capture_output=True, check=False).returncode:
+            return None
+    return "10.243.98.2"
+
+
+def addresses(count):
+    return [f"127.{1 + i // 62500}.{(i // 250) % 250}.{i % 250 + 1}" for i in range(count)]
+
+
+# ---- (a) the floor ---------------------------------------------------------------------------------------
+
+def floor(endpoints, workers, timeout):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctxs = {}
+        for name, version in VERSIONS.items():
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+            ctx.minimum_version = ctx.maximum_version = version
+            ctxs[name] = ctx
+
+    def one(ep):
+        out = {}
+        for name, ctx in ctxs.items():
+            try:
+                sock = socket.create_connection((ep["host"], ep["port"]), timeout)
+            except OSError:
+                return out
+            try:
+                with ctx.wrap_socket(sock, server_hostname=SNI) as tls:
+                    tls.getpeercert(binary_form=True)
+                    out[name] = True
+            except (socket.timeout, TimeoutError):
+                return out
+            except OSError:
+                out[name] = False
+        return out
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(one, endpoints))
+
+
+def timed(label, func):
+    start = time.monotonic()
+    result = func()
+    elapsed = time.monotonic() - start
+    print(f"{label:<42} {elapsed:8.2f} s", flush=True)
+    return elapsed, result
+
+
+def run_child(cmd, env=None):
+    """Run a command; return (wall seconds, peak RSS MB of the largest process it started, completed process)."""
+    start = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    wall = time.monotonic() - start
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, proc
+
+
+CORE = """
+import json, resource, sys, time
+from ansible_collections.port443.https.plugins.module_utils import _probe
+params = json.load(open(sys.argv[1]))
+t = time.monotonic(); out = _probe.probe(params); wall = time.monotonic() - t
+print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "summary": out["summary"],
+                  "versions": [e["tls"]["versions"] for e in out["endpoints"][:1]]}))
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=64)
+    ap.add_argument("--timeout", type=float, default=5)
+    ap.add_argument("--sslyze", help="path to the sslyze executable (own venv)")
+    ap.add_argument("--sslyze-count", type=int, default=0, help="scan only this many endpoints with sslyze (0: all)")
+    args = ap.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="p443bench")
+    paths = pki(tmp)
+    port, tarpit_port = free_port(), free_port()
+    nginx = start_nginx(tmp, paths, port)
+    tarpit = socket.socket()
+    tarpit.bind(("0.0.0.0", tarpit_port))
+    tarpit.listen(1024)
+    bh = blackhole()
+    live = [{"host": a, "port": port, "server_name": SNI} for a in addresses(args.count)]
+    dead = [{"host": f"127.250.0.{i}", "port": tarpit_port, "server_name": SNI} for i in range(1, 4)]
+    if bh:
+        dead += [{"host": bh, "port": 443, "server_name": SNI}, {"host": bh, "port": 8443, "server_name": SNI}]
+    results = {"count": args.count, "workers": args.workers, "timeout": args.timeout, "dead": len(dead),
+               "cpus": os.cpu_count(), "python": sys.version.split()[0], "openssl": ssl.OPENSSL_VERSION}
+    try:
+        print(f"{args.count} endpoints on 127.0.0.0/8 -> nginx :{port}; dead: {len(dead)} (tarpit x3{', blackhole x2' if bh else ''})")
+        # Twice: the first run also warms nginx and the page cache; the better run is the floor.
+        first, fl = timed("(a) floor: thread pool, 4 pinned handshakes", lambda: floor(live, args.workers, args.timeout))
+        second, fl = timed("(a) floor, second run", lambda: floor(live, args.workers, args.timeout))
+        results["floor_s"] = min(first, second)
+        assert all(r == {"1.0": True, "1.1": True, "1.2": True, "1.3": True} for r in fl), fl[:3]
+
+        base = {"ca_path": paths["ca"], "timeout": args.timeout, "workers": args.workers, "checks": ["tcp", "tls_versions", "certificate"],
+                "min_tls_version": "1.2", "warning_days": 30, "critical_days": 7, "min_rsa_bits": 2048, "fail_on": "never"}
+        env = dict(os.environ)
+        for label, eps, key in (("(c) module core, direct", live, "core"), ("(c) module core + dead endpoints", live + dead, "core_dead")):
+            pfile = os.path.join(tmp, f"{key}.json")
+            with open(pfile, "w") as f:
+                json.dump(dict(base, endpoints=eps), f)
+            wall, _rss, proc = run_child([sys.executable, "-c", CORE, pfile], env)
+            data = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {"error": proc.stderr[-2000:]}
+            print(f"{label:<42} {data.get('wall', float('nan')):8.2f} s  (process {wall:.2f} s, peak RSS {data.get('rss_mb', 0):.0f} MB) "
+                  f"{data.get('summary')}", flush=True)
+            results[key] = data
+
+        play = os.path.join(tmp, "play.yml")
+        with open(play, "w") as f:
+            json.dump([{"name": "bench", "hosts": "localhost", "gather_facts": False,
+                        "vars": {"ansible_python_interpreter": sys.executable},
+                        "tasks": [{"name": "probe", "port443.https.https_endpoint_info": dict(base, endpoints=live), "register": "r"},
+                                  {"name": "summary", "ansible.builtin.debug": {"var": "r.summary"}}]}], f)
+        wall, rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play], env)
+        ok = proc.returncode == 0 and f"'total': {args.count}" in proc.stdout.replace('"', "'")
+        print(f"{'(c) module via ansible-playbook (1 task)':<42} {wall:8.2f} s  (peak RSS of largest process {rss:.0f} MB) ok={ok}",
+              flush=True)
+        if not ok:
+            print(proc.stdout[-3000:], proc.stderr[-3000:])
+        results["module_playbook_s"], results["module_playbook_rss_mb"] = wall, rss
+
+        if args.sslyze:
+            n = args.sslyze_count or args.count
+            targets = os.path.join(tmp, "targets.txt")
+            with open(targets, "w") as f:
+                f.writelines(f"{SNI}:{ep['port']}{{{ep['host']}}}\n" for ep in live[:n])
+            out_json = os.path.join(tmp, "sslyze.json")
+            wall, _rss, proc = run_child([args.sslyze, "--quiet", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", "--certinfo",
+                                          f"--certinfo_ca_file={paths['ca']}", f"--targets_in={targets}", f"--json_out={out_json}"])
+            print(f"{'(b) sslyze ' + str(n) + ' endpoints':<42} {wall:8.2f} s  rc={proc.returncode}", flush=True)
+            if proc.returncode:
+                print(proc.stdout[-2000:], proc.stderr[-2000:])
+            results["sslyze_s"], results["sslyze_count"] = wall, n
+        print(json.dumps(results, indent=1, default=str))
+    finally:
+        nginx.terminate()
+        nginx.wait()
+        tarpit.close()
+        if bh:
+            subprocess.run(["ip", "netns", "del", NS], capture_output=True, check=False)
+            subprocess.run(["ip", "link", "del", f"{NS}a"], capture_output=True, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
