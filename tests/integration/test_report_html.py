@@ -224,3 +224,9 @@ def test_html_in_chromium(report_dir, tmp_path):
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     assert os.path.getsize(shot) > 20000
     shutil.copy(report_dir / "report.html", os.path.join(OUTPUT, "report.html"))
+    # scripts/test re-syncs the collection copy (and its tests/output) per stage: keep a copy in the work dir too.
+    if os.environ.get("PORT443_WORK"):
+        keep = os.path.join(os.environ["PORT443_WORK"], "test-output")
+        os.makedirs(keep, exist_ok=True)
+        for name in ("report-screenshot.png", "report.html"):
+            shutil.copy(os.path.join(OUTPUT, name), os.path.join(keep, name))
