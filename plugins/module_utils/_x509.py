@@ -173,6 +173,25 @@ def facts(cert: t.Any, now: datetime.datetime | None = None) -> dict[str, t.Any]
     }
 
 
+CHAIN_FIELDS = ("subject", "issuer", "serial", "not_before", "not_after", "key_type", "key_size", "signature_algorithm", "is_ca")
+
+
+def chain_entry(cert: t.Any) -> dict[str, t.Any]:
+    """The compact facts reported for each served certificate (the leaf's full facts are at the top level)."""
+    key_type, key_size = key_info(cert)
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "X"),
+        "not_before": iso(not_before(cert)),
+        "not_after": iso(not_after(cert)),
+        "key_type": key_type,
+        "key_size": key_size,
+        "signature_algorithm": signature_hash(cert),
+        "is_ca": is_ca(cert),
+    }
+
+
 def _match_dns(pattern: str, name: str) -> bool:
     pattern = pattern.lower().rstrip(".")
     name = name.lower().rstrip(".")
@@ -311,7 +330,7 @@ def evaluate(chain_der: list[bytes], server_name: str, store: TrustStore, policy
     info["trusted"] = verdict == "trusted"
     info["verification"] = verdict
     info["trust_store"] = store.source
-    info["chain"] = [facts(c, now) for c in chain]
+    info["chain"] = [chain_entry(c) for c in chain]
     extra = [anchor] if anchor is not None and anchor != path[-1] else []
     info["path"] = [c.subject.rfc4514_string() for c in path + extra]
     if verdict in ("self_signed", "untrusted_root", "incomplete_chain"):

@@ -98,7 +98,8 @@ certificate:
   description:
     - Facts about the leaf (C(subject), C(issuer), C(serial), C(not_before), C(not_after), C(days_left), C(sans),
       C(key_type), C(key_size), C(signature_algorithm), C(fingerprint_sha256)), the C(chain) (facts per certificate
-      in file order), C(verification) (V(trusted), V(self_signed), V(untrusted_root), V(incomplete_chain)),
+      in file order, each with subject, issuer, serial, validity, key and signature algorithm), C(verification)
+      (V(trusted), V(self_signed), V(untrusted_root), V(incomplete_chain)),
       C(trusted), C(path), C(chain_in_order), C(chain_problems), C(key_matches) (V(null) without O(key_path)) and
       C(hostname_match) (V(null) without O(names)).
   returned: success

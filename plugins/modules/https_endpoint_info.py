@@ -226,7 +226,9 @@ endpoints:
         - C(subject), C(issuer), C(common_name), C(serial), C(not_before), C(not_after), C(days_left), C(sans),
           C(key_type), C(key_size), C(signature_algorithm), C(is_ca), C(self_signed), C(fingerprint_sha256) of the leaf;
           C(trusted), C(verification) (V(trusted), V(self_signed), V(untrusted_root), V(incomplete_chain), V(unknown)),
-          C(trust_store), C(hostname_match), C(chain) (the same facts for each served certificate) and C(path).
+          C(trust_store), C(hostname_match), C(chain) (C(subject), C(issuer), C(serial), C(not_before), C(not_after),
+          C(key_type), C(key_size), C(signature_algorithm), C(is_ca) of each served certificate, in served order)
+          and C(path) (the subjects from the leaf to the trust anchor).
       type: dict
       returned: always
       sample: {subject: CN=www.example.com, days_left: 60, trusted: true, hostname_match: true}
