@@ -110,7 +110,8 @@ options:
     description:
       - Seconds after which a change is reverted automatically unless confirmed with O(confirm=true).
       - The previous state (undo commands and the previous content of the files the backend writes) is saved on the
-        target and a detached timer is armed before anything changes. Nothing is armed when nothing changes.
+        target and a detached timer is armed before anything changes, then restarted once the change is in place, so the
+        window counts from the end of the change. Nothing is armed when nothing changes.
     type: int
   confirm:
     description:
@@ -220,7 +221,7 @@ rollback:
   description: The state of the commit-confirmed rollback.
   returned: when O(rollback_timeout) or O(confirm) is set
   type: dict
-  sample: {"armed": true, "method": "systemd-run", "timeout": 60, "unit": "port443-https-firewall-rollback.timer"}
+  sample: {"armed": true, "method": "systemd-run", "timeout": 60, "unit": "port443-https-firewall-rollback-1763775000000.timer"}
 """
 
 import os
@@ -382,6 +383,12 @@ def main() -> t.NoReturn:
             backend.apply(plan)
         except (FirewallError, OSError) as exc:
             module.fail_json(msg=f"applying the change failed: {exc}", **result)
+        if p["rollback_timeout"]:
+            # Armed before the change (in case applying it cuts us off); the window counts from the end of the change.
+            try:
+                result["rollback"] = rollback.start_timer(runner, p["rollback_timeout"], which)
+            except (OSError, RuntimeError) as exc:
+                module.fail_json(msg=f"the change is applied but the rollback timer could not be restarted: {exc}", **result)
     elif plan.changed and p["rollback_timeout"]:
         result["rollback"]["would_arm"] = True
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import typing as t
 
 from .base import Plan, Runner, shell_quote, write_file
 
 STATE_DIR = "/var/lib/port443-https/firewall-rollback"
 UNIT = "port443-https-firewall-rollback"
+
+
+def systemd_running() -> bool:
+    return os.path.isdir("/run/systemd/system")
 
 
 def pending(state_dir: str = STATE_DIR) -> bool:
@@ -58,21 +63,28 @@ def arm(runner: Runner, plan: Plan, backup_paths: list[str], timeout: int, which
         # restore order: newest change first, then the older script body
         body = old[:4] + new_undo + old[4:]
         write_file(script, "\n".join(body) + "\n", mode=0o700)
-        _disarm_timer(runner, which, state_dir)
     else:
         os.makedirs(state_dir, mode=0o700, exist_ok=True)
         for i, path in enumerate(backup_paths):
             if os.path.exists(path):
                 shutil.copy2(path, os.path.join(state_dir, f"file{i}"))
         write_file(os.path.join(state_dir, "restore.sh"), build_script(plan, backup_paths, state_dir), mode=0o700)
+    return start_timer(runner, timeout, which, state_dir)
+
+
+def start_timer(runner: Runner, timeout: int, which: t.Callable[[str], t.Optional[str]], state_dir: str = STATE_DIR) -> dict[str, t.Any]:
+    """(Re)start the countdown of a pending rollback; the window counts from now."""
+    _disarm_timer(runner, which, state_dir)
     script = os.path.join(state_dir, "restore.sh")
     systemd_run = which("systemd-run")
-    if systemd_run and os.path.isdir("/run/systemd/system"):
-        argv = [systemd_run, f"--unit={UNIT}", f"--on-active={timeout}s", "--timer-property=AccuracySec=1s",
+    if systemd_run and systemd_running():
+        unit = f"{UNIT}-{int(time.time() * 1000)}"
+        argv = [systemd_run, f"--unit={unit}", f"--on-active={timeout}s", "--timer-property=AccuracySec=1s",
                 "--collect", "/bin/sh", script]
         rc, out, err = runner(argv)
         if rc == 0:
-            return {"armed": True, "method": "systemd-run", "timeout": timeout, "unit": f"{UNIT}.timer"}
+            write_file(os.path.join(state_dir, "unit"), unit + "\n", mode=0o600)
+            return {"armed": True, "method": "systemd-run", "timeout": timeout, "unit": f"{unit}.timer"}
     # No systemd: a detached shell in its own session (survives the connection dropping).
     argv = ["/bin/sh", "-c",
             f"setsid /bin/sh -c 'sleep {int(timeout)}; exec /bin/sh {script}' </dev/null >/dev/null 2>&1 & echo $! > {shell_quote(state_dir)}/pid"]
@@ -84,8 +96,13 @@ def arm(runner: Runner, plan: Plan, backup_paths: list[str], timeout: int, which
 
 def _disarm_timer(runner: Runner, which: t.Callable[[str], t.Optional[str]], state_dir: str) -> None:
     systemctl = which("systemctl")
-    if systemctl and os.path.isdir("/run/systemd/system"):
-        runner([systemctl, "stop", f"{UNIT}.timer"])
+    unitfile = os.path.join(state_dir, "unit")
+    if os.path.exists(unitfile):
+        with open(unitfile) as fh:
+            unit = fh.read().strip()
+        if systemctl and unit:
+            runner([systemctl, "stop", f"{unit}.timer"])
+        os.unlink(unitfile)
     pidfile = os.path.join(state_dir, "pid")
     if os.path.exists(pidfile):
         with open(pidfile) as fh:
