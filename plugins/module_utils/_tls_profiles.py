@@ -127,7 +127,8 @@ def render(name: str, server: str = "generic") -> dict[str, t.Any]:
     elif server == "caddy":
         # Caddy takes "protocols <min> [<max>]".
         result["protocols"] = " ".join(dict.fromkeys(f"tls{v}" for v in (versions[0], versions[-1])))
-        result["ciphers"] = " ".join(iana)
+        # Go's crypto/tls has no finite-field DHE: Caddy rejects those names, and could never negotiate them.
+        result["ciphers"] = " ".join(c for c in iana if "_DHE_" not in c)
         result["ciphersuites"] = ""
         result["ecdh_curve"] = " ".join(_CADDY_CURVES[c] for c in data["ecdh_curves"])
     else:
