@@ -109,3 +109,19 @@ def test_docs_audit_play(lab, tmp_path):
     bad = _audit_play(lab, tmp_path, ["good", "expired"])
     assert bad.returncode == 2, bad.stdout + bad.stderr
     assert "1 endpoint(s) critical" in bad.stdout and "expired" in bad.stdout
+
+
+def test_certificate_file_info_module(lab, tmp_path):
+    """certificate_file_info on the files the lab's servers use: good files pass, a foreign key and a name fail."""
+    files = {name: os.path.join(lab.tmp, name) for name in ("good.crt", "good-chain.crt", "good.key", "ecdsa.key")}
+    tasks = [
+        {"name": "good", "port443.https.certificate_file_info": {
+            "path": files["good.crt"], "chain_path": files["good-chain.crt"], "key_path": files["good.key"],
+            "ca_path": lab.ca_path, "names": ["good.test"]}},
+        {"name": "bad", "port443.https.certificate_file_info": {
+            "path": files["good.crt"], "key_path": files["ecdsa.key"], "ca_path": lab.ca_path, "names": ["other.test"]}},
+    ]
+    good, bad = run_playbook(tmp_path, tasks, check=True)
+    assert good["status"] == "ok" and good["changed"] is False, good.get("reasons")
+    assert good["certificate"]["key_matches"] is True and good["certificate"]["trusted"] is True
+    assert sorted(r["code"] for r in bad["reasons"]) == ["hostname_mismatch", "incomplete_chain", "key_mismatch"]
