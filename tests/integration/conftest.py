@@ -58,8 +58,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         cfg = self.server.behaviour  # type: ignore[attr-defined]
         if cfg.get("redirect"):
             host = self.headers.get("Host", "").split(":")[0]
+            port = "" if cfg["redirect"] is True else f":{cfg['redirect']}"
             self.send_response(301)
-            self.send_header("Location", f"https://{host}{self.path}")
+            self.send_header("Location", f"https://{host}{port}{self.path}")
             self.end_headers()
             return
         body = cfg.get("body", b"hello\n")
@@ -250,19 +251,17 @@ def lab(tmp_path_factory):
     if lab.netns:
         lab.endpoints["blackhole"] = {"host": BH_NS, "port": 443, "server_name": "blackhole.test"}
 
-    # HTTPS web servers on :443 with a :80 listener next to them: one does it right, one does not.
+    # HTTPS web servers with a plain HTTP listener next to them (http_port): one does it right, one does not.
+    # Free high ports, not 80/443: a distribution nginx may already hold 0.0.0.0:80 on the test machine.
     web = pki.issue("web.test", sans=["web.test", "127.0.0.52", "127.0.0.53"], issuer=inter)
     web_crt = lab.write("web.crt", web.pem + inter.pem)
     web_key = lab.write("web.key", web.key_pem)
-    try:
-        lab.servers.append(serve_http("127.0.0.52", 443, {"hsts": "max-age=63072000; includeSubDomains; preload"}, (web_crt, web_key)))
-        lab.servers.append(serve_http("127.0.0.52", 80, {"redirect": True}))
-        lab.servers.append(serve_http("127.0.0.53", 443, {}, (web_crt, web_key)))
-        lab.servers.append(serve_http("127.0.0.53", 80, {}))
-        lab.endpoints["web_good"] = {"host": "127.0.0.52", "port": 443, "server_name": "web.test"}
-        lab.endpoints["web_bad"] = {"host": "127.0.0.53", "port": 443, "server_name": "web.test"}
-    except OSError:  # ports 80/443 need root
-        pass
+    for label, addr, good_site in (("web_good", "127.0.0.52", True), ("web_bad", "127.0.0.53", False)):
+        tls_port, http_port = free_port(addr), free_port(addr)
+        hsts = {"hsts": "max-age=63072000; includeSubDomains; preload"} if good_site else {}
+        lab.servers.append(serve_http(addr, tls_port, hsts, (web_crt, web_key)))
+        lab.servers.append(serve_http(addr, http_port, {"redirect": tls_port} if good_site else {}))
+        lab.endpoints[label] = {"host": addr, "port": tls_port, "http_port": http_port, "server_name": "web.test"}
 
     for ep in lab.endpoints.values():
         if "_wait" in ep:
