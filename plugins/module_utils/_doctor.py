@@ -287,49 +287,16 @@ def parse_firewalld(services: str, ports: str, port: int = 443) -> dict[str, t.A
 
 # ---- certificate files --------------------------------------------------------------------------------
 
-_PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
-
-
-def _load_pem_list(x509mod: t.Any, data: bytes) -> list[t.Any]:
-    """Every certificate in a PEM text, also with cryptography < 39 (no load_pem_x509_certificates)."""
-    return [x509mod.x509.load_pem_x509_certificate(block) for block in _PEM_CERT.findall(data)]
-
-
-def _issued_by(cert: t.Any, issuer: t.Any) -> bool:
-    """issuer's key signed cert; works with cryptography < 40 (no verify_directly_issued_by) too."""
-    if cert.issuer != issuer.subject:
-        return False
-    if hasattr(cert, "verify_directly_issued_by"):
-        try:
-            cert.verify_directly_issued_by(issuer)
-            return True
-        except Exception:  # InvalidSignature, ValueError, TypeError
-            return False
-    try:  # pragma: no cover - old cryptography only
-        from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
-        key = issuer.public_key()
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), cert.signature_hash_algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm))
-        else:
-            key.verify(cert.signature, cert.tbs_certificate_bytes)
-        return True
-    except Exception:  # pragma: no cover
-        return False
-
-
 def check_certificate_files(x509mod: t.Any, cert_pem: bytes, key_pem: bytes | None, names: list[str],
                             chain_pem: bytes | None = None) -> dict[str, t.Any]:
     """Facts and problems for one certificate (+ key, + chain) as configured on the host.
 
     x509mod is the collection's _x509 module (passed in so this file stays importable without cryptography)."""
     problems: list[str] = []
-    certs = _load_pem_list(x509mod, cert_pem)
+    certs = x509mod.load_pem_list(cert_pem)
     if not certs:
         return {"ok": False, "problems": ["no PEM certificate in the certificate file"]}
-    extra = _load_pem_list(x509mod, chain_pem) if chain_pem else []
+    extra = x509mod.load_pem_list(chain_pem) if chain_pem else []
     chain = certs + extra
     leaf = chain[0]
     info = x509mod.facts(leaf)
@@ -348,10 +315,10 @@ def check_certificate_files(x509mod: t.Any, cert_pem: bytes, key_pem: bytes | No
     result["names_not_covered"] = mismatched
     if mismatched:
         problems.append(f"the certificate does not cover {', '.join(mismatched)} (SANs: {', '.join(info['sans']) or 'none'})")
-    self_signed = _issued_by(leaf, leaf)
+    self_signed = x509mod.issued_by(leaf, leaf)
     result["self_signed"] = self_signed
     order_problems = [f"certificate {idx} ({chain[idx].subject.rfc4514_string()}) is not issued by certificate {idx + 1} "
-                      f"({chain[idx + 1].subject.rfc4514_string()})" for idx in range(len(chain) - 1) if not _issued_by(chain[idx], chain[idx + 1])]
+                      f"({chain[idx + 1].subject.rfc4514_string()})" for idx in range(len(chain) - 1) if not x509mod.issued_by(chain[idx], chain[idx + 1])]
     result["chain_in_order"] = not order_problems
     problems.extend(order_problems)
     result["chain_complete"] = bool(self_signed or len(chain) > 1)

@@ -13,6 +13,8 @@ import shutil
 import typing as t
 from urllib.parse import urlsplit
 
+from ansible_collections.port443.https.plugins.module_utils import _x509
+
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
@@ -118,8 +120,9 @@ def _ocsp_signer(response: t.Any, issuer: t.Any) -> t.Any | None:
             continue
         if cand is issuer:
             return cand
+        if not _x509.issued_by(cand, issuer):
+            continue
         try:
-            cand.verify_directly_issued_by(issuer)
             eku = cand.extensions.get_extension_for_oid(ExtensionOID.EXTENDED_KEY_USAGE).value
         except Exception:
             continue

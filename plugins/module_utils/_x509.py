@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import re
 import ssl
 import threading
 import typing as t
@@ -65,7 +66,11 @@ def load_pem_list(data: bytes | str) -> list[t.Any]:
         data = data.encode("utf-8")
     if b"-----BEGIN CERTIFICATE-----" not in data:
         return []
-    return list(x509.load_pem_x509_certificates(data))
+    if hasattr(x509, "load_pem_x509_certificates"):  # cryptography >= 39
+        return list(x509.load_pem_x509_certificates(data))
+    # Older cryptography (Debian bookworm ships 38): one block at a time.
+    blocks = re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", data, re.DOTALL)
+    return [x509.load_pem_x509_certificate(block) for block in blocks]
 
 
 def _sans(cert: t.Any) -> tuple[list[str], list[str]] | None:
@@ -116,6 +121,8 @@ def issued_by(cert: t.Any, issuer: t.Any) -> bool:
     """True if issuer's key signed cert (and the names chain)."""
     if cert.issuer != issuer.subject:
         return False
+    if not hasattr(cert, "verify_directly_issued_by"):  # cryptography < 40 (Debian bookworm ships 38)
+        return _verify_legacy(cert, issuer)
     try:
         cert.verify_directly_issued_by(issuer)
     except ValueError:
@@ -139,6 +146,8 @@ def _verify_legacy(cert: t.Any, issuer: t.Any) -> bool:
             key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algo))
         elif isinstance(key, dsa.DSAPublicKey):
             key.verify(cert.signature, cert.tbs_certificate_bytes, algo)
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            key.verify(cert.signature, cert.tbs_certificate_bytes)
         else:
             return False
     except Exception:

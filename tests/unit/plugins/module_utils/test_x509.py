@@ -143,3 +143,34 @@ def test_key_match_and_chain_order(pki):
     assert _x509.chain_order([leaf, pki["inter"], pki["root"]]) == (True, [])
     ok, problems = _x509.chain_order([leaf, pki["root"]])
     assert ok is False and "is not issued by" in problems[0]
+
+
+class _OldCert:
+    """A certificate as cryptography < 40 shows it: no verify_directly_issued_by (Debian bookworm has 38)."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        if name == "verify_directly_issued_by":
+            raise AttributeError(name)
+        return getattr(self._real, name)
+
+
+def test_issued_by_without_verify_directly_issued_by(pki):
+    leaf = cert("www.example.test", key(), pki["inter"], pki["ik"], sans=["www.example.test"])
+    assert _x509.issued_by(_OldCert(leaf), pki["inter"])
+    assert _x509.issued_by(_OldCert(pki["inter"]), pki["root"])
+    # An impostor with the issuer's name but another key is refused by the signature check itself.
+    impostor = cert("Inter", key(), ca=True)
+    assert impostor.subject == pki["inter"].subject
+    assert not _x509.issued_by(_OldCert(leaf), impostor)
+
+
+def test_load_pem_list_without_load_pem_x509_certificates(pki, monkeypatch):
+    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (pki["inter"], pki["root"]))
+    new = _x509.load_pem_list(pem)
+    monkeypatch.delattr(_x509.x509, "load_pem_x509_certificates", raising=False)
+    old = _x509.load_pem_list(pem)
+    assert [c.subject for c in old] == [c.subject for c in new] == [pki["inter"].subject, pki["root"].subject]
+    assert _x509.load_pem_list(b"no certificate here") == []
