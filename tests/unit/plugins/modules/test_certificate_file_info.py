@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.port443.https.plugins.modules import certificate_file_info
+from ansible_collections.port443.https.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, patch_exit, run_module
 
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -19,31 +18,13 @@ NOW = datetime.datetime.now(datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
 
 
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
 @pytest.fixture(autouse=True)
 def _patch_exit(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    patch_exit(monkeypatch)
 
 
 def run(args, expect=ExitJson):
-    with patch_module_args(args):
-        with pytest.raises(expect) as exc:
-            certificate_file_info.main()
-    return exc.value.args[0]
+    return run_module(certificate_file_info.main, args, expect)
 
 
 def _cert(cn, key, issuer=None, ikey=None, ca=False, days=90, sans=None):

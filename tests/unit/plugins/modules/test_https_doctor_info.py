@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import pytest
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.port443.https.plugins.modules import https_doctor_info
+from ansible_collections.port443.https.tests.unit.plugins.modules.module_harness import ExitJson, FailJson, patch_exit, run_module
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
 
 
 SS_LOOPBACK = ('LISTEN 0 511 127.0.0.1:443 0.0.0.0:* users:(("nginx",pid=812,fd=7))\n'
@@ -44,14 +36,7 @@ def fake(outputs, bins):
 
 @pytest.fixture
 def module_env(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise ExitJson(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    patch_exit(monkeypatch)
 
     def setup(outputs, bins):
         run_command, get_bin_path, calls = fake(outputs, bins)
@@ -63,10 +48,7 @@ def module_env(monkeypatch):
 
 
 def run(args, expect=ExitJson):
-    with patch_module_args(args):
-        with pytest.raises(expect) as exc:
-            https_doctor_info.main()
-    return exc.value.args[0]
+    return run_module(https_doctor_info.main, args, expect)
 
 
 def test_localhost_only_with_outside(module_env):
