@@ -136,6 +136,101 @@ REASONS: dict[str, tuple[str, str, str]] = {
         "The served certificate could not be parsed.",
         "Check the certificate file configured on the server; it must be a valid X.509 certificate in PEM format.",
     ),
+    "issuer_not_ca": (
+        "critical",
+        "A certificate in the chain was signed by a certificate that is not a CA (basicConstraints CA:FALSE or absent): "
+        "anyone holding an ordinary server certificate's key could have made it (forged chain).",
+        "Serve a certificate issued by a real CA, with the CA's intermediate certificates; never sign certificates with a leaf key.",
+    ),
+    "path_length_exceeded": (
+        "critical",
+        "The chain is longer than a CA's pathLenConstraint allows (a sub-CA was issued where the CA may issue only leaves).",
+        "Get the certificate from an intermediate that is allowed to issue it (check the CA's basicConstraints pathlen) and serve that chain.",
+    ),
+    "name_constraints_violated": (
+        "critical",
+        "The certificate names fall outside the name constraints of a CA in the chain.",
+        "Issue the certificate from a CA whose nameConstraints permit these names, or request names inside the permitted subtrees.",
+    ),
+    "unsuitable_purpose": (
+        "critical",
+        "A certificate in the chain is not valid for TLS servers (extendedKeyUsage without serverAuth, e.g. clientAuth only).",
+        "Reissue the certificate with extendedKeyUsage serverAuth (and intermediates that allow it).",
+    ),
+    "issuer_key_usage": (
+        "critical",
+        "A certificate in the chain was signed by a certificate whose keyUsage does not include keyCertSign.",
+        "Serve a chain whose CA certificates carry keyUsage keyCertSign; reissue from a properly configured CA.",
+    ),
+    "bad_signature": (
+        "critical",
+        "A signature in the chain does not verify (tampered certificate, or the wrong intermediate with the same name).",
+        "Serve the intermediate that really issued the certificate (compare the Authority Key Identifier with the intermediate's Subject Key Identifier).",
+    ),
+    "untrusted_chain": (
+        "critical",
+        "The certificate path validator rejected the chain for a reason not covered by a more specific code (its message is in the detail).",
+        "Read the validator's message in the detail, check the chain with 'openssl s_client -connect HOST:443 -servername NAME -showcerts', and reissue or fix the chain.",
+    ),
+    "verification_unknown": (
+        "warning",
+        "Whether the certificate is trusted could not be established (the reason is in the detail); this is not an ok.",
+        "Fix what prevented verification (the detail names it), e.g. install python3-cryptography on the host that runs the check, or run the check from the controller.",
+    ),
+    "revocation_unknown": (
+        "warning",
+        "Revocation was requested but no answer could be reached (no OCSP/CRL URL, responder unreachable or the issuer is unknown).",
+        "Make sure the host running the check reaches the CA's OCSP responder or CRL, and that the server sends its intermediates; OCSP stapling helps.",
+    ),
+    "oversized_certificate_list": (
+        "critical",
+        "The certificate list the server sends is larger than OpenSSL clients accept (100 KiB): curl, Python and other OpenSSL-based clients cannot connect.",
+        "Serve a smaller certificate: fewer subjectAltNames per certificate (split into several certificates) and no superfluous certificates in the chain.",
+    ),
+    "dns_timeout": (
+        "critical",
+        "The host name did not resolve within the timeout (the resolver did not answer).",
+        "Check the resolvers configured on the host running the check (/etc/resolv.conf) and the name's authoritative DNS servers.",
+    ),
+    "tls_version_unknown": (
+        "warning",
+        "A TLS version probe got no answer within the timeout, so whether the server accepts that version is unknown.",
+        "Re-run with a larger timeout; check the server's load and any middlebox that delays or drops handshakes.",
+    ),
+    "deadline_exceeded": (
+        "warning",
+        "The endpoint used up its time budget (about twice the timeout) before every check finished; the unfinished checks have no verdict.",
+        "Look at why the server answers slowly (load, a drip-feeding proxy); re-run with a larger timeout for this endpoint.",
+    ),
+    "https_downgrade": (
+        "critical",
+        "The HTTPS answer redirects to a plain http:// URL, downgrading visitors to an unencrypted connection.",
+        "Make the HTTPS site redirect only to https:// URLs (check the application's base URL and the proxy's X-Forwarded-Proto handling).",
+    ),
+    "http_error": (
+        "warning",
+        "The HTTPS answer on the probed path is an HTTP error (4xx/5xx) or not the expected status.",
+        "Serve content on the probed path (document root, index file, upstream application), or set http_path/http_expected_status to what the site should answer.",
+    ),
+}
+
+
+# code -> the check it belongs to (report grouping, junit test cases). Every code of REASONS has one.
+CHECK_OF: dict[str, str] = {
+    "unresolvable": "tcp", "closed": "tcp", "filtered": "tcp", "dns_timeout": "tcp",
+    "no_tls_response": "tls", "not_tls": "tls", "handshake_failure": "tls", "legacy_tls_enabled": "tls",
+    "tls_version_unknown": "tls", "oversized_certificate_list": "tls",
+    "expired": "certificate", "not_yet_valid": "certificate", "expiring_soon": "certificate",
+    "hostname_mismatch": "certificate", "cn_only": "certificate", "self_signed": "certificate",
+    "untrusted_root": "certificate", "incomplete_chain": "certificate", "expired_intermediate": "certificate",
+    "weak_key": "certificate", "weak_signature": "certificate", "certificate_unreadable": "certificate",
+    "key_mismatch": "certificate", "chain_order": "certificate",
+    "issuer_not_ca": "certificate", "path_length_exceeded": "certificate", "name_constraints_violated": "certificate",
+    "unsuitable_purpose": "certificate", "issuer_key_usage": "certificate", "bad_signature": "certificate",
+    "untrusted_chain": "certificate", "verification_unknown": "certificate",
+    "revoked": "revocation", "revocation_unknown": "revocation",
+    "no_hsts": "http", "no_redirect": "http", "https_downgrade": "http", "http_error": "http",
+    "deadline_exceeded": "other",
 }
 
 

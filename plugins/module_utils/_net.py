@@ -112,3 +112,21 @@ def read_headers(sock: t.Any, timeout: float, limit: int = 16384) -> bytes:
             break
         data += chunk
     return data
+
+
+class Deadline:
+    """A time budget: every blocking step takes min(its own timeout, what is left of the budget)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+    def timeout(self, cap: float) -> float:
+        """The timeout for the next step: at most cap, never past the deadline (0 once it has passed)."""
+        return min(cap, self.remaining())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0

@@ -16,6 +16,8 @@ import re
 import typing as t
 import xml.etree.ElementTree as ET
 
+from ansible_collections.port443.https.plugins.module_utils import _classify
+
 SEVERITIES = ("ok", "warning", "critical")
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 FORMATS = ("json", "html", "junit", "prometheus", "markdown")
@@ -26,17 +28,8 @@ FILENAMES = {
     "prometheus": "https_report.prom",
     "markdown": "report.md",
 }
-# Which check each reason code belongs to (one junit testcase per endpoint and check).
-CHECK_OF_REASON = {
-    "unresolvable": "tcp", "closed": "tcp", "filtered": "tcp",
-    "no_tls_response": "tls", "not_tls": "tls", "handshake_failure": "tls", "legacy_tls_enabled": "tls",
-    "expired": "certificate", "not_yet_valid": "certificate", "expiring_soon": "certificate",
-    "hostname_mismatch": "certificate", "cn_only": "certificate", "self_signed": "certificate",
-    "untrusted_root": "certificate", "incomplete_chain": "certificate", "expired_intermediate": "certificate",
-    "weak_key": "certificate", "weak_signature": "certificate", "certificate_unreadable": "certificate",
-    "revoked": "revocation",
-    "no_hsts": "http", "no_redirect": "http",
-}
+# Which check each reason code belongs to (one junit testcase per endpoint and check): the registry's map.
+CHECK_OF_REASON = _classify.CHECK_OF
 CHECKS = ("tcp", "tls", "certificate", "revocation", "http")
 TLS_FAILURES = ("no_tls_response", "not_tls", "handshake_failure")
 VOLATILE_KEYS = ("latency_ms",)
