@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _classify, _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _x509
 
 
 class CertFileError(ValueError):
@@ -45,8 +45,13 @@ def pem_facts(data: str | bytes) -> dict[str, t.Any]:
     return facts
 
 
-def inspect(params: dict[str, t.Any]) -> dict[str, t.Any]:
-    """Evaluate certificate (+ chain + key) files like the probe evaluates a served chain."""
+def inspect(params: dict[str, t.Any], run_command: t.Callable[[list[str]], tuple[int, str]] | None = None,
+            openssl: str | None = None) -> dict[str, t.Any]:
+    """Evaluate certificate (+ chain + key) files like the probe evaluates a served chain.
+
+    Trust is decided by ``openssl verify`` (run through run_command with the binary openssl); without it the
+    verdict is unknown and says so (verification_unknown), never trusted.
+    """
     certs = _certs("path", params["path"])
     if params.get("chain_path"):
         certs += _certs("chain_path", params["chain_path"])
@@ -62,12 +67,14 @@ def inspect(params: dict[str, t.Any]) -> dict[str, t.Any]:
         store = _x509.trust_store(None)
 
     ders = [c.public_bytes(_x509.serialization.Encoding.DER) for c in certs]
-    info, findings = _x509.evaluate(ders, names[0] if names else "", store, policy)
+    pems = [c.public_bytes(_x509.serialization.Encoding.PEM) for c in certs]
+    verification = _chain.openssl_verify(pems, params.get("ca_path"), run_command, openssl)
+    info, findings = _chain.evaluate(ders, names[0] if names else "", store, policy, verification)
     reasons = []
-    for code, detail, severity in findings:
+    for code, detail, severity, fix in findings:
         if code in ("hostname_mismatch", "cn_only") and not names:
             continue
-        reasons.append(_classify.reason(code, detail, severity))
+        reasons.append(_classify.reason(code, detail, severity, fix))
     unmatched = []
     for name in names[1:]:
         match, _cn_only = _x509.hostname_match(certs[0], name)

@@ -234,11 +234,13 @@ CHECK_OF: dict[str, str] = {
 }
 
 
-def reason(code: str, detail: str | None = None, severity: str | None = None) -> dict[str, str]:
-    """Build one reason dict {code, severity, message, fix}."""
+def reason(code: str, detail: str | None = None, severity: str | None = None, fix_detail: str | None = None) -> dict[str, str]:
+    """Build one reason dict {code, severity, message, fix}; fix_detail adds what is known about this case to the fix."""
     default_severity, message, fix = REASONS[code]
     if detail:
         message = f"{message} ({detail})"
+    if fix_detail:
+        fix = f"{fix} {fix_detail}"
     return {"code": code, "severity": severity or default_severity, "message": message, "fix": fix}
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import ssl
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _classify, _http, _net, _tls, _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _http, _net, _tls, _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
@@ -133,7 +134,7 @@ def probe_endpoint(ep: dict[str, t.Any], opts: dict[str, t.Any]) -> dict[str, t.
         res["status"] = _classify.status_of(reasons)
         return res
 
-    hs = _tls.handshake(sock, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep="http" in checks, want_chain=True)
+    hs = _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep="http" in checks)
     tls = res["tls"]
     hsts_raw = None
     if hs.ok:
@@ -154,6 +155,8 @@ def probe_endpoint(ep: dict[str, t.Any], opts: dict[str, t.Any]) -> dict[str, t.
         tls["error"] = hs.error
         if hs.kind == "timeout":
             reasons.append(_classify.reason("no_tls_response", f"nothing received within {timeout:g}s"))
+        elif hs.kind == "too_large":
+            reasons.append(_classify.reason("oversized_certificate_list", hs.error))
         elif hs.kind == "not_tls":
             plain = _net.tcp_request(family, sockaddr, _http.request_bytes(ep["server_name"]), timeout)
             status, _headers = _http.parse_response(plain)
@@ -179,7 +182,8 @@ def probe_endpoint(ep: dict[str, t.Any], opts: dict[str, t.Any]) -> dict[str, t.
                 versions[version] = None
                 continue
             vhs = _tls.handshake(vsock, ep["server_name"], timeout, version=version)
-            versions[version] = bool(vhs.ok and vhs.version == version)
+            # A certificate list too large for the client still means the server chose this version.
+            versions[version] = bool((vhs.ok and vhs.version == version) or vhs.kind == "too_large")
         low = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, opts["min_tls_version"]) < 0]
         good = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, opts["min_tls_version"]) >= 0]
         if low:
@@ -200,27 +204,65 @@ def probe_endpoint(ep: dict[str, t.Any], opts: dict[str, t.Any]) -> dict[str, t.
     return res
 
 
+def _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep):
+    """The first handshake of an endpoint. With the certificate or revocation check it is a verifying one, so
+    OpenSSL's path validation decides trust; a chain it rejects is read again over a second, non-verifying
+    connection, so the explanation sees exactly what is served."""
+    verify_ca = None
+    if any(c in opts["checks"] for c in ("certificate", "revocation")):
+        verify_ca = opts.get("ca_path") or ""
+    hs = _tls.handshake(sock, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep=keep, want_chain=True, verify_ca=verify_ca)
+    if hs.kind != "verify_failed":
+        return hs
+    _state, again, _lat, error = _net.connect(family, sockaddr, timeout)
+    if again is None:
+        hs.kind, hs.error = "error", f"the chain was rejected ({hs.verify_message}); reconnecting to read it failed: {error}"
+        return hs
+    plain = _tls.handshake(again, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep=keep, want_chain=True)
+    plain.verified, plain.verify_code, plain.verify_message = False, hs.verify_code, hs.verify_message
+    return plain
+
+
+def _verification(hs) -> _chain.Verification:
+    if hs.verified is None:
+        return _chain.Verification(None, why="the handshake did not verify the chain")
+    return _chain.Verification(hs.verified, hs.verify_code, hs.verify_message, validator=f"{ssl.OPENSSL_VERSION} (TLS handshake)")
+
+
 def _certificate_check(res, hs, ep, opts, timeout, reasons) -> None:
     store = _x509.trust_store(opts.get("ca_path"))
+    fetch = None
+    if opts.get("aia_fetch", True):
+        from ansible_collections.port443.https.plugins.module_utils import _revocation
+
+        def fetch(url):
+            return _revocation.fetch(url, timeout, max_bytes=_AIA_MAX_BYTES)
     try:
-        info, findings = _x509.evaluate(hs.chain_der, ep["server_name"], store, opts, chain_complete_known=hs.chain_complete_known)
+        info, findings = _chain.evaluate(hs.chain_der, ep["server_name"], store, opts, _verification(hs), fetch=fetch,
+                                         chain_complete=hs.chain_complete_known)
     except ValueError as exc:
-        res["certificate"] = {"error": str(exc)}
+        res["certificate"] = {"error": str(exc), "trusted": False, "verification": "unknown"}
         reasons.append(_classify.reason("certificate_unreadable", str(exc)))
         return
     if "certificate" in opts["checks"]:
         res["certificate"] = info
-        for code, detail, severity in findings:
-            reasons.append(_classify.reason(code, detail, severity))
+        for code, detail, severity, fix in findings:
+            reasons.append(_classify.reason(code, detail, severity, fix))
     if "revocation" in opts["checks"]:
         from ansible_collections.port443.https.plugins.module_utils import _revocation
 
-        pair = _x509.issuer_for_revocation(hs.chain_der, store)
+        pair = _chain.issuer_for_revocation(hs.chain_der, store)
         staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], timeout, opts.get("_run_command"))
         res["revocation"] = _revocation.check(pair, timeout, staple) if pair else {
             "status": "unknown", "source": None, "detail": "issuer certificate not available", "stapled": staple}
-        if res["revocation"]["status"] == "revoked":
+        status = res["revocation"]["status"]
+        if status == "revoked":
             reasons.append(_classify.reason("revoked", res["revocation"].get("detail")))
+        elif status != "good":
+            reasons.append(_classify.reason("revocation_unknown", res["revocation"].get("detail")))
+
+
+_AIA_MAX_BYTES = 64 * 1024
 
 
 def _tls_http_head(tls_sock, ep, timeout) -> bytes | None:

@@ -27,7 +27,7 @@ except ImportError:  # pragma: no cover - the caller checks _x509.HAS_CRYPTOGRAP
 MAX_BYTES = 10 * 1024 * 1024
 
 
-def _fetch(url: str, timeout: float, data: bytes | None = None, content_type: str | None = None) -> bytes:
+def fetch(url: str, timeout: float, data: bytes | None = None, content_type: str | None = None, max_bytes: int = MAX_BYTES) -> bytes:
     """GET (or POST data) over plain HTTP with a bounded timeout; CRL and OCSP URLs are http:// by convention."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
@@ -45,7 +45,7 @@ def _fetch(url: str, timeout: float, data: bytes | None = None, content_type: st
         resp = conn.getresponse()
         if resp.status != 200:
             raise ValueError(f"HTTP status {resp.status}")
-        return resp.read(MAX_BYTES)
+        return resp.read(max_bytes)
     finally:
         conn.close()
 
@@ -90,7 +90,7 @@ def check_crl(cert: t.Any, issuer: t.Any, timeout: float) -> dict[str, t.Any] | 
     errors = []
     for url in crl_urls(cert):
         try:
-            data = _fetch(url, timeout)
+            data = fetch(url, timeout)
             crl = x509.load_pem_x509_crl(data) if data.lstrip().startswith(b"-----") else x509.load_der_x509_crl(data)
         except Exception as exc:  # network errors, parse errors
             errors.append(f"{url}: {exc}")
@@ -136,7 +136,7 @@ def check_ocsp(cert: t.Any, issuer: t.Any, timeout: float) -> dict[str, t.Any] |
     for url in ocsp_urls(cert):
         try:
             request = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()
-            data = _fetch(url, timeout, request.public_bytes(_der()), "application/ocsp-request")
+            data = fetch(url, timeout, request.public_bytes(_der()), "application/ocsp-request")
             response = ocsp.load_der_ocsp_response(data)
         except Exception as exc:
             errors.append(f"{url}: {exc}")

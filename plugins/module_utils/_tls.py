@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import typing as t
 import warnings
 
 VERSION_MAP = {
@@ -26,20 +27,36 @@ _NOT_TLS_MARKERS = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST
                     "UNKNOWN_PROTOCOL", "RECORD_LAYER_FAILURE", "record layer failure", "wrong version number",
                     "packet length too long", "BAD_RECORD_TYPE", "UNEXPECTED_RECORD")
 
-_CONTEXTS: dict[tuple[str | None, tuple[str, ...]], ssl.SSLContext] = {}
+# A served certificate list larger than OpenSSL's client limit (100 KiB): the server did answer (and chose a version).
+_TOO_LARGE_MARKERS = ("EXCESSIVE_MESSAGE_SIZE", "excessive message size")
+
+_CONTEXTS: dict[tuple[str | None, tuple[str, ...], str | None], ssl.SSLContext] = {}
 _LOCK = threading.Lock()
 
 
-def context(version: str | None = None, alpn: tuple[str, ...] = ()) -> ssl.SSLContext:
-    """A cached, verification-free client context, pinned to one version (or 1.0-1.3 when None)."""
-    key = (version, alpn)
+def context(version: str | None = None, alpn: tuple[str, ...] = (), verify_ca: str | None = None) -> ssl.SSLContext:
+    """A cached client context, pinned to one version (or 1.0-1.3 when None).
+
+    verify_ca None: no verification (observe whatever the server sends). verify_ca "" (system trust store) or a
+    PEM bundle path: OpenSSL verifies the served chain for a TLS server (purpose sslserver) during the handshake,
+    without the host name (checked separately) and at security level 0 (weak keys and digests are findings of their
+    own, not handshake failures).
+    """
+    key = (version, alpn, verify_ca)
     with _LOCK:
         ctx = _CONTEXTS.get(key)
         if ctx is not None:
             return ctx
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+        if verify_ca is None:
+            ctx.verify_mode = ssl.CERT_NONE
+        else:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            if verify_ca:
+                ctx.load_verify_locations(cafile=verify_ca)
+            else:
+                ctx.set_default_verify_paths()
         try:
             # Accept every cipher and legacy signature algorithm: we observe servers, we don't protect data.
             ctx.set_ciphers("ALL:@SECLEVEL=0")
@@ -85,6 +102,10 @@ class Handshake:
         self.chain_der: list[bytes] = []
         self.chain_complete_known = False
         self.sock: ssl.SSLSocket | None = None
+        # Verification by OpenSSL (a verifying handshake): True, False (with code and message) or None (not asked).
+        self.verified: bool | None = None
+        self.verify_code: int | None = None
+        self.verify_message: str | None = None
 
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
@@ -92,8 +113,12 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return "timeout", "no TLS answer before the timeout"
     text = str(exc) or exc.__class__.__name__
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "verify_failed", text
     if isinstance(exc, ssl.SSLError):
         reason = getattr(exc, "reason", None) or ""
+        if any(marker in reason or marker in text for marker in _TOO_LARGE_MARKERS):
+            return "too_large", "the server's certificate list exceeds the 100 KiB that OpenSSL clients accept"
         if any(marker in reason or marker in text for marker in _NOT_TLS_MARKERS):
             return "not_tls", text
         if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) or "EOF" in text:
@@ -105,13 +130,19 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
 
 
 def handshake(sock: socket.socket, server_name: str | None, timeout: float, version: str | None = None,
-              alpn: tuple[str, ...] = (), keep: bool = False, want_chain: bool = False) -> Handshake:
-    """TLS handshake on an already connected TCP socket (consumed: closed unless keep=True)."""
+              alpn: tuple[str, ...] = (), keep: bool = False, want_chain: bool = False,
+              verify_ca: str | None = None) -> Handshake:
+    """TLS handshake on an already connected TCP socket (consumed: closed unless keep=True).
+
+    With verify_ca set (see context()) OpenSSL verifies the chain: a rejected chain ends the handshake with
+    kind "verify_failed" and verify_code/verify_message set; the caller probes again without verification to see
+    what is served.
+    """
     result = Handshake()
     sni = server_name if server_name and not _is_ip(server_name) else None
     sock.settimeout(timeout)
     try:
-        tls = context(version, alpn).wrap_socket(sock, server_hostname=sni, do_handshake_on_connect=False)
+        tls = context(version, alpn, verify_ca).wrap_socket(sock, server_hostname=sni, do_handshake_on_connect=False)
     except (ssl.SSLError, OSError, ValueError) as exc:
         sock.close()
         result.kind, result.error = classify_error(exc)
@@ -120,25 +151,23 @@ def handshake(sock: socket.socket, server_name: str | None, timeout: float, vers
         tls.do_handshake()
     except (ssl.SSLError, OSError) as exc:
         result.kind, result.error = classify_error(exc)
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            result.verified = False
+            result.verify_code = getattr(exc, "verify_code", None)
+            result.verify_message = getattr(exc, "verify_message", None) or result.error
         tls.close()
         return result
     result.ok = True
+    if verify_ca is not None:
+        result.verified = True
     result.version = PROTOCOL_NAMES.get(tls.version() or "", tls.version())
     cipher = tls.cipher()
     result.cipher = cipher[0] if cipher else None
     result.alpn = tls.selected_alpn_protocol()
     if want_chain:
-        getter = getattr(tls, "get_unverified_chain", None)
-        chain = None
-        if getter is not None:
-            try:
-                chain = getter()
-            except (ssl.SSLError, ValueError, AttributeError):
-                chain = None
-        if chain:
-            result.chain_der = [c if isinstance(c, bytes) else c.public_bytes(ssl.ENCODING_DER) for c in chain]
-            result.chain_complete_known = True
-        else:
+        result.chain_der = served_chain(tls)
+        result.chain_complete_known = bool(result.chain_der)
+        if not result.chain_der:
             leaf = tls.getpeercert(binary_form=True)
             result.chain_der = [leaf] if leaf else []
     if keep:
@@ -146,6 +175,23 @@ def handshake(sock: socket.socket, server_name: str | None, timeout: float, vers
     else:
         tls.close()
     return result
+
+
+def served_chain(tls: t.Any) -> list[bytes]:
+    """The certificates the server sent, in its order, as DER (empty when this Python cannot read them: 3.9).
+
+    Public API from Python 3.13; from 3.10 the same method exists on the C-level object (_sslobj)."""
+    getter = getattr(tls, "get_unverified_chain", None)
+    if getter is None:
+        getter = getattr(getattr(tls, "_sslobj", None), "get_unverified_chain", None)
+    if getter is None:
+        return []
+    try:
+        chain = getter() or []
+    except (ssl.SSLError, ValueError, AttributeError):
+        return []
+    der = getattr(ssl._ssl, "ENCODING_DER", 2)  # type: ignore[attr-defined]
+    return [c if isinstance(c, bytes) else c.public_bytes(der) for c in chain]
 
 
 def _is_ip(value: str) -> bool:

@@ -3,7 +3,7 @@
 #
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""Certificate facts and verdicts with cryptography: chain building against a trust store, validity,
+"""Certificate facts with cryptography: trust store loading, validity,
 host name matching (SANs, IP SANs, wildcards, CN-only), weak keys and signatures, PEM files."""
 
 from __future__ import annotations
@@ -297,108 +297,6 @@ def trust_store(ca_path: str | None) -> TrustStore:
             store = TrustStore(certs, source)
         _STORE_CACHE[key] = store
         return store
-
-
-def build_path(chain: list[t.Any], store: TrustStore) -> tuple[str, list[t.Any], t.Any | None]:
-    """Walk from the leaf up through served certificates to a trust anchor.
-
-    Returns (verdict, path, anchor); verdict is trusted, self_signed (the leaf itself), untrusted_root
-    (a served self-signed CA not in the store) or incomplete_chain (an issuer is neither served nor trusted).
-    """
-    leaf = chain[0]
-    path = [leaf]
-    current = leaf
-    for _depth in range(12):
-        anchors = store.issuers_of(current)
-        if anchors:
-            return "trusted", path, anchors[0]
-        if store.contains(current):
-            return "trusted", path, current
-        if self_signed(current):
-            return ("self_signed" if current is leaf else "untrusted_root"), path, None
-        candidates = [c for c in chain[1:] if all(c is not p for p in path) and issued_by(current, c)]
-        if not candidates:
-            return "incomplete_chain", path, None
-        current = candidates[0]
-        path.append(current)
-    return "incomplete_chain", path, None
-
-
-def evaluate(chain_der: list[bytes], server_name: str, store: TrustStore, policy: dict[str, t.Any],
-             now: datetime.datetime | None = None, chain_complete_known: bool = True) -> tuple[dict[str, t.Any], list[tuple[str, str, str | None]]]:
-    """Certificate facts plus findings [(code, detail, severity override)]."""
-    now = now or utcnow()
-    chain = [load_der(der) for der in chain_der]
-    leaf = chain[0]
-    info = facts(leaf, now)
-    findings: list[tuple[str, str, str | None]] = []
-
-    verdict, path, anchor = build_path(chain, store)
-    if verdict == "incomplete_chain" and not chain_complete_known:
-        verdict = "unknown"
-    info["trusted"] = verdict == "trusted"
-    info["verification"] = verdict
-    info["trust_store"] = store.source
-    info["chain"] = [chain_entry(c) for c in chain]
-    extra = [anchor] if anchor is not None and anchor != path[-1] else []
-    info["path"] = [c.subject.rfc4514_string() for c in path + extra]
-    if verdict in ("self_signed", "untrusted_root", "incomplete_chain"):
-        top = path[-1]
-        findings.append((verdict, f"chain stops at {top.subject.rfc4514_string()} issued by {top.issuer.rfc4514_string()}", None))
-
-    match, cn_only = hostname_match(leaf, server_name)
-    info["hostname_match"] = match
-    if cn_only:
-        findings.append(("cn_only", f"{server_name} found only in the CN", None))
-    elif not match:
-        names = ", ".join(info["sans"]) or "no subjectAltName"
-        findings.append(("hostname_mismatch", f"{server_name} not in {names}", None))
-
-    if not_after(leaf) < now:
-        findings.append(("expired", f"notAfter {info['not_after']}", None))
-    elif not_before(leaf) > now:
-        findings.append(("not_yet_valid", f"notBefore {info['not_before']}", None))
-    else:
-        left = info["days_left"]
-        if left <= policy.get("critical_days", 7):
-            findings.append(("expiring_soon", f"{left} day(s) left", "critical"))
-        elif left <= policy.get("warning_days", 30):
-            findings.append(("expiring_soon", f"{left} day(s) left", "warning"))
-
-    cas = path[1:] + extra
-    for ca in cas:
-        if not_after(ca) < now or not_before(ca) > now:
-            findings.append(("expired_intermediate", f"{ca.subject.rfc4514_string()} valid {iso(not_before(ca))} to {iso(not_after(ca))}", None))
-            break
-
-    min_rsa = int(policy.get("min_rsa_bits", 2048))
-    min_ec = int(policy.get("min_ec_bits", 256))
-    for cert in chain:
-        key_type, size = key_info(cert)
-        if size is None:
-            continue
-        if (key_type in ("RSA", "DSA") and size < min_rsa) or (key_type == "ECDSA" and size < min_ec):
-            findings.append(("weak_key", f"{key_type} {size} bits in {cert.subject.rfc4514_string()}", None))
-            break
-    for cert in chain:
-        if self_signed(cert) and cert is not leaf:
-            continue  # a root's self-signature is not checked by clients
-        algo = signature_hash(cert)
-        if algo in WEAK_HASHES:
-            findings.append(("weak_signature", f"{algo} in {cert.subject.rfc4514_string()}", None))
-            break
-    return info, findings
-
-
-def issuer_for_revocation(chain_der: list[bytes], store: TrustStore) -> tuple[t.Any, t.Any] | None:
-    """(leaf, issuer) when the issuer is known (served or trusted)."""
-    chain = [load_der(der) for der in chain_der]
-    _verdict, path, anchor = build_path(chain, store)
-    if len(path) > 1:
-        return chain[0], path[1]
-    if anchor is not None and anchor != chain[0]:
-        return chain[0], anchor
-    return None
 
 
 # ---- files on disk ------------------------------------------------------------------------------------

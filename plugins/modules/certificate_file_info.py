@@ -114,6 +114,11 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.port443.https.plugins.module_utils import _certfile, _x509
 
 
+def _joined(outcome: tuple[int, str, str]) -> tuple[int, str]:
+    """(rc, stdout + stderr): openssl verify prints its verdict on stdout and its errors on stderr."""
+    return outcome[0], outcome[1] + outcome[2]
+
+
 def main() -> t.NoReturn:
     module = AnsibleModule(
         argument_spec={
@@ -132,7 +137,8 @@ def main() -> t.NoReturn:
     if not _x509.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(_x509.CRYPTOGRAPHY_IMPORT_ERROR))
     try:
-        result = _certfile.inspect(module.params)
+        result = _certfile.inspect(module.params, run_command=lambda argv: _joined(module.run_command(argv)),
+                                   openssl=module.get_bin_path("openssl"))
     except _certfile.CertFileError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **result)

@@ -49,7 +49,12 @@ class Issued:
 
 
 def issue(cn, key=None, issuer: Issued | None = None, sans=None, ca=False, not_before=None, not_after=None,
-          crl_url=None, ocsp_url=None, no_san=False, serial=None, hash_alg=None) -> Issued:
+          crl_url=None, ocsp_url=None, no_san=False, serial=None, hash_alg=None, path_length=None, eku=None,
+          permitted_dns=None, cert_sign=True, ca_issuers_url=None, signing_key=None, basic_constraints=True) -> Issued:
+    """A certificate. The keyword arguments build the attacker's and the careless CA's variants:
+    path_length (CA pathlen), eku (list of OIDs instead of serverAuth), permitted_dns (name constraints),
+    cert_sign=False (a CA without keyCertSign), ca_issuers_url (AIA), signing_key (sign with another key than the
+    issuer's: a bad signature), basic_constraints=False (no basicConstraints at all)."""
     key = key or rsa_key()
     subject = name(cn)
     builder = (x509.CertificateBuilder()
@@ -59,16 +64,22 @@ def issue(cn, key=None, issuer: Issued | None = None, sans=None, ca=False, not_b
                .serial_number(serial or x509.random_serial_number())
                .not_valid_before(not_before or NOW - DAY)
                .not_valid_after(not_after or NOW + 365 * DAY)
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    if basic_constraints:
+        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
     if issuer:
         builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False)
     if ca:
         builder = builder.add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                                      data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                                      data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign,
                                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        if permitted_dns:
+            builder = builder.add_extension(x509.NameConstraints(permitted_subtrees=[x509.DNSName(d) for d in permitted_dns],
+                                                                 excluded_subtrees=None), critical=True)
+        if eku:
+            builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
     else:
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku or [ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         if not no_san:
             entries = []
             for san in sans or [cn]:
@@ -80,10 +91,14 @@ def issue(cn, key=None, issuer: Issued | None = None, sans=None, ca=False, not_b
     if crl_url:
         builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
             full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None, crl_issuer=None)]), critical=False)
+    access = []
     if ocsp_url:
-        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
-            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]), critical=False)
-    cert = builder.sign(issuer.key if issuer else key, hash_alg or hashes.SHA256())
+        access.append(x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)))
+    if ca_issuers_url:
+        access.append(x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers_url)))
+    if access:
+        builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
+    cert = builder.sign(signing_key or (issuer.key if issuer else key), hash_alg or hashes.SHA256())
     return Issued(cert, key)
 
 

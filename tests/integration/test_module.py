@@ -19,7 +19,9 @@ pytestmark = pytest.mark.skipif(shutil.which("ansible-playbook") is None or not 
 
 def _env():
     env = dict(os.environ)
-    env.update(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1",
+    # A test-only stdout callback beside this file: plain ansible-core needs no other collection for JSON output.
+    env.update(ANSIBLE_STDOUT_CALLBACK="results_json", ANSIBLE_CALLBACK_PLUGINS=os.path.join(os.path.dirname(__file__), "callback_plugins"),
+               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_NOCOLOR="1",
                ANSIBLE_DEPRECATION_WARNINGS="0", ANSIBLE_HOST_KEY_CHECKING="0")
     return env
 

@@ -121,12 +121,17 @@ def test_revocation(lab):
         assert [r["severity"] for r in results[name]["reasons"] if r["code"] == "revoked"] == ["critical"]
     assert results["good_crl"]["revocation"]["status"] == "good"
     assert results["good_ocsp"]["revocation"]["status"] == "good"
-    # No source answers: unknown, never a false good, and no finding.
+    # No source answers: unknown, never a false good, and said so (a warning, never ok).
     assert results["unknown_rev"]["revocation"]["status"] == "unknown"
     assert results["good"]["revocation"]["status"] == "unknown"
     for name in ("good_crl", "good_ocsp", "unknown_rev", "good"):
         assert "revoked" not in codes(results[name])
         assert results[name]["revocation"]["stapled"]["present"] is False
+    for name in ("unknown_rev", "good"):
+        assert [(r["code"], r["severity"]) for r in results[name]["reasons"]] == [("revocation_unknown", "warning")]
+        assert results[name]["status"] == "warning"
+    for name in ("good_crl", "good_ocsp"):
+        assert results[name]["reasons"] == [] and results[name]["status"] == "ok"
 
 
 def test_stapled_ocsp(lab):
@@ -134,7 +139,7 @@ def test_stapled_ocsp(lab):
     good, bad = results["stapled_good"], results["stapled_revoked"]
     assert good["revocation"]["stapled"]["present"] is True and good["revocation"]["stapled"]["status"] == "good"
     # An unverified staple never makes a good: the certificate names no CRL/OCSP source, so the status stays unknown.
-    assert good["revocation"]["status"] == "unknown" and "revoked" not in codes(good)
+    assert good["revocation"]["status"] == "unknown" and codes(good) == ["revocation_unknown"]
     assert bad["revocation"]["stapled"]["status"] == "revoked"
     assert bad["revocation"]["status"] == "revoked" and bad["revocation"]["source"] == "stapled"
     assert "revoked" in codes(bad)

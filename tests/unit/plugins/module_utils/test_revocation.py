@@ -45,4 +45,4 @@ def test_stapled_runner_error():
 
 def test_fetch_rejects_other_schemes():
     with pytest.raises(ValueError):
-        _revocation._fetch("ldap://example.test/crl", 1)
+        _revocation.fetch("ldap://example.test/crl", 1)

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils import _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _x509
 
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
@@ -53,9 +53,15 @@ def pki():
     return {"root": root, "rk": rk, "inter": inter, "ik": ik, "store": _x509.TrustStore([root], "test")}
 
 
-def evaluate(pki, leaf, chain=None, name="www.example.test", **policy):
+TRUSTED = _chain.Verification(True, validator="canned")
+NO_ISSUER = _chain.Verification(False, 20, "unable to get local issuer certificate", validator="canned")
+
+
+def evaluate(pki, leaf, chain=None, name="www.example.test", verification=TRUSTED, **policy):
+    """The walker explains a canned validator answer (the real validator runs in tests/integration)."""
     chain = [leaf] + (chain if chain is not None else [pki["inter"]])
-    return _x509.evaluate([der(c) for c in chain], name, pki["store"], dict(POLICY, **policy))
+    info, findings = _chain.evaluate([der(c) for c in chain], name, pki["store"], dict(POLICY, **policy), verification)
+    return info, [f[:3] for f in findings]
 
 
 def codes(findings):
@@ -89,15 +95,23 @@ def test_unordered_chain_still_builds(pki):
 
 def test_verdicts(pki):
     leaf = cert("www.example.test", key(), pki["inter"], pki["ik"])
-    assert codes(evaluate(pki, leaf, [])[1]) == ["incomplete_chain"]
-    info, findings = _x509.evaluate([der(leaf)], "www.example.test", pki["store"], POLICY, chain_complete_known=False)
-    assert info["verification"] == "unknown" and findings == []
+    assert codes(evaluate(pki, leaf, [], verification=NO_ISSUER)[1]) == ["incomplete_chain"]
+    # No validator ran: never trusted, never silent.
+    info, findings = evaluate(pki, leaf, verification=_chain.Verification(None, why="test"))
+    assert info["verification"] == "unknown" and info["trusted"] is False and codes(findings) == ["verification_unknown"]
+    # Only the leaf could be read (Python 3.9): the validator's message decides the code.
+    info, findings = _chain.evaluate([der(leaf)], "www.example.test", pki["store"], POLICY,
+                                     _chain.Verification(False, 79, "invalid CA certificate"), chain_complete=False)
+    assert info["verification"] == "issuer_not_ca" and codes(findings) == ["issuer_not_ca"]
     sk = key()
-    assert codes(evaluate(pki, cert("www.example.test", sk), [])[1]) == ["self_signed"]
+    self_signed = _chain.Verification(False, 18, "self-signed certificate")
+    assert codes(evaluate(pki, cert("www.example.test", sk), [], verification=self_signed)[1]) == ["self_signed"]
+    expired_v = _chain.Verification(False, 10, "certificate has expired")
     expired = cert("www.example.test", key(), pki["inter"], pki["ik"], nb=NOW - 10 * DAY, na=NOW - DAY)
-    assert codes(evaluate(pki, expired)[1]) == ["expired"]
+    info, findings = evaluate(pki, expired, verification=expired_v)
+    assert codes(findings) == ["expired"] and info["verification"] == "expired" and info["trusted"] is False
     notyet = cert("www.example.test", key(), pki["inter"], pki["ik"], nb=NOW + DAY, na=NOW + 10 * DAY)
-    assert codes(evaluate(pki, notyet)[1]) == ["not_yet_valid"]
+    assert codes(evaluate(pki, notyet, verification=_chain.Verification(False, 9, "certificate is not yet valid"))[1]) == ["not_yet_valid"]
     soon = cert("www.example.test", key(), pki["inter"], pki["ik"], na=NOW + 5 * DAY)
     assert evaluate(pki, soon)[1] == [("expiring_soon", "4 day(s) left", "critical")]
     assert evaluate(pki, soon, critical_days=2)[1] == [("expiring_soon", "4 day(s) left", "warning")]
@@ -117,8 +131,32 @@ def test_hostname_and_ip(pki):
 def test_self_signed_leaf_in_store_is_trusted():
     k = key()
     leaf = cert("www.example.test", k)
-    info, findings = _x509.evaluate([der(leaf)], "www.example.test", _x509.TrustStore([leaf], "pinned"), POLICY)
+    info, findings = _chain.evaluate([der(leaf)], "www.example.test", _x509.TrustStore([leaf], "pinned"), POLICY, TRUSTED)
     assert info["trusted"] is True and findings == []
+
+
+@pytest.mark.parametrize("message, code, expected", [
+    ("invalid CA certificate", 79, "issuer_not_ca"),
+    ("invalid CA certificate", 24, "issuer_not_ca"),  # OpenSSL 1.1 numbering
+    ("self signed certificate", 18, "self_signed"),  # OpenSSL 1.1 wording
+    ("self-signed certificate in certificate chain", 19, "untrusted_root"),
+    ("path length constraint exceeded", 25, "path_length_exceeded"),
+    ("unsuitable certificate purpose", 26, "unsuitable_purpose"),
+    ("permitted subtree violation", 47, "name_constraints_violated"),
+    ("key usage does not include certificate signing", 32, "issuer_key_usage"),
+    ("certificate signature failure", 7, "bad_signature"),
+    ("something new", 999, "untrusted_chain"),
+    (None, 21, "incomplete_chain"),
+])
+def test_validator_messages_map_to_codes(message, code, expected):
+    assert _chain.code_of_validator_error(code, message) == expected
+
+
+def test_validator_rejection_without_explanation_is_never_ok(pki):
+    """The walker finds nothing wrong, the validator rejects: its message is the finding."""
+    leaf = cert("www.example.test", key(), pki["inter"], pki["ik"])
+    info, findings = evaluate(pki, leaf, verification=_chain.Verification(False, 34, "unhandled critical extension", validator="v"))
+    assert info["trusted"] is False and codes(findings) == ["untrusted_chain"] and "unhandled critical extension" in findings[0][1]
 
 
 def test_trust_store_errors(tmp_path):
