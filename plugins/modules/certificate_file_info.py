@@ -16,12 +16,17 @@ description:
   - Checks that the key belongs to the certificate, that the chain is in order (each certificate issued by the next)
     and complete (reaches a trusted root), the days left with warning/critical thresholds, weak keys and signatures,
     and which of O(names) the certificate covers.
+  - "Trust is decided by C(openssl verify -purpose sslserver) on the host running the task (the leaf, the rest of the
+    files as untrusted intermediates, O(ca_path) or the system store as anchors); the collection's chain walker
+    explains a rejection. Without the C(openssl) command the verdict is V(unknown) with the C(verification_unknown)
+    warning, never trusted."
   - Use it for provided certificates before deploying them, and to audit what is deployed (compare with what
     M(port443.https.https_endpoint_info) sees served).
 author:
   - port443.https contributors (@port443)
 requirements:
   - cryptography >= 3.4
+  - the C(openssl) command (for the trust verdict)
 extends_documentation_fragment:
   - port443.https._attributes
   - port443.https._attributes.info_module
@@ -99,8 +104,8 @@ certificate:
     - Facts about the leaf (C(subject), C(issuer), C(serial), C(not_before), C(not_after), C(days_left), C(sans),
       C(key_type), C(key_size), C(signature_algorithm), C(fingerprint_sha256)), the C(chain) (facts per certificate
       in file order, each with subject, issuer, serial, validity, key and signature algorithm), C(verification)
-      (V(trusted), V(self_signed), V(untrusted_root), V(incomplete_chain)),
-      C(trusted), C(path), C(chain_in_order), C(chain_problems), C(key_matches) (V(null) without O(key_path)) and
+      (V(trusted), or the reason code explaining the rejection, as for M(port443.https.https_endpoint_info), or V(unknown)),
+      C(trusted) (V(true) only when C(openssl verify) accepted the chain), C(validator) (what it said), C(path), C(chain_in_order), C(chain_problems), C(key_matches) (V(null) without O(key_path)) and
       C(hostname_match) (V(null) without O(names)).
   returned: success
   type: dict

@@ -14,8 +14,9 @@ description:
     the port really serves good HTTPS, and if not, why.
   - "Checks, each selectable with O(checks): TCP reachability (V(open), V(closed), V(filtered), V(unresolvable)
     with connect latency); which of TLS 1.0, 1.1, 1.2 and 1.3 the server accepts (one handshake per version,
-    pinned); the served certificate chain verified with C(cryptography) against the system trust store or
-    O(ca_path); revocation through CRL then OCSP; and HTTP (port 80 redirect to the https URL, HSTS on 443)."
+    pinned); the served certificate chain (trust decided by OpenSSL's path validation during the probe's own
+    handshake against the system trust store or O(ca_path), explained certificate by certificate with
+    C(cryptography)); revocation through CRL then OCSP; and HTTP (port 80 redirect to the https URL, HSTS on 443)."
   - The probe lowers the OpenSSL security level on its own TLS contexts only, so TLS 1.0 and 1.1 servers are
     detected even on controllers whose OpenSSL refuses them by default.
   - Every endpoint gets a RV(endpoints[].status) (V(ok), V(warning), V(critical)) and machine-readable
@@ -73,6 +74,14 @@ options:
     description:
       - PEM bundle of CA certificates to trust instead of the system trust store.
     type: path
+  aia_fetch:
+    description:
+      - When a chain does not reach the trust store, follow the caIssuers URLs (C(http://) only, at most 3, within
+        the endpoint's time budget) to tell a missing intermediate (C(incomplete_chain), with the URL in the fix)
+        from a root the store does not know (C(untrusted_root)).
+      - Never consulted for a chain the validator accepts, so healthy endpoints cost nothing extra.
+    type: bool
+    default: true
   timeout:
     description:
       - Timeout in seconds for each phase (resolve-and-connect, each handshake, each read), per connection.
@@ -123,8 +132,12 @@ notes:
     source answers the status is C(unknown). A stapled OCSP response is requested with the C(openssl) CLI
     (Python's C(ssl) module cannot) and reported in C(revocation.stapled); it is not verified, so it can only
     report a revocation, never make an unknown status good."
-  - On Python older than 3.13 only the leaf certificate of the served chain is available, so
-    C(incomplete_chain) cannot be told apart and C(certificate.verification) may be V(unknown).
+  - "Trust: C(certificate.trusted) is V(true) only when OpenSSL's path validation (the verdict Python, curl and most
+    clients get) accepted the chain during the probe's handshake, with purpose C(sslserver), at security level 0
+    (weak keys and digests are separate findings). The collection's own chain walker only explains a rejection:
+    which certificate breaks which rule. A rejection it cannot explain is C(untrusted_chain) with OpenSSL's message."
+  - "Python versions: the whole served chain is read on Python 3.10 and later. On Python 3.9 only the leaf can be
+    read; the trust verdict still comes from OpenSSL, and the reason code from OpenSSL's error, with less detail."
 seealso:
   - module: port443.https.certificate_file_info
   - plugin: port443.https.reason_explain
@@ -225,8 +238,12 @@ endpoints:
         - Facts and verdicts about the served certificate (V(null) when there was no handshake or the check was off).
         - C(subject), C(issuer), C(common_name), C(serial), C(not_before), C(not_after), C(days_left), C(sans),
           C(key_type), C(key_size), C(signature_algorithm), C(is_ca), C(self_signed), C(fingerprint_sha256) of the leaf;
-          C(trusted), C(verification) (V(trusted), V(self_signed), V(untrusted_root), V(incomplete_chain), V(unknown)),
-          C(trust_store), C(hostname_match), C(chain) (C(subject), C(issuer), C(serial), C(not_before), C(not_after),
+          C(trusted) (V(true) only when the path validator accepted the chain), C(verification) (V(trusted), or the
+          reason code that explains the rejection, e.g. V(self_signed), V(untrusted_root), V(incomplete_chain),
+          V(issuer_not_ca), V(path_length_exceeded), V(name_constraints_violated), V(unsuitable_purpose),
+          V(issuer_key_usage), V(bad_signature), V(expired_intermediate), V(expired), V(untrusted_chain), V(unknown)),
+          C(validator) (C(validator), C(ok), C(error_code), C(error), C(error_depth), C(detail): what the path validator said),
+          C(chain_complete) (V(false) when only the leaf could be read, Python 3.9), C(trust_store), C(hostname_match), C(chain) (C(subject), C(issuer), C(serial), C(not_before), C(not_after),
           C(key_type), C(key_size), C(signature_algorithm), C(is_ca) of each served certificate, in served order)
           and C(path) (the subjects from the leaf to the trust anchor).
       type: dict
@@ -285,6 +302,7 @@ def main() -> t.NoReturn:
                 "default": list(_probe.DEFAULT_CHECKS),
             },
             "ca_path": {"type": "path"},
+            "aia_fetch": {"type": "bool", "default": True},
             "timeout": {"type": "float", "default": 5},
             "workers": {"type": "int", "default": 64},
             "min_tls_version": {"type": "str", "choices": ["1.0", "1.1", "1.2", "1.3"], "default": "1.2"},
