@@ -416,7 +416,7 @@ def openssl_verify(chain_pem: list[bytes], ca_path: str | None, run_command: t.C
         leaf = os.path.join(tmp, "leaf.pem")
         with open(leaf, "wb") as handle:
             handle.write(chain_pem[0])
-        argv = [binary, "verify", "-purpose", "sslserver"]
+        argv = [binary, "verify", "-purpose", "sslserver", "-partial_chain"]
         if len(chain_pem) > 1:
             untrusted = os.path.join(tmp, "untrusted.pem")
             with open(untrusted, "wb") as handle:

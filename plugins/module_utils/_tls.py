@@ -39,8 +39,8 @@ def context(version: str | None = None, alpn: tuple[str, ...] = (), verify_ca: s
 
     verify_ca None: no verification (observe whatever the server sends). verify_ca "" (system trust store) or a
     PEM bundle path: OpenSSL verifies the served chain for a TLS server (purpose sslserver) during the handshake,
-    without the host name (checked separately) and at security level 0 (weak keys and digests are findings of their
-    own, not handshake failures).
+    without the host name (checked separately), at security level 0 (weak keys and digests are findings of their
+    own, not handshake failures), with every certificate of the store an anchor (partial chains, as curl does).
     """
     key = (version, alpn, verify_ca)
     with _LOCK:
@@ -57,6 +57,8 @@ def context(version: str | None = None, alpn: tuple[str, ...] = (), verify_ca: s
                 ctx.load_verify_locations(cafile=verify_ca)
             else:
                 ctx.set_default_verify_paths()
+            # Any certificate of the trust store is an anchor, as for curl and Python 3.13's default context.
+            ctx.verify_flags |= getattr(ssl, "VERIFY_X509_PARTIAL_CHAIN", 0x80000)
         try:
             # Accept every cipher and legacy signature algorithm: we observe servers, we don't protect data.
             ctx.set_ciphers("ALL:@SECLEVEL=0")

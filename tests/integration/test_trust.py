@@ -126,7 +126,7 @@ CASES = sorted([  # the labels, spelled out so a missing row fails loudly
 
 
 def openssl_verify_accepts(ca, paths) -> bool:
-    cmd = ["openssl", "verify", "-CAfile", ca, "-no-CApath", "-purpose", "sslserver"]
+    cmd = ["openssl", "verify", "-CAfile", ca, "-no-CApath", "-purpose", "sslserver", "-partial_chain"]
     if os.path.getsize(paths["chain"]):
         cmd += ["-untrusted", paths["chain"]]
     proc = subprocess.run(cmd + [paths["crt"]], capture_output=True, text=True, check=False)
@@ -235,3 +235,15 @@ def test_oversized_certificate_list(lab, tmp_path):
     assert codes[0] == "oversized_certificate_list" and "handshake_failure" not in codes, res["reasons"]
     assert res["tls"]["versions"]["1.2"] is True and res["tls"]["versions"]["1.3"] is True
     assert res["status"] == "critical"
+
+
+def test_intermediate_as_anchor(trust_lab, tmp_path):
+    """A store holding only the intermediate: an anchor for OpenSSL with partial chains (as curl and Python 3.13's
+    default context), so trusted; and the oracle agrees."""
+    _leaf, chain, _expected = trust_lab["cases"]["good"]
+    anchor = tmp_path / "inter-only.pem"
+    anchor.write_bytes(chain[0].pem)
+    ep = {"host": "127.0.0.1", "port": trust_lab["results"]["good"]["port"], "server_name": "good.test"}
+    res = _probe.probe({"endpoints": [ep], "ca_path": str(anchor), "timeout": 3, "checks": ["tcp", "certificate"]})["endpoints"][0]
+    assert res["certificate"]["trusted"] is True and res["status"] == "ok", res["reasons"]
+    assert openssl_verify_accepts(str(anchor), trust_lab["files"]["good"])
