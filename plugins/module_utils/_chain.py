@@ -261,7 +261,7 @@ def walk(chain: list[t.Any], store: t.Any, now: datetime.datetime | None = None)
         named = [c for c in served if c.subject == current.issuer and all(c is not p for p in result.path)]
         issuers = [c for c in named if _x509.issued_by(current, c)]
         if not issuers:
-            lookalikes = named + [c for c in store.by_subject.get(current.issuer.public_bytes(), [])]
+            lookalikes = named + list(store.by_subject.get(current.issuer.public_bytes(), []))
             if lookalikes:
                 result.add("bad_signature", f"{_subject(current)} names {_subject(lookalikes[0])} as its issuer, "
                                             "but that certificate's key did not sign it")

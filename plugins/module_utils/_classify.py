@@ -169,13 +169,16 @@ REASONS: dict[str, tuple[str, str, str]] = {
     ),
     "untrusted_chain": (
         "critical",
-        "The certificate path validator rejected the chain for a reason not covered by a more specific code (its message is in the detail).",
-        "Read the validator's message in the detail, check the chain with 'openssl s_client -connect HOST:443 -servername NAME -showcerts', and reissue or fix the chain.",
+        "The certificate path validator rejected the chain for a reason not covered by a more specific code "
+        "(its message is in the detail).",
+        "Read the validator's message in the detail, check the chain with "
+        "'openssl s_client -connect HOST:443 -servername NAME -showcerts', and reissue or fix the chain.",
     ),
     "verification_unknown": (
         "warning",
         "Whether the certificate is trusted could not be established (the reason is in the detail); this is not an ok.",
-        "Fix what prevented verification (the detail names it), e.g. install python3-cryptography on the host that runs the check, or run the check from the controller.",
+        "Fix what prevented verification (the detail names it), e.g. install python3-cryptography and openssl on the host "
+        "that runs the check, or run the check from the controller.",
     ),
     "revocation_unknown": (
         "warning",
@@ -210,7 +213,8 @@ REASONS: dict[str, tuple[str, str, str]] = {
     "http_error": (
         "warning",
         "The HTTPS answer on the probed path is an HTTP error (4xx/5xx) or not the expected status.",
-        "Serve content on the probed path (document root, index file, upstream application), or set http_path/http_expected_status to what the site should answer.",
+        "Serve content on the probed path (document root, index file, upstream application), "
+        "or set http_path/http_expected_status to what the site should answer.",
     ),
 }
 

@@ -105,7 +105,8 @@ certificate:
       C(key_type), C(key_size), C(signature_algorithm), C(fingerprint_sha256)), the C(chain) (facts per certificate
       in file order, each with subject, issuer, serial, validity, key and signature algorithm), C(verification)
       (V(trusted), or the reason code explaining the rejection, as for M(port443.https.https_endpoint_info), or V(unknown)),
-      C(trusted) (V(true) only when C(openssl verify) accepted the chain), C(validator) (what it said), C(path), C(chain_in_order), C(chain_problems), C(key_matches) (V(null) without O(key_path)) and
+      C(trusted) (V(true) only when C(openssl verify) accepted the chain), C(validator) (what it said), C(path),
+      C(chain_in_order), C(chain_problems), C(key_matches) (V(null) without O(key_path)) and
       C(hostname_match) (V(null) without O(names)).
   returned: success
   type: dict

@@ -242,8 +242,9 @@ endpoints:
           reason code that explains the rejection, e.g. V(self_signed), V(untrusted_root), V(incomplete_chain),
           V(issuer_not_ca), V(path_length_exceeded), V(name_constraints_violated), V(unsuitable_purpose),
           V(issuer_key_usage), V(bad_signature), V(expired_intermediate), V(expired), V(untrusted_chain), V(unknown)),
-          C(validator) (C(validator), C(ok), C(error_code), C(error), C(error_depth), C(detail): what the path validator said),
-          C(chain_complete) (V(false) when only the leaf could be read, Python 3.9), C(trust_store), C(hostname_match), C(chain) (C(subject), C(issuer), C(serial), C(not_before), C(not_after),
+          C(validator) (what the path validator said, with C(validator), C(ok), C(error_code), C(error), C(error_depth),
+          C(detail)), C(chain_complete) (V(false) when only the leaf could be read, Python 3.9), C(trust_store),
+          C(hostname_match), C(chain) (C(subject), C(issuer), C(serial), C(not_before), C(not_after),
           C(key_type), C(key_size), C(signature_algorithm), C(is_ca) of each served certificate, in served order)
           and C(path) (the subjects from the leaf to the trust anchor).
       type: dict
