@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _classify, _x509
+from ansible_collections.port443.https.plugins.module_utils import _classify, _policy, _x509
 
 
 class CertFileError(ValueError):
@@ -47,19 +47,16 @@ def pem_facts(data: str | bytes) -> dict[str, t.Any]:
 
 def inspect(params: dict[str, t.Any]) -> dict[str, t.Any]:
     """Evaluate certificate (+ chain + key) files like the probe evaluates a served chain."""
+    try:
+        # The same policy and name checks as https_endpoint_info: one validation for both modules.
+        policy = _policy.check_policy(params)
+        names = _policy.check_names(params.get("names"))
+    except _policy.PolicyInputError as exc:
+        raise CertFileError(str(exc)) from None
     certs = _certs("path", params["path"])
     if params.get("chain_path"):
         certs += _certs("chain_path", params["chain_path"])
-    policy = {k: params[k] for k in ("warning_days", "critical_days", "min_rsa_bits") if params.get(k) is not None}
-    names = list(params.get("names") or [])
-    store = None
-    if params.get("ca_path"):
-        try:
-            store = _x509.trust_store(params["ca_path"])
-        except (OSError, ValueError) as exc:
-            raise CertFileError(f"ca_path: cannot use the CA bundle {params['ca_path']!r}: {exc}") from None
-    else:
-        store = _x509.trust_store(None)
+    store = _x509.trust_store(params.get("ca_path") or None)
 
     ders = [c.public_bytes(_x509.serialization.Encoding.DER) for c in certs]
     info, findings = _x509.evaluate(ders, names[0] if names else "", store, policy)

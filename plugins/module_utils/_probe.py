@@ -9,10 +9,9 @@ revocation, HTTP) and classification into status + reasons (plain Python, no Ans
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _classify, _http, _net, _tls, _x509
+from ansible_collections.port443.https.plugins.module_utils import _classify, _http, _net, _policy, _tls, _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
@@ -33,9 +32,13 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
             ep = {"host": ep}
         if not isinstance(ep, dict):
             raise ProbeInputError(f"endpoints[{idx}]: expected a dict with host/port, got {ep!r}")
-        host = ep.get("host")
-        if not _net.valid_host(host):
-            raise ProbeInputError(f"endpoints[{idx}].host: {host!r} is not a valid host name or IP address")
+        try:
+            host = _policy.check_host(f"endpoints[{idx}].host", ep.get("host"))
+            server_name = ep.get("server_name")
+            if server_name is not None:
+                server_name = _policy.check_host(f"endpoints[{idx}].server_name", server_name)
+        except _policy.PolicyInputError as exc:
+            raise ProbeInputError(str(exc)) from None
         for key in ("port", "http_port"):
             value = ep.get(key)
             if value is None:
@@ -46,16 +49,13 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
                 raise ProbeInputError(f"endpoints[{idx}].{key}: {ep.get(key)!r} is not a port number") from None
             if not 1 <= value <= 65535:
                 raise ProbeInputError(f"endpoints[{idx}].{key}: {value} is out of range (1-65535)")
-        server_name = ep.get("server_name")
-        if server_name is not None and not _net.valid_host(server_name):
-            raise ProbeInputError(f"endpoints[{idx}].server_name: {server_name!r} is not a valid host name or IP address")
         address = ep.get("address")
         if address is not None and not _net.is_ip(str(address)):
             raise ProbeInputError(f"endpoints[{idx}].address: {address!r} is not an IP address")
         normalized.append({
-            "host": host.strip("[]"),
+            "host": host,
             "port": int(ep.get("port") or 443),
-            "server_name": (server_name or host).strip("[]"),
+            "server_name": server_name or host,
             "address": str(address).strip("[]") if address else None,
             "http_port": int(ep.get("http_port") or 80),
         })
@@ -71,8 +71,7 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
         opts["min_tls_version"] = _classify.normalize_tls_version(opts.get("min_tls_version") or "1.2")
     except ValueError as exc:
         raise ProbeInputError(f"min_tls_version: {exc}") from None
-    for key, low, high in (("timeout", 0.1, 300), ("workers", 1, 1024), ("warning_days", 0, 3650),
-                           ("critical_days", 0, 3650), ("min_rsa_bits", 512, 16384)):
+    for key, low, high in (("timeout", 0.1, 300), ("workers", 1, 1024)):
         value = opts.get(key)
         if value is None:
             continue
@@ -80,15 +79,10 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
             raise ProbeInputError(f"{key}: {value} is out of range ({low}-{high})")
     if opts.get("fail_on", "never") not in ("critical", "warning", "never"):
         raise ProbeInputError(f"fail_on: {opts.get('fail_on')!r} is not one of critical, warning, never")
-    ca_path = opts.get("ca_path")
-    if ca_path:
-        if not os.path.isfile(ca_path) or not os.access(ca_path, os.R_OK):
-            raise ProbeInputError(f"ca_path: cannot read the CA bundle {ca_path!r} (missing or not readable)")
-        if _x509.HAS_CRYPTOGRAPHY:
-            try:
-                _x509.trust_store(ca_path)
-            except (OSError, ValueError) as exc:
-                raise ProbeInputError(f"ca_path: cannot use the CA bundle {ca_path!r}: {exc}") from None
+    try:
+        _policy.check_policy(opts)
+    except _policy.PolicyInputError as exc:
+        raise ProbeInputError(str(exc)) from None
     return normalized, opts
 
 

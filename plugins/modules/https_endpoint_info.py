@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - port443.https._attributes
   - port443.https._attributes.info_module
   - port443.https._attributes.idempotent_not_modify_state
+  - port443.https._policy
 options:
   endpoints:
     description:
@@ -69,10 +70,6 @@ options:
     elements: str
     choices: [tcp, tls_versions, certificate, revocation, http]
     default: [tcp, tls_versions, certificate, http]
-  ca_path:
-    description:
-      - PEM bundle of CA certificates to trust instead of the system trust store.
-    type: path
   timeout:
     description:
       - Timeout in seconds for each phase (resolve-and-connect, each handshake, each read), per connection.
@@ -90,18 +87,6 @@ options:
     type: str
     choices: ['1.0', '1.1', '1.2', '1.3']
     default: '1.2'
-  warning_days:
-    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(warning).
-    type: int
-    default: 30
-  critical_days:
-    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(critical).
-    type: int
-    default: 7
-  min_rsa_bits:
-    description: Smallest acceptable RSA (and DSA) key size; smaller keys in the served chain are C(weak_key).
-    type: int
-    default: 2048
   require_hsts:
     description: When V(true), a missing HSTS header (C(no_hsts)) is V(critical) instead of V(warning).
     type: bool
@@ -260,7 +245,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.port443.https.plugins.module_utils import _classify, _probe, _x509
+from ansible_collections.port443.https.plugins.module_utils import _classify, _policy, _probe, _x509
 
 
 def main() -> t.NoReturn:
@@ -284,13 +269,10 @@ def main() -> t.NoReturn:
                 "choices": list(_probe.CHECKS),
                 "default": list(_probe.DEFAULT_CHECKS),
             },
-            "ca_path": {"type": "path"},
             "timeout": {"type": "float", "default": 5},
             "workers": {"type": "int", "default": 64},
             "min_tls_version": {"type": "str", "choices": ["1.0", "1.1", "1.2", "1.3"], "default": "1.2"},
-            "warning_days": {"type": "int", "default": 30},
-            "critical_days": {"type": "int", "default": 7},
-            "min_rsa_bits": {"type": "int", "default": 2048},
+            **_policy.ARGUMENT_SPEC,
             "require_hsts": {"type": "bool", "default": False},
             "require_redirect": {"type": "bool", "default": False},
             "fail_on": {"type": "str", "choices": ["critical", "warning", "never"], "default": "never"},
