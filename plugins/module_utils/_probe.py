@@ -52,12 +52,16 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
         address = ep.get("address")
         if address is not None and not _net.is_ip(str(address)):
             raise ProbeInputError(f"endpoints[{idx}].address: {address!r} is not an IP address")
+        http_path = ep.get("http_path")
+        if http_path is not None and _http.check_path(http_path):
+            raise ProbeInputError(f"endpoints[{idx}].http_path: {http_path!r} {_http.check_path(http_path)}")
         normalized.append({
             "host": host,
             "port": int(ep.get("port") or 443),
             "server_name": server_name or host,
             "address": str(address).strip("[]") if address else None,
             "http_port": int(ep.get("http_port") or 80),
+            "http_path": http_path,
         })
 
     opts = dict(params)
@@ -77,6 +81,17 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
             continue
         if not low <= value <= high:
             raise ProbeInputError(f"{key}: {value} is out of range ({low}-{high})")
+    http_path = opts.get("http_path")
+    http_path = "/" if http_path is None else http_path
+    if _http.check_path(http_path):
+        raise ProbeInputError(f"http_path: {http_path!r} {_http.check_path(http_path)}")
+    for ep in normalized:
+        ep["http_path"] = ep["http_path"] or http_path
+    opts["http_path"] = http_path
+    expected = opts.get("http_expected_status")
+    if expected is not None and _http.check_expected_status(expected):
+        raise ProbeInputError(f"http_expected_status: {_http.check_expected_status(expected)}")
+    opts["http_expected_status"] = list(expected) if expected else None
     if opts.get("fail_on", "never") not in ("critical", "warning", "never"):
         raise ProbeInputError(f"fail_on: {opts.get('fail_on')!r} is not one of critical, warning, never")
     try:
@@ -219,14 +234,14 @@ def _certificate_check(res, hs, ep, opts, timeout, reasons) -> None:
 
 def _tls_http_head(tls_sock, ep, timeout) -> bytes | None:
     try:
-        tls_sock.sendall(_http.request_bytes(_http.host_header(ep["server_name"], ep["port"], 443), "GET"))
+        tls_sock.sendall(_http.request_bytes(_http.host_header(ep["server_name"], ep["port"], 443), "GET", ep.get("http_path") or "/"))
         return _net.read_headers(tls_sock, timeout)
     except OSError:
         return None
 
 
 def _http_check(ep, family, sockaddr, timeout, hsts_raw, opts, reasons, tls_ok=False) -> dict[str, t.Any]:
-    out: dict[str, t.Any] = {"redirect": None, "hsts": None}
+    out: dict[str, t.Any] = {"redirect": None, "hsts": None, "path": ep.get("http_path") or "/", "status": None, "location": None}
     # Port 80 (or http_port): plain request, expect a redirect to the https URL.
     http_addr = (sockaddr[0], ep["http_port"]) + tuple(sockaddr[2:])
     raw = _net.tcp_request(family, http_addr, _http.request_bytes(_http.host_header(ep["server_name"], ep["http_port"], 80), "GET"), timeout)
@@ -241,10 +256,14 @@ def _http_check(ep, family, sockaddr, timeout, hsts_raw, opts, reasons, tls_ok=F
     if tls_ok:
         hstatus, hheaders = _http.parse_response(hsts_raw)
         out["status"] = hstatus
+        out["location"] = hheaders.get("location")
         out["hsts"] = _http.parse_hsts(hheaders.get("strict-transport-security"))
         if not out["hsts"]["present"]:
             detail = "no HTTP answer over TLS" if hstatus is None else f"HTTPS status {hstatus}"
             reasons.append(_classify.reason("no_hsts", detail, "critical" if opts.get("require_hsts") else None))
+        url = f"https://{_http.host_header(ep['server_name'], ep['port'], 443)}{out['path']}"
+        for code, detail in _http.evaluate_answer(hstatus, hheaders, url, opts.get("http_expected_status")):
+            reasons.append(_classify.reason(code, detail))
     return out
 
 
