@@ -191,6 +191,14 @@ def main() -> t.NoReturn:
     if os.path.exists(dest) and not os.path.isdir(dest):
         module.fail_json(msg=f"dest: {dest!r} exists and is not a directory")
 
+    for fmt in formats:
+        # Check every target before writing any: a directory (or device, FIFO) where a report file goes is one clear error.
+        path = os.path.join(dest, _report.FILENAMES[fmt])
+        if os.path.lexists(path) and not os.path.isfile(path):
+            kind = "a directory" if os.path.isdir(path) else "not a regular file"
+            module.fail_json(msg=f"dest: {path!r} is {kind}; the {fmt} report is written to that path, "
+                                 "so move it away or choose another dest")
+
     changed = False
     if not os.path.isdir(dest):
         changed = True

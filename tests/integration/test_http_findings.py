@@ -6,6 +6,8 @@ a 4xx/5xx answer or a status outside http_expected_status is http_error (warning
 
 from __future__ import annotations
 
+import re
+
 import pki
 import pytest
 from conftest import free_port, probe, serve_http
@@ -69,3 +71,33 @@ def test_http_answer(http_lab, label):
 def test_http_error_off_without_the_http_check(http_lab):
     res = probe(http_lab, ["http_not_found"], checks=["tcp", "certificate"])["http_not_found"]
     assert res["http"] is None and res["reasons"] == []
+
+
+def test_report_shows_http_status_redirect_and_hsts(http_lab, tmp_path):
+    """The HTML report (rendered by Chromium with its own JavaScript), report.md and report.json show the HTTPS
+    answer's status, the port 80 redirect and HSTS per endpoint."""
+    from ansible_collections.port443.https.plugins.module_utils import _report
+    from test_report_html import _run_chromium
+
+    names = ["http_ok", "http_not_found", "http_downgrade", "http_silent"]
+    results = probe(http_lab, names, checks=["tcp", "certificate", "http"])
+    report = _report.build([results[n] for n in names], title="HTTP answers")
+    assert [e["http"]["status"] for e in report["endpoints"]] == [200, 404, 301, None]
+    md = _report.render_markdown(report)
+    assert "HTTPS answers: 200 x1, 301 x1, 404 x1, no answer x1." in md
+    assert "`https_downgrade`" in md and "`http_error`" in md
+    page = tmp_path / "report.html"
+    page.write_text(_report.render_html(report))
+    dom = _run_chromium(["--dump-dom", page.as_uri()], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert 'data-render-state="done"' in dom.stdout
+    rows = {}
+    for row in re.findall(r'<tr class="endpoint-row"[^>]*>(.*?)</tr>', dom.stdout, re.S):
+        port = re.search(r"<td>127\.0\.0\.1:(\d+) \(httpcheck\.test\)</td>", row).group(1)
+        cells = dict(re.findall(r'<td class="(http|redirect|hsts)[^"]*">([^<]*)</td>', row))
+        rows[int(port)] = (cells, re.search(r'<td class="http ([a-z-]+)"', row).group(1))
+    by_name = {n: rows[http_lab.endpoints[n]["port"]] for n in names}
+    assert by_name["http_ok"] == ({"http": "200 /", "redirect": "yes (301)", "hsts": "max-age=63072000"}, "http-ok")
+    assert by_name["http_not_found"][0]["http"] == "404 /" and by_name["http_not_found"][1] == "http-bad"
+    assert by_name["http_downgrade"][0]["http"] == "301 / \u2192 http://httpcheck.test/" and by_name["http_downgrade"][1] == "http-bad"
+    assert by_name["http_silent"][0] == {"http": "no answer", "redirect": "yes (301)", "hsts": "no"}
