@@ -44,9 +44,12 @@ from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 def _summary(results):
     if not isinstance(results, (list, tuple)):
         raise TypeError(f"expected a list of endpoint results, got {type(results).__name__}")
-    for item in results:
+    for idx, item in enumerate(results):
         if not isinstance(item, dict):
-            raise TypeError(f"expected endpoint results (dicts), got {type(item).__name__}")
+            raise TypeError(f"expected endpoint results (dicts), got {type(item).__name__} at [{idx}]")
+        reasons = item.get("reasons")
+        if reasons is not None and (not isinstance(reasons, list) or not all(isinstance(r, dict) for r in reasons)):
+            raise TypeError(f"[{idx}].reasons: expected a list of dicts with code and severity, got {reasons!r}"[:200])
     return _classify.summarize(results)
 
 

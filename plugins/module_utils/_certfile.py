@@ -110,7 +110,10 @@ def days_left_of(value: t.Any, now: t.Any = None) -> int:
             raise ValueError("the dict has no not_after key (expected certificate facts)")
         value = value["not_after"]
     if isinstance(value, bytes):
-        value = value.decode("utf-8")
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("expected a PEM certificate or a date as text, got bytes that are not UTF-8") from None
     if not isinstance(value, str):
         raise TypeError(f"expected a PEM certificate, certificate facts or a date string, got {type(value).__name__}")
     text = value.strip()

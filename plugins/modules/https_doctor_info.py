@@ -271,6 +271,9 @@ def main() -> t.NoReturn:
         if not 1 <= module.params[name] <= 65535:
             module.fail_json(msg=f"{name}: {module.params[name]} is out of range (1-65535)")
     outside: dict[str, t.Any] | None = module.params["outside"]
+    problem = _doctor.check_outside(outside)
+    if problem:
+        module.fail_json(msg=f"outside: {problem}")
     doctor = Doctor(module)
     listeners = doctor.listeners()
     listen = {str(p): _doctor.port_view(listeners, p) for p in (port, http_port)}
