@@ -13,6 +13,9 @@ author:
 description:
   - Counts endpoints per status and per reason code, for results gathered from several hosts or several runs of
     M(port443.https.https_endpoint_info) (the same computation as its RV(port443.https.https_endpoint_info#module:summary)).
+  - Never fails open. An endpoint whose C(status) is missing or not V(ok), V(warning) or V(critical), or that has a
+    reason without a known severity, counts as V(critical).
+  - Input that is not a list of dicts, or C(reasons) that are not a list of dicts, fail with one error naming the filter.
 options:
   _input:
     description: A list of endpoint results (each a dict with C(status) and C(reasons)).

@@ -70,6 +70,8 @@ options:
     description:
       - The outside view of this host's endpoint, one item of RV(port443.https.https_endpoint_info#module:endpoints)
         (probed from the controller). Without it, RV(diagnosis) relies on the inside view only.
+      - A wrongly typed item (for example C(tcp) or C(reasons) given as a string) fails the task naming the field,
+        before anything runs on the host.
     type: dict
 """
 

@@ -19,6 +19,13 @@ description:
     textfile for the node exporter's textfile collector. C(report.md): a short summary for pull-request comments."
   - The files contain no timestamps and no connect latencies, so the same results write the same bytes and a
     second run reports no change.
+  - "Never fail open: a result whose C(status) is missing or not V(ok), V(warning) or V(critical) counts as V(critical)
+    and gets the finding C(unknown_status); a reason without a known severity counts as V(critical); an endpoint's
+    status is never better than its worst reason."
+  - "Text from the results (host and certificate names, messages) is inert in every file: C(report.md) escapes Markdown
+    links, images, emphasis, autolinks, HTML and table pipes; the HTML page inserts it as text."
+  - "The HTML page and C(report.md) show per endpoint what the HTTPS answer said (status, probed path, redirect target),
+    the port 80 redirect and HSTS."
   - "In check mode the module computes whether each file would change from its current contents and writes nothing.
     Run it with C(check_mode: false) to write the report of a C(--check) audit."
 author:
@@ -46,6 +53,8 @@ options:
   dest:
     description:
       - Directory to write the report files into. It is created when missing.
+      - When the path of a requested report file in it is a directory or another non-regular file, the task fails
+        naming that path before anything is written.
     type: path
     required: true
   formats:
