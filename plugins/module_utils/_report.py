@@ -187,7 +187,8 @@ def json_for_script(value: t.Any) -> str:
 
 # ---- Markdown -----------------------------------------------------------------------------------------
 
-_MD_PUNCT = re.compile(r"([\\`*\[\]()!|~{}])")
+# A link or image needs "[": escaping the brackets is enough, so parentheses and "!" stay readable.
+_MD_PUNCT = re.compile(r"([\\`*\[\]|~])")
 _MD_EMPHASIS_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 _MD_AUTOLINK = re.compile(r"(?i)(:)(//)|(www)(\.)")
 _MD_CODE = re.compile(r"^[A-Za-z0-9_.-]+$")
