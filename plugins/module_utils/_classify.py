@@ -210,7 +210,8 @@ REASONS: dict[str, tuple[str, str, str]] = {
     "http_error": (
         "warning",
         "The HTTPS answer on the probed path is an HTTP error (4xx/5xx) or not the expected status.",
-        "Serve content on the probed path (document root, index file, upstream application), or set http_path/http_expected_status to what the site should answer.",
+        "Serve content on the probed path (document root, index file, upstream application), "
+        "or set http_path/http_expected_status to what the site should answer.",
     ),
     "unknown_status": (
         "critical",
