@@ -45,9 +45,13 @@ _value:
 """
 
 from ansible_collections.port443.https.plugins.module_utils import _certfile
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import expect_text, wrap
+
+
+def _facts(value):
+    return _certfile.pem_facts(expect_text("certificate_facts", value, "PEM text with a certificate"))
 
 
 class FilterModule:
     def filters(self):
-        return {"certificate_facts": wrap("certificate_facts", _certfile.pem_facts, needs_cryptography=True)}
+        return {"certificate_facts": wrap("certificate_facts", _facts, needs_cryptography=True)}

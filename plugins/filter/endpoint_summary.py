@@ -13,6 +13,9 @@ author:
 description:
   - Counts endpoints per status and per reason code, for results gathered from several hosts or several runs of
     M(port443.https.https_endpoint_info) (the same computation as its RV(port443.https.https_endpoint_info#module:summary)).
+  - Never fails open. An endpoint whose C(status) is missing or not V(ok), V(warning) or V(critical), or that has a
+    reason without a known severity, counts as V(critical).
+  - Input that is not a list of dicts, or C(reasons) that are not a list of dicts, fail with one error naming the filter.
 options:
   _input:
     description: A list of endpoint results (each a dict with C(status) and C(reasons)).
@@ -44,9 +47,12 @@ from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 def _summary(results):
     if not isinstance(results, (list, tuple)):
         raise TypeError(f"expected a list of endpoint results, got {type(results).__name__}")
-    for item in results:
+    for idx, item in enumerate(results):
         if not isinstance(item, dict):
-            raise TypeError(f"expected endpoint results (dicts), got {type(item).__name__}")
+            raise TypeError(f"expected endpoint results (dicts), got {type(item).__name__} at [{idx}]")
+        reasons = item.get("reasons")
+        if reasons is not None and (not isinstance(reasons, list) or not all(isinstance(r, dict) for r in reasons)):
+            raise TypeError(f"[{idx}].reasons: expected a list of dicts with code and severity, got {reasons!r}"[:200])
     return _classify.summarize(results)
 
 

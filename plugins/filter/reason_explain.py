@@ -38,6 +38,8 @@ from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 
 
 def _explain(code):
+    if not isinstance(code, str):
+        raise TypeError(f"expected a reason code (a string such as 'filtered'), got {type(code).__name__}")
     if code not in _classify.REASONS:
         raise ValueError(f"unknown reason code {code!r} (known: {', '.join(sorted(_classify.REASONS))})")
     return _classify.explain(code)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _policy, _x509
 
 
 class CertFileError(ValueError):
@@ -52,19 +52,16 @@ def inspect(params: dict[str, t.Any], run_command: t.Callable[[list[str]], tuple
     Trust is decided by ``openssl verify`` (run through run_command with the binary openssl); without it the
     verdict is unknown and says so (verification_unknown), never trusted.
     """
+    try:
+        # The same policy and name checks as https_endpoint_info: one validation for both modules.
+        policy = _policy.check_policy(params)
+        names = _policy.check_names(params.get("names"))
+    except _policy.PolicyInputError as exc:
+        raise CertFileError(str(exc)) from None
     certs = _certs("path", params["path"])
     if params.get("chain_path"):
         certs += _certs("chain_path", params["chain_path"])
-    policy = {k: params[k] for k in ("warning_days", "critical_days", "min_rsa_bits") if params.get(k) is not None}
-    names = list(params.get("names") or [])
-    store = None
-    if params.get("ca_path"):
-        try:
-            store = _x509.trust_store(params["ca_path"])
-        except (OSError, ValueError) as exc:
-            raise CertFileError(f"ca_path: cannot use the CA bundle {params['ca_path']!r}: {exc}") from None
-    else:
-        store = _x509.trust_store(None)
+    store = _x509.trust_store(params.get("ca_path") or None)
 
     ders = [c.public_bytes(_x509.serialization.Encoding.DER) for c in certs]
     pems = [c.public_bytes(_x509.serialization.Encoding.PEM) for c in certs]
@@ -120,7 +117,10 @@ def days_left_of(value: t.Any, now: t.Any = None) -> int:
             raise ValueError("the dict has no not_after key (expected certificate facts)")
         value = value["not_after"]
     if isinstance(value, bytes):
-        value = value.decode("utf-8")
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("expected a PEM certificate or a date as text, got bytes that are not UTF-8") from None
     if not isinstance(value, str):
         raise TypeError(f"expected a PEM certificate, certificate facts or a date string, got {type(value).__name__}")
     text = value.strip()

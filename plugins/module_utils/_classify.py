@@ -216,6 +216,11 @@ REASONS: dict[str, tuple[str, str, str]] = {
         "Serve content on the probed path (document root, index file, upstream application), "
         "or set http_path/http_expected_status to what the site should answer.",
     ),
+    "unknown_status": (
+        "critical",
+        "A result handed to the report has no status, or one that is not ok, warning or critical; it is counted as critical, never as ok.",
+        "Pass the endpoints list of port443.https.https_endpoint_info unchanged (its status is always ok, warning or critical).",
+    ),
 }
 
 
@@ -234,7 +239,7 @@ CHECK_OF: dict[str, str] = {
     "untrusted_chain": "certificate", "verification_unknown": "certificate",
     "revoked": "revocation", "revocation_unknown": "revocation",
     "no_hsts": "http", "no_redirect": "http", "https_downgrade": "http", "http_error": "http",
-    "deadline_exceeded": "other",
+    "deadline_exceeded": "other", "unknown_status": "other",
 }
 
 
@@ -254,26 +259,39 @@ def explain(code: str) -> dict[str, str]:
     return {"code": code, "severity": severity, "message": message, "fix": fix}
 
 
+def severity_of(value: t.Any) -> str:
+    """A severity as given when it is ok, warning or critical; anything else (missing, misspelt) is critical.
+
+    Never fail open: a finding whose severity cannot be read must not make an endpoint look healthy."""
+    return value if value in SEVERITIES else "critical"
+
+
 def status_of(reasons: t.Iterable[dict[str, t.Any]]) -> str:
-    """The worst severity among reasons (ok when there is none)."""
+    """The worst severity among reasons (ok when there is none; a reason without a known severity is critical)."""
     worst = 0
     for item in reasons:
-        sev = item.get("severity", "ok")
-        if sev in SEVERITIES:
-            worst = max(worst, SEVERITIES.index(sev))
+        sev = severity_of(item.get("severity") if isinstance(item, dict) else None)
+        worst = max(worst, SEVERITIES.index(sev))
     return SEVERITIES[worst]
 
 
+def effective_status(res: dict[str, t.Any]) -> str:
+    """An endpoint result's status, never better than its reasons; a missing or unknown status is critical."""
+    status = severity_of(res.get("status"))
+    reasons = res.get("reasons") or []
+    worst = status_of(reasons if isinstance(reasons, list) else [{}])
+    return max(status, worst, key=SEVERITIES.index)
+
+
 def summarize(results: t.Iterable[dict[str, t.Any]]) -> dict[str, t.Any]:
-    """Fleet summary: counts per status and per reason code."""
+    """Fleet summary: counts per status and per reason code (an unknown status counts as critical)."""
     summary: dict[str, t.Any] = {"total": 0, "ok": 0, "warning": 0, "critical": 0, "by_reason": {}}
     for res in results:
         summary["total"] += 1
-        status = res.get("status", "ok")
-        if status in SEVERITIES:
-            summary[status] += 1
-        for item in res.get("reasons") or []:
-            code = item.get("code")
+        summary[effective_status(res)] += 1
+        reasons = res.get("reasons") or []
+        for item in reasons if isinstance(reasons, list) else []:
+            code = item.get("code") if isinstance(item, dict) else None
             if code:
                 summary["by_reason"][code] = summary["by_reason"].get(code, 0) + 1
     return summary
@@ -306,7 +324,7 @@ def failing(results: t.Iterable[dict[str, t.Any]], fail_on: str) -> list[dict[st
     if fail_on == "never":
         return []
     levels = ("critical",) if fail_on == "critical" else ("warning", "critical")
-    return [res for res in results if res.get("status") in levels]
+    return [res for res in results if effective_status(res) in levels]
 
 
 def failure_message(bad: list[dict[str, t.Any]], total: int, fail_on: str) -> str:

@@ -385,6 +385,32 @@ def _make(code: str, evidence: list[str], port: int, detail: str | None = None, 
     return {"code": code, "cause": cause, "severity": severity, "message": message, "fix": fix_text, "evidence": evidence}
 
 
+def check_outside(outside: t.Any) -> str | None:
+    """Why outside is not one item of https_endpoint_info's endpoints list (None when it can be used)."""
+    if outside is None:
+        return None
+    if not isinstance(outside, dict):
+        return f"expected one item of https_endpoint_info's endpoints list (a dict), got {type(outside).__name__}"
+    for key in ("host", "server_name", "status"):
+        if outside.get(key) is not None and not isinstance(outside[key], str):
+            return f"{key}: expected a string, got {type(outside[key]).__name__}"
+    tcp = outside.get("tcp")
+    if tcp is not None and not isinstance(tcp, dict):
+        return f"tcp: expected a dict with state (open, closed, filtered, unresolvable), got {type(tcp).__name__}"
+    if tcp and tcp.get("state") is not None and not isinstance(tcp["state"], str):
+        return f"tcp.state: expected a string, got {type(tcp['state']).__name__}"
+    reasons = outside.get("reasons")
+    if reasons is not None and not isinstance(reasons, list):
+        return f"reasons: expected a list of dicts with code, severity, message and fix, got {type(reasons).__name__}"
+    for idx, item in enumerate(reasons or []):
+        if not isinstance(item, dict):
+            return f"reasons[{idx}]: expected a dict with code, severity, message and fix, got {type(item).__name__}"
+        for key in ("code", "severity", "message", "fix"):
+            if item.get(key) is not None and not isinstance(item[key], str):
+                return f"reasons[{idx}].{key}: expected a string, got {type(item[key]).__name__}"
+    return None
+
+
 def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, port: int = 443) -> dict[str, t.Any]:
     """One diagnosis for a host from the inside facts (https_doctor_info) and the outside probe result
     (one item of https_endpoint_info's endpoints). Either side may be missing."""

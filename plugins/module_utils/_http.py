@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
 
 def request_bytes(host_header: str, method: str = "HEAD", path: str = "/") -> bytes:
@@ -69,7 +71,7 @@ def evaluate_redirect(status: int | None, headers: dict[str, str], server_name: 
     """Does a plain HTTP response redirect to the https:// URL of this endpoint?"""
     location = headers.get("location")
     result: dict[str, t.Any] = {"status": status, "location": location, "ok": False}
-    if status not in (301, 302, 303, 307, 308) or not location:
+    if status not in REDIRECT_STATUSES or not location:
         return result
     parts = urlsplit(location)
     if parts.scheme.lower() != "https":
@@ -82,3 +84,48 @@ def evaluate_redirect(status: int | None, headers: dict[str, str], server_name: 
         return result
     result["ok"] = got_host == want_host and got_port == https_port
     return result
+
+
+def check_path(value: t.Any) -> str | None:
+    """Why value is not a usable request path (None when it is): absolute, printable ASCII, no spaces."""
+    if not isinstance(value, str) or not value:
+        return "expected a path starting with '/', like / or /health"
+    if not value.startswith("/") or value.startswith("//"):
+        return "must start with a single '/' (a path on the endpoint, not a URL)"
+    if len(value) > 2048:
+        return "is longer than 2048 characters"
+    if any(not 0x21 <= ord(ch) <= 0x7E for ch in value) or "#" in value:
+        return "must be printable ASCII without spaces or '#' (percent-encode other characters)"
+    return None
+
+
+def check_expected_status(value: t.Any) -> str | None:
+    """Why value is not a usable list of expected HTTP statuses (None when it is)."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return "expected a non-empty list of HTTP status codes, like [200, 301]"
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int) or not 100 <= item <= 599:
+            return f"{item!r} is not an HTTP status code (100-599)"
+    return None
+
+
+def evaluate_answer(status: int | None, headers: dict[str, str], url: str,
+                    expected: t.Sequence[int] | None = None) -> list[tuple[str, str]]:
+    """Findings (code, detail) about the HTTPS answer to GET url: a redirect to http:// is https_downgrade;
+    no answer, a 4xx/5xx answer or (when expected is given) a status outside expected is http_error."""
+    path = urlsplit(url).path or "/"
+    if status is None:
+        return [("http_error", f"no HTTP answer over TLS to GET {path}")]
+    findings: list[tuple[str, str]] = []
+    location = headers.get("location")
+    if status in REDIRECT_STATUSES and location:
+        target = urljoin(url, location.strip())
+        if urlsplit(target).scheme.lower() == "http":
+            findings.append(("https_downgrade", f"GET {path} answered {status} with Location {location}"))
+    if expected:
+        if status not in expected:
+            want = ", ".join(str(code) for code in expected)
+            findings.append(("http_error", f"GET {path} answered {status}, expected {want}"))
+    elif status >= 400:
+        findings.append(("http_error", f"GET {path} answered {status}"))
+    return findings

@@ -9,11 +9,10 @@ revocation, HTTP) and classification into status + reasons (plain Python, no Ans
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import ssl
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _http, _net, _tls, _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _http, _net, _policy, _tls, _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
@@ -34,9 +33,13 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
             ep = {"host": ep}
         if not isinstance(ep, dict):
             raise ProbeInputError(f"endpoints[{idx}]: expected a dict with host/port, got {ep!r}")
-        host = ep.get("host")
-        if not _net.valid_host(host):
-            raise ProbeInputError(f"endpoints[{idx}].host: {host!r} is not a valid host name or IP address")
+        try:
+            host = _policy.check_host(f"endpoints[{idx}].host", ep.get("host"))
+            server_name = ep.get("server_name")
+            if server_name is not None:
+                server_name = _policy.check_host(f"endpoints[{idx}].server_name", server_name)
+        except _policy.PolicyInputError as exc:
+            raise ProbeInputError(str(exc)) from None
         for key in ("port", "http_port"):
             value = ep.get(key)
             if value is None:
@@ -47,18 +50,19 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
                 raise ProbeInputError(f"endpoints[{idx}].{key}: {ep.get(key)!r} is not a port number") from None
             if not 1 <= value <= 65535:
                 raise ProbeInputError(f"endpoints[{idx}].{key}: {value} is out of range (1-65535)")
-        server_name = ep.get("server_name")
-        if server_name is not None and not _net.valid_host(server_name):
-            raise ProbeInputError(f"endpoints[{idx}].server_name: {server_name!r} is not a valid host name or IP address")
         address = ep.get("address")
         if address is not None and not _net.is_ip(str(address)):
             raise ProbeInputError(f"endpoints[{idx}].address: {address!r} is not an IP address")
+        http_path = ep.get("http_path")
+        if http_path is not None and _http.check_path(http_path):
+            raise ProbeInputError(f"endpoints[{idx}].http_path: {http_path!r} {_http.check_path(http_path)}")
         normalized.append({
-            "host": host.strip("[]"),
+            "host": host,
             "port": int(ep.get("port") or 443),
-            "server_name": (server_name or host).strip("[]"),
+            "server_name": server_name or host,
             "address": str(address).strip("[]") if address else None,
             "http_port": int(ep.get("http_port") or 80),
+            "http_path": http_path,
         })
 
     opts = dict(params)
@@ -72,24 +76,29 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
         opts["min_tls_version"] = _classify.normalize_tls_version(opts.get("min_tls_version") or "1.2")
     except ValueError as exc:
         raise ProbeInputError(f"min_tls_version: {exc}") from None
-    for key, low, high in (("timeout", 0.1, 300), ("workers", 1, 1024), ("warning_days", 0, 3650),
-                           ("critical_days", 0, 3650), ("min_rsa_bits", 512, 16384)):
+    for key, low, high in (("timeout", 0.1, 300), ("workers", 1, 1024)):
         value = opts.get(key)
         if value is None:
             continue
         if not low <= value <= high:
             raise ProbeInputError(f"{key}: {value} is out of range ({low}-{high})")
+    http_path = opts.get("http_path")
+    http_path = "/" if http_path is None else http_path
+    if _http.check_path(http_path):
+        raise ProbeInputError(f"http_path: {http_path!r} {_http.check_path(http_path)}")
+    for ep in normalized:
+        ep["http_path"] = ep["http_path"] or http_path
+    opts["http_path"] = http_path
+    expected = opts.get("http_expected_status")
+    if expected is not None and _http.check_expected_status(expected):
+        raise ProbeInputError(f"http_expected_status: {_http.check_expected_status(expected)}")
+    opts["http_expected_status"] = list(expected) if expected else None
     if opts.get("fail_on", "never") not in ("critical", "warning", "never"):
         raise ProbeInputError(f"fail_on: {opts.get('fail_on')!r} is not one of critical, warning, never")
-    ca_path = opts.get("ca_path")
-    if ca_path:
-        if not os.path.isfile(ca_path) or not os.access(ca_path, os.R_OK):
-            raise ProbeInputError(f"ca_path: cannot read the CA bundle {ca_path!r} (missing or not readable)")
-        if _x509.HAS_CRYPTOGRAPHY:
-            try:
-                _x509.trust_store(ca_path)
-            except (OSError, ValueError) as exc:
-                raise ProbeInputError(f"ca_path: cannot use the CA bundle {ca_path!r}: {exc}") from None
+    try:
+        _policy.check_policy(opts)
+    except _policy.PolicyInputError as exc:
+        raise ProbeInputError(str(exc)) from None
     return normalized, opts
 
 
@@ -267,14 +276,14 @@ _AIA_MAX_BYTES = 64 * 1024
 
 def _tls_http_head(tls_sock, ep, timeout) -> bytes | None:
     try:
-        tls_sock.sendall(_http.request_bytes(_http.host_header(ep["server_name"], ep["port"], 443), "GET"))
+        tls_sock.sendall(_http.request_bytes(_http.host_header(ep["server_name"], ep["port"], 443), "GET", ep.get("http_path") or "/"))
         return _net.read_headers(tls_sock, timeout)
     except OSError:
         return None
 
 
 def _http_check(ep, family, sockaddr, timeout, hsts_raw, opts, reasons, tls_ok=False) -> dict[str, t.Any]:
-    out: dict[str, t.Any] = {"redirect": None, "hsts": None}
+    out: dict[str, t.Any] = {"redirect": None, "hsts": None, "path": ep.get("http_path") or "/", "status": None, "location": None}
     # Port 80 (or http_port): plain request, expect a redirect to the https URL.
     http_addr = (sockaddr[0], ep["http_port"]) + tuple(sockaddr[2:])
     raw = _net.tcp_request(family, http_addr, _http.request_bytes(_http.host_header(ep["server_name"], ep["http_port"], 80), "GET"), timeout)
@@ -289,10 +298,14 @@ def _http_check(ep, family, sockaddr, timeout, hsts_raw, opts, reasons, tls_ok=F
     if tls_ok:
         hstatus, hheaders = _http.parse_response(hsts_raw)
         out["status"] = hstatus
+        out["location"] = hheaders.get("location")
         out["hsts"] = _http.parse_hsts(hheaders.get("strict-transport-security"))
         if not out["hsts"]["present"]:
             detail = "no HTTP answer over TLS" if hstatus is None else f"HTTPS status {hstatus}"
             reasons.append(_classify.reason("no_hsts", detail, "critical" if opts.get("require_hsts") else None))
+        url = f"https://{_http.host_header(ep['server_name'], ep['port'], 443)}{out['path']}"
+        for code, detail in _http.evaluate_answer(hstatus, hheaders, url, opts.get("http_expected_status")):
+            reasons.append(_classify.reason(code, detail))
     return out
 
 

@@ -51,7 +51,8 @@ def _strip_volatile(value: t.Any) -> t.Any:
 
 
 def _severity(value: t.Any) -> str:
-    return value if value in SEVERITIES else "ok"
+    """Never fail open: a missing or unknown severity (or status) counts as critical."""
+    return _classify.severity_of(value)
 
 
 def _worst(values: t.Iterable[str]) -> str:
@@ -82,15 +83,21 @@ def normalize(results: t.Any) -> list[dict[str, t.Any]]:
         for reason in item.get("reasons") or []:
             if not isinstance(reason, dict):
                 raise ReportInputError(f"results[{idx}].reasons: expected dicts with code/severity/message/fix, got {reason!r}"[:300])
+            message = str(reason.get("message") or "")
+            if reason.get("severity") not in SEVERITIES:
+                message += f" [severity {reason.get('severity')!r} is not ok, warning or critical: counted as critical]"
             reasons.append({
                 "code": str(reason.get("code") or "unknown"),
                 "severity": _severity(reason.get("severity")),
-                "message": str(reason.get("message") or ""),
+                "message": message.strip(),
                 "fix": str(reason.get("fix") or ""),
             })
-        item["reasons"] = reasons
         status = item.get("status")
-        item["status"] = status if status in SEVERITIES else _worst(r["severity"] for r in reasons)
+        if status not in SEVERITIES:
+            reasons.append(_classify.reason("unknown_status", f"status {status!r}"))
+        item["reasons"] = reasons
+        # Never better than its findings, and an unknown status is critical (never counted as ok).
+        item["status"] = _worst([_severity(status)] + [r["severity"] for r in reasons])
         out.append(item)
     return out
 
@@ -180,10 +187,30 @@ def json_for_script(value: t.Any) -> str:
 
 # ---- Markdown -----------------------------------------------------------------------------------------
 
+# A link or image needs "[": escaping the brackets is enough, so parentheses and "!" stay readable.
+_MD_PUNCT = re.compile(r"([\\`*\[\]|~])")
+_MD_EMPHASIS_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_MD_AUTOLINK = re.compile(r"(?i)(:)(//)|(www)(\.)")
+_MD_CODE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
 def _md_cell(text: t.Any) -> str:
-    value = str(text if text is not None else "")
-    value = value.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
-    return value.replace("<", "&lt;").replace(">", "&gt;")
+    """Text from results as literal Markdown (table cells included): no link, image, HTML, emphasis or autolink
+    can come from a certificate name, host or message; pipes cannot split a table row."""
+    value = str(text if text is not None else "").replace("\r", " ").replace("\n", " ")
+    value = _MD_PUNCT.sub(r"\\\1", value)
+    value = _MD_EMPHASIS_UNDERSCORE.sub(r"\\_", value)
+    value = _MD_AUTOLINK.sub(lambda m: f"\\{m.group(1)}{m.group(2)}" if m.group(1) else f"{m.group(3)}\\{m.group(4)}", value)
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if value.startswith(("#", "+", "-", "=")):
+        value = "\\" + value
+    return value
+
+
+def _md_code(code: t.Any) -> str:
+    """A reason code in a code span when it is a plain word, else escaped text."""
+    text = str(code)
+    return f"`{text}`" if _MD_CODE.match(text) else _md_cell(text)
 
 
 def status_line(summary: dict[str, t.Any]) -> str:
@@ -201,16 +228,25 @@ def render_markdown(report: dict[str, t.Any], max_rows: int = 50) -> str:
         lines += ["| Status | Endpoint | Findings | Fix |", "| --- | --- | --- | --- |"]
         for res in bad[:max_rows]:
             shown = [r for r in res["reasons"] if r["severity"] != "ok"]
-            findings = "; ".join(f"`{r['code']}` {r['message']}" for r in shown)
+            findings = "; ".join(f"{_md_code(r['code'])} {_md_cell(r['message'])}" for r in shown)
             fixes = "; ".join(dict.fromkeys(r["fix"] for r in shown if r["fix"]))
-            lines.append(f"| {res['status']} | {_md_cell(endpoint_id(res))} | {_md_cell(findings)} | {_md_cell(fixes)} |")
+            lines.append(f"| {res['status']} | {_md_cell(endpoint_id(res))} | {findings} | {_md_cell(fixes)} |")
         if len(bad) > max_rows:
             lines.append(f"\n... and {len(bad) - max_rows} more endpoint(s) with findings: see report.html / report.json.")
         lines.append("")
     else:
         lines += ["Every endpoint passed every check.", ""]
     if summary["by_reason"]:
-        lines.append("Findings by reason: " + ", ".join(f"`{code}` x{count}" for code, count in summary["by_reason"].items()) + ".")
+        lines.append("Findings by reason: " + ", ".join(f"{_md_code(code)} x{count}" for code, count in summary["by_reason"].items()) + ".")
+        lines.append("")
+    answers: dict[str, int] = {}
+    for res in report["endpoints"]:
+        http = res.get("http")
+        if isinstance(http, dict):
+            key = str(http.get("status")) if http.get("status") is not None else "no answer"
+            answers[key] = answers.get(key, 0) + 1
+    if answers:
+        lines.append("HTTPS answers: " + ", ".join(f"{_md_cell(k)} x{v}" for k, v in sorted(answers.items())) + ".")
         lines.append("")
     expiring = sorted((r for r in report["endpoints"] if isinstance(_cert(r).get("days_left"), int)),
                       key=lambda r: _cert(r)["days_left"])[:5]
@@ -444,6 +480,7 @@ ul.reasons { margin: 0; padding-left: 16px; } ul.reasons li { margin: 0 0 4px; }
 code { background: #eff1f3; padding: 0 4px; border-radius: 4px; }
 .fix { color: var(--muted); }
 td.yes { background: #dafbe1; text-align: center; } td.no { background: #f6f8fa; text-align: center; color: var(--muted); }
+td.http-bad { background: #ffebe9; font-weight: 600; }
 td.legacy { background: #ffebe9; text-align: center; font-weight: 600; } td.na { text-align: center; color: var(--muted); }
 #filter { padding: 6px 10px; width: 320px; max-width: 100%; border: 1px solid var(--line); border-radius: 6px; margin-bottom: 10px; }
 svg .label { font-size: 12px; text-anchor: end; fill: #1f2328; } svg .value, svg .tick { font-size: 11px; fill: var(--muted); }
@@ -463,7 +500,9 @@ footer { color: var(--muted); font-size: 12px; }
 <table id="endpoint-table"><thead><tr>
 <th class="sortable" data-key="status" scope="col">Status</th><th class="sortable" data-key="endpoint" scope="col">Endpoint</th>
 <th class="sortable" data-key="address" scope="col">Address</th><th class="sortable" data-key="tcp" scope="col">TCP</th>
-<th class="sortable" data-key="tls" scope="col">TLS</th><th class="sortable" data-key="days" scope="col">Days left</th>
+<th class="sortable" data-key="tls" scope="col">TLS</th><th class="sortable" data-key="http" scope="col">HTTP</th>
+<th class="sortable" data-key="redirect" scope="col">Redirect</th><th class="sortable" data-key="hsts" scope="col">HSTS</th>
+<th class="sortable" data-key="days" scope="col">Days left</th>
 <th class="sortable" data-key="issuer" scope="col">Issuer</th><th class="sortable" data-key="reasons" scope="col">Reasons and fixes</th>
 </tr></thead><tbody></tbody></table></section>
 <section id="expiry"><h2>Certificate expiry timeline</h2>@@CHART@@</section>
@@ -498,6 +537,30 @@ footer { color: var(--muted); font-size: 12px; }
   function cert(r) { return r.certificate || {}; }
   function tls(r) { return r.tls || {}; }
   function tcp(r) { return (r.tcp || {}).state || ""; }
+  function http(r) { return r.http || {}; }
+  // HTTP: the HTTPS answer's status on the probed path (and where it redirects); Redirect: port 80 to https;
+  // HSTS: max-age. Empty when the http check did not run.
+  function httpText(r) {
+    var h = http(r);
+    if (!r.http) { return ""; }
+    if (h.status === null || h.status === undefined) { return "no answer"; }
+    return String(h.status) + " " + (h.path || "/") + (h.location ? " \u2192 " + h.location : "");
+  }
+  function redirectText(r) {
+    var d = http(r).redirect;
+    if (!d) { return ""; }
+    return d.ok ? "yes (" + d.status + ")" : "no" + (d.status ? " (" + d.status + ")" : "");
+  }
+  function hstsText(r) {
+    var h = http(r).hsts;
+    if (!h) { return ""; }
+    return h.present ? "max-age=" + h.max_age + (h.include_subdomains ? "; includeSubDomains" : "") + (h.preload ? "; preload" : "") : "no";
+  }
+  function httpClass(r) {
+    var bad = { https_downgrade: true, http_error: true };
+    if (!r.http) { return "na"; }
+    return r.reasons.some(function (x) { return bad[x.code]; }) ? "http-bad" : "http-ok";
+  }
   var s = report.summary;
   var cards = document.getElementById("cards");
   [["total", "endpoints", s.total], ["ok", "ok", s.ok], ["warning", "warning", s.warning], ["critical", "critical", s.critical]]
@@ -515,12 +578,16 @@ footer { color: var(--muted); font-size: 12px; }
       el("td", {}, [el("span", { "class": "pill " + r.status }, [r.status])]),
       el("td", {}, [id(r)]), el("td", {}, [r.address || ""]), el("td", {}, [tcp(r)]),
       el("td", {}, [tls(r).negotiated ? "TLS " + tls(r).negotiated : ""]),
+      el("td", { "class": "http " + httpClass(r) }, [httpText(r)]),
+      el("td", { "class": "redirect" }, [redirectText(r)]),
+      el("td", { "class": "hsts" }, [hstsText(r)]),
       el("td", {}, [typeof days === "number" ? String(days) : ""]),
       el("td", {}, [cert(r).issuer || ""]),
       el("td", {}, r.reasons.length ? [reasons] : ["\\u2014"])
     ]);
     return { tr: tr, r: r, text: (id(r) + " " + r.status + " " + r.reasons.map(function (x) { return x.code; }).join(" ")).toLowerCase(),
       keys: { status: SEV[r.status], endpoint: id(r), address: r.address || "", tcp: tcp(r), tls: tls(r).negotiated || "",
+        http: typeof http(r).status === "number" ? http(r).status : Infinity, redirect: redirectText(r), hsts: hstsText(r),
         days: typeof days === "number" ? days : Infinity, issuer: cert(r).issuer || "", reasons: r.reasons.length } };
   });
   var tbody = document.querySelector("#endpoint-table tbody");

@@ -31,6 +31,7 @@ extends_documentation_fragment:
   - port443.https._attributes
   - port443.https._attributes.info_module
   - port443.https._attributes.idempotent_not_modify_state
+  - port443.https._policy
 options:
   path:
     description: PEM file with the certificate, optionally followed by intermediates (a C(fullchain.pem)).
@@ -45,26 +46,14 @@ options:
   key_passphrase:
     description: Passphrase of O(key_path).
     type: str
-  ca_path:
-    description: PEM bundle of trusted CA certificates. Defaults to the system trust store.
-    type: path
   names:
-    description: Host names or IP addresses the certificate must cover (SANs; wildcards and IP SANs are understood).
+    description:
+      - Host names or IP addresses the certificate must cover (SANs; wildcards and IP SANs are understood).
+      - Each one is checked like an endpoint host of M(port443.https.https_endpoint_info); an empty or invalid
+        name fails the task naming it (for example C(names[1])).
     type: list
     elements: str
     default: []
-  warning_days:
-    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(warning).
-    type: int
-    default: 30
-  critical_days:
-    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(critical).
-    type: int
-    default: 7
-  min_rsa_bits:
-    description: Smallest acceptable RSA key size.
-    type: int
-    default: 2048
 seealso:
   - module: port443.https.https_endpoint_info
 """
@@ -117,7 +106,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.port443.https.plugins.module_utils import _certfile, _x509
+from ansible_collections.port443.https.plugins.module_utils import _certfile, _policy, _x509
 
 
 def _joined(outcome: tuple[int, str, str]) -> tuple[int, str]:
@@ -132,11 +121,8 @@ def main() -> t.NoReturn:
             "chain_path": {"type": "path"},
             "key_path": {"type": "path"},
             "key_passphrase": {"type": "str", "no_log": True},
-            "ca_path": {"type": "path"},
             "names": {"type": "list", "elements": "str", "default": []},
-            "warning_days": {"type": "int", "default": 30},
-            "critical_days": {"type": "int", "default": 7},
-            "min_rsa_bits": {"type": "int", "default": 2048},
+            **_policy.ARGUMENT_SPEC,
         },
         supports_check_mode=True,
     )

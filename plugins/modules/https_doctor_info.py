@@ -70,6 +70,8 @@ options:
     description:
       - The outside view of this host's endpoint, one item of RV(port443.https.https_endpoint_info#module:endpoints)
         (probed from the controller). Without it, RV(diagnosis) relies on the inside view only.
+      - A wrongly typed item (for example C(tcp) or C(reasons) given as a string) fails the task naming the field,
+        before anything runs on the host.
     type: dict
 """
 
@@ -271,6 +273,9 @@ def main() -> t.NoReturn:
         if not 1 <= module.params[name] <= 65535:
             module.fail_json(msg=f"{name}: {module.params[name]} is out of range (1-65535)")
     outside: dict[str, t.Any] | None = module.params["outside"]
+    problem = _doctor.check_outside(outside)
+    if problem:
+        module.fail_json(msg=f"outside: {problem}")
     doctor = Doctor(module)
     listeners = doctor.listeners()
     listen = {str(p): _doctor.port_view(listeners, p) for p in (port, http_port)}

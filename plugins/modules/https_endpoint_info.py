@@ -16,7 +16,8 @@ description:
     with connect latency); which of TLS 1.0, 1.1, 1.2 and 1.3 the server accepts (one handshake per version,
     pinned); the served certificate chain (trust decided by OpenSSL's path validation during the probe's own
     handshake against the system trust store or O(ca_path), explained certificate by certificate with
-    C(cryptography)); revocation through CRL then OCSP; and HTTP (port 80 redirect to the https URL, HSTS on 443)."
+    C(cryptography)); revocation through CRL then OCSP; and HTTP (port 80 redirect to the https URL; on 443 the status of
+    C(GET) O(http_path), a redirect to C(http://) and the HSTS header)."
   - The probe lowers the OpenSSL security level on its own TLS contexts only, so TLS 1.0 and 1.1 servers are
     detected even on controllers whose OpenSSL refuses them by default.
   - Every endpoint gets a RV(endpoints[].status) (V(ok), V(warning), V(critical)) and machine-readable
@@ -32,6 +33,7 @@ extends_documentation_fragment:
   - port443.https._attributes
   - port443.https._attributes.info_module
   - port443.https._attributes.idempotent_not_modify_state
+  - port443.https._policy
 options:
   endpoints:
     description:
@@ -62,6 +64,10 @@ options:
         description: Plain HTTP port checked for a redirect to the https URL by the C(http) check.
         type: int
         default: 80
+      http_path:
+        description:
+          - Path requested over HTTPS by the C(http) check for this endpoint. Defaults to O(http_path).
+        type: str
   checks:
     description:
       - Which checks to run. C(tcp) always runs because every other check needs a connection.
@@ -70,10 +76,6 @@ options:
     elements: str
     choices: [tcp, tls_versions, certificate, revocation, http]
     default: [tcp, tls_versions, certificate, http]
-  ca_path:
-    description:
-      - PEM bundle of CA certificates to trust instead of the system trust store.
-    type: path
   aia_fetch:
     description:
       - When a chain does not reach the trust store, follow the caIssuers URLs (C(http://) only, at most 3, within
@@ -99,18 +101,21 @@ options:
     type: str
     choices: ['1.0', '1.1', '1.2', '1.3']
     default: '1.2'
-  warning_days:
-    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(warning).
-    type: int
-    default: 30
-  critical_days:
-    description: Certificates expiring in this many days or fewer get C(expiring_soon) with severity V(critical).
-    type: int
-    default: 7
-  min_rsa_bits:
-    description: Smallest acceptable RSA (and DSA) key size; smaller keys in the served chain are C(weak_key).
-    type: int
-    default: 2048
+  http_path:
+    description:
+      - Path the C(http) check requests with C(GET) over HTTPS (the answer's status, C(Location) and HSTS header are judged).
+      - Must start with a single C(/) and be printable ASCII without spaces (percent-encode anything else).
+      - O(endpoints[].http_path) overrides it per endpoint.
+    type: str
+    default: /
+  http_expected_status:
+    description:
+      - HTTP statuses the HTTPS answer on the probed path may have. Any other status is C(http_error) (V(warning)).
+      - When not set, any status below 400 is accepted and a 4xx/5xx answer is C(http_error).
+      - Independently of this option, an HTTPS answer that redirects to an C(http://) URL is C(https_downgrade)
+        (V(critical)), and no HTTP answer at all over TLS is C(http_error).
+    type: list
+    elements: int
   require_hsts:
     description: When V(true), a missing HSTS header (C(no_hsts)) is V(critical) instead of V(warning).
     type: bool
@@ -176,6 +181,18 @@ EXAMPLES = r"""
     ca_path: /etc/ssl/internal-ca.pem
     checks: [tcp, tls_versions, certificate]
     min_tls_version: '1.2'
+
+- name: Check that the health page answers 200 over HTTPS (anything else is http_error)
+  port443.https.https_endpoint_info:
+    endpoints:
+      - host: www.example.com
+      - host: api.example.com
+        http_path: /healthz
+    http_path: /status
+    http_expected_status: [200]
+    fail_on: warning
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
@@ -260,12 +277,14 @@ endpoints:
       sample: {status: good, source: crl, detail: not listed in http://crl.example.com/ca.crl, stapled: null}
     http:
       description:
-        - C(redirect) (C(status), C(location), C(ok)) of a plain request to the HTTP port, C(status) of the HTTPS
-          response and C(hsts) (C(present), C(max_age), C(include_subdomains), C(preload)).
+        - C(redirect) (C(status), C(location), C(ok)) of a plain request to the HTTP port; C(path), the path requested
+          over HTTPS; C(status) and C(location) (the C(Location) header, V(null) without one) of the HTTPS answer
+          (both V(null) without a TLS handshake or an HTTP answer); and C(hsts) (C(present), C(max_age),
+          C(include_subdomains), C(preload)).
         - V(null) unless C(http) is in O(checks).
       type: dict
       returned: always
-      sample: {redirect: {status: 301, location: "https://www.example.com/", ok: true}, status: 200,
+      sample: {redirect: {status: 301, location: "https://www.example.com/", ok: true}, path: /, status: 200, location: null,
                hsts: {present: true, max_age: 31536000, include_subdomains: false, preload: false}}
 summary:
   description: Counts per status and per reason code.
@@ -278,7 +297,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.port443.https.plugins.module_utils import _classify, _probe, _x509
+from ansible_collections.port443.https.plugins.module_utils import _classify, _policy, _probe, _x509
 
 
 def main() -> t.NoReturn:
@@ -294,6 +313,7 @@ def main() -> t.NoReturn:
                     "server_name": {"type": "str"},
                     "address": {"type": "str"},
                     "http_port": {"type": "int", "default": 80},
+                    "http_path": {"type": "str"},
                 },
             },
             "checks": {
@@ -302,14 +322,13 @@ def main() -> t.NoReturn:
                 "choices": list(_probe.CHECKS),
                 "default": list(_probe.DEFAULT_CHECKS),
             },
-            "ca_path": {"type": "path"},
             "aia_fetch": {"type": "bool", "default": True},
             "timeout": {"type": "float", "default": 5},
             "workers": {"type": "int", "default": 64},
             "min_tls_version": {"type": "str", "choices": ["1.0", "1.1", "1.2", "1.3"], "default": "1.2"},
-            "warning_days": {"type": "int", "default": 30},
-            "critical_days": {"type": "int", "default": 7},
-            "min_rsa_bits": {"type": "int", "default": 2048},
+            **_policy.ARGUMENT_SPEC,
+            "http_path": {"type": "str", "default": "/"},
+            "http_expected_status": {"type": "list", "elements": "int"},
             "require_hsts": {"type": "bool", "default": False},
             "require_redirect": {"type": "bool", "default": False},
             "fail_on": {"type": "str", "choices": ["critical", "warning", "never"], "default": "never"},

@@ -19,6 +19,13 @@ description:
     textfile for the node exporter's textfile collector. C(report.md): a short summary for pull-request comments."
   - The files contain no timestamps and no connect latencies, so the same results write the same bytes and a
     second run reports no change.
+  - "Never fail open: a result whose C(status) is missing or not V(ok), V(warning) or V(critical) counts as V(critical)
+    and gets the finding C(unknown_status); a reason without a known severity counts as V(critical); an endpoint's
+    status is never better than its worst reason."
+  - "Text from the results (host and certificate names, messages) is inert in every file: C(report.md) escapes Markdown
+    links, images, emphasis, autolinks, HTML and table pipes; the HTML page inserts it as text."
+  - "The HTML page and C(report.md) show per endpoint what the HTTPS answer said (status, probed path, redirect target),
+    the port 80 redirect and HSTS."
   - "In check mode the module computes whether each file would change from its current contents and writes nothing.
     Run it with C(check_mode: false) to write the report of a C(--check) audit."
 author:
@@ -46,6 +53,8 @@ options:
   dest:
     description:
       - Directory to write the report files into. It is created when missing.
+      - When the path of a requested report file in it is a directory or another non-regular file, the task fails
+        naming that path before anything is written.
     type: path
     required: true
   formats:
@@ -190,6 +199,14 @@ def main() -> t.NoReturn:
 
     if os.path.exists(dest) and not os.path.isdir(dest):
         module.fail_json(msg=f"dest: {dest!r} exists and is not a directory")
+
+    for fmt in formats:
+        # Check every target before writing any: a directory (or device, FIFO) where a report file goes is one clear error.
+        path = os.path.join(dest, _report.FILENAMES[fmt])
+        if os.path.lexists(path) and not os.path.isfile(path):
+            kind = "a directory" if os.path.isdir(path) else "not a regular file"
+            module.fail_json(msg=f"dest: {path!r} is {kind}; the {fmt} report is written to that path, "
+                                 "so move it away or choose another dest")
 
     changed = False
     if not os.path.isdir(dest):

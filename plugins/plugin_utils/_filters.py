@@ -10,13 +10,15 @@ from __future__ import annotations
 import functools
 import typing as t
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleError, AnsibleFilterError
 
 from ansible_collections.port443.https.plugins.module_utils import _x509
 
 
 def wrap(name: str, func: t.Callable[..., t.Any], needs_cryptography: bool = False) -> t.Callable[..., t.Any]:
-    """Decorate a core function so that its ValueError/TypeError/KeyError surface as AnsibleFilterError."""
+    """Decorate a core function so that bad input surfaces as one AnsibleFilterError naming the plugin, never as a
+    Python exception: ValueError/TypeError (the core's own messages say what was expected), KeyError, and as a last
+    resort any other exception, reported with the type of the input."""
 
     @functools.wraps(func)
     def inner(*args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -28,5 +30,32 @@ def wrap(name: str, func: t.Callable[..., t.Any], needs_cryptography: bool = Fal
             raise AnsibleFilterError(f"{name}: unknown value {exc}") from exc
         except (ValueError, TypeError) as exc:
             raise AnsibleFilterError(f"{name}: {exc}") from exc
+        except AnsibleError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            got = type(args[0]).__name__ if args else "nothing"
+            raise AnsibleFilterError(f"{name}: cannot use this input (got {got}): {exc}") from exc
 
     return inner
+
+
+def expect_text(name: str, value: t.Any, what: str) -> str:
+    """value as text (bytes decoded as UTF-8); TypeError/ValueError saying what was expected otherwise."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"expected {what} as text, got bytes that are not UTF-8") from None
+    if not isinstance(value, str):
+        raise TypeError(f"expected {what} (a string), got {type(value).__name__}")
+    return value
+
+
+def expect_int(option: str, value: t.Any) -> int:
+    """A whole number (an int, or a string of digits); TypeError naming the option otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise TypeError(f"{option}: expected a whole number, got {type(value).__name__}")
+    try:
+        return int(value)
+    except ValueError:
+        raise TypeError(f"{option}: expected a whole number, got {value!r}") from None

@@ -41,11 +41,11 @@ _value:
 """
 
 from ansible_collections.port443.https.plugins.module_utils import _certfile
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import expect_int, wrap
 
 
 def _expiring_within(value, days):
-    return _certfile.days_left_of(value) <= int(days)
+    return _certfile.days_left_of(value) <= expect_int("days", days)
 
 
 class TestModule:

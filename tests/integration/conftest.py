@@ -63,10 +63,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", f"https://{host}{port}{self.path}")
             self.end_headers()
             return
+        if cfg.get("silent"):  # read the request, close without an answer
+            self.close_connection = True
+            return
         body = cfg.get("body", b"hello\n")
         if cfg.get("path") and self.path.split("?")[0] in cfg["path"]:
             body = cfg["path"][self.path.split("?")[0]]
-        self.send_response(200)
+        # status: the answer's status (an int, or {path: status} with "*" for every other path); location: a Location header.
+        status = cfg.get("status", 200)
+        if isinstance(status, dict):
+            status = status.get(self.path.split("?")[0], status.get("*", 200))
+        self.send_response(status)
+        if cfg.get("location"):
+            self.send_header("Location", cfg["location"])
         if cfg.get("hsts"):
             self.send_header("Strict-Transport-Security", cfg["hsts"])
         self.send_header("Content-Length", str(len(body)))

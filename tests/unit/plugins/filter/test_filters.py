@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleError, AnsibleFilterError
 
 from ansible_collections.port443.https.plugins.filter.certificate_facts import FilterModule as FactsFilters
 from ansible_collections.port443.https.plugins.filter.days_left import FilterModule as DaysFilters
@@ -87,3 +87,53 @@ def test_summary_and_explain():
     assert explain("filtered")["severity"] == "critical" and "firewall" in explain("filtered")["fix"]
     with pytest.raises(AnsibleFilterError, match="unknown reason code"):
         explain("nope")
+
+
+# Every filter and test fed the wrong type: one AnsibleFilterError (an AnsibleError) naming the plugin and what it
+# expected, never a bare Python exception message.
+@pytest.mark.parametrize("plugin, args, needle", [
+    ((FactsFilters, "certificate_facts"), (None,), "certificate_facts: expected PEM text with a certificate (a string), got NoneType"),
+    ((FactsFilters, "certificate_facts"), (42,), "certificate_facts: expected PEM text with a certificate (a string), got int"),
+    ((FactsFilters, "certificate_facts"), ({"a": 1},), "certificate_facts: expected PEM text with a certificate (a string), got dict"),
+    ((FactsFilters, "certificate_facts"), (b"\xff",), "certificate_facts: expected PEM text with a certificate as text, got bytes"),
+    ((DaysFilters, "days_left"), (None,), "days_left: expected a PEM certificate, certificate facts or a date string, got NoneType"),
+    ((DaysFilters, "days_left"), ({"not_after": 5},), "days_left: expected a PEM certificate"),
+    ((DaysFilters, "days_left"), (b"\xff",), "days_left: expected a PEM certificate or a date as text"),
+    ((SummaryFilters, "endpoint_summary"), ({"host": "a"},), "endpoint_summary: expected a list of endpoint results, got dict"),
+    ((SummaryFilters, "endpoint_summary"), (["a"],), "endpoint_summary: expected endpoint results (dicts), got str at [0]"),
+    ((SummaryFilters, "endpoint_summary"), ([{"status": "ok", "reasons": "closed"}],), "endpoint_summary: [0].reasons: expected a list of dicts"),
+    ((SummaryFilters, "endpoint_summary"), ([{"status": "ok", "reasons": ["closed"]}],), "endpoint_summary: [0].reasons: expected a list of dicts"),
+    ((ExplainFilters, "reason_explain"), (["closed"],), "reason_explain: expected a reason code (a string such as 'filtered'), got list"),
+    ((ExplainFilters, "reason_explain"), ({"code": "closed"},), "reason_explain: expected a reason code (a string such as 'filtered'), got dict"),
+    ((CompareFilters, "tls_version_compare"), ({"v": 1}, "1.2"), "tls_version_compare: {'v': 1} is not a TLS version"),
+    ((CompareFilters, "tls_version_compare"), ("1.2", None), "tls_version_compare: None is not a TLS version"),
+])
+def test_filters_reject_wrong_types(plugin, args, needle):
+    with pytest.raises(AnsibleFilterError) as err:
+        flt(*plugin)(*args)
+    assert str(err.value).startswith(needle), str(err.value)
+
+
+@pytest.mark.parametrize("plugin, args, needle", [
+    ((ExpiringTests, "expiring_within"), (None, 30), "expiring_within: expected a PEM certificate, certificate facts or a date string, got NoneType"),
+    ((ExpiringTests, "expiring_within"), ("2030-01-01", None), "expiring_within: days: expected a whole number, got NoneType"),
+    ((ExpiringTests, "expiring_within"), ("2030-01-01", [30]), "expiring_within: days: expected a whole number, got list"),
+    ((ExpiringTests, "expiring_within"), ("2030-01-01", True), "expiring_within: days: expected a whole number, got bool"),
+    ((ExpiringTests, "expiring_within"), ("2030-01-01", "soon"), "expiring_within: days: expected a whole number, got 'soon'"),
+    ((AtLeastTests, "tls_at_least"), (["1.2"], "1.2"), "tls_at_least: ['1.2'] is not a TLS version"),
+    ((AtLeastTests, "tls_at_least"), ("1.3", {"min": "1.2"}), "tls_at_least: {'min': '1.2'} is not a TLS version"),
+])
+def test_tests_reject_wrong_types(plugin, args, needle):
+    with pytest.raises(AnsibleError) as err:
+        tst(*plugin)(*args)
+    assert str(err.value).startswith(needle), str(err.value)
+
+
+def test_unexpected_exception_becomes_one_clear_error():
+    from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+
+    def broken(value):
+        return value.no_such_attribute
+
+    with pytest.raises(AnsibleFilterError, match=r"^demo: cannot use this input \(got int\): "):
+        wrap("demo", broken)(42)

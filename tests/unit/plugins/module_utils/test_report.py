@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils import _report
+from ansible_collections.port443.https.plugins.module_utils import _classify, _report
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint, fleet
 
 
@@ -54,9 +54,10 @@ def test_bad_options():
         _report.render_all(_report.build([]), ["pdf"])
 
 
-def test_status_derived_when_missing():
+def test_missing_status_is_critical_never_ok():
     res = _report.normalize([{"host": "a", "reasons": [{"code": "no_hsts", "severity": "warning"}]}])
-    assert res[0]["status"] == "warning"
+    assert res[0]["status"] == "critical"
+    assert [r["code"] for r in res[0]["reasons"]] == ["no_hsts", "unknown_status"]
     assert res[0]["port"] == 443
 
 
@@ -171,3 +172,73 @@ def test_render_all(report):
     out = _report.render_all(report, _report.FORMATS)
     assert set(out) == set(_report.FORMATS)
     assert all(text.endswith("\n") for text in out.values())
+
+
+# ---- never fail open ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("item, status, codes", [
+    ({"host": "a", "status": "ok", "reasons": []}, "ok", []),
+    ({"host": "a", "status": "unknown", "reasons": []}, "critical", ["unknown_status"]),
+    ({"host": "a", "status": None, "reasons": []}, "critical", ["unknown_status"]),
+    ({"host": "a", "status": "OK", "reasons": []}, "critical", ["unknown_status"]),
+    ({"host": "a", "status": "ok", "reasons": [{"code": "x"}]}, "critical", ["x"]),
+    ({"host": "a", "status": "ok", "reasons": [{"code": "x", "severity": "info"}]}, "critical", ["x"]),
+    ({"host": "a", "status": "ok", "reasons": [{"code": "no_hsts", "severity": "warning"}]}, "warning", ["no_hsts"]),
+    ({"host": "a", "status": "warning", "reasons": [{"code": "ok_note", "severity": "ok"}]}, "warning", ["ok_note"]),
+])
+def test_unknown_status_or_severity_is_never_ok(item, status, codes):
+    report = _report.build([item])
+    res = report["endpoints"][0]
+    assert res["status"] == status and [r["code"] for r in res["reasons"]] == codes
+    assert report["summary"][status] == 1 and report["summary"]["ok"] == (1 if status == "ok" else 0)
+    assert report["summary"]["failed"] == (1 if status == "critical" else 0)
+    # The probe-side summary and fail_on agree with the report.
+    assert _classify.summarize([item])[status] == 1
+    assert bool(_classify.failing([item], "critical")) is (status == "critical")
+    if item["reasons"] and item["reasons"][0].get("severity") not in ("ok", "warning", "critical"):
+        assert "counted as critical" in res["reasons"][0]["message"]
+
+
+def test_classify_severity_and_status():
+    assert _classify.status_of([{"code": "x"}]) == "critical"
+    assert _classify.status_of([{"code": "x", "severity": "bogus"}]) == "critical"
+    assert _classify.status_of([{"code": "x", "severity": "ok"}]) == "ok"
+    assert _classify.status_of([]) == "ok"
+    assert _classify.effective_status({"status": "ok", "reasons": [{"severity": "critical"}]}) == "critical"
+    assert _classify.effective_status({}) == "critical"
+    summary = _classify.summarize([{"status": "ok"}, {"status": "mystery"}, {}])
+    assert (summary["ok"], summary["critical"], summary["total"]) == (1, 2, 3)
+
+
+@pytest.mark.parametrize("name", [
+    "[click](http://evil.example/)",
+    "![img](http://evil.example/x.png)",
+    "<script>alert(1)</script>",
+    "a|b|c",
+    "*bold* _it_ ~~s~~ `code`",
+    "see http://evil.example and www.evil.example",
+    "# heading",
+    "line\nbreak | row",
+])
+def test_markdown_escapes_markup_from_results(name):
+    item = {"host": "h.example", "server_name": name, "status": "critical", "port": 443,
+            "reasons": [{"code": "hostname_mismatch", "severity": "critical", "message": f"CN={name}", "fix": name},
+                        {"code": f"odd`{name}", "severity": "warning", "message": "m", "fix": "f"}]}
+    md = _report.render_markdown(_report.build([item], title=name))
+    assert md.startswith("## ")
+    rows = [line for line in md.splitlines() if line.startswith("| critical")]
+    assert len(rows) == 1
+    # Exactly 5 unescaped pipes: the 4 columns are intact whatever the name holds.
+    assert len(re.findall(r"(?<!\\)\|", rows[0])) == 5
+    for bad in ("<script", "![", "http://", "www.", "**", "\n#"):
+        assert bad not in md.replace("**CRITICAL**", ""), bad
+    assert not re.search(r"(?<!\\)[\[\]]", md), "an unescaped bracket could start a link or an image"
+    assert "*bold*" not in md and "`code`" not in md
+
+
+def test_markdown_escape_round_trip():
+    # What is escaped still reads the same once rendered: every escape is a backslash before punctuation or an entity.
+    text = "[x](http://a.example/) <b> a|b www.c.example"
+    cell = _report._md_cell(text)
+    unescaped = re.sub(r"\\(.)", r"\1", cell).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert unescaped == text

@@ -115,3 +115,19 @@ def test_certificates_unreadable(module_env, tmp_path):
     res = run({"services": [], "certificates": [{"cert": str(tmp_path / "missing.pem")}]})
     assert res["certificates"][0]["ok"] is False
     assert "cannot read" in res["certificates"][0]["problems"][0]
+
+
+@pytest.mark.parametrize("outside, needle", [
+    ({"host": "web1", "tcp": "open"}, "outside: tcp: expected a dict with state"),
+    ({"host": "web1", "tcp": {"state": 1}}, "outside: tcp.state: expected a string, got int"),
+    ({"host": "web1", "reasons": "closed"}, "outside: reasons: expected a list of dicts"),
+    ({"host": "web1", "reasons": ["closed"]}, "outside: reasons[0]: expected a dict with code"),
+    ({"host": "web1", "reasons": [{"code": 5}]}, "outside: reasons[0].code: expected a string, got int"),
+    ({"host": ["web1"]}, "outside: host: expected a string, got list"),
+    ({"host": "web1", "status": {"x": 1}}, "outside: status: expected a string, got dict"),
+])
+def test_wrongly_typed_outside(module_env, outside, needle):
+    calls = module_env({"ss -H -ltnp": (0, "", "")}, {"ss"})
+    res = run({"outside": outside}, FailJson)
+    assert res["msg"].startswith(needle), res["msg"]
+    assert "Traceback" not in res["msg"] and calls == []  # rejected before any command ran

@@ -68,3 +68,25 @@ def test_bad_input(tmp_path):
 def test_empty_results(tmp_path):
     res = run({"results": [], "dest": str(tmp_path)})
     assert res["summary"]["total"] == 0 and res["status"] == "ok"
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_directory_as_target_file(tmp_path, check_mode):
+    dest = tmp_path / "out"
+    (dest / "report.html").mkdir(parents=True)
+    res = run({"results": fleet(), "dest": str(dest), "_ansible_check_mode": check_mode}, FailJson)
+    assert res["msg"].startswith(f"dest: '{dest / 'report.html'}' is a directory; the html report is written to that path")
+    assert "Traceback" not in res["msg"] and "Errno" not in res["msg"]
+    # Nothing was written before the error.
+    assert sorted(os.listdir(dest)) == ["report.html"]
+    # Leaving that format out works.
+    ok = run({"results": fleet(), "dest": str(dest), "formats": ["json", "markdown"]})
+    assert ok["changed"] is True and sorted(os.listdir(dest)) == ["report.html", "report.json", "report.md"]
+
+
+def test_fifo_as_target_file(tmp_path):
+    dest = tmp_path / "out"
+    dest.mkdir()
+    os.mkfifo(dest / "report.json")
+    res = run({"results": fleet(), "dest": str(dest), "formats": ["json"]}, FailJson)
+    assert "report.json' is not a regular file" in res["msg"]
