@@ -67,7 +67,8 @@ class Reach:
         self.index = index
         self.ep = ep
         self.budget = budget  # seconds this endpoint may spend in total (both phases)
-        self.start: float | None = None  # when work for it began (its lookup or its first connect)
+        self.start: float | None = None  # when work for it began (waiting for a free socket slot does not count)
+        self.dns_spent = 0.0
         self.end: float | None = None  # when this phase ended for it
         self.state: str | None = None  # open, closed, filtered, unresolvable, dns_timeout
         self.addresses: list[tuple[int, tuple[t.Any, ...]]] = []
@@ -135,14 +136,16 @@ def reach_all(endpoints: list[dict[str, t.Any]], timeout: float, budget: float, 
     seq = itertools.count()
     conns: dict[int, _Conn] = {}
     name_pos = 0
+    threads = 0  # lookups running in a thread and not yet collected
     try:
         while True:
             now = time.monotonic()
             # Start lookups: literals answer at once; names take a daemon thread each, a bounded number at a time.
-            while name_pos < len(names) and len(waiting_lookup) < _MAX_LOOKUP_THREADS:
+            while name_pos < len(names) and threads < _MAX_LOOKUP_THREADS:
                 name = names[name_pos]
                 name_pos += 1
                 lookup = _net.Lookup(name, notify)
+                threads += not _net.is_ip(name)
                 lookups[name] = lookup
                 for r in by_name[name]:
                     r.start = lookup.started
@@ -152,6 +155,7 @@ def reach_all(endpoints: list[dict[str, t.Any]], timeout: float, budget: float, 
             while waiting_lookup:
                 due, name = heapq.heappop(waiting_lookup)
                 lookup = lookups.pop(name)
+                threads -= not _net.is_ip(name) and (lookup.done() or due <= now)
                 if lookup.done():
                     for r in by_name.pop(name):
                         if not lookup.addresses:
@@ -160,6 +164,8 @@ def reach_all(endpoints: list[dict[str, t.Any]], timeout: float, budget: float, 
                             yield r
                         else:
                             r.addresses = [(f, _net.with_port(sa, r.ep["port"])) for f, sa in lookup.addresses]
+                            # Its clock pauses while it waits for a socket slot, and goes on from there.
+                            r.dns_spent, r.start = time.monotonic() - lookup.started, None
                             ready.append(r)
                 elif due <= now:
                     for r in by_name.pop(name):
@@ -235,7 +241,7 @@ def _attempt(r: Reach, conn: _Conn, state: str, error: str | None) -> None:
 def _start_next(r: Reach, timeout: float, sel, conns, timers, seq) -> bool:
     """Connect to r's next address; True when r is finished (no address or no time left)."""
     if r.start is None:
-        r.start = time.monotonic()
+        r.start = time.monotonic() - r.dns_spent
     while r.next_address < len(r.addresses):
         step = min(timeout, r.left())
         if step <= 0:
