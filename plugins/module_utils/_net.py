@@ -11,6 +11,7 @@ import errno
 import ipaddress
 import re
 import socket
+import threading
 import time
 import typing as t
 
@@ -43,16 +44,81 @@ def valid_host(value: t.Any) -> bool:
 
 
 def resolve(host: str, port: int) -> tuple[int, tuple[t.Any, ...]] | None:
-    """First (family, sockaddr) for host:port, or None when the name does not resolve."""
-    host = host.strip("[]")
+    """First (family, sockaddr) for host:port, or None when the name does not resolve (no time bound: see Lookup)."""
+    addrs = _getaddrinfo(host, port)
+    return addrs[0] if addrs else None
+
+
+def _getaddrinfo(host: str, port: int | None, flags: int = 0) -> list[tuple[int, tuple[t.Any, ...]]]:
+    """Every (family, sockaddr) of host, in the resolver's order, without duplicates ([] when it does not resolve)."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP, flags=flags)
     except (socket.gaierror, UnicodeError, OSError):
-        return None
-    if not infos:
-        return None
-    family, _type, _proto, _canon, sockaddr = infos[0]
-    return family, sockaddr
+        return []
+    out: list[tuple[int, tuple[t.Any, ...]]] = []
+    for family, _type, _proto, _canon, sockaddr in infos:
+        if (family, sockaddr) not in out:
+            out.append((family, sockaddr))
+    return out
+
+
+def with_port(sockaddr: tuple[t.Any, ...], port: int) -> tuple[t.Any, ...]:
+    return (sockaddr[0], port) + tuple(sockaddr[2:])
+
+
+class Lookup:
+    """One name resolution in a daemon thread.
+
+    getaddrinfo blocks and cannot be cancelled: the thread is a daemon (it never holds the interpreter at exit) and a
+    caller that stops waiting simply abandons it. done() / result() poll; wait(timeout) blocks at most timeout.
+    """
+
+    def __init__(self, host: str, notify: t.Callable[[], None] | None = None) -> None:
+        self.host = host.strip("[]")
+        self.started = time.monotonic()
+        self.addresses: list[tuple[int, tuple[t.Any, ...]]] | None = None
+        self._event = threading.Event()
+        self._notify = notify
+        if is_ip(self.host):
+            # A literal needs no resolver: answered at once, without a thread.
+            self._finish(_getaddrinfo(self.host, None, socket.AI_NUMERICHOST))
+        else:
+            threading.Thread(target=self._run, name=f"resolve {self.host}", daemon=True).start()
+
+    def _run(self) -> None:
+        self._finish(_getaddrinfo(self.host, None))
+
+    def _finish(self, addresses: list[tuple[int, tuple[t.Any, ...]]]) -> None:
+        self.addresses = addresses
+        self._event.set()
+        if self._notify is not None:
+            self._notify()
+
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._event.wait(max(0.0, timeout))
+
+
+def resolve_all(host: str, port: int, timeout: float) -> tuple[str, list[tuple[int, tuple[t.Any, ...]]]]:
+    """Every address of host:port within timeout: ("ok", addresses), ("unresolvable", []) or ("timeout", [])."""
+    lookup = Lookup(host)
+    if not lookup.wait(timeout):
+        return "timeout", []
+    if not lookup.addresses:
+        return "unresolvable", []
+    return "ok", [(family, with_port(sockaddr, port)) for family, sockaddr in lookup.addresses]
+
+
+def error_state(exc: BaseException | int) -> str:
+    """closed (refused, reset: the host answered) or filtered (timeout, ICMP unreachable / prohibited) for a connect error."""
+    code = exc if isinstance(exc, int) else getattr(exc, "errno", None)
+    if isinstance(exc, (socket.timeout, TimeoutError)) or code in (errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH,
+                                                                    errno.EACCES, errno.EPERM):
+        # No answer, or packets rejected on the path (ICMP unreachable / administratively prohibited).
+        return "filtered"
+    return "closed"
 
 
 def connect(family: int, sockaddr: tuple[t.Any, ...], timeout: float) -> tuple[str, socket.socket | None, float | None, str | None]:
@@ -68,27 +134,27 @@ def connect(family: int, sockaddr: tuple[t.Any, ...], timeout: float) -> tuple[s
     except (socket.timeout, TimeoutError):
         sock.close()
         return "filtered", None, None, f"no answer within {timeout:g}s"
-    except ConnectionRefusedError as exc:
-        sock.close()
-        return "closed", None, round((time.monotonic() - start) * 1000, 2), str(exc)
     except OSError as exc:
         sock.close()
-        if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM):
-            # ICMP unreachable / administratively prohibited: packets are rejected on the path.
-            return "filtered", None, None, str(exc)
-        return "closed", None, None, str(exc)
+        state = error_state(exc)
+        return state, None, round((time.monotonic() - start) * 1000, 2) if state == "closed" else None, str(exc)
     latency = round((time.monotonic() - start) * 1000, 2)
     return "open", sock, latency, None
 
 
 def tcp_request(family: int, sockaddr: tuple[t.Any, ...], payload: bytes, timeout: float, limit: int = 16384) -> bytes | None:
-    """Plain TCP: send payload, read up to limit bytes (until the headers end or the peer closes)."""
-    state, sock, _lat, _err = connect(family, sockaddr, timeout)
+    """Plain TCP: send payload, read up to limit bytes (until the headers end or the peer closes).
+
+    The whole exchange (connect, send, read) takes at most timeout.
+    """
+    budget = Deadline(timeout)
+    state, sock, _lat, _err = connect(family, sockaddr, budget.timeout(timeout))
     if sock is None:
         return None
     try:
+        sock.settimeout(budget.timeout(timeout))
         sock.sendall(payload)
-        return read_headers(sock, timeout, limit)
+        return read_headers(sock, budget.timeout(timeout), limit)
     except OSError:
         return None
     finally:
@@ -124,8 +190,12 @@ class Deadline:
         return max(0.0, self.end - time.monotonic())
 
     def timeout(self, cap: float) -> float:
-        """The timeout for the next step: at most cap, never past the deadline (0 once it has passed)."""
-        return min(cap, self.remaining())
+        """The timeout for the next step: at most cap, never past the deadline.
+
+        Never 0 (a socket timeout of 0 means non-blocking, not "no time left"): 1 ms once the deadline has passed;
+        check `expired` before starting a step.
+        """
+        return max(0.001, min(cap, self.remaining()))
 
     @property
     def expired(self) -> bool:

@@ -12,7 +12,7 @@ import concurrent.futures
 import ssl
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _http, _net, _policy, _tls, _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _http, _net, _policy, _reach, _tls, _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
@@ -106,7 +106,7 @@ def _empty_result(ep: dict[str, t.Any]) -> dict[str, t.Any]:
     return {
         "host": ep["host"], "port": ep["port"], "server_name": ep["server_name"], "address": ep["address"],
         "status": "ok", "reasons": [],
-        "tcp": {"state": None, "latency_ms": None, "error": None},
+        "tcp": {"state": None, "latency_ms": None, "error": None, "attempts": []},
         "tls": {"versions": {v: None for v in _classify.TLS_VERSIONS}, "negotiated": None, "cipher": None, "alpn": None, "error": None},
         "certificate": None,
         "revocation": None,
@@ -114,106 +114,170 @@ def _empty_result(ep: dict[str, t.Any]) -> dict[str, t.Any]:
     }
 
 
+# The whole probe of one endpoint (lookup, connects, handshakes, version probes, certificate and HTTP steps)
+# may take at most BUDGET_FACTOR x timeout; what is not finished by then gets no verdict (deadline_exceeded).
+BUDGET_FACTOR = 2.0
+
+
 def probe_endpoint(ep: dict[str, t.Any], opts: dict[str, t.Any]) -> dict[str, t.Any]:
-    """Probe one endpoint; never raises for network conditions."""
-    res = _empty_result(ep)
-    reasons = res["reasons"]
+    """Probe one endpoint (normalized by validate()); never raises for network conditions."""
+    return _run([ep], dict(opts, workers=1))[0]
+
+
+def _run(endpoints: list[dict[str, t.Any]], opts: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """Reachability of every endpoint at once (one selector loop), then the TLS work of those that answered on a
+    bounded pool of `workers` threads. Results in input order."""
     checks = opts["checks"]
     timeout = float(opts.get("timeout") or 5)
     want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http"))
+    workers = max(1, min(int(opts.get("workers") or 64), len(endpoints)))
+    results: list[dict[str, t.Any] | None] = [None] * len(endpoints)
+    futures = []
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers) if want_tls else None
+    try:
+        for reach in _reach.reach_all(endpoints, timeout, BUDGET_FACTOR * timeout, hello=want_tls,
+                                      max_inflight=_reach.inflight_cap(workers)):
+            res = _reach_result(reach, timeout)
+            if pool is not None and reach.state == "open" and reach.answered:
+                futures.append(pool.submit(_tls_phase, res, reach, opts, timeout))
+            else:
+                res["status"] = _classify.status_of(res["reasons"])
+                results[reach.index] = res
+        for future in futures:
+            index, res = future.result()
+            results[index] = res
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    return t.cast("list[dict[str, t.Any]]", results)
 
+
+def _reach_result(reach: _reach.Reach, timeout: float) -> dict[str, t.Any]:
+    """The result as far as the reachability phase tells: TCP state, addresses tried, and the reason when it ends here."""
+    ep = reach.ep
+    res = _empty_result(ep)
+    reasons = res["reasons"]
+    tcp = res["tcp"]
+    tcp.update(state=reach.state, latency_ms=reach.latency_ms, error=reach.error,
+               attempts=[{k: a.get(k) for k in ("address", "state", "latency_ms", "error")} for a in reach.attempts])
     target = ep["address"] or ep["host"]
-    resolved = _net.resolve(target, ep["port"])
-    if resolved is None:
-        res["tcp"]["state"] = "unresolvable"
+    if reach.state == "unresolvable":
         reasons.append(_classify.reason("unresolvable", target))
-        res["status"] = _classify.status_of(reasons)
         return res
-    family, sockaddr = resolved
-    res["address"] = sockaddr[0]
+    if reach.state == "dns_timeout":
+        reasons.append(_classify.reason("dns_timeout", reach.error))
+        return res
+    if reach.sockaddr is not None:
+        res["address"] = reach.sockaddr[0]
+    if reach.state in ("closed", "filtered"):
+        detail = "; ".join(f"{_hostport(a['address'], ep['port'])}: {a['error']}" for a in reach.attempts) or reach.error
+        reasons.append(_classify.reason(reach.state, detail))
+        return res
+    if reach.answered is False:
+        # Connected, but nothing answered the ClientHello on any address: no verdict on versions (null).
+        res["tls"]["error"] = reach.error
+        reasons.append(_classify.reason("no_tls_response", reach.error))
+    return res
 
-    state, sock, latency, error = _net.connect(family, sockaddr, timeout)
-    res["tcp"].update(state=state, latency_ms=latency, error=error)
-    if sock is None:
-        reasons.append(_classify.reason(state, f"{sockaddr[0]}:{ep['port']}: {error}"))
-        res["status"] = _classify.status_of(reasons)
-        return res
-    if not want_tls:
-        sock.close()
-        res["status"] = _classify.status_of(reasons)
-        return res
 
-    hs = _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep="http" in checks)
+def _hostport(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _tls_phase(res: dict[str, t.Any], reach: _reach.Reach, opts: dict[str, t.Any], timeout: float) -> tuple[int, dict[str, t.Any]]:
+    """TLS, versions, certificate and HTTP for an endpoint that answered, within what is left of its budget."""
+    deadline = _net.Deadline(reach.left())
+    unfinished: list[str] = []
+    try:
+        _tls_steps(res, reach, opts, timeout, deadline, unfinished)
+    finally:
+        if unfinished:
+            res["reasons"].append(_classify.reason(
+                "deadline_exceeded", f"no verdict for {', '.join(unfinished)} within {BUDGET_FACTOR * timeout:g}s"))
+        res["status"] = _classify.status_of(res["reasons"])
+    return reach.index, res
+
+
+def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
+    ep = reach.ep
+    reasons = res["reasons"]
+    checks = opts["checks"]
+    family, sockaddr = reach.family, reach.sockaddr
     tls = res["tls"]
+
+    if deadline.expired:
+        unfinished.append("tls")
+        return
+    state, sock, _lat, error = _net.connect(family, sockaddr, deadline.timeout(timeout))
+    if sock is None:
+        if deadline.expired:
+            unfinished.append("tls")
+            return
+        res["tcp"].update(state=state, error=error)
+        reasons.append(_classify.reason(state, f"{_hostport(sockaddr[0], ep['port'])}: answered, then a new connection failed: {error}"))
+        return
+    step = deadline.timeout(timeout)
+    hs = _main_handshake(sock, family, sockaddr, ep, opts, step, keep="http" in checks, deadline=deadline)
     hsts_raw = None
     if hs.ok:
         tls.update(negotiated=hs.version, cipher=hs.cipher, alpn=hs.alpn)
         if hs.sock is not None:
-            if hs.alpn != "h2":
-                hsts_raw = _tls_http_head(hs.sock, ep, timeout)
+            if hs.alpn != "h2" and not deadline.expired:
+                hsts_raw = _tls_http_head(hs.sock, ep, deadline.timeout(timeout))
             hs.sock.close()
-            if hs.alpn == "h2":
+            if hs.alpn == "h2" and not deadline.expired:
                 # The server chose HTTP/2: ask again over a session that offers HTTP/1.1 only.
-                _st, hsock, _lat, _err = _net.connect(family, sockaddr, timeout)
+                _st, hsock, _lat, _err = _net.connect(family, sockaddr, deadline.timeout(timeout))
                 if hsock is not None:
-                    hhs = _tls.handshake(hsock, ep["server_name"], timeout, alpn=("http/1.1",), keep=True)
+                    hhs = _tls.handshake(hsock, ep["server_name"], deadline.timeout(timeout), alpn=("http/1.1",), keep=True)
                     if hhs.sock is not None:
-                        hsts_raw = _tls_http_head(hhs.sock, ep, timeout)
+                        if not deadline.expired:
+                            hsts_raw = _tls_http_head(hhs.sock, ep, deadline.timeout(timeout))
                         hhs.sock.close()
     else:
         tls["error"] = hs.error
         if hs.kind == "timeout":
-            reasons.append(_classify.reason("no_tls_response", f"nothing received within {timeout:g}s"))
-        elif hs.kind == "too_large":
-            reasons.append(_classify.reason("oversized_certificate_list", hs.error))
-        elif hs.kind == "not_tls":
-            plain = _net.tcp_request(family, sockaddr, _http.request_bytes(ep["server_name"]), timeout)
+            if deadline.expired and step < timeout:
+                unfinished.append("tls")
+            else:
+                reasons.append(_classify.reason("no_tls_response", f"the TLS handshake did not complete within {step:g}s"))
+            return  # versions stay null: unknown
+        if hs.kind == "not_tls":
+            plain = None
+            if not deadline.expired:
+                plain = _net.tcp_request(family, sockaddr, _http.request_bytes(ep["server_name"]), deadline.timeout(timeout))
             status, _headers = _http.parse_response(plain)
             detail = f"plain HTTP answered with status {status}" if status else hs.error
             reasons.append(_classify.reason("not_tls", detail))
+            res["tls"]["versions"] = {v: False for v in _classify.TLS_VERSIONS}
+            return
+        if hs.kind == "too_large":
+            reasons.append(_classify.reason("oversized_certificate_list", hs.error))
         else:
             reasons.append(_classify.reason("handshake_failure", hs.error))
-        if hs.kind in ("timeout", "not_tls"):
-            res["tls"]["versions"] = {v: False for v in _classify.TLS_VERSIONS}
-            res["status"] = _classify.status_of(reasons)
-            return res
 
     if "tls_versions" in checks:
-        versions = tls["versions"]
-        negotiated = hs.version if hs.ok else None
-        for version in _classify.TLS_VERSIONS:
-            if negotiated is not None and _classify.compare_tls_versions(version, negotiated) >= 0:
-                # The server picked `negotiated` from an offer of 1.0-1.3: it supports no higher version.
-                versions[version] = version == negotiated
-                continue
-            st, vsock, _lat, _err = _net.connect(family, sockaddr, timeout)
-            if vsock is None:
-                versions[version] = None
-                continue
-            vhs = _tls.handshake(vsock, ep["server_name"], timeout, version=version)
-            # A certificate list too large for the client still means the server chose this version.
-            versions[version] = bool((vhs.ok and vhs.version == version) or vhs.kind == "too_large")
-        low = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, opts["min_tls_version"]) < 0]
-        good = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, opts["min_tls_version"]) >= 0]
-        if low:
-            sev = "warning" if good else "critical"
-            reasons.append(_classify.reason("legacy_tls_enabled", f"accepts TLS {', '.join(low)}; minimum is {opts['min_tls_version']}", sev))
+        _version_probes(res, reach, opts, timeout, deadline, unfinished, hs)
     elif hs.ok:
         tls["versions"][hs.version] = True
 
     if hs.ok and hs.chain_der and ("certificate" in checks or "revocation" in checks):
         if not _x509.HAS_CRYPTOGRAPHY:
             res["certificate"] = {"error": "the Python library cryptography is not installed"}
+        elif "revocation" in checks and deadline.expired:
+            unfinished.append("certificate")
         else:
-            _certificate_check(res, hs, ep, opts, timeout, reasons)
+            _certificate_check(res, hs, ep, opts, deadline.timeout(timeout), reasons, deadline=deadline)
 
     if "http" in checks:
-        res["http"] = _http_check(ep, family, sockaddr, timeout, hsts_raw if hs.ok else None, opts, reasons, tls_ok=hs.ok)
-    res["status"] = _classify.status_of(reasons)
-    return res
+        if deadline.expired:
+            unfinished.append("http")
+        else:
+            res["http"] = _http_check(ep, family, sockaddr, deadline.timeout(timeout), hsts_raw if hs.ok else None, opts, reasons,
+                                      tls_ok=hs.ok, deadline=deadline)
 
 
-def _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep):
+def _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep, deadline):
     """The first handshake of an endpoint. With the certificate or revocation check it is a verifying one, so
     OpenSSL's path validation decides trust; a chain it rejects is read again over a second, non-verifying
     connection, so the explanation sees exactly what is served."""
@@ -223,11 +287,11 @@ def _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep):
     hs = _tls.handshake(sock, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep=keep, want_chain=True, verify_ca=verify_ca)
     if hs.kind != "verify_failed":
         return hs
-    _state, again, _lat, error = _net.connect(family, sockaddr, timeout)
+    _state, again, _lat, error = _net.connect(family, sockaddr, deadline.timeout(timeout))
     if again is None:
         hs.kind, hs.error = "error", f"the chain was rejected ({hs.verify_message}); reconnecting to read it failed: {error}"
         return hs
-    plain = _tls.handshake(again, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep=keep, want_chain=True)
+    plain = _tls.handshake(again, ep["server_name"], deadline.timeout(timeout), alpn=("h2", "http/1.1"), keep=keep, want_chain=True)
     plain.verified, plain.verify_code, plain.verify_message = False, hs.verify_code, hs.verify_message
     return plain
 
@@ -238,14 +302,59 @@ def _verification(hs) -> _chain.Verification:
     return _chain.Verification(hs.verified, hs.verify_code, hs.verify_message, validator=f"{ssl.OPENSSL_VERSION} (TLS handshake)")
 
 
-def _certificate_check(res, hs, ep, opts, timeout, reasons) -> None:
+def _version_probes(res, reach, opts, timeout, deadline, unfinished, hs) -> None:
+    """One pinned handshake per version the default handshake did not already decide.
+
+    true: accepted; false: refused; null: unknown (no answer in time, or no time left), with a reason.
+    """
+    ep = reach.ep
+    versions = res["tls"]["versions"]
+    negotiated = hs.version if hs.ok else None
+    unknown, late = [], []
+    for version in _classify.TLS_VERSIONS:
+        if negotiated is not None and _classify.compare_tls_versions(version, negotiated) >= 0:
+            # The server picked `negotiated` from an offer of 1.0-1.3: it supports no higher version.
+            versions[version] = version == negotiated
+            continue
+        if deadline.expired:
+            late.append(version)
+            continue
+        step = deadline.timeout(timeout)
+        _st, vsock, _lat, err = _net.connect(reach.family, reach.sockaddr, step)
+        if vsock is None:
+            versions[version] = None
+            (late if deadline.expired else unknown).append(version)
+            continue
+        vhs = _tls.handshake(vsock, ep["server_name"], deadline.timeout(timeout), version=version)
+        if vhs.kind == "timeout":
+            versions[version] = None
+            (late if deadline.expired else unknown).append(version)
+            continue
+        # A certificate list too large for the client still means the server chose this version.
+        versions[version] = bool((vhs.ok and vhs.version == version) or vhs.kind == "too_large")
+    if unknown:
+        res["reasons"].append(_classify.reason(
+            "tls_version_unknown", f"TLS {', '.join(unknown)}: no answer within {timeout:g}s"))
+    if late:
+        unfinished.append("TLS " + ", ".join(late))
+    low = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, opts["min_tls_version"]) < 0]
+    good = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, opts["min_tls_version"]) >= 0]
+    if low:
+        sev = "warning" if good else "critical"
+        res["reasons"].append(_classify.reason("legacy_tls_enabled", f"accepts TLS {', '.join(low)}; minimum is {opts['min_tls_version']}", sev))
+
+
+def _certificate_check(res, hs, ep, opts, timeout, reasons, deadline=None) -> None:
     store = _x509.trust_store(opts.get("ca_path"))
     fetch = None
     if opts.get("aia_fetch", True):
         from ansible_collections.port443.https.plugins.module_utils import _revocation
 
         def fetch(url):
-            return _revocation.fetch(url, timeout, max_bytes=_AIA_MAX_BYTES)
+            step = deadline.timeout(timeout) if deadline is not None else timeout
+            if step <= 0:
+                raise TimeoutError("no time left in the endpoint's budget")
+            return _revocation.fetch(url, step, max_bytes=_AIA_MAX_BYTES)
     try:
         info, findings = _chain.evaluate(hs.chain_der, ep["server_name"], store, opts, _verification(hs), fetch=fetch,
                                          chain_complete=hs.chain_complete_known)
@@ -282,7 +391,7 @@ def _tls_http_head(tls_sock, ep, timeout) -> bytes | None:
         return None
 
 
-def _http_check(ep, family, sockaddr, timeout, hsts_raw, opts, reasons, tls_ok=False) -> dict[str, t.Any]:
+def _http_check(ep, family, sockaddr, timeout, hsts_raw, opts, reasons, tls_ok=False, deadline=None) -> dict[str, t.Any]:
     out: dict[str, t.Any] = {"redirect": None, "hsts": None, "path": ep.get("http_path") or "/", "status": None, "location": None}
     # Port 80 (or http_port): plain request, expect a redirect to the https URL.
     http_addr = (sockaddr[0], ep["http_port"]) + tuple(sockaddr[2:])
@@ -316,11 +425,6 @@ def probe(params: dict[str, t.Any], run_command: t.Callable[[list[str]], tuple[i
     """
     endpoints, opts = validate(params)
     opts["_run_command"] = run_command
-    workers = max(1, min(int(opts.get("workers") or 64), len(endpoints)))
-    if workers == 1:
-        results = [probe_endpoint(ep, opts) for ep in endpoints]
-    else:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda ep: probe_endpoint(ep, opts), endpoints))
+    results = _run(endpoints, opts)
     opts.pop("_run_command", None)
     return {"endpoints": results, "summary": _classify.summarize(results), "options": opts}

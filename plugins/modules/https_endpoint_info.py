@@ -86,12 +86,21 @@ options:
     default: true
   timeout:
     description:
-      - Timeout in seconds for each phase (resolve-and-connect, each handshake, each read), per connection.
-      - Dead endpoints cost about one timeout in total because endpoints are probed in parallel.
+      - Timeout in seconds for each step of the probe of one endpoint (the name lookup, each connect, each handshake,
+        each read).
+      - The whole probe of one endpoint takes at most about twice this value, whatever the server does (slow,
+        drip-feeding, stalling). Checks not finished by then get no verdict and the reason C(deadline_exceeded).
+      - A name that does not resolve within this time is C(dns_timeout). Every address a name resolves to is tried
+        in turn until one answers.
+      - Resolution, connects and the check that something answers TLS run for all endpoints at once in one event loop,
+        so endpoints that never answer cost about one timeout in total, however many there are.
     type: float
     default: 5
   workers:
-    description: Maximum number of endpoints probed at the same time.
+    description:
+      - Maximum number of endpoints whose TLS work (handshakes, version probes, certificate and HTTP checks) runs at the
+        same time, each in its own thread.
+      - Reachability does not use these threads (see O(timeout)), so dead endpoints do not occupy them.
     type: int
     default: 64
   min_tls_version:
@@ -218,7 +227,9 @@ endpoints:
       returned: always
       sample: www.example.com
     address:
-      description: The IP address connected to (V(null) when the name did not resolve).
+      description:
+        - The IP address that answered (the first of the resolved addresses, tried in turn, that answered), or the
+          address whose failure is reported when none answered; V(null) when the name did not resolve.
       type: str
       returned: always
       sample: 192.0.2.10
@@ -238,13 +249,19 @@ endpoints:
           message: The HTTPS response carries no Strict-Transport-Security header. (HTTPS status 200)
           fix: Send 'Strict-Transport-Security max-age=31536000' once HTTPS works everywhere.
     tcp:
-      description: TCP result with C(state) (V(open), V(closed), V(filtered), V(unresolvable)), C(latency_ms) and C(error).
+      description:
+        - TCP result with C(state) (V(open), V(closed), V(filtered), V(unresolvable), V(dns_timeout)), C(latency_ms)
+          and C(error).
+        - C(attempts) lists every address tried, in order, each as C(address), C(state) (V(open), V(closed),
+          V(filtered)), C(latency_ms) and C(error) (for an open address that did not answer a TLS ClientHello, why).
       type: dict
       returned: always
-      sample: {state: open, latency_ms: 0.21, error: null}
+      sample: {state: open, latency_ms: 0.21, error: null, attempts: [{address: 192.0.2.10, state: closed, latency_ms: 0.3,
+               error: Connection refused}, {address: 192.0.2.11, state: open, latency_ms: 0.21, error: null}]}
     tls:
       description:
-        - C(versions) maps V(1.0), V(1.1), V(1.2), V(1.3) to V(true)/V(false) (V(null) when not tested);
+        - C(versions) maps V(1.0), V(1.1), V(1.2), V(1.3) to V(true) (accepted) or V(false) (refused); V(null) when not
+          tested or unknown (no answer in time, reason C(tls_version_unknown), or no time left, C(deadline_exceeded));
           C(negotiated), C(cipher) and C(alpn) describe the default handshake; C(error) its failure.
       type: dict
       returned: always

@@ -188,6 +188,46 @@ print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SEL
 """
 
 
+def big_run(args, base, env, tmp, port):
+    """N endpoints, of which D never answer: every fifth one a dead one, alternately a tarpit (connects, never speaks)
+    and a dropped SYN (a listener whose accept queue is full). Bound: floor of the live ones + 3 x timeout."""
+    n_live = args.big - args.big_dead
+    tarpit = socket.socket()
+    tarpit.bind(("0.0.0.0", 0))
+    tarpit.listen(4096)
+    sink = socket.socket()
+    sink.bind(("0.0.0.0", 0))
+    sink.listen(0)
+    filler = socket.create_connection(("127.0.0.1", sink.getsockname()[1]), 2)
+    try:
+        live = [{"host": a, "port": port, "server_name": SNI} for a in addresses(n_live)]
+        dead_hosts = [f"127.250.{i // 250}.{i % 250 + 1}" for i in range(args.big_dead)]
+        dead = [{"host": h, "port": (tarpit if i % 2 else sink).getsockname()[1], "server_name": SNI} for i, h in enumerate(dead_hosts)]
+        eps, li, di = [], iter(live), iter(dead)
+        for i in range(args.big):
+            first, second = (di, li) if i % 5 == 4 else (li, di)
+            eps.append(next(first, None) or next(second))
+        floor_s, _fl = timed(f"(a) floor, {n_live} live endpoints", lambda: floor(live, args.workers, args.timeout))
+        pfile = os.path.join(tmp, "big.json")
+        with open(pfile, "w") as f:
+            json.dump(dict(base, endpoints=eps), f)
+        wall, _rss, proc = run_child([sys.executable, "-c", CORE, pfile], env)
+        data = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {"error": proc.stderr[-2000:]}
+        bound = floor_s + 3 * args.timeout
+        core_s = data.get("wall", float("inf"))
+        summary = data.get("summary") or {}
+        dead_found = sum(summary.get("by_reason", {}).get(code, 0) for code in ("no_tls_response", "filtered"))
+        print(f"{f'(c) module core, {args.big} endpoints, {args.big_dead} dead':<42} {core_s:8.2f} s  (process {wall:.2f} s, "
+              f"peak RSS {data.get('rss_mb', 0):.0f} MB) bound floor + 3 x timeout = {bound:.2f} s -> "
+              f"{'within' if core_s <= bound else 'OVER'}; dead found {dead_found}/{args.big_dead}; {summary}", flush=True)
+        return {"big": args.big, "big_dead": args.big_dead, "big_floor_s": floor_s, "big_core_s": core_s, "big_bound_s": bound,
+                "big_core_rss_mb": data.get("rss_mb"), "big_dead_found": dead_found}
+    finally:
+        filler.close()
+        sink.close()
+        tarpit.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=1000)
@@ -195,6 +235,10 @@ def main():
     ap.add_argument("--timeout", type=float, default=5)
     ap.add_argument("--sslyze", help="path to the sslyze executable (own venv)")
     ap.add_argument("--sslyze-count", type=int, default=0, help="scan only this many endpoints with sslyze (0: all)")
+    ap.add_argument("--big", type=int, default=0, metavar="N",
+                    help="also run N endpoints of which --big-dead never answer (half tarpits, half dropped SYNs), against a floor "
+                         "of the live ones alone (e.g. --big 10000)")
+    ap.add_argument("--big-dead", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=1,
                     help="alternate floor / module core / ansible-playbook runs this many times and report the best of each "
                          "(use on a busy machine: alternating exposes both sides to the same load)")
@@ -253,6 +297,9 @@ def main():
             results["module_playbook_rss_mb"] = rss
         results.update(floor_s=min(floors), core_s=min(cores), core_dead_s=min(deads), module_playbook_s=min(plays),
                        floor_runs=floors, core_runs=cores, core_dead_runs=deads, playbook_runs=plays)
+
+        if args.big:
+            results.update(big_run(args, base, env, tmp, port))
 
         if args.sslyze:
             n = args.sslyze_count or args.count
