@@ -111,11 +111,13 @@ def resolve_all(host: str, port: int, timeout: float) -> tuple[str, list[tuple[i
     return "ok", [(family, with_port(sockaddr, port)) for family, sockaddr in lookup.addresses]
 
 
+_FILTERED_ERRNOS = (errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES, errno.EPERM)
+
+
 def error_state(exc: BaseException | int) -> str:
     """closed (refused, reset: the host answered) or filtered (timeout, ICMP unreachable / prohibited) for a connect error."""
     code = exc if isinstance(exc, int) else getattr(exc, "errno", None)
-    if isinstance(exc, (socket.timeout, TimeoutError)) or code in (errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH,
-                                                                    errno.EACCES, errno.EPERM):
+    if isinstance(exc, (socket.timeout, TimeoutError)) or code in _FILTERED_ERRNOS:
         # No answer, or packets rejected on the path (ICMP unreachable / administratively prohibited).
         return "filtered"
     return "closed"
