@@ -370,8 +370,10 @@ def _certificate_check(res, hs, ep, opts, timeout, reasons, deadline=None) -> No
         from ansible_collections.port443.https.plugins.module_utils import _revocation
 
         pair = _chain.issuer_for_revocation(hs.chain_der, store)
-        staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], timeout, opts.get("_run_command"))
-        res["revocation"] = _revocation.check(pair, timeout, staple) if pair else {
+        # Every revocation step (staple, CRL, OCSP) takes what is left of the endpoint's budget, asked anew each time.
+        step = (lambda: deadline.timeout(timeout)) if deadline is not None else timeout
+        staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], step, opts.get("_run_command"))
+        res["revocation"] = _revocation.check(pair, step, staple) if pair else {
             "status": "unknown", "source": None, "detail": "issuer certificate not available", "stapled": staple}
         status = res["revocation"]["status"]
         if status == "revoked":

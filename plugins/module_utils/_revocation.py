@@ -85,12 +85,24 @@ def _verify_signature(public_key: t.Any, signature: bytes, data: bytes, hash_alg
     return True
 
 
-def check_crl(cert: t.Any, issuer: t.Any, timeout: float) -> dict[str, t.Any] | None:
+Timeout = t.Union[float, t.Callable[[], float]]
+
+
+def _step(timeout: Timeout) -> float:
+    """The timeout for the next network step: a number, or a callable asked each time (an endpoint's remaining
+    budget, so several fetches in a row never overrun it)."""
+    value = timeout() if callable(timeout) else timeout
+    if value <= 0.001:
+        raise TimeoutError("no time left in the endpoint's budget")
+    return value
+
+
+def check_crl(cert: t.Any, issuer: t.Any, timeout: Timeout) -> dict[str, t.Any] | None:
     """Result from the first CRL that downloads, parses and verifies; None when none does."""
     errors = []
     for url in crl_urls(cert):
         try:
-            data = fetch(url, timeout)
+            data = fetch(url, _step(timeout))
             crl = x509.load_pem_x509_crl(data) if data.lstrip().startswith(b"-----") else x509.load_der_x509_crl(data)
         except Exception as exc:  # network errors, parse errors
             errors.append(f"{url}: {exc}")
@@ -131,12 +143,12 @@ def _ocsp_signer(response: t.Any, issuer: t.Any) -> t.Any | None:
     return None
 
 
-def check_ocsp(cert: t.Any, issuer: t.Any, timeout: float) -> dict[str, t.Any] | None:
+def check_ocsp(cert: t.Any, issuer: t.Any, timeout: Timeout) -> dict[str, t.Any] | None:
     errors = []
     for url in ocsp_urls(cert):
         try:
             request = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()
-            data = fetch(url, timeout, request.public_bytes(_der()), "application/ocsp-request")
+            data = fetch(url, _step(timeout), request.public_bytes(_der()), "application/ocsp-request")
             response = ocsp.load_der_ocsp_response(data)
         except Exception as exc:
             errors.append(f"{url}: {exc}")
@@ -167,7 +179,7 @@ def _der() -> t.Any:
     return Encoding.DER
 
 
-def check(pair: tuple[t.Any, t.Any], timeout: float, staple: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+def check(pair: tuple[t.Any, t.Any], timeout: Timeout, staple: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
     """CRL first, then OCSP. 'good' only from a verified source; otherwise unknown (never a false good).
 
     A stapled response that says revoked is reported as revoked (a server would not staple a false revocation).
@@ -188,7 +200,7 @@ def check(pair: tuple[t.Any, t.Any], timeout: float, staple: dict[str, t.Any] | 
     return {"status": "unknown", "source": None, "detail": detail, "stapled": staple}
 
 
-def stapled(address: str, port: int, server_name: str | None, timeout: float,
+def stapled(address: str, port: int, server_name: str | None, timeout: Timeout,
             run: t.Callable[[list[str]], tuple[int, str]] | None = None) -> dict[str, t.Any] | None:
     """Ask the server for a stapled OCSP response with `openssl s_client -status` (Python's ssl cannot).
 
@@ -205,11 +217,12 @@ def stapled(address: str, port: int, server_name: str | None, timeout: float,
     if server_name and not re.match(r"^[0-9.:]+$", server_name):
         cmd += ["-servername", server_name]
     limiter = shutil.which("timeout")
-    if limiter:
-        cmd = [limiter, f"{timeout * 2 + 1:g}"] + cmd
     try:
+        step = _step(timeout)
+        if limiter:
+            cmd = [limiter, f"{step:.3f}"] + cmd
         dummy_rc, out = run(cmd)
-    except OSError as exc:
+    except (OSError, TimeoutError) as exc:
         return {"present": None, "status": "unknown", "detail": f"openssl s_client: {exc}"}
     if "OCSP response: no response sent" in out:
         return {"present": False, "status": None, "detail": "the server sends no stapled OCSP response"}
