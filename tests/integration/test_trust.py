@@ -247,3 +247,37 @@ def test_intermediate_as_anchor(trust_lab, tmp_path):
     res = _probe.probe({"endpoints": [ep], "ca_path": str(anchor), "timeout": 3, "checks": ["tcp", "certificate"]})["endpoints"][0]
     assert res["certificate"]["trusted"] is True and res["status"] == "ok", res["reasons"]
     assert openssl_verify_accepts(str(anchor), trust_lab["files"]["good"])
+
+
+def test_revocation_stays_inside_the_budget(lab, tmp_path):
+    """CRL and OCSP URLs that accept and never answer: staple request, CRL and OCSP share the endpoint's budget of
+    2 x timeout instead of a timeout each; the verdict is unknown, said so, never ok."""
+    tarpit = lab.endpoints["tarpit"]["port"]
+    leaf = pki.issue("slowrev.test", issuer=lab.inter, crl_url=f"http://127.0.0.1:{tarpit}/x.crl",
+                     ocsp_url=f"http://127.0.0.1:{tarpit}/ocsp")
+    crt, key, chain = tmp_path / "r.crt", tmp_path / "r.key", tmp_path / "r-chain.crt"
+    crt.write_bytes(leaf.pem)
+    key.write_bytes(leaf.key_pem)
+    chain.write_bytes(lab.inter.pem)
+    port = free_port()
+    proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(crt), "-key", str(key),
+                             "-cert_chain", str(chain), "-www", "-quiet"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def run(argv):
+        done = subprocess.run(argv, input="Q\n", capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout
+
+    try:
+        wait_listening("127.0.0.1", port)
+        start = time.monotonic()
+        res = _probe.probe({"endpoints": [{"host": "127.0.0.1", "port": port, "server_name": "slowrev.test"}],
+                            "ca_path": lab.ca_path, "timeout": 1.5, "checks": ["tcp", "certificate", "revocation"]},
+                           run_command=run)["endpoints"][0]
+        elapsed = time.monotonic() - start
+    finally:
+        proc.terminate()
+        proc.wait(5)
+    assert elapsed <= 2 * 1.5 + 1.0, elapsed
+    codes = [r["code"] for r in res["reasons"]]
+    assert res["revocation"]["status"] == "unknown" and "revocation_unknown" in codes and res["status"] != "ok", res["reasons"]
