@@ -236,13 +236,17 @@ from ansible_collections.port443.https.plugins.module_utils._firewall.base impor
     render_rules,
     validate_comment,
 )
-from ansible_collections.port443.https.plugins.module_utils._firewall.detect import BINARIES, detect_backend, ssh_port
+from ansible_collections.port443.https.plugins.module_utils._firewall.detect import BINARIES, detect_backend, ssh_ports
 from ansible_collections.port443.https.plugins.module_utils._firewall.firewalld import FirewalldBackend
 from ansible_collections.port443.https.plugins.module_utils._firewall.iptables import IptablesBackend
 from ansible_collections.port443.https.plugins.module_utils._firewall.nftables import NftablesBackend
 from ansible_collections.port443.https.plugins.module_utils._firewall.ufw import UfwBackend
 
 BOOT_SERVICES = {"nftables": "nftables", "iptables": "netfilter-persistent"}
+GUARD_REASONS = {
+    "nftables": "nftables: the module changes no policy, so it adds no SSH rule; the rules found are reported",
+    "iptables": "iptables: the module changes no policy, so it adds no SSH rule; the rules found are reported",
+}
 
 
 def make_backend(name: str, module: AnsibleModule, runner, options: dict[str, t.Any]):
@@ -273,7 +277,7 @@ def main() -> t.NoReturn:
             "comment": {"type": "str"},
             "persistent": {"type": "bool", "default": True},
             "enable": {"type": "bool", "default": False},
-            "ssh_port": {"type": "int"},
+            "ssh_ports": {"type": "list", "elements": "int", "aliases": ["ssh_port"]},
             "rollback_timeout": {"type": "int"},
             "confirm": {"type": "bool", "default": False},
         },
@@ -302,8 +306,9 @@ def main() -> t.NoReturn:
         validate_comment(p["comment"])
         if p["rollback_timeout"] is not None and not 1 <= p["rollback_timeout"] <= 86400:
             raise FirewallError("rollback_timeout: use 1 to 86400 seconds")
-        if p["ssh_port"] is not None and not 1 <= p["ssh_port"] <= 65535:
-            raise FirewallError(f"ssh_port: {p['ssh_port']} is out of range (1-65535)")
+        for port in p["ssh_ports"] or []:
+            if not 1 <= port <= 65535:
+                raise FirewallError(f"ssh_ports: {port} is out of range (1-65535)")
     except FirewallError as exc:
         module.fail_json(msg=str(exc))
 
@@ -322,10 +327,10 @@ def main() -> t.NoReturn:
     options = {"comment": p["comment"], "persistent": p["persistent"], "enable": p["enable"], "zone": p["zone"]}
     result: dict[str, t.Any] = {"backend": backend_name, "backend_reason": reason}
     if p["enable"]:
-        port, how = (p["ssh_port"], "ssh_port option") if p["ssh_port"] else ssh_port(os.environ, runner, which("ss"))
-        options["ssh_port"] = port
-        result["ssh_port"] = port
-        result["ssh_port_source"] = how
+        found = ssh_ports(os.environ, runner, which, explicit=p["ssh_ports"] or ())
+        options["ssh_ports"] = found["ports"]
+        options["ssh_port_sources"] = found["port_sources"]
+        result["ssh_port"] = found["ports"][0]
 
     backend = make_backend(backend_name, module, runner, options)
     want_open = p["state"] == "open"
@@ -342,6 +347,11 @@ def main() -> t.NoReturn:
                     plan.add_step([which("systemctl"), "enable", svc])
                     plan.enable = True
                     plan.extra.append(f"enable {svc}.service so the persisted rules load at boot")
+        if p["enable"]:
+            guard = plan.ssh_guard or backend.ssh_guard(
+                state, GUARD_REASONS.get(backend_name, f"{backend_name} is already active: nothing is enabled"))
+            guard["notes"] = found["notes"]
+            result["ssh_guard"] = guard
     except FirewallError as exc:
         module.fail_json(msg=str(exc), backend=backend_name, backend_reason=reason)
 
