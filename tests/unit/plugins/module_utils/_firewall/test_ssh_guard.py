@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -154,71 +155,73 @@ ZONES = """block
   ingress-priority: 0
   egress-priority: 0
   icmp-block-inversion: no
-  interfaces: 
-  sources: 
-  services: 
-  ports: 
-  protocols: 
+  interfaces:
+  sources:
+  services:
+  ports:
+  protocols:
   forward: yes
   masquerade: no
-  forward-ports: 
-  source-ports: 
-  icmp-blocks: 
-  rich rules: 
+  forward-ports:
+  source-ports:
+  icmp-blocks:
+  rich rules:
 
 dmz
   target: default
   ingress-priority: 0
   egress-priority: 0
   icmp-block-inversion: no
-  interfaces: 
-  sources: 
+  interfaces:
+  sources:
   services: ssh
-  ports: 
-  protocols: 
+  ports:
+  protocols:
   forward: yes
   masquerade: no
-  forward-ports: 
-  source-ports: 
-  icmp-blocks: 
-  rich rules: 
+  forward-ports:
+  source-ports:
+  icmp-blocks:
+  rich rules:
 
 internal
   target: default
   ingress-priority: 0
   egress-priority: 0
   icmp-block-inversion: no
-  interfaces: 
+  interfaces:
   sources: 192.0.2.0/24
   services: dhcpv6-client mdns samba-client ssh
-  ports: 
-  protocols: 
+  ports:
+  protocols:
   forward: yes
   masquerade: no
-  forward-ports: 
-  source-ports: 
-  icmp-blocks: 
-  rich rules: 
+  forward-ports:
+  source-ports:
+  icmp-blocks:
+  rich rules:
 
 public (default)
   target: default
   ingress-priority: 0
   egress-priority: 0
   icmp-block-inversion: no
-  interfaces: 
-  sources: 
+  interfaces:
+  sources:
   services: dhcpv6-client
-  ports: 
-  protocols: 
+  ports:
+  protocols:
   forward: yes
   masquerade: no
-  forward-ports: 
-  source-ports: 
-  icmp-blocks: 
-  rich rules: 
+  forward-ports:
+  source-ports:
+  icmp-blocks:
+  rich rules:
 \trule family="ipv4" source address="10.0.0.0/8" port port="22" protocol="tcp" accept
 \trule family="ipv6" source address="2001:db8::/32" service name="ssh" accept
 """
+# firewall-cmd prints "key: " with a trailing blank for an empty field: put it back (kept out of the source text).
+ZONES = re.sub(r":\n", ": \n", ZONES)
 PUBLIC = ZONES[ZONES.index("public (default)"):]
 
 
