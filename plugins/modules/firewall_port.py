@@ -27,8 +27,21 @@ description:
   - B(iptables) inserts before the first unconditional DROP/REJECT in C(INPUT) for IPv4 and IPv6 and persists the
     marked rules in C(/etc/iptables/rules.v4) and C(rules.v6) (what C(netfilter-persistent) restores at boot),
     editing only the marked lines.
-  - "Anti-lockout: enabling an inactive ufw or firewalld (only with O(enable=true)) first allows the SSH port in use.
-    With O(rollback_timeout), the change is commit-confirmed: a detached timer on the host reverts it unless a
+  - "Anti-lockout: enabling an inactive ufw or firewalld (only with O(enable=true)) first makes sure every SSH port
+    in use stays reachable. The guard reads the rules that will be in force once the firewall is enabled (ufw: the
+    stored user rules, C(ufw show added) and C(/etc/ufw/user.rules), C(user6.rules); firewalld: the permanent
+    configuration through C(firewall-offline-cmd --list-all-zones), the target and default zone and every zone bound
+    to a source or interface, with services, ports and rich rules). It adds an SSH allow only for a port that no
+    rule of any scope allows, so a rule that allows SSH from a management network only is never widened. nftables
+    and iptables are never enabled in a way that changes a policy, so the guard only reports the SSH rules of the
+    live and the persisted ruleset. RV(ssh_guard) says what it found and did."
+  - "The SSH ports are found from what really accepts SSH: O(ssh_ports), the server port of the connection the play
+    came in on (E(SSH_CONNECTION) of the module, or under C(sudo)/become, where it is stripped, of its parent
+    processes up to the sshd session), systemd socket units of ssh/sshd (C(ssh.socket) socket activation), the
+    sockets sshd or systemd (for such a unit) listen on (C(ss -tlnp)), and C(sshd -T) (ignored while an ssh socket
+    unit is active, because then the unit decides where SSH listens). Every candidate is kept open, and the result
+    says so; V(22) only when nothing is known."
+  - "With O(rollback_timeout), the change is commit-confirmed: a detached timer on the host reverts it unless a
     follow-up task with O(confirm=true) runs in time, which also works when the change cut the Ansible connection."
 author:
   - port443.https contributors (@port443)
@@ -101,11 +114,17 @@ options:
       - With V(false) an inactive firewall stays inactive; rules are still stored where the backend allows it.
     type: bool
     default: false
-  ssh_port:
+  ssh_ports:
     description:
-      - SSH port to keep open when enabling a firewall. Default is the port of the current SSH connection
-        (E(SSH_CONNECTION)), else the port sshd listens on, else V(22).
-    type: int
+      - SSH ports to keep reachable when O(enable=true) enables ufw or firewalld, in addition to the ports found on
+        the host (the connection, also under become; ssh socket units; sshd's listening sockets; C(sshd -T)).
+      - The C(port443.https.firewall) role passes the connection's C(ansible_port) here when the host is reached
+        over SSH.
+      - An allow is added only for a port no existing rule of any scope allows.
+      - V(22) is used only when neither this option nor the host tells anything.
+    type: list
+    elements: int
+    aliases: [ssh_port]
   rollback_timeout:
     description:
       - Seconds after which a change is reverted automatically unless confirmed with O(confirm=true).
@@ -139,6 +158,17 @@ EXAMPLES = r"""
   port443.https.firewall_port:
     port: [80, 443]
     enable: true
+
+- name: Enable ufw on a host whose sshd listens on 2222 (also found by itself from the connection and ssh.socket)
+  port443.https.firewall_port:
+    port: 443
+    enable: true
+    ssh_ports: [2222]
+  register: fw
+
+- name: Show what the lockout guard found and did
+  ansible.builtin.debug:
+    var: fw.ssh_guard
 
 - name: Allow an admin port range from two networks only
   port443.https.firewall_port:
@@ -213,10 +243,54 @@ notes:
   type: list
   elements: str
 ssh_port:
-  description: The SSH port kept open when enabling a firewall.
+  description: The first of RV(ssh_guard.ports).
   returned: when O(enable=true)
   type: int
   sample: 22
+ssh_guard:
+  description: What the lockout guard found and did.
+  returned: when O(enable=true)
+  type: dict
+  contains:
+    ports:
+      description: The SSH ports kept reachable.
+      type: list
+      elements: int
+      sample: [2222]
+    port_sources:
+      description: Per port (as a string), where it was seen.
+      type: dict
+      sample: {"2222": ["ssh_ports option", "SSH_CONNECTION of parent process 4121 (sudo)", "systemd socket unit ssh.socket"]}
+    existing:
+      description:
+        - The rules, of any scope, that already allow an SSH port once the firewall is in force, as text with where
+          they were found.
+      type: list
+      elements: str
+      sample: ['zone public (target zone, default zone): rich rule rule family="ipv4" source address="10.0.0.0/8" port port="22" protocol="tcp" accept']
+    missing:
+      description: The SSH ports no rule allows (the only ones an allow may be added for).
+      type: list
+      elements: int
+      sample: []
+    action:
+      description: V(added) when the run adds (or in check mode would add) an SSH allow, else V(none).
+      type: str
+      sample: none
+    added:
+      description: The SSH allows added (or that would be added).
+      type: list
+      elements: str
+      sample: ["ufw allow 2222/tcp"]
+    reason:
+      description: Why the guard acted, or only reported.
+      type: str
+      sample: "ufw is inactive and enable=true: the stored rules take effect"
+    notes:
+      description: Doubts and decisions of the SSH port discovery (several candidates, C(sshd -T) not used, failures).
+      type: list
+      elements: str
+      sample: ["sshd -T names port(s) 22, not used: ssh.socket is active, so the socket unit decides where SSH listens"]
 rollback:
   description: The state of the commit-confirmed rollback.
   returned: when O(rollback_timeout) or O(confirm) is set
@@ -236,13 +310,17 @@ from ansible_collections.port443.https.plugins.module_utils._firewall.base impor
     render_rules,
     validate_comment,
 )
-from ansible_collections.port443.https.plugins.module_utils._firewall.detect import BINARIES, detect_backend, ssh_port
+from ansible_collections.port443.https.plugins.module_utils._firewall.detect import BINARIES, detect_backend, ssh_ports
 from ansible_collections.port443.https.plugins.module_utils._firewall.firewalld import FirewalldBackend
 from ansible_collections.port443.https.plugins.module_utils._firewall.iptables import IptablesBackend
 from ansible_collections.port443.https.plugins.module_utils._firewall.nftables import NftablesBackend
 from ansible_collections.port443.https.plugins.module_utils._firewall.ufw import UfwBackend
 
 BOOT_SERVICES = {"nftables": "nftables", "iptables": "netfilter-persistent"}
+GUARD_REASONS = {
+    "nftables": "nftables: the module changes no policy, so it adds no SSH rule; the rules found are reported",
+    "iptables": "iptables: the module changes no policy, so it adds no SSH rule; the rules found are reported",
+}
 
 
 def make_backend(name: str, module: AnsibleModule, runner, options: dict[str, t.Any]):
@@ -273,7 +351,7 @@ def main() -> t.NoReturn:
             "comment": {"type": "str"},
             "persistent": {"type": "bool", "default": True},
             "enable": {"type": "bool", "default": False},
-            "ssh_port": {"type": "int"},
+            "ssh_ports": {"type": "list", "elements": "int", "aliases": ["ssh_port"]},
             "rollback_timeout": {"type": "int"},
             "confirm": {"type": "bool", "default": False},
         },
@@ -302,8 +380,9 @@ def main() -> t.NoReturn:
         validate_comment(p["comment"])
         if p["rollback_timeout"] is not None and not 1 <= p["rollback_timeout"] <= 86400:
             raise FirewallError("rollback_timeout: use 1 to 86400 seconds")
-        if p["ssh_port"] is not None and not 1 <= p["ssh_port"] <= 65535:
-            raise FirewallError(f"ssh_port: {p['ssh_port']} is out of range (1-65535)")
+        for port in p["ssh_ports"] or []:
+            if not 1 <= port <= 65535:
+                raise FirewallError(f"ssh_ports: {port} is out of range (1-65535)")
     except FirewallError as exc:
         module.fail_json(msg=str(exc))
 
@@ -322,10 +401,10 @@ def main() -> t.NoReturn:
     options = {"comment": p["comment"], "persistent": p["persistent"], "enable": p["enable"], "zone": p["zone"]}
     result: dict[str, t.Any] = {"backend": backend_name, "backend_reason": reason}
     if p["enable"]:
-        port, how = (p["ssh_port"], "ssh_port option") if p["ssh_port"] else ssh_port(os.environ, runner, which("ss"))
-        options["ssh_port"] = port
-        result["ssh_port"] = port
-        result["ssh_port_source"] = how
+        found = ssh_ports(os.environ, runner, which, explicit=p["ssh_ports"] or ())
+        options["ssh_ports"] = found["ports"]
+        options["ssh_port_sources"] = found["port_sources"]
+        result["ssh_port"] = found["ports"][0]
 
     backend = make_backend(backend_name, module, runner, options)
     want_open = p["state"] == "open"
@@ -342,6 +421,11 @@ def main() -> t.NoReturn:
                     plan.add_step([which("systemctl"), "enable", svc])
                     plan.enable = True
                     plan.extra.append(f"enable {svc}.service so the persisted rules load at boot")
+        if p["enable"]:
+            guard = plan.ssh_guard or backend.ssh_guard(
+                state, GUARD_REASONS.get(backend_name, f"{backend_name} is already active: nothing is enabled"))
+            guard["notes"] = found["notes"]
+            result["ssh_guard"] = guard
     except FirewallError as exc:
         module.fail_json(msg=str(exc), backend=backend_name, backend_reason=reason)
 

@@ -171,6 +171,7 @@ class Plan:
         self.enable: bool = False
         self.extra: list[str] = []  # human-readable notes (e.g. "enable ufw after allowing ssh 22/tcp")
         self.undo: list[str] = []  # shell lines that revert the live change (rollback)
+        self.ssh_guard: dict[str, t.Any] | None = None  # what the lockout guard found and did (enable only)
 
     def add_step(self, argv: list[str], data: str | None = None) -> None:
         self.steps.append((argv, data))
@@ -215,6 +216,39 @@ class Backend:
     def persist_paths(self) -> list[str]:
         """Files the backend may write; their old content is kept for rollback."""
         return []
+
+    # Lockout guard -----------------------------------------------------------
+    def ssh_rules(self, state: dict[str, t.Any], port: int) -> list[str]:
+        """The rules, of any scope (source, interface, zone), that allow ``tcp/port`` once the firewall is in force."""
+        return []
+
+    def ssh_guard(self, state: dict[str, t.Any], reason: str) -> dict[str, t.Any]:
+        """What the lockout guard finds for the SSH ports in ``options["ssh_ports"]``; nothing is added here.
+
+        ``missing`` lists the ports no rule of any scope allows: the only ones a backend may add an allow for.
+        """
+        ports = [int(p) for p in self.options.get("ssh_ports") or []]
+        existing: list[str] = []
+        missing = []
+        for port in ports:
+            found = self.ssh_rules(state, port)
+            existing += [text for text in found if text not in existing]
+            if not found:
+                missing.append(port)
+        return {"ports": ports, "port_sources": dict(self.options.get("ssh_port_sources") or {}),
+                "existing": existing, "missing": missing, "action": "none", "added": [], "reason": reason}
+
+
+def port_in(port: int, spec: str, range_sep: str = ":") -> bool:
+    """Whether ``port`` is in a port list such as ``22``, ``22,2222``, ``2000:2100`` or ``any``."""
+    spec = spec.strip()
+    if spec in ("any", "*", ""):
+        return spec != ""
+    for item in spec.split(","):
+        lo, _sep, hi = item.strip().partition(range_sep)
+        if lo.isdigit() and (hi or lo).isdigit() and int(lo) <= port <= int(hi or lo):
+            return True
+    return False
 
 
 def write_file(path: str, content: str, mode: int = 0o644) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from .base import Backend, FirewallError, Plan, Rule, rules_by_family, shell_quote
+from .base import Backend, FirewallError, Plan, Rule, port_in, rules_by_family, shell_quote
 
 _RICH = re.compile(
     r'^rule family="(ipv4|ipv6)" source address="([^"]+)" port port="(\d+)(?:-(\d+))?" protocol="(tcp|udp)" accept$'
@@ -72,6 +72,75 @@ def parse_list_all(text: str) -> dict[str, t.Any]:
             "services": fields.get("services", "").split()}
 
 
+# Services whose ports firewalld's own definitions give as 22/tcp.
+_SSH_SERVICES = {"ssh": "22"}
+
+
+def parse_zones(text: str) -> dict[str, dict[str, t.Any]]:
+    """``--list-all-zones`` (or one zone's ``--list-all``): per zone its header flags and its fields.
+
+    Returns ``{zone: {"flags": [...], "target": str, "sources": [...], "interfaces": [...], "services": [...],
+    "ports": [...], "rich": [...]}}``.
+    """
+    zones: dict[str, dict[str, t.Any]] = {}
+    zone: dict[str, t.Any] | None = None
+    key = ""
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            name, _sep, flags = line.strip().partition(" ")
+            zone = zones[name] = {"flags": flags.strip("()").replace(",", " ").split(), "target": "default",
+                                  "sources": [], "interfaces": [], "services": [], "ports": [], "rich": []}
+            continue
+        if zone is None:
+            continue
+        stripped = line.strip()
+        if key == "rich rules" and stripped.startswith("rule "):
+            zone["rich"].append(stripped)
+            continue
+        key, sep, value = stripped.partition(":")
+        if not sep:
+            continue
+        value = value.strip()
+        if key == "target":
+            zone["target"] = value
+        elif key in ("sources", "interfaces", "services", "ports"):
+            zone[key] = value.split()
+        elif key == "rich rules" and value.startswith("rule "):
+            zone["rich"].append(value)
+    return zones
+
+
+def rich_allows(rule: str, port: int) -> bool:
+    """Whether a rich rule accepts ``tcp/port``: a port, an ssh service, or a source with no port at all."""
+    if not re.search(r"\saccept(\s|$)", rule) or re.search(r"\s(reject|drop|mark)(\s|$)", rule):
+        return False
+    m = re.search(r'\sport port="([0-9-]+)" protocol="(tcp|udp)"', rule)
+    if m:
+        return m.group(2) == "tcp" and port_in(port, m.group(1), "-")
+    m = re.search(r'\sservice name="([^"]+)"', rule)
+    if m:
+        return port_in(port, _SSH_SERVICES.get(m.group(1), ""))
+    if re.search(r"\s(forward-port|icmp-block|icmp-type|masquerade|protocol value|source-port)", rule):
+        return False
+    return " source " in f" {rule} "
+
+
+def zone_allows(zone: dict[str, t.Any], port: int) -> list[str]:
+    """What in one zone allows ``tcp/port``: the ACCEPT target, a service, a port, a rich rule."""
+    found = []
+    if zone["target"] == "ACCEPT":
+        found.append("target: ACCEPT")
+    found += [f"service {s}" for s in zone["services"] if port_in(port, _SSH_SERVICES.get(s, ""))]
+    for item in zone["ports"]:
+        spec, _sep, proto = item.partition("/")
+        if proto == "tcp" and port_in(port, spec, "-"):
+            found.append(f"port {item}")
+    found += [f"rich rule {r}" for r in zone["rich"] if rich_allows(r, port)]
+    return found
+
+
 class FirewalldBackend(Backend):
     name = "firewalld"
 
@@ -114,6 +183,29 @@ class FirewalldBackend(Backend):
         state["rules"] = rules_by_family(shown["rules"])
         return state
 
+    def ssh_rules(self, state: dict[str, t.Any], port: int) -> list[str]:
+        """The configuration in force (runtime) or that a start loads (permanent, offline): the target zone, the
+        default zone and every zone bound to a source or an interface."""
+        if "zones" not in state:
+            tool = self.cmd if state["running"] else self.offline_cmd
+            _rc, out, _err = self.run([tool or "firewall-offline-cmd", "--list-all-zones"])
+            state["zones"] = parse_zones(out)
+        found = []
+        for name, zone in sorted(state["zones"].items()):
+            scope = []
+            if name == state["zone"]:
+                scope.append("target zone")
+            if "default" in zone["flags"]:
+                scope.append("default zone")
+            if zone["sources"]:
+                scope.append("sources " + " ".join(zone["sources"]))
+            if zone["interfaces"]:
+                scope.append("interfaces " + " ".join(zone["interfaces"]))
+            if not scope:
+                continue  # a zone bound to nothing filters no traffic
+            found += [f"zone {name} ({', '.join(scope)}): {what}" for what in zone_allows(zone, port)]
+        return found
+
     @staticmethod
     def _args(rules: list[Rule], verb: str) -> list[str]:
         args = []
@@ -153,12 +245,18 @@ class FirewalldBackend(Backend):
             todo = self._diff(state["permanent"], desired, want_open)
             extra: list[Rule] = []
             if enable:
-                ssh = int(self.options.get("ssh_port", 22))
-                perm = state["permanent"]
-                ssh_rule = Rule("tcp", ssh, ssh)
-                if not ((ssh == 22 and "ssh" in perm["services"]) or ssh_rule in perm["rules"] or (want_open and ssh_rule in todo)):
+                plan.ssh_guard = self.ssh_guard(state, "firewalld is stopped and enable=true: the permanent configuration "
+                                                       "takes effect")
+                for ssh in plan.ssh_guard["missing"]:
+                    ssh_rule = Rule("tcp", ssh, ssh)
+                    if want_open and ssh_rule in todo:
+                        continue
                     extra.append(ssh_rule)
-                    plan.extra.append(f"allow ssh {ssh}/tcp in zone {zone} before starting firewalld")
+                    plan.extra.append(f"allow ssh {ssh}/tcp in zone {zone} before starting firewalld (no rule of any "
+                                      "scope allows it)")
+                    plan.ssh_guard["added"].append(f"zone {zone}: port {ssh}/tcp")
+                if plan.ssh_guard["added"]:
+                    plan.ssh_guard["action"] = "added"
             if todo or extra:
                 plan.add_step([self.offline_cmd, f"--zone={zone}"] + self._args(extra, "add") + self._args(todo, verb))
                 plan.undo.append(" ".join(shell_quote(a) for a in [self.offline_cmd, f"--zone={zone}"]

@@ -24,6 +24,7 @@ from .base import (
     Rule,
     comment_for,
     key_from_comment,
+    port_in,
     read_file,
     rules_by_family,
     shell_quote,
@@ -63,6 +64,61 @@ def comment_of(tokens: list[str]) -> str | None:
         if tok == "--comment":
             return tokens[i + 1]
     return None
+
+
+# Match options that keep an ACCEPT from counting as "lets SSH in" (loopback, connection state, ICMP...).
+_NARROWING = ("-i", "--in-interface", "-m", "-p", "--protocol", "-s", "--source", "--dport", "--destination-port",
+              "--dports", "--destination-ports", "--comment")
+
+
+def spec_allows(tokens: list[str], port: int) -> bool:
+    """Whether one ``-A CHAIN`` rule (tokens after the chain) accepts ``tcp/port``: a tcp dport/dports match holding
+    it, or only a source match (everything from a network)."""
+    if len(tokens) < 2 or tokens[-2:] != ["-j", "ACCEPT"]:
+        return False
+    opts = tokens[:-2]
+    proto = None
+    ports = None
+    has_source = False
+    i = 0
+    while i < len(opts):
+        opt = opts[i]
+        if opt == "!":
+            return False
+        val = opts[i + 1] if i + 1 < len(opts) else ""
+        if opt not in _NARROWING:
+            return False
+        if opt == "-m" and val not in ("tcp", "multiport", "comment"):
+            return False
+        if opt in ("-i", "--in-interface") and val == "lo":
+            return False
+        if opt in ("-p", "--protocol"):
+            proto = val
+        elif opt in ("--dport", "--destination-port", "--dports", "--destination-ports"):
+            ports = val
+        elif opt in ("-s", "--source"):
+            has_source = True
+        i += 2
+    if ports is not None:
+        return proto == "tcp" and port_in(port, ports)
+    return proto in (None, "tcp", "all") and has_source
+
+
+def saved_ssh_rules(content: str, port: int) -> list[str]:
+    """``-A INPUT`` lines of the ``*filter`` table of an iptables-save file that accept ``tcp/port``."""
+    found = []
+    in_filter = False
+    for line in content.splitlines():
+        if line.startswith("*"):
+            in_filter = line.strip() == "*filter"
+        elif in_filter and line.startswith("-A INPUT "):
+            try:
+                tokens = shlex.split(line)[2:]
+            except ValueError:
+                continue
+            if spec_allows(tokens, port):
+                found.append(line)
+    return found
 
 
 def rule_spec(rule: Rule, comment: str) -> list[str]:
@@ -156,6 +212,18 @@ class IptablesBackend(Backend):
                 rule = Rule.from_key(key)
                 rules.append(_one_family(rule, fam))
         return {"active": active, "families": fams, "rules": rules_by_family(rules)}
+
+    def ssh_rules(self, state: dict[str, t.Any], port: int) -> list[str]:
+        """INPUT of the live ruleset and of the persisted files (``rules.v4``/``rules.v6``), both families."""
+        found = []
+        for fam, parsed in state["families"].items():
+            found += [f"live {self.binaries[fam]}: -A INPUT {' '.join(shell_quote(x) for x in tokens)}"
+                      for tokens in parsed["rules"] if spec_allows(tokens, port)]
+        for path in self.paths.values():
+            content = read_file(path)
+            if content is not None:
+                found += [f"{path}: {line}" for line in saved_ssh_rules(content, port)]
+        return found
 
     def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
         plan = Plan()

@@ -26,6 +26,7 @@ from .base import (
     Rule,
     comment_for,
     key_from_comment,
+    port_in,
     read_file,
     rules_by_family,
     shell_quote,
@@ -70,6 +71,76 @@ def parse_ruleset(text: str) -> dict[str, list[dict[str, t.Any]]]:
             if kind in item:
                 out[kind].append(item[kind])
     return out
+
+
+def _dport_covers(right: t.Any, port: int) -> bool | None:
+    """Whether the right side of a ``dport`` match holds ``port``; None for what cannot be read (a named set)."""
+    if isinstance(right, int):
+        return right == port
+    if isinstance(right, str):
+        return None if right.startswith("@") else port_in(port, right, "-")
+    if isinstance(right, dict):
+        if "range" in right:
+            lo, hi = right["range"]
+            return isinstance(lo, int) and isinstance(hi, int) and lo <= port <= hi
+        if "set" in right:
+            return any(_dport_covers(item, port) for item in right["set"])
+    if isinstance(right, list):
+        return any(_dport_covers(item, port) for item in right)
+    return None
+
+
+def _render(expr: list[dict[str, t.Any]]) -> str:
+    """A short text of a rule's matches and verdict, for the result (``ip saddr 10.0.0.0/8 tcp dport 22 accept``)."""
+    parts = []
+    for e in expr:
+        if "match" in e:
+            left, right = e["match"].get("left", {}), e["match"].get("right")
+            if "payload" in left:
+                name = f"{left['payload'].get('protocol', '')} {left['payload'].get('field', '')}"
+            elif "meta" in left:
+                name = f"meta {left['meta'].get('key', '')}"
+            else:
+                name = next(iter(left), "?") if isinstance(left, dict) else str(left)
+            if isinstance(right, dict) and "prefix" in right:
+                right = f"{right['prefix'].get('addr')}/{right['prefix'].get('len')}"
+            elif isinstance(right, dict) and "set" in right:
+                right = "{ " + ", ".join(str(x) for x in right["set"]) + " }"
+            elif isinstance(right, dict) and "range" in right:
+                right = "-".join(str(x) for x in right["range"])
+            parts.append(f"{name} {right}")
+        elif "accept" in e:
+            parts.append("accept")
+    return " ".join(parts)
+
+
+def ruleset_ssh_rules(parsed: dict[str, list[dict[str, t.Any]]], port: int) -> list[str]:
+    """Accept rules in input-hook or regular chains that let ``tcp/port`` in: a dport match holding the port, or
+    only source address matches (everything from a network)."""
+    skip = {(c.get("family"), c.get("table"), c.get("name")) for c in parsed["chain"]
+            if c.get("hook") not in (None, "input")}
+    found = []
+    for rule in parsed["rule"]:
+        fam, table, chain = rule.get("family"), rule.get("table"), rule.get("chain")
+        expr = rule.get("expr", [])
+        if fam not in ("inet", "ip", "ip6") or (fam, table, chain) in skip or not expr or "accept" not in expr[-1]:
+            continue
+        matches = [e["match"] for e in expr if "match" in e]
+        others = [e for e in expr[:-1] if "match" not in e and not set(e) <= {"counter", "log"}]
+        if others:
+            continue
+        dports = [m for m in matches if m.get("left", {}).get("payload", {}).get("field") == "dport"]
+        sources = [m for m in matches if m.get("left", {}).get("payload", {}).get("field") == "saddr"]
+        if dports:
+            protos = {m["left"]["payload"].get("protocol") for m in dports}
+            if not protos <= {"tcp", "th"} or not all(_dport_covers(m.get("right"), port) for m in dports):
+                continue
+        elif not sources or len(sources) != len(matches):
+            continue
+        if any(m.get("op", "==") not in ("==", "in") for m in matches):
+            continue
+        found.append(f"{fam} {table} {chain}: {_render(expr)}")
+    return found
 
 
 def chain_id(family: str, table: str, chain: str) -> str:
@@ -136,7 +207,27 @@ class NftablesBackend(Backend):
             "tables": len(parsed["table"]),
         }
         state["rules"] = self._rules(chains)
+        state["parsed"] = parsed
         return state
+
+    def ssh_rules(self, state: dict[str, t.Any], port: int) -> list[str]:
+        """The live ruleset, and the persisted one (``/etc/nftables.conf`` loaded into a network namespace of its own,
+        which leaves the live ruleset untouched)."""
+        found = [f"live: {text}" for text in ruleset_ssh_rules(state["parsed"], port)]
+        if "persisted" not in state:
+            state["persisted"] = None
+            if read_file(self.conf_path) is not None:
+                rc, out, err = self.run([self.options.get("unshare") or "unshare", "--net", "sh", "-c",
+                                         f'{shell_quote(self.nft)} -f "$1" && {shell_quote(self.nft)} -j list ruleset',
+                                         "sh", self.conf_path], check=False)
+                if rc == 0:
+                    state["persisted"] = parse_ruleset(out)
+                else:
+                    self.warnings.append(f"nftables: cannot load {self.conf_path} in a scratch network namespace to read "
+                                         f"its SSH rules: {(err or out).strip()[:200]}")
+        if state["persisted"] is not None:
+            found += [f"{self.conf_path}: {text}" for text in ruleset_ssh_rules(state["persisted"], port)]
+        return found
 
     @staticmethod
     def _applies(ch: dict[str, t.Any], rule: Rule) -> bool:

@@ -15,11 +15,13 @@ from __future__ import annotations
 import re
 import typing as t
 
-from .base import Backend, Plan, Rule, comment_for, rules_by_family, shell_quote
+from .base import Backend, Plan, Rule, comment_for, port_in, read_file, rules_by_family, shell_quote
 
 _SIMPLE = re.compile(r"^ufw allow (\d+)(?::(\d+))?/(tcp|udp)(?:\s+comment\s+.*)?$")
 _FROM = re.compile(r"^ufw allow from (\S+) to any port (\d+)(?::(\d+))? proto (tcp|udp)(?:\s+comment\s+.*)?$")
-_SSH_NAMES = ("ssh", "openssh", "22", "22/tcp")
+# Service and application names ufw resolves to 22/tcp (``/etc/services``, the OpenSSH application profile).
+_PORT_NAMES = {"ssh": "22", "openssh": "22"}
+USER_RULES = ("/etc/ufw/user.rules", "/etc/ufw/user6.rules")
 
 
 def parse_added(text: str) -> tuple[list[Rule], list[str]]:
@@ -46,6 +48,70 @@ def parse_added(text: str) -> tuple[list[Rule], list[str]]:
     return rules, lines
 
 
+def parse_tuples(text: str) -> list[str]:
+    """The ``### tuple ###`` lines of ufw's user rules files (``/etc/ufw/user.rules``, ``user6.rules``).
+
+    Each is ``ACTION PROTO DPORT DST SPORT SRC [DAPP SAPP] DIRECTION[_IFACE] [comment=HEX]``, with application
+    names already resolved to ports; route rules start with ``route:`` and are skipped.
+    """
+    out = []
+    for line in text.splitlines():
+        if line.startswith("### tuple ### "):
+            body = line[len("### tuple ### "):].strip()
+            if not body.startswith("route:"):
+                out.append(body)
+    return out
+
+
+def tuple_allows(body: str, port: int) -> bool:
+    """Whether one user rules tuple allows (or rate-limits) inbound ``tcp/port``, from any source."""
+    words = [w for w in body.split() if not w.startswith("comment=")]
+    if len(words) < 7 or words[0] not in ("allow", "limit") or not words[-1].startswith("in"):
+        return False
+    return words[1] in ("tcp", "any") and port_in(port, words[2])
+
+
+def added_allows(line: str, port: int) -> bool:
+    """Whether one ``ufw show added`` line allows (or rate-limits) inbound ``tcp/port``, from any source.
+
+    Covers ``ufw allow 22/tcp``, ``ufw limit ssh``, ``ufw allow OpenSSH``, ``ufw allow in on eth0 to any port 22``,
+    ``ufw allow from 10.0.0.0/8 to any port 22`` and ``... port 22,2222 proto tcp``.
+    """
+    words = line.split()
+    if " comment " in line:
+        words = line.split(" comment ", 1)[0].split()
+    if len(words) < 3 or words[0] != "ufw" or words[1] not in ("allow", "limit"):
+        return False
+    words = words[2:]
+    if words and words[0] == "out":
+        return False
+    if words and words[0] == "in":
+        words = words[1:]
+    if len(words) >= 2 and words[0] == "on":
+        words = words[2:]
+    words = [w for w in words if w not in ("log", "log-all")]
+    if len(words) == 1:  # simple syntax: PORT[/PROTO], a service or an application name
+        spec, _sep, proto = words[0].partition("/")
+        spec = _PORT_NAMES.get(spec.lower(), spec)
+        return proto in ("", "tcp") and port_in(port, spec)
+    proto = "any"
+    dport = None
+    for i, word in enumerate(words[:-1]):
+        if word == "proto":
+            proto = words[i + 1]
+        elif word == "to":
+            rest = words[i + 2:]
+            if len(rest) >= 2 and rest[0] == "port":
+                dport = rest[1]
+            elif len(rest) >= 2 and rest[0] == "app":
+                dport = _PORT_NAMES.get(rest[1].strip("'\"").lower())
+            else:
+                dport = "any"
+    if dport is None:
+        dport = "any" if "from" in words else ""
+    return proto in ("any", "tcp") and port_in(port, dport)
+
+
 def ufw_spec(rule: Rule) -> list[str]:
     if rule.source:
         return ["from", rule.source, "to", "any", "port", rule.port_text(":"), "proto", rule.proto]
@@ -55,24 +121,30 @@ def ufw_spec(rule: Rule) -> list[str]:
 class UfwBackend(Backend):
     name = "ufw"
 
-    def __init__(self, runner, options=None, ufw: str = "ufw") -> None:
+    def __init__(self, runner, options=None, ufw: str = "ufw", user_rules: t.Sequence[str] = USER_RULES) -> None:
         super().__init__(runner, options)
         self.ufw = ufw
+        self.user_rules = user_rules
 
     def read_state(self) -> dict[str, t.Any]:
         _rc, status, _err = self.run([self.ufw, "status"])
         active = "Status: active" in status
         _rc, added, _err = self.run([self.ufw, "show", "added"])
         rules, lines = parse_added(added)
-        return {"active": active, "present": rules, "lines": lines, "rules": rules_by_family(rules)}
+        tuples = {}
+        for path in self.user_rules:
+            text = read_file(path)
+            if text is not None:
+                tuples[path] = parse_tuples(text)
+        return {"active": active, "present": rules, "lines": lines, "tuples": tuples, "rules": rules_by_family(rules)}
 
-    def ssh_allowed(self, state: dict[str, t.Any], port: int) -> bool:
-        for line in state["lines"]:
-            words = line.split()
-            if len(words) >= 3 and words[1] in ("allow", "limit") and words[2].lower() in (str(port), f"{port}/tcp") + (
-                    _SSH_NAMES if port == 22 else ()):
-                return True
-        return Rule("tcp", port, port) in state["present"]
+    def ssh_rules(self, state: dict[str, t.Any], port: int) -> list[str]:
+        """``ufw show added`` lines and user rules tuples (the rules in force once ufw is enabled) allowing the port."""
+        found = [line for line in state["lines"] if added_allows(line, port)]
+        for path, bodies in state.get("tuples", {}).items():
+            if any(tuple_allows(body, port) for body in bodies) and not found:
+                found += [f"{path}: {body}" for body in bodies if tuple_allows(body, port)]
+        return found
 
     def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
         plan = Plan()
@@ -80,14 +152,17 @@ class UfwBackend(Backend):
         present = set(state["present"])
         enable = bool(self.options.get("enable")) and not state["active"]
         if enable:
-            ssh = int(self.options.get("ssh_port", 22))
-            if not self.ssh_allowed(state, ssh):
+            plan.ssh_guard = self.ssh_guard(state, "ufw is inactive and enable=true: the stored rules take effect")
+            for ssh in plan.ssh_guard["missing"]:
                 ssh_rule = Rule("tcp", ssh, ssh)
                 plan.add_step([self.ufw, "allow", f"{ssh}/tcp", "comment", comment_for(ssh_rule, "ssh (anti-lockout)")])
                 plan.undo.append(f"{self.ufw} delete allow {ssh}/tcp")
-                plan.extra.append(f"allow ssh {ssh}/tcp before enabling ufw")
+                plan.extra.append(f"allow ssh {ssh}/tcp before enabling ufw (no rule of any scope allows it)")
                 plan.added.append(ssh_rule)
+                plan.ssh_guard["added"].append(f"ufw allow {ssh}/tcp")
                 present.add(ssh_rule)
+            if plan.ssh_guard["added"]:
+                plan.ssh_guard["action"] = "added"
         for rule in desired:
             if want_open and rule not in present:
                 plan.add_step([self.ufw, "allow"] + ufw_spec(rule) + ["comment", comment_for(rule, user_comment)])

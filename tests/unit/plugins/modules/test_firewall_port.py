@@ -88,3 +88,23 @@ def test_check_mode_predicts(tmp_path, monkeypatch):
 def test_confirm_without_pending(monkeypatch, tmp_path):
     result = run({"confirm": True})
     assert result["changed"] is False
+
+
+def test_enable_reports_the_ssh_guard(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils._firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils._firewall.nftables.CONF_PATH", str(tmp_path / "none.conf"))
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.modules.firewall_port.NftablesBackend.__init__.__defaults__",
+                        ("nft", str(tmp_path / "x.nft"), str(tmp_path / "none.conf")))
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    result = run({"port": ["443"], "enable": True, "ssh_ports": [2222], "persistent": False, "_ansible_check_mode": True})
+    guard = result["ssh_guard"]
+    assert guard["ports"] == [2222] and guard["port_sources"]["2222"][0] == "ssh_ports option"
+    assert guard["action"] == "none" and guard["added"] == [] and guard["missing"] == [2222]
+    assert "changes no policy" in guard["reason"]
+    assert result["ssh_port"] == 2222
+
+
+def test_ssh_ports_out_of_range_fails_before_anything(_patch):
+    result = run({"port": ["443"], "enable": True, "ssh_ports": [70000]}, FailJson)
+    assert result["msg"] == "ssh_ports: 70000 is out of range (1-65535)"
+    assert not any(c[:2] == ["/usr/sbin/nft", "-f"] for c in _patch)

@@ -6,7 +6,11 @@ import pytest
 
 
 class FakeRunner:
-    """Answers commands from a table of argv prefixes -> (rc, out, err); records every call."""
+    """Answers commands from a table of argv prefixes -> (rc, out, err); records every call.
+
+    A command the table does not know fails the test: a backend that runs something unexpected (or a test that
+    forgot to say what the host answers) must not pass on a made-up success.
+    """
 
     def __init__(self, table):
         self.table = table
@@ -19,7 +23,7 @@ class FakeRunner:
             if tuple(argv[: len(prefix)]) == prefix and (best is None or len(prefix) > len(best[0])):
                 best = (prefix, answer)
         if best is None:
-            return 0, "", ""
+            pytest.fail(f"unexpected command {argv!r} (not in the fake runner's table)")
         return best[1]
 
 

@@ -18,7 +18,8 @@ V6 = """-P INPUT DROP
 
 def backend(fake_runner, tmp_path, persistent=True):
     runner = fake_runner({("iptables", "-w", "-S", "INPUT"): (0, V4, ""), ("ip6tables", "-w", "-S", "INPUT"): (0, V6, ""),
-                          ("iptables-save",): (0, "*filter\nCOMMIT\n", ""), ("ip6tables-save",): (0, "*filter\n:INPUT DROP [0:0]\nCOMMIT\n", "")})
+                          ("iptables-save",): (0, "*filter\nCOMMIT\n", ""), ("ip6tables-save",): (0, "*filter\n:INPUT DROP [0:0]\nCOMMIT\n", ""),
+                          **{(b, "-w", op): (0, "", "") for b in ("iptables", "ip6tables") for op in ("-I", "-A", "-D")}})
     paths = {"ipv4": str(tmp_path / "rules.v4"), "ipv6": str(tmp_path / "rules.v6")}
     return IptablesBackend(runner, {"persistent": persistent}, paths=paths), runner
 

@@ -33,7 +33,8 @@ def ruleset(policy="drop", terminal=False, ours=True, extra=()):
 
 
 def backend(fake_runner, tmp_path, text, **opts):
-    runner = fake_runner({("nft", "-j", "-a", "list", "ruleset"): (0, text, "")})
+    runner = fake_runner({("nft", "-j", "-a", "list", "ruleset"): (0, text, ""), ("nft", "-c", "-f", "-"): (0, "", ""),
+                          ("nft", "-f", "-"): (0, "", "")})
     conf = tmp_path / "nftables.conf"
     conf.write_text("#!/usr/sbin/nft -f\nflush ruleset\n")
     return NftablesBackend(runner, {"persistent": True, **opts}, include_path=str(tmp_path / "d" / "p.nft"),

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ansible_collections.port443.https.plugins.module_utils._firewall.base import FirewallError, Plan, Rule
-from ansible_collections.port443.https.plugins.module_utils._firewall.detect import detect_backend, ssh_port
+from ansible_collections.port443.https.plugins.module_utils._firewall.detect import detect_backend
 from ansible_collections.port443.https.plugins.module_utils._firewall.firewalld import FirewalldBackend
 from ansible_collections.port443.https.plugins.module_utils._firewall.rollback import build_script
 from ansible_collections.port443.https.plugins.module_utils._firewall.ufw import UfwBackend, parse_added
@@ -28,7 +28,7 @@ def test_parse_added():
 def ufw(fake_runner, active, added=ADDED, **opts):
     runner = fake_runner({("ufw", "status"): (0, "Status: active\n" if active else "Status: inactive\n", ""),
                           ("ufw", "show", "added"): (0, added, "")})
-    return UfwBackend(runner, opts), runner
+    return UfwBackend(runner, opts, user_rules=()), runner
 
 
 def test_ufw_idempotent_and_no_reload(fake_runner):
@@ -38,11 +38,11 @@ def test_ufw_idempotent_and_no_reload(fake_runner):
 
 
 def test_ufw_enable_allows_ssh_first(fake_runner):
-    be, _runner = ufw(fake_runner, False, enable=True, ssh_port=2222, comment="web")
+    be, _runner = ufw(fake_runner, False, enable=True, ssh_ports=[2222], comment="web")
     plan = be.plan(be.read_state(), [Rule("tcp", 80, 80)], True)
     # 2222 is already allowed (limit), so only the port, then enable
     assert plan.commands == [["ufw", "allow", "80/tcp", "comment", "port443.https:tcp/80 web"], ["ufw", "--force", "enable"]]
-    be, _runner = ufw(fake_runner, False, added="", enable=True, ssh_port=22)
+    be, _runner = ufw(fake_runner, False, added="", enable=True, ssh_ports=[22])
     plan = be.plan(be.read_state(), [Rule("tcp", 443, 443)], True)
     assert plan.commands[0][:3] == ["ufw", "allow", "22/tcp"]
     assert plan.commands[-1] == ["ufw", "--force", "enable"]
@@ -73,6 +73,7 @@ def firewalld(fake_runner, running, **opts):
         ("firewall-cmd", "--permanent", "--zone=public", "--list-all"): (0, list_all("80/tcp 443/tcp", "ssh"), ""),
         ("firewall-cmd", "--zone=nope", "--list-all"): (112, "", "Error: INVALID_ZONE: nope"),
         ("firewall-offline-cmd", "--zone=public", "--list-all"): (0, list_all("", "dhcpv6-client"), ""),
+        ("firewall-offline-cmd", "--list-all-zones"): (0, list_all("", "dhcpv6-client").replace("(active)", "(default)"), ""),
     }
     runner = fake_runner(table)
     return FirewalldBackend(runner, opts), runner
@@ -91,7 +92,7 @@ def test_firewalld_runtime_and_permanent(fake_runner):
 
 
 def test_firewalld_offline_enable_allows_ssh(fake_runner):
-    be, _runner = firewalld(fake_runner, False, enable=True, ssh_port=22)
+    be, _runner = firewalld(fake_runner, False, enable=True, ssh_ports=[22])
     plan = be.plan(be.read_state(), [Rule("tcp", 443, 443)], True)
     assert plan.commands == [["firewall-offline-cmd", "--zone=public", "--add-port=22/tcp", "--add-port=443/tcp"],
                              ["systemctl", "enable", "--now", "firewalld"]]
@@ -126,13 +127,6 @@ def test_detect_order(fake_runner):
         detect_backend(runner, lambda n: None)
 
 
-def test_ssh_port(fake_runner):
-    assert ssh_port({"SSH_CONNECTION": "10.0.0.1 5555 10.0.0.2 2222"}) == (2222, "SSH_CONNECTION")
-    runner = fake_runner({("ss", "-Htlnp"): (0, 'LISTEN 0 128 0.0.0.0:2200 0.0.0.0:* users:(("sshd",pid=1,fd=3))\n', "")})
-    assert ssh_port({}, runner, "ss") == (2200, "sshd listening socket")
-    assert ssh_port({}) == (22, "default")
-
-
 def test_rollback_script(tmp_path):
     plan = Plan()
     plan.undo = ["iptables -w -D INPUT -p tcp --dport 1 -j ACCEPT"]
@@ -149,7 +143,7 @@ def test_rollback_arm_restart_confirm(fake_runner, tmp_path, monkeypatch):
     from ansible_collections.port443.https.plugins.module_utils._firewall import rollback
 
     monkeypatch.setattr(rollback, "systemd_running", lambda: True)
-    runner = fake_runner({})
+    runner = fake_runner({("/usr/bin/systemd-run",): (0, "", ""), ("/usr/bin/systemctl",): (0, "", "")})
     state = tmp_path / "rb"
     kept = tmp_path / "rules.v4"
     kept.write_text("old")
