@@ -253,7 +253,7 @@ def make_backend(name: str, module: AnsibleModule, runner, options: dict[str, t.
         return FirewalldBackend(runner, options, cmd=which("firewall-cmd"), offline_cmd=which("firewall-offline-cmd"),
                                 systemctl=which("systemctl"))
     if name == "nftables":
-        return NftablesBackend(runner, options, nft=which("nft"))
+        return NftablesBackend(runner, options, nft=which("nft"), unshare=which("unshare"))
     return IptablesBackend(runner, options, binaries={"ipv4": which("iptables"), "ipv6": which("ip6tables")})
 
 
