@@ -290,10 +290,18 @@ def main() -> t.NoReturn:
 
     if p["confirm"]:
         try:
-            was_pending = rollback.confirm(runner, which, module.check_mode)
+            rollback.Lock(create=not module.check_mode).acquire()
+            earlier = rollback.settle(runner, which, module.check_mode)
+            if earlier.get("expired"):
+                module.fail_json(msg="too late to confirm: " + earlier["message"], rollback={"armed": False, "earlier": earlier})
+            confirmed = rollback.confirm(runner, which, module.check_mode)
         except (OSError, RuntimeError) as exc:
             module.fail_json(msg=f"cannot disarm the rollback: {exc}")
-        module.exit_json(changed=was_pending, rollback={"armed": False, "confirmed": was_pending},
+        info: dict[str, t.Any] = {"armed": False, "confirmed": confirmed > 0, "generations": confirmed}
+        if earlier.get("stale"):
+            info["earlier"] = earlier
+            module.warn(earlier["message"])
+        module.exit_json(changed=confirmed > 0 or bool(earlier.get("stale")), rollback=info,
                          backend=p["backend"], rules_added=[], rules_removed=[], commands=[], files=[])
 
     # 1. Validate everything before touching anything.
@@ -307,7 +315,18 @@ def main() -> t.NoReturn:
     except FirewallError as exc:
         module.fail_json(msg=str(exc))
 
-    # 2. Choose the backend.
+    # 2. Serialise with other runs and with the rollback restore: the lock is held until the module exits.
+    try:
+        rollback.Lock(create=not module.check_mode).acquire()
+        earlier = rollback.settle(runner, which, module.check_mode)
+    except rollback.RollbackError as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=f"cannot settle the rollback of an earlier run: {exc}")
+    if earlier.get("stale") or earlier.get("expired"):
+        module.warn(earlier["message"])
+
+    # 3. Choose the backend.
     try:
         if p["backend"] == "auto":
             backend_name, reason = detect_backend(runner, which, enable=p["enable"])
@@ -370,23 +389,34 @@ def main() -> t.NoReturn:
     if module._diff:
         result["diff"] = {"before": render_rules(before), "after": render_rules(after),
                           "before_header": f"{backend_name} rules (before)", "after_header": f"{backend_name} rules (after)"}
-    if p["rollback_timeout"]:
+    if p["rollback_timeout"] or earlier:
         result["rollback"] = {"armed": False, "timeout": p["rollback_timeout"]}
+        if earlier:
+            result["rollback"]["earlier"] = earlier
+    if plan.changed and earlier.get("pending") and not p["rollback_timeout"]:
+        # A rollback of an earlier run would put back files this change writes: refuse rather than let it undo this run.
+        module.fail_json(msg=(f"nothing changed: a commit-confirmed change of an earlier run is pending (armed at"
+                              f" {earlier['armed_at']}, reverted in {earlier['due_in']} s unless confirmed). Confirm it first"
+                              " (confirm=true), or give rollback_timeout so this change is rolled back with it"), **result)
 
     if plan.changed and not module.check_mode:
+        paths = backend.persist_paths()
         if p["rollback_timeout"]:
             try:
-                result["rollback"] = rollback.arm(runner, plan, backend.persist_paths(), p["rollback_timeout"], which)
+                result["rollback"].update(rollback.arm(runner, plan, paths, p["rollback_timeout"], which))
             except (OSError, RuntimeError) as exc:
                 module.fail_json(msg=f"nothing changed: cannot arm the rollback: {exc}", **result)
         try:
             backend.apply(plan)
         except (FirewallError, OSError) as exc:
+            if p["rollback_timeout"]:
+                rollback.seal(paths, result["rollback"]["generation"])
             module.fail_json(msg=f"applying the change failed: {exc}", **result)
         if p["rollback_timeout"]:
             # Armed before the change (in case applying it cuts us off); the window counts from the end of the change.
             try:
-                result["rollback"] = rollback.start_timer(runner, p["rollback_timeout"], which)
+                rollback.seal(paths, result["rollback"]["generation"])
+                result["rollback"].update(rollback.start_timer(runner, p["rollback_timeout"], which, result["rollback"]["generation"]))
             except (OSError, RuntimeError) as exc:
                 module.fail_json(msg=f"the change is applied but the rollback timer could not be restarted: {exc}", **result)
     elif plan.changed and p["rollback_timeout"]:
