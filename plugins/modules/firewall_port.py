@@ -23,10 +23,14 @@ description:
   - B(nftables) inserts into the host's existing input base chains that drop (policy drop or an unconditional
     drop/reject rule), before that drop, because an accept in a separate table does not beat a drop elsewhere. When
     there is no such chain, it uses a table of its own (C(inet port443_https)). Persistence is an include file
-    C(/etc/nftables.d/port443-https.nft) loaded from the end of C(/etc/nftables.conf).
+    C(/etc/nftables.d/port443-https.nft) loaded from the end of C(/etc/nftables.conf) that rebuilds the live order at
+    boot: its rules are inserted at the index of the chain's final drop in the ruleset the host loads at boot (read
+    by loading C(/etc/nftables.conf) into a scratch network namespace), and the new boot path is loaded there and
+    checked before the file is written.
   - B(iptables) inserts before the first unconditional DROP/REJECT in C(INPUT) for IPv4 and IPv6 and persists the
     marked rules in C(/etc/iptables/rules.v4) and C(rules.v6) (what C(netfilter-persistent) restores at boot),
-    editing only the marked lines.
+    editing only the marked lines. A missing file is created with the marked rules only (no policy), never from
+    C(iptables-save), so runtime chains of Docker and fail2ban never end up in the boot ruleset.
   - "Anti-lockout: enabling an inactive ufw or firewalld (only with O(enable=true)) first allows the SSH port in use.
     With O(rollback_timeout), the change is commit-confirmed: a detached timer on the host reverts it unless a
     follow-up task with O(confirm=true) runs in time, which also works when the change cut the Ansible connection."
@@ -47,7 +51,9 @@ attributes:
       - The diff lists the allow rules the module manages, per family (C(ipv4:), C(ipv6:)), before and after.
 requirements:
   - One of C(ufw), C(firewalld) (C(firewall-cmd), C(firewall-offline-cmd)), C(nft), C(iptables)/C(ip6tables) on the target.
-  - C(systemd-run) for O(rollback_timeout) on systemd hosts (otherwise C(setsid) is used).
+  - C(systemd-run) for O(rollback_timeout) on systemd hosts (otherwise C(setsid) is used); C(flock) (util-linux) so a
+    restore waits for a running change.
+  - C(unshare) (util-linux) and C(CAP_SYS_ADMIN) to persist nftables rules into a chain that ends with a drop rule.
 options:
   port:
     description:
@@ -112,10 +118,17 @@ options:
       - The previous state (undo commands and the previous content of the files the backend writes) is saved on the
         target and a detached timer is armed before anything changes, then restarted once the change is in place, so the
         window counts from the end of the change. Nothing is armed when nothing changes.
+      - Each run adds a generation with its own snapshot and timer; a timer reverts its generation and every newer one,
+        newest first, so each restores the state its run started from. A file changed after the run is left as it is.
+      - Runs are serialised by a lock on the target (a second run waits up to 120 seconds). A run without
+        O(rollback_timeout) that would change something while a rollback is pending fails with nothing changed.
+      - State armed before a reboot (its timer is gone) is moved aside, reported in RV(rollback.earlier) and never
+        reused; a generation whose deadline passed while the run waited for the lock is reverted first.
     type: int
   confirm:
     description:
-      - Disarm a pending rollback (confirm the previous change). Returns RV(ignore:changed=true) when one was pending.
+      - Disarm every pending rollback generation (confirm the previous changes). Returns RV(ignore:changed=true) when one
+        was pending or stale state was moved aside; fails when the deadline has already passed (the change was reverted).
       - With V(true), all other options except O(backend) are ignored.
     type: bool
     default: false
@@ -218,10 +231,15 @@ ssh_port:
   type: int
   sample: 22
 rollback:
-  description: The state of the commit-confirmed rollback.
-  returned: when O(rollback_timeout) or O(confirm) is set
+  description:
+    - The state of the commit-confirmed rollback; C(generation) is this run's, C(stacked_on) the unconfirmed earlier ones.
+    - C(earlier) describes what an earlier run left, when anything; C(stale=true) (armed before a reboot, moved aside to
+      C(/var/lib/port443-https/firewall-rollback.stale)), C(expired=true) (reverted by this run first) or
+      C(pending=true) (still armed, C(due_in) seconds), with C(armed_at), C(generations) and C(message).
+  returned: when O(rollback_timeout) or O(confirm) is set, or an earlier rollback was found
   type: dict
-  sample: {"armed": true, "method": "systemd-run", "timeout": 60, "unit": "port443-https-firewall-rollback-1763775000000.timer"}
+  sample: {"armed": true, "method": "systemd-run", "timeout": 60, "unit": "port443-https-firewall-rollback-1763775000000.timer",
+           "generation": 2, "stacked_on": [1]}
 """
 
 import os
