@@ -122,7 +122,7 @@ options:
         newest first, so each restores the state its run started from. A file changed after the run is left as it is.
       - Runs are serialised by a lock on the target (a second run waits up to 120 seconds). A run without
         O(rollback_timeout) that would change something while a rollback is pending fails with nothing changed.
-      - State armed before a reboot (its timer is gone) is moved aside, reported in RV(rollback.earlier) and never
+      - State armed before a reboot (its timer is gone) is moved aside, reported in C(rollback.earlier) and never
         reused; a generation whose deadline passed while the run waited for the lock is reverted first.
     type: int
   confirm:
