@@ -48,7 +48,7 @@ UNIT = "port443-https-firewall-rollback"
 LOCK_WAIT = 120
 
 Which = t.Callable[[str], t.Optional[str]]
-_HELD: list[Lock] = []  # locks taken with acquire() stay referenced (and held) until released or the process exits
+HELD: list[Lock] = []  # locks taken with acquire() stay referenced (and held) until released or the process exits
 
 
 class RollbackError(RuntimeError):
@@ -116,7 +116,7 @@ class Lock:
             fh.write(f"pid {os.getpid()} since {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n")
             fh.flush()
         self.fh = fh
-        _HELD.append(self)
+        HELD.append(self)
         return self
 
     def __enter__(self) -> Lock:
@@ -126,8 +126,8 @@ class Lock:
         self.release()
 
     def release(self) -> None:
-        if self in _HELD:
-            _HELD.remove(self)
+        if self in HELD:
+            HELD.remove(self)
         if self.fh is not None:
             self.fh.close()  # closing releases the flock
             self.fh = None

@@ -65,7 +65,7 @@ def run(args, expect=ExitJson):
     with patch_module_args(args):
         with pytest.raises(expect) as exc:
             firewall_port.main()
-    for lock in list(rollback._HELD):  # a real module process releases its lock when it exits
+    for lock in list(rollback.HELD):  # a real module process releases its lock when it exits
         lock.release()
     return exc.value.args[0]
 
