@@ -24,7 +24,7 @@ description:
     drop/reject rule), before that drop, because an accept in a separate table does not beat a drop elsewhere. When
     there is no such chain, it uses a table of its own (C(inet port443_https)). Persistence is an include file
     C(/etc/nftables.d/port443-https.nft) loaded from the end of C(/etc/nftables.conf) that rebuilds the live order at
-    boot: its rules are inserted at the index of the chain's final drop in the ruleset the host loads at boot (read
+    boot. Its rules are inserted at the index of the chain's final drop in the ruleset the host loads at boot (read
     by loading C(/etc/nftables.conf) into a scratch network namespace), and the new boot path is loaded there and
     checked before the file is written.
   - B(iptables) inserts before the first unconditional DROP/REJECT in C(INPUT) for IPv4 and IPv6 and persists the
