@@ -139,8 +139,8 @@ def test_missing_rules_files_persist_nothing_foreign(fake_runner, tmp_path):
     be.apply(plan)
     assert not [argv for argv, _data in runner.calls if argv[0].endswith("-save")]
     # the next run finds its file and changes nothing
-    runner.table[("iptables", "-w", "-S", "INPUT")] = (0, DOCKER_F2B_INPUT
-                                                        + '-A INPUT -p tcp -m tcp --dport 443 -m comment --comment "port443.https:tcp/443" -j ACCEPT\n', "")
+    ours = '-A INPUT -p tcp -m tcp --dport 443 -m comment --comment "port443.https:tcp/443" -j ACCEPT\n'
+    runner.table[("iptables", "-w", "-S", "INPUT")] = (0, DOCKER_F2B_INPUT + ours, "")
     runner.table[("ip6tables", "-w", "-S", "INPUT")] = runner.table[("iptables", "-w", "-S", "INPUT")]
     assert not be.plan(be.read_state(), [Rule("tcp", 443, 443)], True).changed
 
