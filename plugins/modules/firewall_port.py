@@ -23,10 +23,14 @@ description:
   - B(nftables) inserts into the host's existing input base chains that drop (policy drop or an unconditional
     drop/reject rule), before that drop, because an accept in a separate table does not beat a drop elsewhere. When
     there is no such chain, it uses a table of its own (C(inet port443_https)). Persistence is an include file
-    C(/etc/nftables.d/port443-https.nft) loaded from the end of C(/etc/nftables.conf).
+    C(/etc/nftables.d/port443-https.nft) loaded from the end of C(/etc/nftables.conf) that rebuilds the live order at
+    boot. Its rules are inserted at the index of the chain's final drop in the ruleset the host loads at boot (read
+    by loading C(/etc/nftables.conf) into a scratch network namespace), and the new boot path is loaded there and
+    checked before the file is written.
   - B(iptables) inserts before the first unconditional DROP/REJECT in C(INPUT) for IPv4 and IPv6 and persists the
     marked rules in C(/etc/iptables/rules.v4) and C(rules.v6) (what C(netfilter-persistent) restores at boot),
-    editing only the marked lines.
+    editing only the marked lines. A missing file is created with the marked rules only (no policy), never from
+    C(iptables-save), so runtime chains of Docker and fail2ban never end up in the boot ruleset.
   - "Anti-lockout: enabling an inactive ufw or firewalld (only with O(enable=true)) first makes sure every SSH port
     in use stays reachable. The guard reads the rules that will be in force once the firewall is enabled (ufw: the
     stored user rules, C(ufw show added) and C(/etc/ufw/user.rules), C(user6.rules); firewalld: the permanent
@@ -60,7 +64,9 @@ attributes:
       - The diff lists the allow rules the module manages, per family (C(ipv4:), C(ipv6:)), before and after.
 requirements:
   - One of C(ufw), C(firewalld) (C(firewall-cmd), C(firewall-offline-cmd)), C(nft), C(iptables)/C(ip6tables) on the target.
-  - C(systemd-run) for O(rollback_timeout) on systemd hosts (otherwise C(setsid) is used).
+  - C(systemd-run) for O(rollback_timeout) on systemd hosts (otherwise C(setsid) is used); C(flock) (util-linux) so a
+    restore waits for a running change.
+  - C(unshare) (util-linux) and C(CAP_SYS_ADMIN) to persist nftables rules into a chain that ends with a drop rule.
 options:
   port:
     description:
@@ -131,10 +137,17 @@ options:
       - The previous state (undo commands and the previous content of the files the backend writes) is saved on the
         target and a detached timer is armed before anything changes, then restarted once the change is in place, so the
         window counts from the end of the change. Nothing is armed when nothing changes.
+      - Each run adds a generation with its own snapshot and timer; a timer reverts its generation and every newer one,
+        newest first, so each restores the state its run started from. A file changed after the run is left as it is.
+      - Runs are serialised by a lock on the target (a second run waits up to 120 seconds). A run without
+        O(rollback_timeout) that would change something while a rollback is pending fails with nothing changed.
+      - State armed before a reboot (its timer is gone) is moved aside, reported in C(rollback.earlier) and never
+        reused; a generation whose deadline passed while the run waited for the lock is reverted first.
     type: int
   confirm:
     description:
-      - Disarm a pending rollback (confirm the previous change). Returns RV(ignore:changed=true) when one was pending.
+      - Disarm every pending rollback generation (confirm the previous changes). Returns RV(ignore:changed=true) when one
+        was pending or stale state was moved aside; fails when the deadline has already passed (the change was reverted).
       - With V(true), all other options except O(backend) are ignored.
     type: bool
     default: false
@@ -292,10 +305,15 @@ ssh_guard:
       elements: str
       sample: ["sshd -T names port(s) 22, not used: ssh.socket is active, so the socket unit decides where SSH listens"]
 rollback:
-  description: The state of the commit-confirmed rollback.
-  returned: when O(rollback_timeout) or O(confirm) is set
+  description:
+    - The state of the commit-confirmed rollback; C(generation) is this run's, C(stacked_on) the unconfirmed earlier ones.
+    - C(earlier) describes what an earlier run left, when anything; C(stale=true) (armed before a reboot, moved aside to
+      C(/var/lib/port443-https/firewall-rollback.stale)), C(expired=true) (reverted by this run first) or
+      C(pending=true) (still armed, C(due_in) seconds), with C(armed_at), C(generations) and C(message).
+  returned: when O(rollback_timeout) or O(confirm) is set, or an earlier rollback was found
   type: dict
-  sample: {"armed": true, "method": "systemd-run", "timeout": 60, "unit": "port443-https-firewall-rollback-1763775000000.timer"}
+  sample: {"armed": true, "method": "systemd-run", "timeout": 60, "unit": "port443-https-firewall-rollback-1763775000000.timer",
+           "generation": 2, "stacked_on": [1]}
 """
 
 import os
@@ -331,7 +349,7 @@ def make_backend(name: str, module: AnsibleModule, runner, options: dict[str, t.
         return FirewalldBackend(runner, options, cmd=which("firewall-cmd"), offline_cmd=which("firewall-offline-cmd"),
                                 systemctl=which("systemctl"))
     if name == "nftables":
-        return NftablesBackend(runner, options, nft=which("nft"))
+        return NftablesBackend(runner, options, nft=which("nft"), unshare=which("unshare"))
     return IptablesBackend(runner, options, binaries={"ipv4": which("iptables"), "ipv6": which("ip6tables")})
 
 
@@ -368,10 +386,18 @@ def main() -> t.NoReturn:
 
     if p["confirm"]:
         try:
-            was_pending = rollback.confirm(runner, which, module.check_mode)
+            rollback.Lock(create=not module.check_mode).acquire()
+            earlier = rollback.settle(runner, which, module.check_mode)
+            if earlier.get("expired"):
+                module.fail_json(msg="too late to confirm: " + earlier["message"], rollback={"armed": False, "earlier": earlier})
+            confirmed = rollback.confirm(runner, which, module.check_mode)
         except (OSError, RuntimeError) as exc:
             module.fail_json(msg=f"cannot disarm the rollback: {exc}")
-        module.exit_json(changed=was_pending, rollback={"armed": False, "confirmed": was_pending},
+        info: dict[str, t.Any] = {"armed": False, "confirmed": confirmed > 0, "generations": confirmed}
+        if earlier.get("stale"):
+            info["earlier"] = earlier
+            module.warn(earlier["message"])
+        module.exit_json(changed=confirmed > 0 or bool(earlier.get("stale")), rollback=info,
                          backend=p["backend"], rules_added=[], rules_removed=[], commands=[], files=[])
 
     # 1. Validate everything before touching anything.
@@ -386,7 +412,18 @@ def main() -> t.NoReturn:
     except FirewallError as exc:
         module.fail_json(msg=str(exc))
 
-    # 2. Choose the backend.
+    # 2. Serialise with other runs and with the rollback restore: the lock is held until the module exits.
+    try:
+        rollback.Lock(create=not module.check_mode).acquire()
+        earlier = rollback.settle(runner, which, module.check_mode)
+    except rollback.RollbackError as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=f"cannot settle the rollback of an earlier run: {exc}")
+    if earlier.get("stale") or earlier.get("expired"):
+        module.warn(earlier["message"])
+
+    # 3. Choose the backend.
     try:
         if p["backend"] == "auto":
             backend_name, reason = detect_backend(runner, which, enable=p["enable"])
@@ -454,23 +491,34 @@ def main() -> t.NoReturn:
     if module._diff:
         result["diff"] = {"before": render_rules(before), "after": render_rules(after),
                           "before_header": f"{backend_name} rules (before)", "after_header": f"{backend_name} rules (after)"}
-    if p["rollback_timeout"]:
+    if p["rollback_timeout"] or earlier:
         result["rollback"] = {"armed": False, "timeout": p["rollback_timeout"]}
+        if earlier:
+            result["rollback"]["earlier"] = earlier
+    if plan.changed and earlier.get("pending") and not p["rollback_timeout"]:
+        # A rollback of an earlier run would put back files this change writes: refuse rather than let it undo this run.
+        module.fail_json(msg=(f"nothing changed: a commit-confirmed change of an earlier run is pending (armed at"
+                              f" {earlier['armed_at']}, reverted in {earlier['due_in']} s unless confirmed). Confirm it first"
+                              " (confirm=true), or give rollback_timeout so this change is rolled back with it"), **result)
 
     if plan.changed and not module.check_mode:
+        paths = backend.persist_paths()
         if p["rollback_timeout"]:
             try:
-                result["rollback"] = rollback.arm(runner, plan, backend.persist_paths(), p["rollback_timeout"], which)
+                result["rollback"].update(rollback.arm(runner, plan, paths, p["rollback_timeout"], which))
             except (OSError, RuntimeError) as exc:
                 module.fail_json(msg=f"nothing changed: cannot arm the rollback: {exc}", **result)
         try:
             backend.apply(plan)
         except (FirewallError, OSError) as exc:
+            if p["rollback_timeout"]:
+                rollback.seal(paths, result["rollback"]["generation"])
             module.fail_json(msg=f"applying the change failed: {exc}", **result)
         if p["rollback_timeout"]:
             # Armed before the change (in case applying it cuts us off); the window counts from the end of the change.
             try:
-                result["rollback"] = rollback.start_timer(runner, p["rollback_timeout"], which)
+                rollback.seal(paths, result["rollback"]["generation"])
+                result["rollback"].update(rollback.start_timer(runner, p["rollback_timeout"], which, result["rollback"]["generation"]))
             except (OSError, RuntimeError) as exc:
                 module.fail_json(msg=f"the change is applied but the rollback timer could not be restarted: {exc}", **result)
     elif plan.changed and p["rollback_timeout"]:

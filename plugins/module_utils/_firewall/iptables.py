@@ -9,7 +9,10 @@
 Rules go into INPUT before the first unconditional DROP/REJECT (appended when the policy does the
 dropping), both families, each with a ``-m comment`` marker; they are deleted by their exact spec, so
 foreign rules (Docker, fail2ban) are never touched. Persistence edits only the marked lines of
-``/etc/iptables/rules.v4`` and ``rules.v6`` (what netfilter-persistent restores at boot).
+``/etc/iptables/rules.v4`` and ``rules.v6`` (what netfilter-persistent restores at boot). When a file is
+missing, it is created with the marked rules only (``*filter``, no policy set): the live ruleset is never
+saved wholesale, so runtime chains of other tools (Docker's ``DOCKER-USER`` and DNS ``nat`` chains,
+fail2ban's ``f2b-*``) never end up in the boot ruleset.
 """
 
 from __future__ import annotations
@@ -139,8 +142,20 @@ def save_line(spec: list[str]) -> str:
     return "-A INPUT " + " ".join(out)
 
 
-def edit_saved(content: str, lines: list[str], policy: str) -> str:
-    """Replace our marked lines in the ``*filter`` table of an iptables-save file, keep the rest as is."""
+NEW_FILE_HEADER = (
+    "# Created by port443.https (module firewall_port): no saved rules existed, so this file holds only the rules\n"
+    "# the collection manages. Rules of your own can be added; the module rewrites only its marked lines.\n"
+)
+
+
+def edit_saved(content: str | None, lines: list[str]) -> str:
+    """Replace our marked lines in the ``*filter`` table of an iptables-save file, keep the rest as is.
+
+    Without a ``*filter`` table (or without a file) one is added holding only our lines; its ``INPUT`` is
+    declared with ``-`` (no policy): the policy belongs to whoever set it, the collection never persists it.
+    """
+    if content is None:
+        content = NEW_FILE_HEADER
     src = content.splitlines()
     out: list[str] = []
     in_filter = False
@@ -163,7 +178,7 @@ def edit_saved(content: str, lines: list[str], policy: str) -> str:
             done = True
         out.append(line)
     if not done:
-        out += ["*filter", f":INPUT {policy} [0:0]", ":FORWARD ACCEPT [0:0]", ":OUTPUT ACCEPT [0:0]"] + lines + ["COMMIT"]
+        out += ["*filter", ":INPUT - [0:0]"] + lines + ["COMMIT"]
     return "\n".join(out) + "\n"
 
 
@@ -259,23 +274,17 @@ class IptablesBackend(Backend):
                 lines = [save_line(rule_spec(Rule.from_key(k), comment_of(v) or comment_for(Rule.from_key(k))))
                          for k, v in sorted(managed.items())]
                 current = read_file(path)
-                if current is None:
-                    if lines:
-                        # Nothing restored at boot yet: save the whole live ruleset, as netfilter-persistent would.
-                        plan.saves[path] = binary + "-save"
-                        plan.extra.append(f"{path} did not exist: it is created from {binary}-save after the change")
-                else:
-                    new = edit_saved(current, lines, parsed["policy"])
-                    if new != current:
-                        plan.files[path] = new
+                if current is None and not lines:
+                    continue
+                new = edit_saved(current, lines)
+                if new != current:
+                    plan.files[path] = new
+                    if current is None:
+                        plan.extra.append(f"{path} did not exist: it is created with only the rules this module manages")
         plan.undo.reverse()
         plan.added = list(dict.fromkeys(plan.added))
         plan.removed = list(dict.fromkeys(plan.removed))
         return plan
-
-    def apply(self, plan: Plan) -> None:
-        super().apply(plan)
-        apply_saves(self, plan)
 
 
 def _one_family(rule: Rule, fam: str) -> Rule:
@@ -284,11 +293,3 @@ def _one_family(rule: Rule, fam: str) -> Rule:
     view = Rule(rule.proto, rule.port_lo, rule.port_hi, rule.source)
     view.family = fam
     return view
-
-
-def apply_saves(backend: Backend, plan: Plan) -> None:
-    from .base import write_file
-
-    for path, save in plan.saves.items():
-        _rc, out, _err = backend.run([save])
-        write_file(path, out, mode=0o640)

@@ -10,13 +10,25 @@ An accept in a table of its own does not beat a drop in another table's base cha
 into the host's own input base chains that drop (policy drop, or an unconditional drop/reject rule):
 before that terminal rule, each marked with a comment. When the host has no such chain, the backend
 uses a table of its own (``inet port443_https``). Rules are changed in one atomic ``nft -f`` transaction
-and deleted by handle; foreign rules are never flushed. Persistence: an include file loaded at the end
-of ``/etc/nftables.conf``.
+and deleted by handle; foreign rules are never flushed.
+
+Persistence: an include file loaded at the end of ``/etc/nftables.conf``. At boot the include runs after
+the host's own ruleset is built, so its rules must land where they are live: before the chain's final
+drop, after everything above it (bans included). The position is computed from the ruleset the host
+really loads at boot: ``/etc/nftables.conf`` (without the include) is loaded into a scratch network
+namespace (``unshare --net``), the index of the chain's first unconditional drop/reject among the host's
+own rules is read there, and the include inserts at that index (``insert rule ... index N``). Before the
+include is written, the whole boot path (``nftables.conf`` plus the new include) is loaded once more in a
+scratch namespace and the module checks that its rules sit exactly there; the live ruleset is not touched
+by either load.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import typing as t
 
 from .base import (
@@ -150,11 +162,15 @@ def chain_id(family: str, table: str, chain: str) -> str:
 class NftablesBackend(Backend):
     name = "nftables"
 
-    def __init__(self, runner, options=None, nft: str = "nft", include_path: str = INCLUDE_PATH, conf_path: str = CONF_PATH) -> None:
+    def __init__(self, runner, options=None, nft: str = "nft", include_path: str = INCLUDE_PATH, conf_path: str = CONF_PATH,
+                 unshare: str | None = "unshare") -> None:
         super().__init__(runner, options)
         self.nft = nft
         self.include_path = include_path
         self.conf_path = conf_path
+        self.unshare = unshare
+        self._boot_expect: dict[str, tuple[list[str], bool]] = {}
+        self._boot: tuple[dict[str, list[dict[str, t.Any]]] | None, str] | None = None
 
     def persist_paths(self) -> list[str]:
         return [self.include_path, self.conf_path]
@@ -301,9 +317,11 @@ class NftablesBackend(Backend):
                         continue
                     for entry in entries:
                         script.append(f"delete rule {where} handle {entry['handle']}")
-                        verb = "insert" if ch["terminal"] is not None else "add"
                         text = self.rule_text(ch["family"], Rule.from_key(key), entry["comment"])
-                        plan.undo.append("nft " + shell_quote(f"{verb} rule {where} {text}"))
+                        # back where it was: before the chain's final drop (a bare insert would put it above the bans)
+                        at = f" position {ch['terminal']}" if ch["terminal"] is not None else ""
+                        verb = "insert" if ch["terminal"] is not None else "add"
+                        plan.undo.append("nft " + shell_quote(f"{verb} rule {where}{at} {text}"))
                     after[cid].pop(key, None)
                     plan.removed.append(Rule.from_key(key))
         if script:
@@ -345,10 +363,15 @@ class NftablesBackend(Backend):
                 lines.append(f"    type filter hook input priority {ch.get('prio', 0)};")
                 lines.append("  }")
                 lines.append("}")
-            verb = "insert" if ch["terminal"] is not None else "add"
-            for key in sorted(rules):
+            where = f"{ch['family']} {ch['table']} {ch['name']}"
+            index = None if ch["own"] else self._boot_index(cid, ch)
+            self._boot_expect[cid] = (list(rules), index is not None)
+            for i, key in enumerate(rules):  # live order: each rule was inserted right after the previous one
                 text = self.rule_text(ch["family"], Rule.from_key(key), rules[key])
-                lines.append(f"{verb} rule {ch['family']} {ch['table']} {ch['name']} {text}")
+                if index is None:
+                    lines.append(f"add rule {where} {text}")
+                else:
+                    lines.append(f"insert rule {where} index {index + i} {text}")
         content = "\n".join(lines) + "\n"
         if read_file(self.include_path) != content:
             plan.files[self.include_path] = content
@@ -359,11 +382,88 @@ class NftablesBackend(Backend):
         elif include_line not in conf:
             plan.files[self.conf_path] = conf + ("" if conf.endswith("\n") or not conf else "\n") + f"# added by port443.https\n{include_line}\n"
 
+    # -- the ruleset loaded at boot ------------------------------------------
+    def boot_ruleset(self, include_text: str | None = None, conf: str | None = None) -> tuple[dict[str, list[dict[str, t.Any]]] | None, str]:
+        """Load the boot path into a scratch network namespace: (chains -> rules in order, "") or (None, error).
+
+        ``conf`` defaults to the current ``nftables.conf``; the line including our file is dropped, and
+        ``include_text`` (when given) is included at the end instead, as the real include would be.
+        """
+        if conf is None:
+            conf = read_file(self.conf_path)
+        include_line = f'include "{self.include_path}"'
+        lines = [line for line in (conf or "").splitlines() if line.strip() != include_line]
+        if not self.unshare:
+            return None, "unshare is not installed"
+        tmp = tempfile.mkdtemp(prefix="port443-nft-")
+        try:
+            if include_text is not None:
+                with open(os.path.join(tmp, "include.nft"), "w") as fh:
+                    fh.write(include_text)
+                lines.append(f'include "{os.path.join(tmp, "include.nft")}"')
+            path = os.path.join(tmp, "nftables.conf")
+            with open(path, "w") as fh:
+                fh.write("\n".join(lines) + "\n")
+            rc, out, err = self.runner([self.unshare, "--net", "--", "/bin/sh", "-c", '"$1" -f "$2" && "$1" -j list ruleset',
+                                        "sh", self.nft, path])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if rc != 0:
+            return None, (err or out).strip().replace(tmp + "/", "") or f"rc={rc}"
+        chains: dict[str, list[dict[str, t.Any]]] = {}
+        parsed = parse_ruleset(out)
+        for ch in parsed["chain"]:
+            chains[chain_id(ch.get("family"), ch.get("table"), ch.get("name"))] = []
+        for rule in parsed["rule"]:
+            chains.setdefault(chain_id(rule.get("family"), rule.get("table"), rule.get("chain")), []).append(rule)
+        return chains, ""
+
+    def _boot_index(self, cid: str, ch: dict[str, t.Any]) -> int | None:
+        """Where our rules go at boot: the index of the host's first terminal rule in its persisted chain, or None (append)."""
+        if self._boot is None:
+            self._boot = self.boot_ruleset()
+        chains, error = self._boot
+        if chains is None:
+            if ch["terminal"] is not None:
+                raise FirewallError(
+                    f"persistent: cannot load {self.conf_path} into a scratch network namespace to find where the rules go at"
+                    f" boot in {cid}, whose last rule drops ({error}). Fix that, or use persistent=false.")
+            self.warnings.append(f"nftables: {self.conf_path} could not be loaded in a scratch network namespace ({error});"
+                                 f" the persisted rules are appended to {cid}, which drops by its policy")
+            return None
+        if cid not in chains:
+            return None
+        return _first_terminal(chains[cid])
+
+    def verify_boot(self, plan: Plan) -> None:
+        """Load the boot path with the planned include; our rules must sit where they are live. Raises otherwise."""
+        conf = plan.files.get(self.conf_path)
+        chains, error = self.boot_ruleset(plan.files[self.include_path], conf)
+        if chains is None:
+            raise FirewallError(f"the planned {self.include_path} does not load with {self.conf_path}: {error}")
+        for cid, (keys, before_terminal) in self._boot_expect.items():
+            rules = chains.get(cid, [])
+            end = _first_terminal(rules) if before_terminal else len(rules)
+            found = [key_from_comment(r.get("comment", "")) for r in rules[max(0, (end or 0) - len(keys)):end or 0]]
+            if end is None or found != keys:
+                raise FirewallError(f"the planned {self.include_path} would not rebuild {cid} as it is live: at boot the rules"
+                                    f" {'before its final drop' if before_terminal else 'at its end'} would be {found}, not {keys}")
+
     def apply(self, plan: Plan) -> None:
         if self.include_path in plan.files:
-            # Check the include against the running ruleset before it can break the next boot.
-            self.run([self.nft, "-c", "-f", "-"], data=plan.files[self.include_path].replace(f"delete table {OWN_FAMILY} {OWN_TABLE}\n", ""))
+            if any(before for _keys, before in self._boot_expect.values()) or (self._boot is not None and self._boot[0] is not None):
+                # Load the new boot path in a scratch namespace before it can break the next boot.
+                self.verify_boot(plan)
+            else:
+                self.run([self.nft, "-c", "-f", "-"], data=plan.files[self.include_path].replace(f"delete table {OWN_FAMILY} {OWN_TABLE}\n", ""))
         super().apply(plan)
+
+
+def _first_terminal(rules: list[dict[str, t.Any]]) -> int | None:
+    for i, rule in enumerate(rules):
+        if _is_terminal(rule.get("expr", [])):
+            return i
+    return None
 
 
 class _FamilyView(Rule):

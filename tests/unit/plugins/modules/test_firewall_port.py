@@ -8,6 +8,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
+from ansible_collections.port443.https.plugins.module_utils._firewall import rollback
+from ansible_collections.port443.https.plugins.module_utils._firewall.base import Plan
 from ansible_collections.port443.https.plugins.modules import firewall_port
 
 
@@ -27,8 +29,13 @@ RULESET = json.dumps({"nftables": [
 
 
 @pytest.fixture(autouse=True)
-def _patch(monkeypatch):
+def _patch(monkeypatch, tmp_path):
     calls = []
+    # the rollback state and the run lock live under tmp_path; locks a test's module run took are released after it
+    monkeypatch.setattr(rollback, "STATE_DIR", str(tmp_path / "rollback"))
+    monkeypatch.setattr(rollback, "LOCK_PATH", str(tmp_path / "firewall.lock"))
+    monkeypatch.setattr(rollback, "RUN_MARK", str(tmp_path / "run-mark"))
+    monkeypatch.setattr(rollback, "systemd_running", lambda: False)
 
     def exit_json(self, **kwargs):
         raise ExitJson(kwargs)
@@ -51,13 +58,15 @@ def _patch(monkeypatch):
     monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
     monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
     monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", get_bin_path)
-    return calls
+    yield calls
 
 
 def run(args, expect=ExitJson):
     with patch_module_args(args):
         with pytest.raises(expect) as exc:
             firewall_port.main()
+    for lock in list(rollback.HELD):  # a real module process releases its lock when it exits
+        lock.release()
     return exc.value.args[0]
 
 
@@ -108,3 +117,23 @@ def test_ssh_ports_out_of_range_fails_before_anything(_patch):
     result = run({"port": ["443"], "enable": True, "ssh_ports": [70000]}, FailJson)
     assert result["msg"] == "ssh_ports: 70000 is out of range (1-65535)"
     assert not any(c[:2] == ["/usr/sbin/nft", "-f"] for c in _patch)
+
+
+def test_a_change_without_rollback_is_refused_while_an_earlier_one_is_pending(tmp_path):
+    rollback.arm(lambda argv, data=None: (0, "", ""), Plan(), [], 60, lambda n: None)
+    failed = run({"port": ["8443"], "persistent": False}, expect=FailJson)
+    assert "nothing changed: a commit-confirmed change of an earlier run is pending" in failed["msg"]
+    assert "confirm=true" in failed["msg"] and failed["rollback"]["earlier"]["pending"]
+    # no change at all is fine; a confirm disarms it
+    assert run({"confirm": True})["rollback"] == {"armed": False, "confirmed": True, "generations": 1}
+    assert not (tmp_path / "rollback").exists()
+
+
+def test_stale_state_is_reported_and_moved_aside(tmp_path):
+    rollback.arm(lambda argv, data=None: (0, "", ""), Plan(), [], 60, lambda n: None)
+    (tmp_path / "run-mark").unlink()  # what a reboot does to /run
+    result = run({"port": ["443"], "persistent": False, "_ansible_check_mode": True})
+    assert result["rollback"]["earlier"]["stale"] and (tmp_path / "rollback").exists()
+    result = run({"confirm": True})
+    assert result["changed"] and result["rollback"]["earlier"]["stale"] and not result["rollback"]["confirmed"]
+    assert not (tmp_path / "rollback").exists() and (tmp_path / "rollback.stale").is_dir()

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils._firewall.base import FirewallError, Plan, Rule
+from ansible_collections.port443.https.plugins.module_utils._firewall.base import FirewallError, Rule
 from ansible_collections.port443.https.plugins.module_utils._firewall.detect import detect_backend
 from ansible_collections.port443.https.plugins.module_utils._firewall.firewalld import FirewalldBackend
-from ansible_collections.port443.https.plugins.module_utils._firewall.rollback import build_script
 from ansible_collections.port443.https.plugins.module_utils._firewall.ufw import UfwBackend, parse_added
 
 ADDED = """Added user rules (see 'ufw status' for running firewall):
@@ -127,40 +126,3 @@ def test_detect_order(fake_runner):
         detect_backend(runner, lambda n: None)
 
 
-def test_rollback_script(tmp_path):
-    plan = Plan()
-    plan.undo = ["iptables -w -D INPUT -p tcp --dport 1 -j ACCEPT"]
-    existing = tmp_path / "rules.v4"
-    existing.write_text("x")
-    script = build_script(plan, [str(existing), str(tmp_path / "missing")], "/var/lib/x")
-    assert f"cp -p /var/lib/x/file0 {existing}" in script
-    assert f"rm -f {tmp_path / 'missing'}" in script
-    assert "iptables -w -D INPUT -p tcp --dport 1 -j ACCEPT || true" in script
-    assert script.rstrip().endswith("rm -rf /var/lib/x")
-
-
-def test_rollback_arm_restart_confirm(fake_runner, tmp_path, monkeypatch):
-    from ansible_collections.port443.https.plugins.module_utils._firewall import rollback
-
-    monkeypatch.setattr(rollback, "systemd_running", lambda: True)
-    runner = fake_runner({("/usr/bin/systemd-run",): (0, "", ""), ("/usr/bin/systemctl",): (0, "", "")})
-    state = tmp_path / "rb"
-    kept = tmp_path / "rules.v4"
-    kept.write_text("old")
-    plan = Plan()
-    plan.undo = ["echo undo-1"]
-    info = rollback.arm(runner, plan, [str(kept)], 30, lambda n: "/usr/bin/" + n, state_dir=str(state))
-    assert info["method"] == "systemd-run" and info["unit"].startswith(rollback.UNIT)
-    assert runner.calls[-1][0][1].startswith("--unit=") and "--on-active=30s" in runner.calls[-1][0]
-    assert (state / "file0").read_text() == "old"
-    assert rollback.pending(str(state))
-    # a second unconfirmed change keeps the first snapshot and adds its undo first
-    plan2 = Plan()
-    plan2.undo = ["echo undo-2"]
-    rollback.arm(runner, plan2, [str(kept)], 30, lambda n: "/usr/bin/" + n, state_dir=str(state))
-    script = (state / "restore.sh").read_text()
-    assert script.index("echo undo-2") < script.index("echo undo-1")
-    assert ["/usr/bin/systemctl", "stop", info["unit"]] in [c[0] for c in runner.calls]
-    assert rollback.confirm(runner, lambda n: "/usr/bin/" + n, False, state_dir=str(state)) is True
-    assert not state.exists()
-    assert rollback.confirm(runner, lambda n: "/usr/bin/" + n, False, state_dir=str(state)) is False
