@@ -77,7 +77,11 @@ EXAMPLES = r"""
 ---
 - name: Probe the web hosts from the controller (outside view)
   port443.https.https_endpoint_info:
-    endpoints: "{{ ansible_play_hosts | map('community.general.dict_kv', 'host') | list }}"
+    # One {host: NAME} per host, with ansible.builtin only.
+    endpoints: >-
+      {%- set ns = namespace(items=[]) -%}
+      {%- for h in ansible_play_hosts -%}{%- set ns.items = ns.items + [{'host': h}] -%}{%- endfor -%}
+      {{ ns.items }}
   delegate_to: localhost
   run_once: true
   register: outside
