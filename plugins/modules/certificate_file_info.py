@@ -116,7 +116,8 @@ certificate:
       (V(trusted), or the reason code explaining the rejection, as for M(port443.https.https_endpoint_info), or V(unknown)),
       C(trusted) (V(true) only when C(openssl verify) accepted the chain), C(validator) (what it said), C(path),
       C(chain_in_order), C(chain_problems), C(key_matches) (V(null) without O(key_path)) and
-      C(hostname_match) (V(null) without O(names)).
+      C(hostname_match) (V(null) without O(names)) and C(names_not_covered) (the names of O(names) the
+      certificate does not cover).
   returned: success
   type: dict
   sample: {subject: CN=www.example.com, days_left: 61, trusted: true, key_matches: true, chain_in_order: true}
