@@ -55,3 +55,14 @@ attributes:
     details:
       - This action does not modify state.
 """
+
+    # The check modules: members of the action group port443.https.checks (meta/runtime.yml)
+    CHECKS_GROUP = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/port443.https.checks) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - port443.https.checks
+"""

@@ -82,8 +82,10 @@ def inspect(params: dict[str, t.Any], run_command: t.Callable[[list[str]], tuple
     if names:
         first_match, _cn = _x509.hostname_match(certs[0], names[0])
         info["hostname_match"] = first_match and not unmatched
+        info["names_not_covered"] = ([] if first_match else names[:1]) + unmatched
     else:
         info["hostname_match"] = None
+        info["names_not_covered"] = []
 
     in_order, problems = _x509.chain_order(certs)
     if not in_order:

@@ -3,15 +3,20 @@
 #
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
-"""The inside-the-host view for HTTPS troubleshooting (plain Python, no Ansible imports): parsers for
-`ss -H -ltnp`, `systemctl show`, nft/iptables/ufw/firewalld output, certificate/key file checks, and
-`diagnose()`, which combines the inside facts with the probe's outside result into one diagnosis and a fix."""
+"""The inside-the-host view for HTTPS troubleshooting (plain Python, no Ansible imports): HostView runs the
+read-only commands (`ss -H -ltnp`, `systemctl show`, the firewall's own listing) through the caller's runner;
+parsers read their output; the firewall is found by _firewall.detect and certificate files are judged by _certfile;
+`diagnose()` combines the inside facts with the probe's outside result into one diagnosis and a fix."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
 import typing as t
+
+from ansible_collections.port443.https.plugins.module_utils import _certfile
+from ansible_collections.port443.https.plugins.module_utils._firewall import detect as _detect
+from ansible_collections.port443.https.plugins.module_utils._firewall.base import FirewallError
 
 WEB_SERVICES = ("nginx", "apache2", "httpd", "caddy", "haproxy", "lighttpd", "traefik", "envoy")
 TLS_FAILURES = ("no_tls_response", "not_tls", "handshake_failure")
@@ -287,55 +292,38 @@ def parse_firewalld(services: str, ports: str, port: int = 443) -> dict[str, t.A
 
 # ---- certificate files --------------------------------------------------------------------------------
 
-def check_certificate_files(x509mod: t.Any, cert_pem: bytes, key_pem: bytes | None, names: list[str],
-                            chain_pem: bytes | None = None) -> dict[str, t.Any]:
-    """Facts and problems for one certificate (+ key, + chain) as configured on the host.
+# The files are judged by the collection's certificate-file check (_certfile, as certificate_file_info does), except
+# for trust in a root: whether clients trust the issuer is the outside probe's verdict, not the host's store's.
+_HOST_TRUST_CODES = ("untrusted_root", "self_signed", "verification_unknown")
+_OPTION_OF = {"path": "cert", "chain_path": "chain", "key_path": "key"}
 
-    x509mod is the collection's _x509 module (passed in so this file stays importable without cryptography)."""
-    problems: list[str] = []
-    certs = x509mod.load_pem_list(cert_pem)
-    if not certs:
-        return {"ok": False, "problems": ["no PEM certificate in the certificate file"]}
-    extra = x509mod.load_pem_list(chain_pem) if chain_pem else []
-    chain = certs + extra
-    leaf = chain[0]
-    info = x509mod.facts(leaf)
-    result: dict[str, t.Any] = {
-        "subject": info["subject"], "issuer": info["issuer"], "sans": info["sans"], "not_after": info["not_after"],
-        "days_left": info["days_left"], "self_signed": info["self_signed"], "chain_length": len(chain),
-    }
-    if info["days_left"] < 0:
-        problems.append(f"the certificate expired on {info['not_after']}")
-    mismatched = []
-    for name in names:
-        match, _cn_only = x509mod.hostname_match(leaf, name)
-        if not match:
-            mismatched.append(name)
-    result["names_match"] = not mismatched
-    result["names_not_covered"] = mismatched
-    if mismatched:
-        problems.append(f"the certificate does not cover {', '.join(mismatched)} (SANs: {', '.join(info['sans']) or 'none'})")
-    self_signed = x509mod.issued_by(leaf, leaf)
-    result["self_signed"] = self_signed
-    order_problems = [f"certificate {idx} ({chain[idx].subject.rfc4514_string()}) is not issued by certificate {idx + 1} "
-                      f"({chain[idx + 1].subject.rfc4514_string()})" for idx in range(len(chain) - 1) if not x509mod.issued_by(chain[idx], chain[idx + 1])]
-    result["chain_in_order"] = not order_problems
-    problems.extend(order_problems)
-    result["chain_complete"] = bool(self_signed or len(chain) > 1)
-    if not self_signed and len(chain) == 1:
-        problems.append("the file holds only the leaf certificate: serve the intermediate(s) too (full chain)")
-    if key_pem is not None:
-        try:
-            key = x509mod.load_private_key(key_pem)
-        except (ValueError, TypeError) as exc:
-            result["key_matches"] = None
-            problems.append(f"cannot read the private key: {exc}")
-        else:
-            result["key_matches"] = x509mod.key_matches(leaf, key)
-            if not result["key_matches"]:
-                problems.append("the private key does not belong to the certificate")
-    result["problems"] = problems
-    result["ok"] = not problems
+
+def check_certificate_files(item: dict[str, t.Any], names: list[str], run_command: t.Callable[[list[str]], tuple[int, str]] | None,
+                            openssl: str | None) -> dict[str, t.Any]:
+    """Facts and problems for one configured certificate (+ key, + chain): item has cert, key and chain paths.
+
+    problems are the critical findings of _certfile.inspect, trust in the root left out; reasons are all of them."""
+    params = {"path": item["cert"], "chain_path": item.get("chain"), "key_path": item.get("key"), "names": names}
+    try:
+        found = _certfile.inspect(params, run_command, openssl)
+    except _certfile.CertFileError as exc:
+        option, sep, rest = str(exc).partition(": ")
+        return {"ok": False, "problems": [f"{_OPTION_OF.get(option, option)}: {rest}" if sep else str(exc)], "reasons": []}
+    info = found["certificate"]
+    reasons = found["reasons"]
+    problems = [f"{r['message']}: {r['detail']}" if r.get("detail") else r["message"]
+                for r in reasons if r["severity"] == "critical" and r["code"] not in _HOST_TRUST_CODES]
+    result = {key: info.get(key) for key in ("subject", "issuer", "sans", "not_after", "days_left", "self_signed",
+                                             "chain_in_order", "key_matches")}
+    result.update(
+        chain_length=len(info.get("chain", [])),
+        names_not_covered=list(info.get("names_not_covered", [])),
+        names_match=not info.get("names_not_covered"),
+        chain_complete=info.get("verification") != "incomplete_chain",
+        reasons=reasons,
+        problems=problems,
+        ok=not problems,
+    )
     return result
 
 
@@ -488,3 +476,94 @@ def _paren(message: t.Any) -> str | None:
         return None
     match = re.search(r"\(([^()]*)\)\s*$", str(message))
     return f"({match.group(1)})" if match else None
+
+
+# ---- the host view: the read-only commands, run through the caller's runner ---------------------------
+
+Runner = t.Callable[[t.List[str]], t.Tuple[int, str, str]]
+Which = t.Callable[[str], t.Optional[str]]
+
+
+class DoctorError(Exception):
+    """The inside view cannot be taken (a required tool is missing or failed)."""
+
+
+class HostView:
+    """What the host itself says about its HTTPS service. Every command it runs is read-only and recorded."""
+
+    def __init__(self, run: Runner, which: Which) -> None:
+        self._run = run
+        self.which = which
+        self.commands: list[str] = []
+
+    def run(self, argv: list[str]) -> tuple[int, str, str]:
+        self.commands.append(" ".join(argv))
+        return self._run(argv)
+
+    def listeners(self) -> list[dict[str, t.Any]]:
+        ss = self.which("ss")
+        if not ss:
+            raise DoctorError("ss (package iproute2) is required to list listening sockets")
+        rc, out, err = self.run([ss, "-H", "-ltnp"])
+        if rc != 0:
+            raise DoctorError(f"ss -H -ltnp failed: {err.strip()}")
+        return parse_ss(out)
+
+    def services(self, names: list[str]) -> list[dict[str, t.Any]]:
+        systemctl = self.which("systemctl")
+        if not systemctl or not names:
+            return []
+        units = [n if "." in n else f"{n}.service" for n in names]
+        rc, out, _err = self.run([systemctl, "show", "-p", "Id,LoadState,ActiveState,SubState", "--"] + units)
+        if rc != 0:
+            return []
+        return [u for u in parse_systemctl_show(out) if u["loaded"]]
+
+    def firewall(self, port: int, http_port: int) -> dict[str, t.Any]:
+        """The verdict of the firewall the host really uses (found as firewall_port finds it) for both ports."""
+        try:
+            backend, _why = _detect.detect_backend(self.run, self.which)
+        except FirewallError:
+            return {"backend": None, "allows": None, "allows_http": None,
+                    "evidence": ["no firewall tool (ufw, firewall-cmd, nft, iptables) could be queried"]}
+        verdicts = self._firewall_verdicts(backend, port, http_port)
+        if verdicts is None:
+            return {"backend": backend, "allows": None, "allows_http": None, "evidence": [f"the {backend} rules could not be read"]}
+        main, http = verdicts
+        return {"backend": backend, "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
+
+    def _firewall_verdicts(self, backend: str, port: int, http_port: int) -> tuple[dict[str, t.Any], dict[str, t.Any]] | None:
+        tool = self.which(_detect.BINARIES[backend][0])
+        if backend == "ufw":
+            rc, out, _err = self.run([tool, "status", "verbose"])
+            return (parse_ufw(out, port), parse_ufw(out, http_port)) if rc == 0 else None
+        if backend == "firewalld":
+            rc, services, _err = self.run([tool, "--list-services"])
+            rc2, ports, _err = self.run([tool, "--list-ports"])
+            if rc or rc2:
+                return None
+            return parse_firewalld(services, ports, port), parse_firewalld(services, ports, http_port)
+        if backend == "nftables":
+            rc, out, _err = self.run([tool, "list", "ruleset"])
+            return (parse_nft(out, port), parse_nft(out, http_port)) if rc == 0 else None
+        rc, out, _err = self.run([tool, "-S"])
+        return (parse_iptables_save(out, port), parse_iptables_save(out, http_port)) if rc == 0 else None
+
+    def certificates(self, items: list[dict[str, t.Any]], default_names: list[str]) -> list[dict[str, t.Any]]:
+        openssl = self.which("openssl")
+
+        def run_joined(argv: list[str]) -> tuple[int, str]:
+            rc, out, err = self.run(argv)
+            return rc, out + err
+
+        out = []
+        for idx, item in enumerate(items):
+            names = item.get("names") or default_names
+            entry: dict[str, t.Any] = {k: item[k] for k in ("cert", "key", "chain") if item.get(k)}
+            checked = check_certificate_files(item, names, run_joined, openssl)
+            if not checked["ok"] and "subject" not in checked:
+                checked["problems"] = [f"certificates[{idx}].{p}" for p in checked["problems"]]
+            entry.update(checked)
+            entry["names"] = names
+            out.append(entry)
+        return out

@@ -32,6 +32,7 @@ extends_documentation_fragment:
   - port443.https._attributes.info_module
   - port443.https._attributes.idempotent_not_modify_state
   - port443.https._policy
+  - port443.https._attributes.checks_group
 options:
   path:
     description: PEM file with the certificate, optionally followed by intermediates (a C(fullchain.pem)).
@@ -54,6 +55,14 @@ options:
     type: list
     elements: str
     default: []
+  timeout:
+    description:
+      - Seconds the C(openssl verify) run that decides trust may take (run through C(timeout) from coreutils when
+        the host has it). When it takes longer, the trust verdict is unknown, never trusted.
+      - The same option as M(port443.https.https_endpoint_info)'s, so one C(module_defaults) entry for the group
+        C(group/port443.https.checks) can set it for both modules.
+    type: float
+    default: 5
 seealso:
   - module: port443.https.https_endpoint_info
 """
@@ -96,7 +105,8 @@ certificate:
       (V(trusted), or the reason code explaining the rejection, as for M(port443.https.https_endpoint_info), or V(unknown)),
       C(trusted) (V(true) only when C(openssl verify) accepted the chain), C(validator) (what it said), C(path),
       C(chain_in_order), C(chain_problems), C(key_matches) (V(null) without O(key_path)) and
-      C(hostname_match) (V(null) without O(names)).
+      C(hostname_match) (V(null) without O(names)) and C(names_not_covered) (the names of O(names) the
+      certificate does not cover).
   returned: success
   type: dict
   sample: {subject: CN=www.example.com, days_left: 61, trusted: true, key_matches: true, chain_in_order: true}
@@ -123,14 +133,25 @@ def main() -> t.NoReturn:
             "key_passphrase": {"type": "str", "no_log": True},
             "names": {"type": "list", "elements": "str", "default": []},
             **_policy.ARGUMENT_SPEC,
+            "timeout": {"type": "float", "default": 5},
         },
         supports_check_mode=True,
     )
     if not _x509.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(_x509.CRYPTOGRAPHY_IMPORT_ERROR))
+    if module.params["timeout"] <= 0:
+        module.fail_json(msg=f"timeout: {module.params['timeout']} must be greater than 0 (seconds)")
+    limit = module.get_bin_path("timeout")
+
+    def run(argv: list[str]) -> tuple[int, str]:
+        if not limit:
+            return _joined(module.run_command(argv))
+        rc, out = _joined(module.run_command([limit, f"{module.params['timeout']:g}"] + argv))
+        # coreutils timeout exits 124 when it had to stop the command.
+        return rc, (f"stopped after timeout={module.params['timeout']:g}s" if rc == 124 else out)
+
     try:
-        result = _certfile.inspect(module.params, run_command=lambda argv: _joined(module.run_command(argv)),
-                                   openssl=module.get_bin_path("openssl"))
+        result = _certfile.inspect(module.params, run_command=run, openssl=module.get_bin_path("openssl"))
     except _certfile.CertFileError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, **result)

@@ -13,8 +13,10 @@ description:
   - "Answers, on the managed host, the questions of the port 443 troubleshooting checklist: is anything listening on
     443 and 80, on which addresses (all interfaces, a specific address, or 127.0.0.1 only) and which process
     (C(ss -H -ltnp)); are the web server units active (C(systemctl show)); does the host firewall allow 443
-    (read-only queries of ufw, firewall-cmd, nft or iptables, whichever is present); do the configured certificate
-    and key files match the names and each other."
+    (read-only queries of the firewall the host uses, found as M(port443.https.firewall_port) finds it with
+    C(backend=auto): a running firewalld or an active ufw, else native nftables tables, else iptables); do the configured
+    certificate and key files match the names and each other (judged as M(port443.https.certificate_file_info) judges
+    them, except trust in the root, which is the outside probe's verdict)."
   - When O(outside) is given (one item of the RV(port443.https.https_endpoint_info#module:endpoints) list, probed from the
     controller), the module combines both views into one RV(diagnosis) naming the cause
     (C(service not running), C(nothing listening on 443), C(listening on localhost only), C(firewall drops 443 (timeout)),
@@ -79,7 +81,11 @@ EXAMPLES = r"""
 ---
 - name: Probe the web hosts from the controller (outside view)
   port443.https.https_endpoint_info:
-    endpoints: "{{ ansible_play_hosts | map('community.general.dict_kv', 'host') | list }}"
+    # One {host: NAME} per host, with ansible.builtin only.
+    endpoints: >-
+      {%- set ns = namespace(items=[]) -%}
+      {%- for h in ansible_play_hosts -%}{%- set ns.items = ns.items + [{'host': h}] -%}{%- endfor -%}
+      {{ ns.items }}
   delegate_to: localhost
   run_once: true
   register: outside
@@ -124,7 +130,10 @@ firewall:
   type: dict
   sample: {backend: nftables, allows: false, allows_http: true, evidence: ["inet filter input: tcp dport 443 drop"]}
 certificates:
-  description: One result per O(certificates) item with C(ok), C(problems), C(names_match), C(key_matches), C(days_left), C(sans).
+  description:
+    - One result per O(certificates) item with C(ok), C(problems) (the critical findings, trust in the root left out),
+      C(reasons) (every finding, with the codes of M(port443.https.certificate_file_info)), C(names_match),
+      C(names_not_covered), C(key_matches), C(chain_in_order), C(chain_complete), C(chain_length), C(days_left) and C(sans).
   returned: always
   type: list
   elements: dict
@@ -154,96 +163,6 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.port443.https.plugins.module_utils import _doctor, _x509
 
 ENV = {"LC_ALL": "C", "LANGUAGE": "C"}
-
-
-class Doctor:
-    def __init__(self, module: AnsibleModule) -> None:
-        self.module = module
-        self.commands: list[str] = []
-
-    def run(self, argv: list[str]) -> tuple[int, str, str]:
-        self.commands.append(" ".join(argv))
-        rc, out, err = self.module.run_command(argv, environ_update=ENV)
-        return rc, out, err
-
-    def bin(self, name: str) -> str | None:
-        return self.module.get_bin_path(name, opt_dirs=["/usr/sbin", "/sbin"])
-
-    def listeners(self) -> list[dict[str, t.Any]]:
-        ss = self.bin("ss")
-        if not ss:
-            self.module.fail_json(msg="ss (package iproute2) is required to list listening sockets")
-        rc, out, err = self.run([ss, "-H", "-ltnp"])
-        if rc != 0:
-            self.module.fail_json(msg=f"ss -H -ltnp failed: {err.strip()}", commands=self.commands)
-        return _doctor.parse_ss(out)
-
-    def services(self, names: list[str]) -> list[dict[str, t.Any]]:
-        systemctl = self.bin("systemctl")
-        if not systemctl or not names:
-            return []
-        units = [n if "." in n else f"{n}.service" for n in names]
-        rc, out, _err = self.run([systemctl, "show", "-p", "Id,LoadState,ActiveState,SubState", "--"] + units)
-        if rc != 0:
-            return []
-        return [u for u in _doctor.parse_systemctl_show(out) if u["loaded"]]
-
-    def firewall(self, port: int, http_port: int) -> dict[str, t.Any]:
-        result: dict[str, t.Any] = {"backend": None, "allows": None, "allows_http": None, "evidence": []}
-        ufw = self.bin("ufw")
-        if ufw:
-            rc, out, _err = self.run([ufw, "status", "verbose"])
-            if rc == 0 and "Status: active" in out:
-                main, http = _doctor.parse_ufw(out, port), _doctor.parse_ufw(out, http_port)
-                return {"backend": "ufw", "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
-        fwcmd = self.bin("firewall-cmd")
-        if fwcmd:
-            rc, out, _err = self.run([fwcmd, "--state"])
-            if rc == 0 and out.strip() == "running":
-                _rc, services, _e = self.run([fwcmd, "--list-services"])
-                _rc, ports, _e = self.run([fwcmd, "--list-ports"])
-                main, http = _doctor.parse_firewalld(services, ports, port), _doctor.parse_firewalld(services, ports, http_port)
-                return {"backend": "firewalld", "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
-        nft = self.bin("nft")
-        if nft:
-            rc, out, _err = self.run([nft, "list", "ruleset"])
-            if rc == 0:
-                main, http = _doctor.parse_nft(out, port), _doctor.parse_nft(out, http_port)
-                return {"backend": "nftables", "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
-        iptables = self.bin("iptables")
-        if iptables:
-            rc, out, _err = self.run([iptables, "-S"])
-            if rc == 0:
-                main, http = _doctor.parse_iptables_save(out, port), _doctor.parse_iptables_save(out, http_port)
-                return {"backend": "iptables", "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
-        result["evidence"] = ["no firewall tool (ufw, firewall-cmd, nft, iptables) could be queried"]
-        return result
-
-    def certificates(self, items: list[dict[str, t.Any]], default_names: list[str]) -> list[dict[str, t.Any]]:
-        if items and not _x509.HAS_CRYPTOGRAPHY:
-            self.module.fail_json(msg=missing_required_lib("cryptography") + " (needed for the certificates option)",
-                                  exception=str(_x509.CRYPTOGRAPHY_IMPORT_ERROR))
-        out = []
-        for idx, item in enumerate(items):
-            paths = {k: item.get(k) for k in ("cert", "key", "chain") if item.get(k)}
-            data: dict[str, bytes | None] = {"key": None, "chain": None}
-            entry: dict[str, t.Any] = dict(paths)
-            try:
-                for key, path in paths.items():
-                    with open(path, "rb") as handle:
-                        data[key] = handle.read()
-            except OSError as exc:
-                entry.update(ok=False, problems=[f"certificates[{idx}]: cannot read {exc.filename}: {exc.strerror}"])
-                out.append(entry)
-                continue
-            names = item.get("names") or default_names
-            try:
-                entry.update(_doctor.check_certificate_files(_x509, data["cert"] or b"", data["key"], names, data["chain"]))
-            except ValueError as exc:
-                entry.update(ok=False, problems=[f"certificates[{idx}]: cannot parse: {exc}"])
-            entry["names"] = names
-            out.append(entry)
-        return out
 
 
 def main() -> t.NoReturn:
@@ -276,13 +195,20 @@ def main() -> t.NoReturn:
     problem = _doctor.check_outside(outside)
     if problem:
         module.fail_json(msg=f"outside: {problem}")
-    doctor = Doctor(module)
-    listeners = doctor.listeners()
+    if module.params["certificates"] and not _x509.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography") + " (needed for the certificates option)",
+                         exception=str(_x509.CRYPTOGRAPHY_IMPORT_ERROR))
+    view = _doctor.HostView(lambda argv: module.run_command(argv, environ_update=ENV),
+                            lambda name: module.get_bin_path(name, opt_dirs=["/usr/sbin", "/sbin"]))
+    try:
+        listeners = view.listeners()
+    except _doctor.DoctorError as exc:
+        module.fail_json(msg=str(exc), commands=view.commands)
     listen = {str(p): _doctor.port_view(listeners, p) for p in (port, http_port)}
-    services = doctor.services(module.params["services"])
-    firewall = doctor.firewall(port, http_port)
+    services = view.services(module.params["services"])
+    firewall = view.firewall(port, http_port)
     default_names = [outside.get("server_name") or outside.get("host")] if outside and (outside.get("server_name") or outside.get("host")) else []
-    certificates = doctor.certificates(module.params["certificates"], default_names)
+    certificates = view.certificates(module.params["certificates"], default_names)
     inside = {"listen": listen, "services": services, "firewall": firewall}
     diagnosis = _doctor.diagnose(inside, outside, port)
     bad_files = [c for c in certificates if not c.get("ok")]
@@ -296,7 +222,7 @@ def main() -> t.NoReturn:
         firewall=firewall,
         certificates=certificates,
         diagnosis=diagnosis,
-        commands=doctor.commands,
+        commands=view.commands,
     )
 
 

@@ -34,6 +34,7 @@ extends_documentation_fragment:
   - port443.https._attributes.info_module
   - port443.https._attributes.idempotent_not_modify_state
   - port443.https._policy
+  - port443.https._attributes.checks_group
 options:
   endpoints:
     description:

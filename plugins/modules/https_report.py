@@ -92,7 +92,11 @@ EXAMPLES = r"""
 ---
 - name: Probe the fleet from the controller
   port443.https.https_endpoint_info:
-    endpoints: "{{ groups['web'] | map('community.general.dict_kv', 'host') | list }}"
+    # One {host: NAME} per host, with ansible.builtin only.
+    endpoints: >-
+      {%- set ns = namespace(items=[]) -%}
+      {%- for h in groups['web'] -%}{%- set ns.items = ns.items + [{'host': h}] -%}{%- endfor -%}
+      {{ ns.items }}
   delegate_to: localhost
   run_once: true
   register: probe

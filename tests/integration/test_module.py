@@ -10,11 +10,7 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 import yaml
-
-pytestmark = pytest.mark.skipif(shutil.which("ansible-playbook") is None or not os.environ.get("ANSIBLE_COLLECTIONS_PATH"),
-                                reason="needs ansible-playbook and ANSIBLE_COLLECTIONS_PATH pointing at this collection")
 
 
 def _env():
@@ -26,12 +22,16 @@ def _env():
     return env
 
 
-def run_playbook(tmp_path, tasks, check=False):
+def run_playbook(tmp_path, tasks, check=False, module_defaults=None, extra_vars=None):
     play = [{"name": "probe", "hosts": "localhost", "gather_facts": False,
              "vars": {"ansible_python_interpreter": sys.executable}, "tasks": tasks}]
+    if module_defaults:
+        play[0]["module_defaults"] = module_defaults
     path = tmp_path / "play.yml"
     path.write_text(yaml.safe_dump(play))
     cmd = [shutil.which("ansible-playbook"), "-i", "localhost,", "-c", "local", str(path)] + (["--check"] if check else [])
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=120, check=False)
     out = json.loads(proc.stdout[proc.stdout.index("{"):])
     return [task["hosts"]["localhost"] for task in out["plays"][0]["tasks"]]

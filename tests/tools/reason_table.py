@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: port443.https contributors
 """The reason table of docs/checks.md is written from the registry (plugins/module_utils/_classify.py).

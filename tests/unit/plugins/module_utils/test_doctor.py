@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import shutil
+import subprocess
 
 import pytest
 
@@ -185,23 +187,37 @@ def _pki(tmp_path):
     return {"leaf": pem(leaf), "inter": pem(inter), "key": keypem(leaf_key), "other_key": keypem(other_key), "self": pem(other)}
 
 
+def _openssl(argv):
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
 @pytest.mark.skipif(not _x509.HAS_CRYPTOGRAPHY, reason="cryptography missing")
 def test_certificate_files(tmp_path):
+    """The files are judged by _certfile (real openssl verify); trust in the lab's private root is left out."""
     p = _pki(tmp_path)
-    good = _doctor.check_certificate_files(_x509, p["leaf"] + p["inter"], p["key"], ["www.example"])
+    for name, data in {"full": p["leaf"] + p["inter"], "leaf": p["leaf"], "inter": p["inter"], "reversed": p["inter"] + p["leaf"],
+                       "key": p["key"], "other_key": p["other_key"], "junk": b"nothing", "self": p["self"]}.items():
+        (tmp_path / name).write_bytes(data)
+    openssl = shutil.which("openssl")
+
+    def check(names=(), **item):
+        return _doctor.check_certificate_files({k: str(tmp_path / v) for k, v in item.items()}, list(names), _openssl, openssl)
+
+    good = check(["www.example"], cert="full", key="key")
     assert good["ok"], good["problems"]
     assert good["key_matches"] and good["names_match"] and good["chain_in_order"] and good["chain_length"] == 2
-    wrong = _doctor.check_certificate_files(_x509, p["leaf"], p["other_key"], ["api.example"])
-    assert not wrong["ok"]
-    assert wrong["key_matches"] is False and wrong["names_not_covered"] == ["api.example"]
-    text = " ".join(wrong["problems"])
-    assert "only the leaf" in text and "private key does not belong" in text and "does not cover api.example" in text
-    separate = _doctor.check_certificate_files(_x509, p["leaf"], None, ["www.example"], chain_pem=p["inter"])
-    assert separate["ok"]
-    reversed_chain = _doctor.check_certificate_files(_x509, p["inter"] + p["leaf"], None, [])
-    assert reversed_chain["chain_in_order"] is False
-    assert _doctor.check_certificate_files(_x509, b"nothing", None, [])["problems"] == ["no PEM certificate in the certificate file"]
-    assert "cannot read the private key" in " ".join(_doctor.check_certificate_files(_x509, p["self"], b"junk", [])["problems"])
+    assert good["chain_complete"] and [r["code"] for r in good["reasons"]] == ["untrusted_root"]
+    wrong = check(["api.example"], cert="leaf", key="other_key")
+    assert not wrong["ok"] and not wrong["chain_complete"]
+    assert wrong["key_matches"] is False and wrong["names_not_covered"] == ["api.example"] and wrong["names_match"] is False
+    assert sorted(r["code"] for r in wrong["reasons"]) == ["hostname_mismatch", "incomplete_chain", "key_mismatch"]
+    assert len(wrong["problems"]) == 3 and any("api.example" in text for text in wrong["problems"])
+    assert check(["www.example"], cert="leaf", chain="inter")["ok"]
+    assert check([], cert="reversed")["chain_in_order"] is False
+    unreadable = check([], cert="junk")
+    assert unreadable == {"ok": False, "problems": [f"cert: no PEM certificate found in {str(tmp_path / 'junk')!r}"], "reasons": []}
+    assert check([], cert="self", key="junk")["problems"][0].startswith("key: cannot load the private key")
 
 
 # ---- diagnosis ----

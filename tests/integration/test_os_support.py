@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""The roles support the Debian OS family only: on any other family each one stops at its first check with one
+clear error, before it installs or changes anything. (Every Molecule scenario is the Debian side of this test.)"""
+
+from __future__ import annotations
+
+from test_module import run_playbook
+
+ROLES = {
+    "certificate": {"certificate_sans": ["www.example.test"]},
+    "webserver": {"webserver_vhosts": [{"name": "www", "server_names": ["www.example.test"]}]},
+    "firewall": {},
+}
+
+
+def test_roles_refuse_other_os_families(tmp_path):
+    tasks = []
+    for role, role_vars in ROLES.items():
+        tasks.append({"name": role, "block": [{"ansible.builtin.include_role": {"name": f"port443.https.{role}"}, "vars": role_vars}],
+                      "rescue": [{"name": f"{role} stopped", "ansible.builtin.set_fact": {
+                          f"stopped_{role}": "{{ ansible_failed_task.name }}: {{ ansible_failed_result.msg }}"}}]})
+    tasks.append({"name": "outcome", "ansible.builtin.debug": {"msg": "{{ [" + ", ".join(f"stopped_{r} | default('ran on')" for r in ROLES) + "] }}"}})
+    # Facts of a Rocky Linux host (extra vars beat gathered facts), in check mode: nothing on this machine changes.
+    results = run_playbook(tmp_path, tasks, check=True, extra_vars={"ansible_facts": {"os_family": "RedHat", "distribution": "Rocky"}})
+    outcome = results[-1]["msg"]
+    for role, text in zip(ROLES, outcome):
+        assert text == (f"Refuse hosts outside the Debian OS family: port443.https.{role} supports the Debian OS family only "
+                        "(Debian, Ubuntu); this host runs Rocky (OS family RedHat)."), (role, text)
