@@ -124,5 +124,3 @@ def test_detect_order(fake_runner):
     assert detect_backend(runner, lambda n: n if n in ("nft", "iptables") else None)[0] == "iptables"
     with pytest.raises(FirewallError):
         detect_backend(runner, lambda n: None)
-
-
