@@ -224,7 +224,11 @@ REASONS: dict[str, tuple[str, str, str]] = {
 }
 
 
-# code -> the check it belongs to (report grouping, junit test cases). Every code of REASONS has one.
+# The sections of an endpoint result that reasons belong to (report grouping, one junit test case per endpoint and
+# section). "tls" is the whole TLS section of a result: the handshake and, with the tls_versions check, the versions.
+SECTIONS = ("tcp", "tls", "certificate", "revocation", "http")
+
+# code -> the section it belongs to. Every code of REASONS has one ("other": a verdict about the whole endpoint).
 CHECK_OF: dict[str, str] = {
     "unresolvable": "tcp", "closed": "tcp", "filtered": "tcp", "dns_timeout": "tcp",
     "no_tls_response": "tls", "not_tls": "tls", "handshake_failure": "tls", "legacy_tls_enabled": "tls",

@@ -18,8 +18,8 @@ import xml.etree.ElementTree as ET
 
 from ansible_collections.port443.https.plugins.module_utils import _classify
 
-SEVERITIES = ("ok", "warning", "critical")
-TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+SEVERITIES = _classify.SEVERITIES
+TLS_VERSIONS = _classify.TLS_VERSIONS
 FORMATS = ("json", "html", "junit", "prometheus", "markdown")
 FILENAMES = {
     "json": "report.json",
@@ -28,9 +28,9 @@ FILENAMES = {
     "prometheus": "https_report.prom",
     "markdown": "report.md",
 }
-# Which check each reason code belongs to (one junit testcase per endpoint and check): the registry's map.
+# Which result section each reason code belongs to (one junit testcase per endpoint and section): the registry's.
 CHECK_OF_REASON = _classify.CHECK_OF
-CHECKS = ("tcp", "tls", "certificate", "revocation", "http")
+CHECKS = _classify.SECTIONS
 TLS_FAILURES = ("no_tls_response", "not_tls", "handshake_failure")
 VOLATILE_KEYS = ("latency_ms",)
 SCHEMA_VERSION = 1

@@ -74,3 +74,11 @@ def test_parse_response():
     status, headers = _http.parse_response(b"HTTP/1.1 301 Moved\r\nLocation: https://x/\r\nX: 1\r\n\r\nbody")
     assert status == 301 and headers["location"] == "https://x/"
     assert _http.parse_response(b"\x15\x03\x01") == (None, {})
+
+
+def test_registry_is_complete():
+    """One registry: every reason code has a severity, a text, a fix and a section the reports know."""
+    assert set(_classify.REASONS) == set(_classify.CHECK_OF)
+    for code, (severity, message, fix) in _classify.REASONS.items():
+        assert severity in _classify.SEVERITIES and message and fix, code
+        assert _classify.CHECK_OF[code] in _classify.SECTIONS + ("other",), code
