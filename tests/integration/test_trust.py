@@ -9,6 +9,7 @@ agree with `openssl verify` on every row; the same chains as files go through ce
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -211,26 +212,33 @@ def test_cryptography_verifier_agrees_where_it_exists(trust_lab):
             assert accepted is ours, (label, accepted, ours)
 
 
+@contextlib.contextmanager
+def served(tmp_path, leaf, chain):
+    """`openssl s_server` with leaf and chain on a free loopback port, for one test; yields the port."""
+    crt, key, chain_file = tmp_path / "leaf.crt", tmp_path / "leaf.key", tmp_path / "chain.crt"
+    crt.write_bytes(leaf.pem)
+    key.write_bytes(leaf.key_pem)
+    chain_file.write_bytes(b"".join(c.pem for c in chain))
+    port = free_port()
+    proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(crt), "-key", str(key),
+                             "-cert_chain", str(chain_file), "-www", "-quiet"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listening("127.0.0.1", port)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(5)
+
+
 def test_oversized_certificate_list(lab, tmp_path):
     """10,000 SANs: more than the 100 KiB OpenSSL clients accept. The server answers every version it enables; the
     finding says why clients fail instead of a bare handshake failure."""
     leaf = pki.issue("big.test", issuer=lab.inter, sans=["big.test"] + [f"host{i}.big.test" for i in range(10000)])
-    crt, key, chain = tmp_path / "big.crt", tmp_path / "big.key", tmp_path / "big-chain.crt"
-    crt.write_bytes(leaf.pem)
-    key.write_bytes(leaf.key_pem)
-    chain.write_bytes(lab.inter.pem)
-    port = free_port()
-    proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(crt), "-key", str(key),
-                             "-cert_chain", str(chain), "-www", "-quiet"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_listening("127.0.0.1", port)
+    with served(tmp_path, leaf, [lab.inter]) as port:
         time.sleep(0.2)
         res = _probe.probe({"endpoints": [{"host": "127.0.0.1", "port": port, "server_name": "big.test"}], "ca_path": lab.ca_path,
                             "timeout": 3, "checks": ["tcp", "tls_versions", "certificate"]})["endpoints"][0]
-    finally:
-        proc.terminate()
-        proc.wait(5)
     codes = [r["code"] for r in res["reasons"]]
     assert codes[0] == "oversized_certificate_list" and "handshake_failure" not in codes, res["reasons"]
     assert res["tls"]["versions"]["1.2"] is True and res["tls"]["versions"]["1.3"] is True
@@ -255,29 +263,17 @@ def test_revocation_stays_inside_the_budget(lab, tmp_path):
     tarpit = lab.endpoints["tarpit"]["port"]
     leaf = pki.issue("slowrev.test", issuer=lab.inter, crl_url=f"http://127.0.0.1:{tarpit}/x.crl",
                      ocsp_url=f"http://127.0.0.1:{tarpit}/ocsp")
-    crt, key, chain = tmp_path / "r.crt", tmp_path / "r.key", tmp_path / "r-chain.crt"
-    crt.write_bytes(leaf.pem)
-    key.write_bytes(leaf.key_pem)
-    chain.write_bytes(lab.inter.pem)
-    port = free_port()
-    proc = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(crt), "-key", str(key),
-                             "-cert_chain", str(chain), "-www", "-quiet"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def run(argv):
         done = subprocess.run(argv, input="Q\n", capture_output=True, text=True, check=False)
         return done.returncode, done.stdout
 
-    try:
-        wait_listening("127.0.0.1", port)
+    with served(tmp_path, leaf, [lab.inter]) as port:
         start = time.monotonic()
         res = _probe.probe({"endpoints": [{"host": "127.0.0.1", "port": port, "server_name": "slowrev.test"}],
                             "ca_path": lab.ca_path, "timeout": 1.5, "checks": ["tcp", "certificate", "revocation"]},
                            run_command=run)["endpoints"][0]
         elapsed = time.monotonic() - start
-    finally:
-        proc.terminate()
-        proc.wait(5)
     assert elapsed <= 2 * 1.5 + 1.0, elapsed
     codes = [r["code"] for r in res["reasons"]]
     assert res["revocation"]["status"] == "unknown" and "revocation_unknown" in codes and res["status"] != "ok", res["reasons"]
