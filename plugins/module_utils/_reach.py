@@ -54,10 +54,17 @@ def raise_nofile() -> int:
     return soft
 
 
+# At most this many connections of the reachability loop at once. Many endpoints are often one server (vhosts behind
+# one load balancer): thousands of simultaneous connections exhaust its connection slots (nginx worker_connections),
+# and endpoints it cannot answer in time would be reported dead. 1,024 keeps dead endpoints cheap (2,000 of them cost
+# two timeouts) without flooding one server.
+MAX_INFLIGHT = 1024
+
+
 def inflight_cap(workers: int) -> int:
-    """Sockets the loop may hold at once: well below the open-files limit (room for the workers' own sockets)."""
+    """Sockets the loop may hold at once: MAX_INFLIGHT, and well below the open-files limit (room for the workers' own sockets)."""
     soft = raise_nofile()
-    return max(16, min(8192, soft - 64 - 4 * workers))
+    return max(16, min(MAX_INFLIGHT, soft - 64 - 4 * workers))
 
 
 class Reach:
