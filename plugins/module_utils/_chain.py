@@ -73,9 +73,6 @@ _CODES = {
     49: "name_constraints_violated", 51: "name_constraints_violated", 52: "name_constraints_violated",
     53: "name_constraints_violated", 66: "weak_key", 67: "weak_key", 68: "weak_key", 79: "issuer_not_ca",
 }
-CHAIN_CODES = ("self_signed", "untrusted_root", "incomplete_chain", "issuer_not_ca", "path_length_exceeded",
-               "name_constraints_violated", "unsuitable_purpose", "issuer_key_usage", "bad_signature",
-               "expired_intermediate", "untrusted_chain")
 
 
 def code_of_validator_error(code: int | None, message: str | None) -> str:
