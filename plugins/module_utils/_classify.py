@@ -216,6 +216,50 @@ REASONS: dict[str, tuple[str, str, str]] = {
         "Serve content on the probed path (document root, index file, upstream application), "
         "or set http_path/http_expected_status to what the site should answer.",
     ),
+    "weak_cipher": (
+        "critical",
+        "The server accepts a broken cipher suite (NULL, anonymous, export, RC4, DES or 3DES).",
+        "Remove the suite from the server's cipher list: set the list of the chosen Mozilla profile "
+        "(nginx ssl_ciphers, Apache SSLCipherSuite, Caddy tls ciphers).",
+    ),
+    "cbc_only": (
+        "warning",
+        "Below TLS 1.3 the server accepts only CBC-mode suites (no AEAD suite such as AES-GCM or ChaCha20-Poly1305).",
+        "Enable the AEAD suites of the chosen Mozilla profile (ECDHE with AES-GCM or ChaCha20-Poly1305), or enable TLS 1.3.",
+    ),
+    "no_forward_secrecy": (
+        "warning",
+        "The server accepts suites with static RSA key exchange: a stolen server key decrypts recorded traffic.",
+        "Remove the TLS_RSA_WITH_* suites (OpenSSL names without ECDHE/DHE, such as AES128-GCM-SHA256) from the cipher list.",
+    ),
+    "weak_dh": (
+        "critical",
+        "The server's finite-field Diffie-Hellman group is weak: under 2048 bits, not prime, or not a safe prime.",
+        "Stop offering DHE suites (Mozilla's 6.0 profiles have none), or use the RFC 7919 ffdhe2048 group "
+        "(nginx ssl_dhparam, Apache SSLOpenSSLConfCmd DHParameters).",
+    ),
+    "no_pq_kex": (
+        "warning",
+        "The server does not accept the hybrid post-quantum key exchange group X25519MLKEM768.",
+        "Serve TLS with OpenSSL 3.5 or newer (Debian 13) or Caddy built with Go 1.24 or newer, with X25519MLKEM768 first in the groups.",
+    ),
+    "profile_mismatch": (
+        "warning",
+        "What the server accepts differs from the chosen Mozilla profile (extra or missing protocol versions, suites or groups).",
+        "Render the server's TLS settings from the profile (port443.https.webserver role, or the settings at ssl-config.mozilla.org) "
+        "and reload the server.",
+    ),
+    "client_cert_required": (
+        "warning",
+        "The server demands a client certificate, and none (or one it does not accept) was presented.",
+        "Expected for a staff-only service: pass client_cert and client_key to probe it. Otherwise remove the client "
+        "certificate requirement (nginx ssl_verify_client, Apache SSLVerifyClient).",
+    ),
+    "cipher_enumeration_unknown": (
+        "warning",
+        "The cipher suite enumeration did not finish (timeouts or unparseable answers), so which suites the server accepts is unknown.",
+        "Re-run with a larger timeout; check for a middlebox that drops or rewrites handshakes.",
+    ),
     "unknown_status": (
         "critical",
         "A result handed to the report has no status, or one that is not ok, warning or critical; it is counted as critical, never as ok.",
@@ -226,7 +270,7 @@ REASONS: dict[str, tuple[str, str, str]] = {
 
 # The sections of an endpoint result that reasons belong to (report grouping, one junit test case per endpoint and
 # section). "tls" is the whole TLS section of a result: the handshake and, with the tls_versions check, the versions.
-SECTIONS = ("tcp", "tls", "certificate", "revocation", "http")
+SECTIONS = ("tcp", "tls", "ciphers", "certificate", "revocation", "http")
 
 # code -> the section it belongs to. Every code of REASONS has one ("other": a verdict about the whole endpoint).
 CHECK_OF: dict[str, str] = {
@@ -243,6 +287,9 @@ CHECK_OF: dict[str, str] = {
     "untrusted_chain": "certificate", "verification_unknown": "certificate",
     "revoked": "revocation", "revocation_unknown": "revocation",
     "no_hsts": "http", "no_redirect": "http", "https_downgrade": "http", "http_error": "http",
+    "weak_cipher": "ciphers", "cbc_only": "ciphers", "no_forward_secrecy": "ciphers", "weak_dh": "ciphers",
+    "no_pq_kex": "ciphers", "profile_mismatch": "ciphers", "cipher_enumeration_unknown": "ciphers",
+    "client_cert_required": "tls",
     "deadline_exceeded": "other", "unknown_status": "other",
 }
 
