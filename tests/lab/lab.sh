@@ -139,10 +139,11 @@ cmd_clean() {
   local filter=label=port443.lab
   local -a ids
   [ -z "${1:-}" ] || filter="label=port443.lab.scenario=$1"
-  mapfile -t ids < <(docker ps -aq --filter "$filter" 2>/dev/null || true)
-  [ ${#ids[@]} -eq 0 ] || { log "removing lab containers ($filter)"; docker rm -f "${ids[@]}" >/dev/null || true; }
-  mapfile -t ids < <(docker network ls -q --filter "$filter" 2>/dev/null || true)
-  [ ${#ids[@]} -eq 0 ] || { log "removing lab networks ($filter)"; docker network rm "${ids[@]}" >/dev/null || true; }
+  # Bounded: a wedged engine must not hang the caller (a test run cleans up between scenarios).
+  mapfile -t ids < <(timeout 60 docker ps -aq --filter "$filter" 2>/dev/null || true)
+  [ ${#ids[@]} -eq 0 ] || { log "removing lab containers ($filter)"; timeout 120 docker rm -f "${ids[@]}" >/dev/null || true; }
+  mapfile -t ids < <(timeout 60 docker network ls -q --filter "$filter" 2>/dev/null || true)
+  [ ${#ids[@]} -eq 0 ] || { log "removing lab networks ($filter)"; timeout 60 docker network rm "${ids[@]}" >/dev/null || true; }
 }
 
 cmd_stop() {
