@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Generate plugins/module_utils/_mozilla_guidelines.py from Mozilla's published guideline JSON files.
 
@@ -11,7 +10,6 @@ Mozilla's license notice. To add a guideline version: put its JSON file into the
 
 import json
 import os
-import pprint
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -37,6 +35,21 @@ from __future__ import annotations
 '''
 
 
+def literal(value, level):
+    """A Python literal of JSON data, one item per line with hanging indents (pep8-clean at any depth)."""
+    pad, inner = "    " * level, "    " * (level + 1)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = ["%s%r: %s," % (inner, k, literal(value[k], level + 1)) for k in sorted(value)]
+        return "{\n" + "\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[\n" + "\n".join("%s%s," % (inner, literal(v, level + 1)) for v in value) + "\n" + pad + "]"
+    return repr(value)
+
+
 def render(json_dir):
     data = {}
     for name in sorted(os.listdir(json_dir)):
@@ -51,7 +64,7 @@ def render(json_dir):
     body += "# The newest version: the default everywhere a guideline version can be chosen.\n"
     body += "LATEST = %r\n\n" % (versions[-1],)
     body += "# version -> the published document (keys: version, href, configurations -> profile -> settings).\n"
-    body += "GUIDELINES = " + pprint.pformat({v: data[v] for v in versions}, width=118, sort_dicts=True) + "\n"
+    body += "GUIDELINES = " + literal({v: data[v] for v in versions}, 0) + "\n"
     return body
 
 
