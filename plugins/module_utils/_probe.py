@@ -12,9 +12,9 @@ import concurrent.futures
 import ssl
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _http, _net, _policy, _reach, _tls, _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _ciphers, _classify, _http, _net, _policy, _reach, _tls, _x509
 
-CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http")
+CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http", "ciphers")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
 
 
@@ -97,8 +97,14 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
         raise ProbeInputError(f"fail_on: {opts.get('fail_on')!r} is not one of critical, warning, never")
     try:
         _policy.check_policy(opts)
-    except _policy.PolicyInputError as exc:
+        _ciphers.check_options(opts)
+    except (_policy.PolicyInputError, _ciphers.CipherInputError) as exc:
         raise ProbeInputError(str(exc)) from None
+    if "ciphers" not in checks:
+        # Options that only the ciphers check reads: ignoring them would pass a profile nothing compared.
+        for key in ("tls_profile", "require_pq_kex"):
+            if opts.get(key):
+                raise ProbeInputError(f"{key}: needs the ciphers check (add ciphers to checks)")
     return normalized, opts
 
 
@@ -111,6 +117,7 @@ def _empty_result(ep: dict[str, t.Any]) -> dict[str, t.Any]:
         "certificate": None,
         "revocation": None,
         "http": None,
+        "ciphers": None,
     }
 
 
@@ -129,7 +136,7 @@ def _run(endpoints: list[dict[str, t.Any]], opts: dict[str, t.Any]) -> list[dict
     bounded pool of `workers` threads. Results in input order."""
     checks = opts["checks"]
     timeout = float(opts.get("timeout") or 5)
-    want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http"))
+    want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http", "ciphers"))
     workers = max(1, min(int(opts.get("workers") or 64), len(endpoints)))
     results: list[dict[str, t.Any] | None] = [None] * len(endpoints)
     futures = []
@@ -261,6 +268,14 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
     elif hs.ok:
         tls["versions"][hs.version] = True
 
+    if "ciphers" in checks:
+        # Also when the handshake failed: a server that accepts only suites the local TLS library no longer
+        # speaks (3DES, RC4, export) fails it, and the hand-built ClientHellos still see what it accepts.
+        if deadline.expired:
+            unfinished.append("ciphers")
+        else:
+            _ciphers_check(res, reach, opts, timeout, deadline)
+
     if hs.ok and hs.chain_der and ("certificate" in checks or "revocation" in checks):
         if not _x509.HAS_CRYPTOGRAPHY:
             res["certificate"] = {"error": "the Python library cryptography is not installed"}
@@ -342,6 +357,13 @@ def _version_probes(res, reach, opts, timeout, deadline, unfinished, hs) -> None
     if low:
         sev = "warning" if good else "critical"
         res["reasons"].append(_classify.reason("legacy_tls_enabled", f"accepts TLS {', '.join(low)}; minimum is {opts['min_tls_version']}", sev))
+
+
+def _ciphers_check(res, reach, opts, timeout, deadline) -> None:
+    section = _ciphers.enumerate_endpoint(reach.family, reach.sockaddr, reach.ep["server_name"], timeout, deadline)
+    res["ciphers"] = section
+    for code, detail, severity, fix in _ciphers.findings(section, opts):
+        res["reasons"].append(_classify.reason(code, detail, severity, fix))
 
 
 def _certificate_check(res, hs, ep, opts, timeout, reasons, deadline=None) -> None:
