@@ -226,7 +226,7 @@ def suite_info(code: int) -> dict[str, t.Any]:
     if export and "export" not in flags:
         flags.append("export")
     info.update(kex=kex, auth=auth, cipher=cipher, mode=mode, bits=bits, flags=flags,
-                forward_secrecy=kex in ("DHE", "ECDHE"),
+                forward_secrecy=kex in ("DHE", "ECDHE") or auth == "anon",  # anonymous DH is ephemeral, just unauthenticated
                 tls12_only=mode == "AEAD" or name.endswith(("_SHA256", "_SHA384")))
     return info
 

@@ -111,8 +111,8 @@ def test_unreadable_answers_are_never_a_choice(raw, kind):
     (0x0003, "RSA", "RSA", "stream", 40, ["RC4", "export"], False),
     (0x0014, "DHE", "RSA", "CBC", 40, ["export"], True),
     (0x0002, "RSA", "RSA", "none", 0, ["NULL"], False),
-    (0x0034, "DH", "anon", "CBC", 128, ["anon"], False),
-    (0xC018, "ECDH", "anon", "CBC", 128, ["anon"], False),
+    (0x0034, "DH", "anon", "CBC", 128, ["anon"], True),
+    (0xC018, "ECDH", "anon", "CBC", 128, ["anon"], True),
     (0x009E, "DHE", "RSA", "AEAD", 128, [], True),
 ])
 def test_suite_properties(code, kex, auth, mode, bits, flags, fs):
