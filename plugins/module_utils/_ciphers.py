@@ -160,13 +160,20 @@ class _Prober:
         self.handshakes += 1
         return _hello.exchange(self.family, self.sockaddr, hello, self.deadline.timeout(self.timeout), want_key_exchange)
 
-    def enumerate(self, what: str, version: str, offer: list[int], field: str, ask: t.Callable[[list[int]], _hello.Answer]) -> list[int] | None:
-        """Offer, take out the choice, offer again, until refused. Accepted codes in the order found; None when unknown."""
+    def enumerate(self, what: str, version: str, offer: list[int], field: str, ask: t.Callable[[list[int]], _hello.Answer],
+                  keep_found: bool = False) -> list[int] | None:
+        """Offer, take out the choice, offer again, until refused. Accepted codes in the order found; None when unknown.
+
+        keep_found: the items found stay at the end of the offer (an ECDSA certificate's curve must stay offered in
+        TLS 1.2, or the server has no certificate to use); the server choosing one of them again ends the loop.
+        """
         found: list[int] = []
         left = list(offer)
         while left:
-            answer = ask(left)
+            answer = ask(left + found if keep_found else left)
             if answer.refused:
+                return found
+            if keep_found and answer.kind == "hello" and answer.version == version and getattr(answer, field) in found:
                 return found
             if answer.kind in ("hello", "hrr") and answer.version != version:
                 if found:
@@ -219,8 +226,9 @@ def enumerate_endpoint(family: int, sockaddr: tuple[t.Any, ...], server_name: st
         groups_by_version["1.3"] = None if found is None else [_hello.group_name(c) for c in found]
     ecdhe12 = [c for c in accepted.get("1.2") or [] if _hello.suite_info(c)["kex"] == "ECDHE"]
     if ecdhe12:
+        ecdsa_only = all(_hello.suite_info(c)["auth"] == "ECDSA" for c in ecdhe12)
         found = pr.enumerate("groups", "1.2", list(_hello.TLS12_GROUPS), "group",
-                             lambda left: pr.ask("1.2", ecdhe12, left, want_key_exchange=True))
+                             lambda left: pr.ask("1.2", ecdhe12, left, want_key_exchange=True), keep_found=ecdsa_only)
         groups_by_version["1.2"] = None if found is None else [_hello.group_name(c) for c in found]
 
     dh = None

@@ -65,10 +65,11 @@ def answer(kind, version=None, suite=None, group=None, dh=None, detail=None):
 class FakeServer:
     """Answers like a server with these suites per version, in its own preference order when server_order."""
 
-    def __init__(self, suites, groups13=(), groups12=(), server_order=False, dh=None, broken=None):
+    def __init__(self, suites, groups13=(), groups12=(), server_order=False, dh=None, broken=None, cert_curve=None):
         self.suites, self.groups13, self.groups12 = suites, list(groups13), list(groups12)
         self.server_order, self.dh, self.broken = server_order, dh, broken
         self.hellos = 0
+        self.cert_curve = cert_curve  # an ECDSA certificate's curve: TLS 1.2 clients must offer it
 
     def __call__(self, family, sockaddr, hello, timeout, want_key_exchange=False):
         self.hellos += 1
@@ -85,8 +86,10 @@ class FakeServer:
             pick = [g for g in self.groups13 if g in groups]
             return answer("hrr", "1.3", suite, pick[0]) if pick else answer("alert")
         kex = _hello.suite_info(suite)["kex"]
+        if self.cert_curve is not None and self.cert_curve not in groups:
+            return answer("alert")
         if kex == "ECDHE":
-            pick = [g for g in self.groups12 if g in groups]
+            pick = [g for g in (self.groups12 if self.server_order else groups) if g in (groups if self.server_order else self.groups12)]
             return answer("hello", version, suite, pick[0] if want_key_exchange else None) if pick else answer("alert")
         return answer("hello", version, suite, dh=self.dh if want_key_exchange and kex == "DHE" else None)
 
@@ -133,6 +136,13 @@ def test_enumerates_suites_groups_and_order(monkeypatch):
     assert sec["handshakes"] == server.hellos
     found = [f[0] for f in _ciphers.findings(sec, {"tls_profile": "intermediate", "tls_guideline": "6.0", "require_pq_kex": True})]
     assert found == []
+
+
+def test_tls12_groups_behind_an_ecdsa_certificate(monkeypatch):
+    """The certificate's curve must stay offered in TLS 1.2, or the server refuses and the groups look fewer."""
+    server = FakeServer({"1.2": [0xC02B]}, groups12=[0x001D, 0x0017, 0x0018, 0x0019], cert_curve=0x0017)
+    sec = run(monkeypatch, server)
+    assert sec["complete"] and sec["groups"]["1.2"] == ["x25519", "secp256r1", "secp384r1", "secp521r1"]
 
 
 def test_server_order_enforced(monkeypatch):
