@@ -241,6 +241,10 @@ def main():
                     help="also run N endpoints of which --big-dead never answer (half tarpits, half dropped SYNs), against a floor "
                          "of the live ones alone (e.g. --big 10000)")
     ap.add_argument("--big-dead", type=int, default=2000)
+    ap.add_argument("--ciphers", action="store_true",
+                    help="also run the module core with checks + ciphers, and give sslyze --elliptic_curves (the equivalent scan)")
+    ap.add_argument("--testssl", help="path to testssl.sh (Debian package testssl.sh): -p -E -f -P -S on --testssl-count endpoints")
+    ap.add_argument("--testssl-count", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=1,
                     help="alternate floor / module core / ansible-playbook runs this many times and report the best of each "
                          "(use on a busy machine: alternating exposes both sides to the same load)")
@@ -271,18 +275,21 @@ def main():
                         "vars": {"ansible_python_interpreter": sys.executable},
                         "tasks": [{"name": "probe", "port443.https.https_endpoint_info": dict(base, endpoints=live), "register": "r"},
                                   {"name": "summary", "ansible.builtin.debug": {"var": "r.summary"}}]}], f)
-        floors, cores, deads, plays = [], [], [], []
+        floors, cores, deads, plays, cipher_cores = [], [], [], [], []
+        contenders = [("(c) module core, direct", live, "core", cores, base["checks"]),
+                      ("(c) module core + dead endpoints", live + dead, "core_dead", deads, base["checks"])]
+        if args.ciphers:
+            contenders.append(("(d) module core + ciphers", live, "core_ciphers", cipher_cores, base["checks"] + ["ciphers"]))
         # A warm-up floor run first (nginx workers, page cache), then alternate so every contender sees the same load.
         timed("(a) floor warm-up (not counted)", lambda: floor(live, args.workers, args.timeout))
         for rnd in range(args.repeat):
             wall, fl = timed(f"(a) floor: 4 pinned handshakes  [run {rnd + 1}]", lambda: floor(live, args.workers, args.timeout))
             assert all(r == {"1.0": True, "1.1": True, "1.2": True, "1.3": True} for r in fl), fl[:3]
             floors.append(wall)
-            for label, eps, key, sink in (("(c) module core, direct", live, "core", cores),
-                                          ("(c) module core + dead endpoints", live + dead, "core_dead", deads)):
+            for label, eps, key, sink, checks in contenders:
                 pfile = os.path.join(tmp, f"{key}.json")
                 with open(pfile, "w") as f:
-                    json.dump(dict(base, endpoints=eps), f)
+                    json.dump(dict(base, endpoints=eps, checks=checks), f)
                 wall, _rss, proc = run_child([sys.executable, "-c", CORE, pfile], env)
                 data = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {"error": proc.stderr[-2000:]}
                 print(f"{label + f'  [run {rnd + 1}]':<42} {data.get('wall', float('nan')):8.2f} s  (process {wall:.2f} s, "
@@ -299,6 +306,8 @@ def main():
             results["module_playbook_rss_mb"] = rss
         results.update(floor_s=min(floors), core_s=min(cores), core_dead_s=min(deads), module_playbook_s=min(plays),
                        floor_runs=floors, core_runs=cores, core_dead_runs=deads, playbook_runs=plays)
+        if cipher_cores:
+            results.update(core_ciphers_s=min(cipher_cores), core_ciphers_runs=cipher_cores)
 
         if args.big:
             results.update(big_run(args, base, env, tmp, port))
@@ -309,18 +318,33 @@ def main():
             with open(targets, "w") as f:
                 f.writelines(f"{SNI}:{ep['port']}{{{ep['host']}}}\n" for ep in live[:n])
             out_json = os.path.join(tmp, "sslyze.json")
-            wall, _rss, proc = run_child([args.sslyze, "--quiet", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", "--certinfo",
-                                          f"--certinfo_ca_file={paths['ca']}", f"--targets_in={targets}", f"--json_out={out_json}"])
+            wall, _rss, proc = run_child([args.sslyze, "--quiet", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", "--certinfo"]
+                                         + (["--elliptic_curves"] if args.ciphers else [])
+                                         + [f"--certinfo_ca_file={paths['ca']}", f"--targets_in={targets}", f"--json_out={out_json}"])
             print(f"{'(b) sslyze ' + str(n) + ' endpoints':<42} {wall:8.2f} s  rc={proc.returncode}", flush=True)
             if proc.returncode:
                 print(proc.stdout[-2000:], proc.stderr[-2000:])
             results["sslyze_s"], results["sslyze_count"] = wall, n
+        if args.testssl:
+            # testssl.sh scans one endpoint per process: protocols, ciphers per protocol, forward secrecy and groups,
+            # server preference, server defaults (certificate); endpoints one after the other, as a CI job would.
+            start = time.monotonic()
+            for ep in live[:args.testssl_count]:
+                proc = subprocess.run([args.testssl, "--quiet", "--color", "0", "--warnings", "off", "--sneaky", "-p", "-E", "-f", "-P", "-S",
+                                       "--add-ca", paths["ca"], f"{ep['host']}:{ep['port']}"], capture_output=True, text=True, check=False)
+                if proc.returncode not in (0, 1) and "Done" not in proc.stdout:
+                    print(proc.stdout[-1500:], proc.stderr[-1500:])
+            results["testssl_s"], results["testssl_count"] = time.monotonic() - start, args.testssl_count
+            print(f"{'(e) testssl.sh ' + str(args.testssl_count) + ' endpoints':<42} {results['testssl_s']:8.2f} s", flush=True)
         print(json.dumps(results, indent=1, default=str))
         print(f"best of {args.repeat}: floor {results['floor_s']:.2f} s | module core {results['core_s']:.2f} s "
               f"({results['core_s'] / results['floor_s']:.2f}x floor) | core + {len(dead)} dead {results['core_dead_s']:.2f} s "
               f"(+{results['core_dead_s'] - results['core_s']:.2f} s, timeout {args.timeout:g} s) | ansible-playbook "
               f"{results['module_playbook_s']:.2f} s ({results['module_playbook_s'] / results['floor_s']:.2f}x floor)"
-              + (f" | sslyze {results['sslyze_s']:.1f} s for {results['sslyze_count']}" if "sslyze_s" in results else ""))
+              + (f" | sslyze {results['sslyze_s']:.1f} s for {results['sslyze_count']}" if "sslyze_s" in results else "")
+              + (f" | core + ciphers {results['core_ciphers_s']:.2f} s ({results['core_ciphers_s'] / results['floor_s']:.2f}x floor)"
+                 if "core_ciphers_s" in results else "")
+              + (f" | testssl.sh {results['testssl_s']:.1f} s for {results['testssl_count']}" if "testssl_s" in results else ""))
     finally:
         nginx.terminate()
         nginx.wait()
