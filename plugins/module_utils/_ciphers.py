@@ -14,9 +14,16 @@ ServerKeyExchange are checked (size, primality, safe prime, known RFC 7919 / RFC
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
+import heapq
+import itertools
+import os
 import random
+import selectors
+import socket
+import time
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils import _hello, _mozilla_guidelines, _net
@@ -144,91 +151,97 @@ def candidates(version: str) -> list[int]:
             and (version == "1.2" or not _hello.suite_info(code)["tls12_only"])]
 
 
-class _Prober:
-    """Sends ClientHellos to one endpoint within the endpoint's deadline; remembers what could not be finished."""
-
-    def __init__(self, family: int, sockaddr: tuple[t.Any, ...], server_name: str, timeout: float, deadline: _net.Deadline) -> None:
-        self.family, self.sockaddr, self.server_name = family, sockaddr, server_name
-        self.timeout, self.deadline = timeout, deadline
-        self.handshakes = 0
-        self.unknown: list[str] = []
-
-    def ask(self, version: str, suites: t.Sequence[int], groups: t.Sequence[int], want_key_exchange: bool = False) -> _hello.Answer:
-        if self.deadline.expired:
-            return _hello.Answer("timeout", "no time left in the endpoint's budget")
-        hello = _hello.client_hello(version, suites, groups, self.server_name)
-        self.handshakes += 1
-        return _hello.exchange(self.family, self.sockaddr, hello, self.deadline.timeout(self.timeout), want_key_exchange)
-
-    def enumerate(self, what: str, version: str, offer: list[int], field: str, ask: t.Callable[[list[int]], _hello.Answer],
-                  keep_found: bool = False) -> list[int] | None:
-        """Offer, take out the choice, offer again, until refused. Accepted codes in the order found; None when unknown.
-
-        keep_found: the items found stay at the end of the offer (an ECDSA certificate's curve must stay offered in
-        TLS 1.2, or the server has no certificate to use); the server choosing one of them again ends the loop.
-        """
-        found: list[int] = []
-        left = list(offer)
-        while left:
-            answer = ask(left + found if keep_found else left)
-            if answer.refused:
-                return found
-            if keep_found and answer.kind == "hello" and answer.version == version and getattr(answer, field) in found:
-                return found
-            if answer.kind in ("hello", "hrr") and answer.version != version:
-                if found:
-                    self.unknown.append(f"TLS {version} {what}: the server switched to TLS {answer.version}")
-                    return None
-                return found  # this version is not accepted: the server answered with another one
-            choice = getattr(answer, field)
-            if answer.kind not in ("hello", "hrr") or choice not in left:
-                why = answer.detail or answer.kind
-                if answer.kind in ("hello", "hrr"):
-                    why = f"the server chose {choice!r}, which was not offered"
-                self.unknown.append(f"TLS {version} {what}: {why}")
-                return None
-            found.append(choice)
-            left.remove(choice)
-        return found
+# One ClientHello to send: (version, suites, groups, want_key_exchange).
+Request = t.Tuple[str, t.List[int], t.List[int], bool]
+Plan = t.Generator[Request, _hello.Answer, t.Dict[str, t.Any]]
 
 
-def enumerate_endpoint(family: int, sockaddr: tuple[t.Any, ...], server_name: str, timeout: float,
-                       deadline: _net.Deadline) -> dict[str, t.Any]:
-    """The ciphers section of one endpoint: per version the accepted suites (IANA names, in the order the server chose
-    them) and whether the server enforces its order, the groups per version, forward secrecy and DH parameters.
+def _walk(unknown: list[str], what: str, version: str, offer: list[int], field: str,
+          request: t.Callable[[list[int]], Request], keep_found: bool = False) -> t.Generator[Request, _hello.Answer, list[int] | None]:
+    """Offer, take out the choice, offer again, until refused. Accepted codes in the order found; None when unknown.
 
-    `complete` is False (and `unknown` says why) when any part did not finish; its verdicts are then partial.
+    keep_found: the items found stay at the end of the offer (an ECDSA certificate's curve must stay offered in
+    TLS 1.2, or the server has no certificate to use); the server choosing one of them again ends the loop.
     """
-    pr = _Prober(family, sockaddr, server_name, timeout, deadline)
+    found: list[int] = []
+    left = list(offer)
+    while left:
+        answer = yield request(left + found if keep_found else left)
+        if answer.refused:
+            return found
+        if keep_found and answer.kind == "hello" and answer.version == version and getattr(answer, field) in found:
+            return found
+        if answer.kind in ("hello", "hrr") and answer.version != version:
+            if found:
+                unknown.append(f"TLS {version} {what}: the server switched to TLS {answer.version}")
+                return None
+            return found  # this version is not accepted: the server answered with another one
+        choice = getattr(answer, field)
+        if answer.kind not in ("hello", "hrr") or choice not in left:
+            why = answer.detail or answer.kind
+            if answer.kind in ("hello", "hrr"):
+                why = f"the server chose {choice!r}, which was not offered"
+            unknown.append(f"TLS {version} {what}: {why}")
+            return None
+        found.append(choice)
+        left.remove(choice)
+    return found
+
+
+def plan() -> Plan:
+    """The whole enumeration of one endpoint as a generator: it yields the ClientHellos to send and receives the
+    answers (so one endpoint can be driven on its own, or many at once by one event loop), and returns the ciphers
+    section: per version the accepted suites (IANA names, in the order the server chose them) and whether the server
+    enforces its order, the groups per version, forward secrecy and DH parameters. `complete` is False (and
+    `unknown` says why) when any part did not finish; its verdicts are then partial."""
+    unknown: list[str] = []
+    handshakes = 0
     versions: dict[str, t.Any] = {}
     accepted: dict[str, list[int]] = {}
-    for version in VERSIONS:
+
+    def ask(version: str, suites: list[int], groups: t.Sequence[int], want_key_exchange: bool = False) -> Request:
+        nonlocal handshakes
+        handshakes += 1
+        return (version, list(suites), list(groups), want_key_exchange)
+
+    order_of_12 = None
+    for version in ("1.3", "1.2", "1.1", "1.0"):
         groups = _hello.TLS13_GROUPS if version == "1.3" else _hello.TLS12_GROUPS
-        found = pr.enumerate("suites", version, candidates(version), "suite", lambda left, v=version, g=groups: pr.ask(v, left, g))
+        found = yield from _walk(unknown, "suites", version, candidates(version), "suite",
+                                 lambda left, v=version, g=groups: ask(v, left, g))
         if found is None:
             versions[version] = None
             continue
         accepted[version] = found
         order = None
-        if len(found) >= 2:
+        if version in ("1.1", "1.0") and order_of_12 is not None and len(found) >= 2:
+            # One server setting decides the order below TLS 1.3 (OpenSSL's SSL_OP_CIPHER_SERVER_PREFERENCE, Go's
+            # PreferServerCipherSuites): TLS 1.0 and 1.1 take the verdict measured in TLS 1.2.
+            order = order_of_12
+        elif len(found) >= 2:
             # The first choice was made from an offer listing found[0] before found[1]; offer them the other way round.
-            answer = pr.ask(version, [found[1], found[0]], groups)
+            answer = yield ask(version, [found[1], found[0]], groups)
             if answer.kind in ("hello", "hrr") and answer.suite in found[:2]:
                 order = answer.suite == found[0]
             else:
-                pr.unknown.append(f"TLS {version} server order: {answer.detail or answer.kind}")
+                unknown.append(f"TLS {version} server order: {answer.detail or answer.kind}")
+            if version == "1.2":
+                order_of_12 = order
         versions[version] = {"suites": [_hello.suite_name(c) for c in found], "server_order": order}
+    versions = {v: versions[v] for v in VERSIONS}
 
     groups_by_version: dict[str, list[str] | None] = {}
     if accepted.get("1.3"):
-        found = pr.enumerate("groups", "1.3", list(_hello.TLS13_GROUPS), "group",
-                             lambda left: pr.ask("1.3", list(_hello.TLS13_SUITES), left))
+        found = yield from _walk(unknown, "groups", "1.3", list(_hello.TLS13_GROUPS), "group",
+                                 lambda left: ask("1.3", list(_hello.TLS13_SUITES), left))
         groups_by_version["1.3"] = None if found is None else [_hello.group_name(c) for c in found]
     ecdhe12 = [c for c in accepted.get("1.2") or [] if _hello.suite_info(c)["kex"] == "ECDHE"]
-    if ecdhe12:
+    if ecdhe12 and not accepted.get("1.3"):
+        # The groups of TLS 1.2 only where TLS 1.3 is off: servers take both from one setting (nginx ssl_ecdh_curve,
+        # Apache SSLOpenSSLConfCmd Curves, Caddy curves), and each TLS 1.2 probe costs the server a full flight.
         ecdsa_only = all(_hello.suite_info(c)["auth"] == "ECDSA" for c in ecdhe12)
-        found = pr.enumerate("groups", "1.2", list(_hello.TLS12_GROUPS), "group",
-                             lambda left: pr.ask("1.2", ecdhe12, left, want_key_exchange=True), keep_found=ecdsa_only)
+        found = yield from _walk(unknown, "groups", "1.2", list(_hello.TLS12_GROUPS), "group",
+                                 lambda left: ask("1.2", ecdhe12, left, want_key_exchange=True), keep_found=ecdsa_only)
         groups_by_version["1.2"] = None if found is None else [_hello.group_name(c) for c in found]
 
     dh = None
@@ -237,11 +250,11 @@ def enumerate_endpoint(family: int, sockaddr: tuple[t.Any, ...], server_name: st
                or _hello.suite_info(c)["kex"] == "DH" and _hello.suite_info(c)["auth"] == "anon"]
         if not dhe:
             continue
-        answer = pr.ask(version, dhe, _hello.TLS12_GROUPS, want_key_exchange=True)
+        answer = yield ask(version, dhe, _hello.TLS12_GROUPS, want_key_exchange=True)
         if answer.dh:
             dh = dh_facts(answer.dh["p"], answer.dh["g"])
         else:
-            pr.unknown.append(f"TLS {version} DH parameters: {answer.detail or answer.kind}")
+            unknown.append(f"TLS {version} DH parameters: {answer.detail or answer.kind}")
         break
 
     all_codes = [c for codes in accepted.values() for c in codes]
@@ -252,10 +265,162 @@ def enumerate_endpoint(family: int, sockaddr: tuple[t.Any, ...], server_name: st
         "forward_secrecy": (all(_hello.suite_info(c)["forward_secrecy"] for c in all_codes) if all_codes else None),
         "groups": groups_by_version,
         "dh": dh,
-        "complete": not pr.unknown,
-        "unknown": pr.unknown,
-        "handshakes": pr.handshakes,
+        "complete": not unknown,
+        "unknown": unknown,
+        "handshakes": handshakes,
     }
+
+
+_NO_TIME = "no time left in the endpoint's budget"
+
+
+def enumerate_endpoint(family: int, sockaddr: tuple[t.Any, ...], server_name: str, timeout: float,
+                       deadline: _net.Deadline) -> dict[str, t.Any]:
+    """The ciphers section of one endpoint, one blocking exchange after the other (see plan())."""
+    steps = plan()
+    request = next(steps)
+    while True:
+        if deadline.expired:
+            answer = _hello.Answer("timeout", _NO_TIME)
+        else:
+            version, suites, groups, want_kx = request
+            hello = _hello.client_hello(version, suites, groups, server_name)
+            answer = _hello.exchange(family, sockaddr, hello, deadline.timeout(timeout), want_kx)
+        try:
+            request = steps.send(answer)
+        except StopIteration as done:
+            return done.value
+
+
+class _Job:
+    """One endpoint's enumeration in the event loop: its plan, and the exchange in flight."""
+
+    __slots__ = ("index", "family", "sockaddr", "server_name", "seconds", "steps", "deadline", "request", "sock",
+                 "parser", "hello", "xid", "result")
+
+    def __init__(self, index: int, target: dict[str, t.Any]) -> None:
+        self.index = index
+        self.family, self.sockaddr = target["family"], target["sockaddr"]
+        self.server_name, self.seconds = target["server_name"], target["seconds"]
+        self.steps = plan()
+        self.deadline: _net.Deadline | None = None
+        self.request: Request | None = None
+        self.sock: socket.socket | None = None
+        self.parser: _hello.AnswerParser | None = None
+        self.hello = b""
+        self.xid = 0
+        self.result: dict[str, t.Any] | None = None
+
+
+def enumerate_many(targets: list[dict[str, t.Any]], timeout: float, max_inflight: int = 256) -> list[dict[str, t.Any]]:
+    """The ciphers sections of many endpoints at once, in one selector loop over non-blocking sockets (no thread per
+    endpoint): each endpoint has at most one exchange in flight, at most max_inflight endpoints run at once.
+
+    targets: [{family, sockaddr, server_name, seconds}], seconds being what is left of the endpoint's budget; it
+    starts counting when the endpoint's first exchange starts (waiting for a slot does not count). Each exchange
+    takes at most timeout and never past that budget; what is not finished becomes part of `unknown`.
+    """
+    sel = selectors.DefaultSelector()
+    jobs = [_Job(i, target) for i, target in enumerate(targets)]
+    waiting = list(reversed(jobs))
+    timers: list[tuple[float, int, int, _Job]] = []
+    seq = itertools.count()
+    active = 0
+
+    def finish(job: _Job, answer: _hello.Answer) -> bool:
+        """Close the exchange, hand the answer to the plan, start the next exchange. False when the plan is done."""
+        if job.sock is not None:
+            sel.unregister(job.sock)
+            _hello.abort(job.sock)
+            job.sock = None
+        job.xid += 1
+        while True:
+            try:
+                job.request = job.steps.send(answer) if job.request is not None else next(job.steps)
+            except StopIteration as done:
+                job.result = done.value
+                return False
+            if job.deadline is not None and job.deadline.expired:
+                answer = _hello.Answer("timeout", _NO_TIME)
+                continue
+            error = start(job)
+            if error is None:
+                return True
+            answer = _hello.Answer("error", error)
+
+    def start(job: _Job) -> str | None:
+        """Open the connection of the job's next exchange; the error text when the connect fails at once."""
+        version, suites, groups, want_kx = t.cast(Request, job.request)
+        job.hello = _hello.client_hello(version, suites, groups, job.server_name)
+        job.parser = _hello.AnswerParser(want_kx)
+        sock = socket.socket(job.family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        err = sock.connect_ex(job.sockaddr)
+        if err not in _IN_PROGRESS:
+            _hello.abort(sock)
+            return f"connect: {os.strerror(err)}"
+        job.sock = sock
+        sel.register(sock, selectors.EVENT_WRITE, job)
+        due = time.monotonic() + min(timeout, t.cast(_net.Deadline, job.deadline).remaining())
+        heapq.heappush(timers, (due, next(seq), job.xid, job))
+        return None
+
+    try:
+        while waiting or active:
+            while waiting and active < max_inflight:
+                job = waiting.pop()
+                job.deadline = _net.Deadline(job.seconds)
+                if finish(job, _hello.Answer("timeout", _NO_TIME)):
+                    active += 1
+            now = time.monotonic()
+            wait = max(0.0, timers[0][0] - now) if timers else 0.05
+            for key, mask in sel.select(min(wait, 1.0)):
+                job = key.data
+                if job.sock is None:
+                    continue
+                answer = None
+                if mask & selectors.EVENT_WRITE:
+                    err = job.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                    if err:
+                        answer = _hello.Answer("error", f"connect: {os.strerror(err)}")
+                    else:
+                        try:
+                            sent = job.sock.send(job.hello)
+                        except OSError as exc:
+                            answer = _hello.Answer("error", f"send: {exc}")
+                        else:
+                            job.hello = job.hello[sent:]
+                            if not job.hello:
+                                sel.modify(job.sock, selectors.EVENT_READ, job)
+                else:
+                    try:
+                        data = job.sock.recv(16384)
+                    except (BlockingIOError, InterruptedError):
+                        continue
+                    except OSError as exc:
+                        answer = t.cast(_hello.AnswerParser, job.parser).end("closed", f"connection reset ({exc})")
+                    else:
+                        parser = t.cast(_hello.AnswerParser, job.parser)
+                        answer = parser.feed(data) if data else parser.end("closed", "the server closed the connection without an answer")
+                if answer is not None and not finish(job, answer):
+                    active -= 1
+            now = time.monotonic()
+            while timers and timers[0][0] <= now:
+                _due, _n, xid, job = heapq.heappop(timers)
+                if xid != job.xid or job.sock is None:
+                    continue  # that exchange already ended
+                answer = t.cast(_hello.AnswerParser, job.parser).end("timeout", "no complete answer in time")
+                if not finish(job, answer):
+                    active -= 1
+    finally:
+        for job in jobs:
+            if job.sock is not None:
+                _hello.abort(job.sock)
+        sel.close()
+    return [t.cast(t.Dict[str, t.Any], job.result) for job in jobs]
+
+
+_IN_PROGRESS = (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY)
 
 
 # ---- findings -----------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import time
 import typing as t
 
@@ -481,61 +482,82 @@ def parse_server_key_exchange(body: bytes, kex: str | None, answer: Answer) -> N
         answer.group = cur.num(2)
 
 
+class AnswerParser:
+    """Incremental reading of the server's answer to one ClientHello: feed() the bytes as they come; it returns the
+    Answer once it is complete, else None. end() gives the Answer when the connection ends or the time is up.
+
+    Complete means the ServerHello (or HelloRetryRequest), or with want_key_exchange the ServerKeyExchange /
+    ServerHelloDone of a TLS <= 1.2 handshake.
+    """
+
+    def __init__(self, want_key_exchange: bool = False, limit: int = 262144) -> None:
+        self.want_key_exchange = want_key_exchange
+        self.limit = limit
+        self.reader = Reader()
+        self.answer: Answer | None = None
+        self.received = 0
+        self.kex: str | None = None
+
+    def feed(self, data: bytes) -> Answer | None:
+        self.received += len(data)
+        if self.received > self.limit:
+            return Answer("garbage", f"more than {self.limit} bytes before the handshake messages ended")
+        try:
+            for mtype, body in self.reader.feed(data):
+                if self.answer is None:
+                    if mtype != 2:
+                        raise ParseError(f"handshake message {mtype} before the ServerHello")
+                    answer = self.answer = Answer("hello")
+                    parse_server_hello(body, answer)
+                    if answer.kind == "hrr" or not self.want_key_exchange or answer.version == "1.3":
+                        return answer
+                    if not _has_key_exchange(answer.suite):
+                        return answer  # no ServerKeyExchange to wait for (static RSA, static DH)
+                    self.kex = suite_info(answer.suite)["kex"] if answer.suite is not None else None
+                elif mtype == 12:
+                    parse_server_key_exchange(body, self.kex, self.answer)
+                    return self.answer
+                elif mtype == 14:
+                    return self.answer
+        except ParseError as exc:
+            return Answer("garbage", str(exc))
+        alert = self.reader.alert
+        if alert is not None:
+            if self.answer is not None:
+                return _incomplete(self.answer)
+            out = Answer("alert", f"alert {ALERTS.get(alert[1], alert[1])}")
+            out.alert = alert[1]
+            return out
+        return None
+
+    def end(self, kind: str, detail: str) -> Answer:
+        """The answer when no more bytes come: kind "closed" (EOF, reset) or "timeout"."""
+        if self.answer is not None:
+            return _incomplete(self.answer)
+        return Answer(kind, detail)
+
+
 def read_answer(sock: socket.socket, deadline_ts: t.Callable[[], float], want_key_exchange: bool = False,
                 limit: int = 262144) -> Answer:
-    """Read the server's answer to a ClientHello already sent on sock.
-
-    Stops at the ServerHello (or HelloRetryRequest), or with want_key_exchange at the ServerKeyExchange /
-    ServerHelloDone of a TLS <= 1.2 handshake. deadline_ts() gives the seconds left for reading (<= 0: stop).
-    """
-    reader = Reader()
-    answer: Answer | None = None
-    received = 0
-    kex = None
+    """Read the server's answer to a ClientHello already sent on a blocking sock (see AnswerParser).
+    deadline_ts() gives the seconds left for reading (<= 0: stop)."""
+    parser = AnswerParser(want_key_exchange, limit)
     while True:
         left = deadline_ts()
         if left <= 0:
-            return Answer("timeout", "no complete answer in time") if answer is None else _incomplete(answer)
+            return parser.end("timeout", "no complete answer in time")
         sock.settimeout(left)
         try:
             data = sock.recv(16384)
         except (socket.timeout, TimeoutError):
-            return Answer("timeout", "no complete answer in time") if answer is None else _incomplete(answer)
+            return parser.end("timeout", "no complete answer in time")
         except OSError as exc:
-            return Answer("closed", f"connection reset ({exc})") if answer is None else _incomplete(answer)
+            return parser.end("closed", f"connection reset ({exc})")
         if not data:
-            if answer is not None:
-                return _incomplete(answer)
-            return Answer("closed", "the server closed the connection without an answer")
-        received += len(data)
-        if received > limit:
-            return Answer("garbage", f"more than {limit} bytes before the handshake messages ended")
-        try:
-            messages = reader.feed(data)
-            for mtype, body in messages:
-                if answer is None:
-                    if mtype != 2:
-                        raise ParseError(f"handshake message {mtype} before the ServerHello")
-                    answer = Answer("hello")
-                    parse_server_hello(body, answer)
-                    if answer.kind == "hrr" or not want_key_exchange or answer.version == "1.3":
-                        return answer
-                    kex = suite_info(answer.suite)["kex"] if answer.suite is not None else None
-                    if not _has_key_exchange(answer.suite):
-                        return answer  # no ServerKeyExchange to wait for (static RSA, static DH)
-                elif mtype == 12:
-                    parse_server_key_exchange(body, kex, answer)
-                    return answer
-                elif mtype == 14:
-                    return answer
-        except ParseError as exc:
-            return Answer("garbage", str(exc))
-        if reader.alert is not None:
-            if answer is not None:
-                return _incomplete(answer)
-            out = Answer("alert", f"alert {ALERTS.get(reader.alert[1], reader.alert[1])}")
-            out.alert = reader.alert[1]
-            return out
+            return parser.end("closed", "the server closed the connection without an answer")
+        answer = parser.feed(data)
+        if answer is not None:
+            return answer
 
 
 def _has_key_exchange(code: int | None) -> bool:
@@ -581,4 +603,16 @@ def exchange(family: int, sockaddr: tuple[t.Any, ...], hello: bytes, timeout: fl
             return Answer("error", f"connect: {exc}")
         return read_answer(sock, lambda: end - time.monotonic(), want_key_exchange)
     finally:
-        sock.close()
+        abort(sock)
+
+
+_LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+def abort(sock: socket.socket) -> None:
+    """Close with a reset: the probe is done with this connection, and neither side keeps it in TIME_WAIT."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    except OSError:
+        pass
+    sock.close()

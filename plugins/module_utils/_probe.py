@@ -156,7 +156,23 @@ def _run(endpoints: list[dict[str, t.Any]], opts: dict[str, t.Any]) -> list[dict
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
+    if "ciphers" in checks:
+        _ciphers_phase([r for r in results if r is not None and "_ciphers_target" in r], opts, timeout, workers)
     return t.cast("list[dict[str, t.Any]]", results)
+
+
+def _ciphers_phase(pending: list[dict[str, t.Any]], opts: dict[str, t.Any], timeout: float, workers: int) -> None:
+    """The ciphers check of every endpoint whose TLS phase asked for it, in one event loop (at most 4 x workers
+    endpoints at once, each within what its TLS phase left of its budget); then its findings and the status again."""
+    if not pending:
+        return
+    cap = min(4 * workers, _reach.inflight_cap(workers))
+    sections = _ciphers.enumerate_many([res.pop("_ciphers_target") for res in pending], timeout, max_inflight=cap)
+    for res, section in zip(pending, sections):
+        res["ciphers"] = section
+        for code, detail, severity, fix in _ciphers.findings(section, opts):
+            res["reasons"].append(_classify.reason(code, detail, severity, fix))
+        res["status"] = _classify.status_of(res["reasons"])
 
 
 def _reach_result(reach: _reach.Reach, timeout: float) -> dict[str, t.Any]:
@@ -198,6 +214,12 @@ def _tls_phase(res: dict[str, t.Any], reach: _reach.Reach, opts: dict[str, t.Any
     try:
         _tls_steps(res, reach, opts, timeout, deadline, unfinished)
     finally:
+        target = res.get("_ciphers_target")
+        if target is not None:
+            target["seconds"] = deadline.remaining()
+            if target["seconds"] <= 0:
+                del res["_ciphers_target"]
+                unfinished.append("ciphers")
         if unfinished:
             res["reasons"].append(_classify.reason(
                 "deadline_exceeded", f"no verdict for {', '.join(unfinished)} within {BUDGET_FACTOR * timeout:g}s"))
@@ -271,10 +293,8 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
     if "ciphers" in checks:
         # Also when the handshake failed: a server that accepts only suites the local TLS library no longer
         # speaks (3DES, RC4, export) fails it, and the hand-built ClientHellos still see what it accepts.
-        if deadline.expired:
-            unfinished.append("ciphers")
-        else:
-            _ciphers_check(res, reach, opts, timeout, deadline)
+        # The enumeration itself runs after the TLS phase, for all endpoints at once (_ciphers_phase).
+        res["_ciphers_target"] = {"family": family, "sockaddr": sockaddr, "server_name": ep["server_name"], "seconds": 0.0}
 
     if hs.ok and hs.chain_der and ("certificate" in checks or "revocation" in checks):
         if not _x509.HAS_CRYPTOGRAPHY:
@@ -357,13 +377,6 @@ def _version_probes(res, reach, opts, timeout, deadline, unfinished, hs) -> None
     if low:
         sev = "warning" if good else "critical"
         res["reasons"].append(_classify.reason("legacy_tls_enabled", f"accepts TLS {', '.join(low)}; minimum is {opts['min_tls_version']}", sev))
-
-
-def _ciphers_check(res, reach, opts, timeout, deadline) -> None:
-    section = _ciphers.enumerate_endpoint(reach.family, reach.sockaddr, reach.ep["server_name"], timeout, deadline)
-    res["ciphers"] = section
-    for code, detail, severity, fix in _ciphers.findings(section, opts):
-        res["reasons"].append(_classify.reason(code, detail, severity, fix))
 
 
 def _certificate_check(res, hs, ep, opts, timeout, reasons, deadline=None) -> None:

@@ -333,11 +333,12 @@ endpoints:
         - V(null) unless C(ciphers) is in O(checks).
         - C(versions) maps V(1.0), V(1.1), V(1.2), V(1.3) to C(suites) (the IANA names of the accepted suites, in the
           order the server chose them; empty when the version is refused) and C(server_order) (V(true) when the server
-          enforces its own preference, V(false) when it follows the client's, V(null) with fewer than two suites);
+          enforces its own preference, V(false) when it follows the client's, V(null) with fewer than two suites;
+          measured in TLS 1.3 and 1.2, TLS 1.0 and 1.1 take the TLS 1.2 verdict);
           a version is V(null) when its enumeration did not finish.
         - C(server_order) (any version enforces its order), C(forward_secrecy) (V(true) when every accepted suite has
-          an ephemeral key exchange), C(groups) (per version, V(1.3) and V(1.2), the IANA names of the accepted key
-          exchange groups in the order the server chose them), C(dh) (for DHE suites: C(bits), C(prime),
+          an ephemeral key exchange), C(groups) (per version, the IANA names of the accepted key exchange groups in the
+          order the server chose them: V(1.3), or V(1.2) when the server does not accept TLS 1.3), C(dh) (for DHE suites: C(bits), C(prime),
           C(safe_prime), C(known_group), C(generator); V(null) without DHE), C(complete) (V(false) when any part did
           not finish; C(unknown) says which), C(handshakes) (ClientHellos sent).
       type: dict
@@ -347,8 +348,8 @@ endpoints:
                                   server_order: false},
                           "1.3": {suites: [TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256],
                                   server_order: false}},
-               server_order: false, forward_secrecy: true, groups: {"1.3": [X25519MLKEM768, x25519, secp256r1, secp384r1],
-               "1.2": [x25519, secp256r1, secp384r1]}, dh: null, complete: true, unknown: [], handshakes: 19}
+               server_order: false, forward_secrecy: true, groups: {"1.3": [X25519MLKEM768, x25519, secp256r1, secp384r1]},
+               dh: null, complete: true, unknown: [], handshakes: 17}
 summary:
   description: Counts per status and per reason code.
   returned: always

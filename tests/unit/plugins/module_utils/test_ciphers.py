@@ -131,7 +131,8 @@ def test_enumerates_suites_groups_and_order(monkeypatch):
     assert set(sec["versions"]["1.2"]["suites"]) == {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
                                                      "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"}
     assert sec["versions"]["1.2"]["server_order"] is False and sec["server_order"] is False
-    assert sec["groups"] == {"1.3": ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"], "1.2": ["x25519", "secp256r1", "secp384r1"]}
+    # TLS 1.2 groups are enumerated only where TLS 1.3 is off (one server setting decides both).
+    assert sec["groups"] == {"1.3": ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"]}
     assert sec["forward_secrecy"] is True and sec["dh"] is None
     assert sec["handshakes"] == server.hellos
     found = [f[0] for f in _ciphers.findings(sec, {"tls_profile": "intermediate", "tls_guideline": "6.0", "require_pq_kex": True})]
@@ -150,6 +151,15 @@ def test_server_order_enforced(monkeypatch):
     sec = run(monkeypatch, server)
     assert sec["versions"]["1.2"]["suites"][0] == "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
     assert sec["versions"]["1.2"]["server_order"] is True and sec["server_order"] is True
+    assert sec["groups"] == {"1.2": ["x25519"]}
+
+
+def test_tls10_and_11_take_the_order_of_tls12(monkeypatch):
+    server = FakeServer({"1.0": [0xC013, 0xC014], "1.1": [0xC013, 0xC014], "1.2": [0xC02F, 0xC030]}, groups12=[0x001D], server_order=True)
+    sec = run(monkeypatch, server)
+    assert [sec["versions"][v]["server_order"] for v in ("1.0", "1.1", "1.2")] == [True, True, True]
+    # 1.0 and 1.1: suites + refusal, no order probe; 1.2: suites + refusal + order; 1.3 refused; 1.2 groups: 1 + refusal
+    assert sec["handshakes"] == 3 + 3 + 4 + 1 + 2
 
 
 def test_timeouts_and_nonsense_make_the_enumeration_unknown(monkeypatch):
