@@ -112,6 +112,8 @@ options:
       - Maximum number of endpoints whose TLS work (handshakes, version probes, certificate and HTTP checks) runs at the
         same time, each in its own thread.
       - Reachability does not use these threads (see O(timeout)), so dead endpoints do not occupy them.
+      - The C(ciphers) check does not use them either: it runs for all endpoints in one event loop, at most four times
+        this number of endpoints at once (one connection each).
     type: int
     default: 64
   min_tls_version:
