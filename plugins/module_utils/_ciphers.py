@@ -145,10 +145,15 @@ VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 
 def candidates(version: str) -> list[int]:
     """The suites offered for a version: TLS 1.3 suites for 1.3; for 1.2 every other suite; below, those not tied to 1.2."""
+    return list(_candidates(version))
+
+
+@functools.lru_cache(maxsize=None)
+def _candidates(version: str) -> tuple[int, ...]:
     if version == "1.3":
-        return list(_hello.TLS13_SUITES)
-    return [code for code in _hello.SUITES if code not in _hello.TLS13_SUITES
-            and (version == "1.2" or not _hello.suite_info(code)["tls12_only"])]
+        return _hello.TLS13_SUITES
+    return tuple(code for code in _hello.SUITES if code not in _hello.TLS13_SUITES
+                 and (version == "1.2" or not _hello.suite_info(code)["tls12_only"]))
 
 
 # One ClientHello to send: (version, suites, groups, want_key_exchange).

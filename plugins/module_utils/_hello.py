@@ -13,6 +13,7 @@ tested does not depend on what the local TLS library still allows.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import struct
@@ -185,9 +186,10 @@ _FLAG_WORDS = (("NULL", "NULL"), ("anon", "anon"), ("EXPORT", "export"), ("RC4",
                ("3DES", "3DES"), ("DES40", "export"), ("DES_CBC", "DES"))
 
 
+@functools.lru_cache(maxsize=None)
 def suite_info(code: int) -> dict[str, t.Any]:
     """Properties of a suite, read from its IANA name: kex, auth, cipher, mode (AEAD, CBC, stream, none), bits,
-    flags (NULL, anon, export, RC4, DES, 3DES), forward_secrecy, tls12_only."""
+    flags (NULL, anon, export, RC4, DES, 3DES), forward_secrecy, tls12_only. Cached: do not change the dict."""
     name = SUITES.get(code) or f"0x{code:04X}"
     info: dict[str, t.Any] = {"code": code, "name": name, "kex": None, "auth": None, "cipher": None, "mode": None,
                               "bits": None, "flags": [], "forward_secrecy": None, "tls12_only": False, "tls13": False}
@@ -297,8 +299,8 @@ def _ext(kind: int, body: bytes) -> bytes:
     return kind.to_bytes(2, "big") + _u16(body)
 
 
-def _codes(values: t.Iterable[int]) -> bytes:
-    return b"".join(v.to_bytes(2, "big") for v in values)
+def _codes(values: t.Sequence[int]) -> bytes:
+    return struct.pack(f">{len(values)}H", *values)
 
 
 def client_hello(version: str, suites: t.Sequence[int], groups: t.Sequence[int] = (), server_name: str | None = None,
@@ -306,7 +308,28 @@ def client_hello(version: str, suites: t.Sequence[int], groups: t.Sequence[int] 
                  random: bytes | None = None, session_id: bytes | None = None) -> bytes:
     """One TLS record holding a ClientHello that offers exactly `version` ("1.0" to "1.3"), `suites` in this order
     and `groups` (supported_groups; for TLS 1.3 also key_share, with the shares given, possibly none: the server
-    then answers with a HelloRetryRequest naming the group it picked, which is all a probe needs)."""
+    then answers with a HelloRetryRequest naming the group it picked, which is all a probe needs).
+
+    The record is built once per offer and cached; each call puts a fresh random (and TLS 1.3 session id) in it."""
+    if key_shares or random is not None or session_id is not None or tuple(signature_algorithms) != SIGNATURE_ALGORITHMS:
+        return _client_hello(version, suites, groups, server_name, key_shares, signature_algorithms, random, session_id)
+    template = _template(version, tuple(suites), tuple(groups), server_name)
+    out = bytearray(template)
+    out[11:43] = os.urandom(32)
+    if version == "1.3":
+        out[44:76] = os.urandom(32)
+    return bytes(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _template(version: str, suites: tuple[int, ...], groups: tuple[int, ...], server_name: str | None) -> bytes:
+    return _client_hello(version, suites, groups, server_name, None, SIGNATURE_ALGORITHMS, bytes(32),
+                         bytes(32) if version == "1.3" else b"")
+
+
+def _client_hello(version: str, suites: t.Sequence[int], groups: t.Sequence[int], server_name: str | None,
+                  key_shares: t.Mapping[int, bytes] | None, signature_algorithms: t.Sequence[int],
+                  random: bytes | None, session_id: bytes | None) -> bytes:
     if version not in VERSION_CODES:
         raise ValueError(f"unknown TLS version {version!r}")
     tls13 = version == "1.3"
@@ -316,10 +339,10 @@ def client_hello(version: str, suites: t.Sequence[int], groups: t.Sequence[int] 
         exts.append(_ext(0x0000, _u16(b"\x00" + _u16(host))))
     exts.append(_ext(0xFF01, b"\x00"))  # renegotiation_info (empty): what every modern client sends
     if groups:
-        exts.append(_ext(0x000A, _u16(_codes(groups))))
+        exts.append(_ext(0x000A, _u16(_codes(list(groups)))))
         exts.append(_ext(0x000B, _u8(b"\x00")))  # ec_point_formats: uncompressed
     if version in ("1.2", "1.3"):
-        exts.append(_ext(0x000D, _u16(_codes(signature_algorithms))))
+        exts.append(_ext(0x000D, _u16(_codes(list(signature_algorithms)))))
     exts.append(_ext(0x0017, b""))  # extended_master_secret
     if tls13:
         exts.append(_ext(0x002B, _u8(_codes([0x0304]))))  # supported_versions: 1.3 only
@@ -328,7 +351,7 @@ def client_hello(version: str, suites: t.Sequence[int], groups: t.Sequence[int] 
         exts.append(_ext(0x0033, _u16(shares)))
     legacy = 0x0303 if tls13 else VERSION_CODES[version]
     sid = session_id if session_id is not None else (os.urandom(32) if tls13 else b"")
-    body = (legacy.to_bytes(2, "big") + (random or os.urandom(32)) + _u8(sid) + _u16(_codes(suites)) + b"\x01\x00"
+    body = (legacy.to_bytes(2, "big") + (random or os.urandom(32)) + _u8(sid) + _u16(_codes(list(suites))) + b"\x01\x00"
             + _u16(b"".join(exts)))
     handshake = b"\x01" + len(body).to_bytes(3, "big") + body
     return b"\x16\x03\x01" + len(handshake).to_bytes(2, "big") + handshake

@@ -162,19 +162,58 @@ def floor(endpoints, workers, timeout):
         return list(pool.map(one, endpoints))
 
 
+NGINX_PID = None
+CPU = {}  # contender label -> [client CPU seconds, nginx CPU seconds] of its last run
+
+
+def _tree_cpu(root):
+    """CPU seconds (user + system) used so far by a process and its direct children (nginx master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == root or int(fields[1]) == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cpu_snapshot():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, _tree_cpu(NGINX_PID) if NGINX_PID else 0.0
+
+
+def cpu_since(label, before):
+    """Client CPU (this process and the children it waited for) and nginx CPU since `before`, remembered per label.
+    On a shared machine CPU seconds say more than wall time: other processes' load does not change them much."""
+    after = cpu_snapshot()
+    client, server = after[0] - before[0], after[1] - before[1]
+    CPU[label.split("  [run")[0]] = [round(client, 2), round(server, 2)]
+    return f"CPU: client {client:.2f} s + nginx {server:.2f} s = {client + server:.2f} s"
+
+
 def timed(label, func):
-    start = time.monotonic()
+    start, cpu = time.monotonic(), cpu_snapshot()
     result = func()
     elapsed = time.monotonic() - start
-    print(f"{label:<42} {elapsed:8.2f} s", flush=True)
+    print(f"{label:<42} {elapsed:8.2f} s  {cpu_since(label, cpu)}", flush=True)
     return elapsed, result
 
 
-def run_child(cmd, env=None):
-    """Run a command; return (wall seconds, peak RSS MB of the largest process it started, completed process)."""
-    start = time.monotonic()
+def run_child(cmd, env=None, label=None):
+    """Run a command; return (wall seconds, peak RSS MB of the largest process it started, completed process).
+    With a label, print its CPU use (see cpu_since)."""
+    start, cpu = time.monotonic(), cpu_snapshot()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     wall = time.monotonic() - start
+    if label:
+        print(f"{'':<42} {cpu_since(label, cpu)}", flush=True)
     return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, proc
 
 
@@ -254,6 +293,8 @@ def main():
     paths = pki(tmp)
     port, tarpit_port = free_port(), free_port()
     nginx = start_nginx(tmp, paths, port)
+    global NGINX_PID
+    NGINX_PID = nginx.pid
     tarpit = socket.socket()
     tarpit.bind(("0.0.0.0", tarpit_port))
     tarpit.listen(1024)
@@ -290,13 +331,14 @@ def main():
                 pfile = os.path.join(tmp, f"{key}.json")
                 with open(pfile, "w") as f:
                     json.dump(dict(base, endpoints=eps, checks=checks), f)
-                wall, _rss, proc = run_child([sys.executable, "-c", CORE, pfile], env)
+                wall, _rss, proc = run_child([sys.executable, "-c", CORE, pfile], env, label)
                 data = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {"error": proc.stderr[-2000:]}
                 print(f"{label + f'  [run {rnd + 1}]':<42} {data.get('wall', float('nan')):8.2f} s  (process {wall:.2f} s, "
                       f"peak RSS {data.get('rss_mb', 0):.0f} MB) {data.get('summary')}", flush=True)
                 sink.append(data.get("wall", float("inf")))
                 results[key + "_rss_mb"] = max(results.get(key + "_rss_mb", 0), data.get("rss_mb", 0))
-            wall, rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play], env)
+            wall, rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play], env,
+                                        "(c) module via ansible-playbook")
             ok = proc.returncode == 0 and f"'total': {args.count}" in proc.stdout.replace('"', "'")
             print(f"{f'(c) module via ansible-playbook  [run {rnd + 1}]':<42} {wall:8.2f} s  (peak RSS of largest process {rss:.0f} MB) ok={ok}",
                   flush=True)
@@ -320,7 +362,8 @@ def main():
             out_json = os.path.join(tmp, "sslyze.json")
             wall, _rss, proc = run_child([args.sslyze, "--quiet", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", "--certinfo"]
                                          + (["--elliptic_curves"] if args.ciphers else [])
-                                         + [f"--certinfo_ca_file={paths['ca']}", f"--targets_in={targets}", f"--json_out={out_json}"])
+                                         + [f"--certinfo_ca_file={paths['ca']}", f"--targets_in={targets}", f"--json_out={out_json}"],
+                                         label="(b) sslyze")
             print(f"{'(b) sslyze ' + str(n) + ' endpoints':<42} {wall:8.2f} s  rc={proc.returncode}", flush=True)
             if proc.returncode:
                 print(proc.stdout[-2000:], proc.stderr[-2000:])
@@ -328,14 +371,16 @@ def main():
         if args.testssl:
             # testssl.sh scans one endpoint per process: protocols, ciphers per protocol, forward secrecy and groups,
             # server preference, server defaults (certificate); endpoints one after the other, as a CI job would.
-            start = time.monotonic()
+            start, cpu = time.monotonic(), cpu_snapshot()
             for ep in live[:args.testssl_count]:
                 proc = subprocess.run([args.testssl, "--quiet", "--color", "0", "--warnings", "off", "--sneaky", "-p", "-E", "-f", "-P", "-S",
                                        "--add-ca", paths["ca"], f"{ep['host']}:{ep['port']}"], capture_output=True, text=True, check=False)
                 if proc.returncode not in (0, 1) and "Done" not in proc.stdout:
                     print(proc.stdout[-1500:], proc.stderr[-1500:])
             results["testssl_s"], results["testssl_count"] = time.monotonic() - start, args.testssl_count
-            print(f"{'(e) testssl.sh ' + str(args.testssl_count) + ' endpoints':<42} {results['testssl_s']:8.2f} s", flush=True)
+            print(f"{'(e) testssl.sh ' + str(args.testssl_count) + ' endpoints':<42} {results['testssl_s']:8.2f} s  "
+                  f"{cpu_since('(e) testssl.sh', cpu)}", flush=True)
+        results["cpu"] = CPU
         print(json.dumps(results, indent=1, default=str))
         print(f"best of {args.repeat}: floor {results['floor_s']:.2f} s | module core {results['core_s']:.2f} s "
               f"({results['core_s'] / results['floor_s']:.2f}x floor) | core + {len(dead)} dead {results['core_dead_s']:.2f} s "

@@ -141,3 +141,15 @@ def test_no_sni_for_ip_literals():
     assert b"www.example.com" in _hello.client_hello("1.2", [0xC02F], [], "www.example.com")
     with pytest.raises(ValueError):
         _hello.client_hello("1.4", [0x1301])
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.2", "1.3"])
+def test_cached_offer_gets_a_fresh_random(version):
+    """The record of an offer is built once; every ClientHello still carries its own random (and TLS 1.3 session id)."""
+    one = _hello.client_hello(version, [0x1301, 0x1302] if version == "1.3" else [0xC02F, 0x002F], [0x001D], "www.example.com")
+    two = _hello.client_hello(version, [0x1301, 0x1302] if version == "1.3" else [0xC02F, 0x002F], [0x001D], "www.example.com")
+    assert one != two and one[11:43] != two[11:43]
+    sid = one[44:76] if version == "1.3" else b""
+    rebuilt = _hello.client_hello(version, [0x1301, 0x1302] if version == "1.3" else [0xC02F, 0x002F], [0x001D], "www.example.com",
+                                  random=one[11:43], session_id=sid)
+    assert rebuilt == one
