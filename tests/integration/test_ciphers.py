@@ -243,3 +243,14 @@ def test_accepted_suites_agree_with_openssl_s_client(cipher_lab, results, label)
         oracle = {iana for (v, iana, _n), ok in zip(tries, verdicts) if ok and v == version}
         ours = {s for s in (sec["versions"][version] or {}).get("suites", []) if s in known}
         assert ours == oracle, (label, version, ours ^ oracle)
+
+
+def test_endpoints_that_do_not_speak_tls_get_no_cipher_verdict(cipher_lab):
+    """Plain HTTP, a tarpit and a closed port beside a good server in one task: only the TLS server is enumerated,
+    the others keep their own critical reason and no ciphers section."""
+    names = ["plain_http", "tarpit", "closed", "ciphers_nginx"]
+    out = probe(cipher_lab, names, checks=["tcp", "ciphers"], tls_profile="intermediate", tls_pq=False, timeout=2)
+    for name in names[:3]:
+        assert out[name]["ciphers"] is None and out[name]["status"] == "critical", out[name]["reasons"]
+        assert "cipher_enumeration_unknown" not in codes(out[name])
+    assert out["ciphers_nginx"]["status"] == "ok" and out["ciphers_nginx"]["ciphers"]["complete"]
