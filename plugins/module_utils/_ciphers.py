@@ -20,7 +20,6 @@ import hashlib
 import heapq
 import itertools
 import os
-import queue
 import random
 import selectors
 import socket
@@ -318,21 +317,17 @@ class _Job:
         self.result: dict[str, t.Any] | None = None
 
 
-def enumerate_many(targets: list[dict[str, t.Any]], timeout: float, max_inflight: int = 256,
-                   feed: queue.Queue | None = None) -> list[dict[str, t.Any]]:
+def enumerate_many(targets: list[dict[str, t.Any]], timeout: float, max_inflight: int = 256) -> list[dict[str, t.Any]]:
     """The ciphers sections of many endpoints at once, in one selector loop over non-blocking sockets (no thread per
     endpoint): each endpoint has at most one exchange in flight, at most max_inflight endpoints run at once.
 
     targets: [{family, sockaddr, server_name, seconds}], seconds being what is left of the endpoint's budget; it
     starts counting when the endpoint's first exchange starts (waiting for a slot does not count). Each exchange
     takes at most timeout and never past that budget; what is not finished becomes part of `unknown`.
-    feed: more targets arriving while the loop runs (None ends them); the sections come in arrival order,
-    after those of targets.
     """
     sel = selectors.DefaultSelector()
     jobs = [_Job(i, target) for i, target in enumerate(targets)]
     waiting = list(reversed(jobs))
-    feeding = feed is not None
     timers: list[tuple[float, int, int, _Job]] = []
     seq = itertools.count()
     active = 0
@@ -376,29 +371,15 @@ def enumerate_many(targets: list[dict[str, t.Any]], timeout: float, max_inflight
         return None
 
     try:
-        while waiting or active or feeding:
-            while feeding:
-                try:
-                    # Block briefly only when there is nothing else to do.
-                    item = t.cast(queue.Queue, feed).get(timeout=0.05) if not (waiting or active) else t.cast(queue.Queue, feed).get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    feeding = False
-                    break
-                job = _Job(len(jobs), item)
-                jobs.append(job)
-                waiting.insert(0, job)
+        while waiting or active:
             while waiting and active < max_inflight:
                 job = waiting.pop()
                 job.deadline = _net.Deadline(job.seconds)
                 if finish(job, _hello.Answer("timeout", _NO_TIME)):
                     active += 1
-            if not active:
-                continue
             now = time.monotonic()
             wait = max(0.0, timers[0][0] - now) if timers else 0.05
-            for key, mask in sel.select(min(wait, 0.05 if feeding else 1.0)):
+            for key, mask in sel.select(min(wait, 1.0)):
                 job = key.data
                 if job.sock is None:
                     continue

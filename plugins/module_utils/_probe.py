@@ -9,9 +9,7 @@ revocation, HTTP) and classification into status + reasons (plain Python, no Ans
 from __future__ import annotations
 
 import concurrent.futures
-import queue
 import ssl
-import threading
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils import _chain, _ciphers, _classify, _http, _net, _policy, _reach, _tls, _x509
@@ -143,83 +141,38 @@ def _run(endpoints: list[dict[str, t.Any]], opts: dict[str, t.Any]) -> list[dict
     results: list[dict[str, t.Any] | None] = [None] * len(endpoints)
     futures = []
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers) if want_tls else None
-    ciphers = _CiphersLoop(timeout, workers) if "ciphers" in checks else None
     try:
         for reach in _reach.reach_all(endpoints, timeout, BUDGET_FACTOR * timeout, hello=want_tls,
                                       max_inflight=_reach.inflight_cap(workers)):
             res = _reach_result(reach, timeout)
             if pool is not None and reach.state == "open" and reach.answered:
                 futures.append(pool.submit(_tls_phase, res, reach, opts, timeout))
-                if ciphers is not None:
-                    ciphers.add(reach)
             else:
                 res["status"] = _classify.status_of(res["reasons"])
                 results[reach.index] = res
-        if ciphers is not None:
-            ciphers.close()
         for future in futures:
             index, res = future.result()
             results[index] = res
     finally:
-        if ciphers is not None:
-            ciphers.close()
         if pool is not None:
             pool.shutdown(wait=True)
-    if ciphers is not None:
-        ciphers.merge(t.cast("list[dict[str, t.Any]]", [r for r in results if r is not None]), opts)
+    if "ciphers" in checks:
+        _ciphers_phase([r for r in results if r is not None and "_ciphers_target" in r], opts, timeout, workers)
     return t.cast("list[dict[str, t.Any]]", results)
 
 
-class _CiphersLoop:
-    """The ciphers check of every endpoint that answered, in one event loop in its own thread (at most 4 x workers
-    endpoints at once), running beside the TLS phase: each endpoint within its own budget, counted from when its
-    enumeration starts."""
-
-    def __init__(self, timeout: float, workers: int) -> None:
-        self.feed: queue.Queue = queue.Queue()
-        self.sections: dict[int, dict[str, t.Any]] = {}
-        self.error: str | None = None
-        self.closed = False
-        self.indexes: list[int] = []
-        cap = min(4 * workers, _reach.inflight_cap(workers))
-        self.thread = threading.Thread(target=self._run, args=(timeout, cap), name="ciphers", daemon=True)
-        self.thread.start()
-
-    def _run(self, timeout: float, cap: int) -> None:
-        try:
-            sections = _ciphers.enumerate_many([], timeout, cap, self.feed)
-        except Exception as exc:  # pylint: disable=broad-exception-caught
-            # Never silently ok: every endpoint of this loop gets cipher_enumeration_unknown with the error.
-            self.error = f"{type(exc).__name__}: {exc}"
-            return
-        # The loop's sections come in the order the endpoints were added (add() records that order).
-        self.sections = dict(zip(self.indexes, sections))
-
-    def add(self, reach: _reach.Reach) -> None:
-        self.indexes.append(reach.index)
-        self.feed.put({"family": reach.family, "sockaddr": reach.sockaddr, "server_name": reach.ep["server_name"],
-                       "seconds": reach.left()})
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.feed.put(None)
-
-    def merge(self, results: list[dict[str, t.Any]], opts: dict[str, t.Any]) -> None:
-        """Wait for the loop; put each section and its findings into the result of an endpoint that speaks TLS."""
-        self.thread.join()
-        wanted = set(self.indexes)
-        for index, res in enumerate(results):
-            if index not in wanted or any(r["code"] in ("not_tls", "no_tls_response") for r in res["reasons"]):
-                continue  # nothing speaks TLS there (already a critical reason): no cipher verdict
-            section = self.sections.get(index)
-            if section is None:
-                res["reasons"].append(_classify.reason("cipher_enumeration_unknown", self.error or "the enumeration did not run"))
-            else:
-                res["ciphers"] = section
-                for code, detail, severity, fix in _ciphers.findings(section, opts):
-                    res["reasons"].append(_classify.reason(code, detail, severity, fix))
-            res["status"] = _classify.status_of(res["reasons"])
+def _ciphers_phase(pending: list[dict[str, t.Any]], opts: dict[str, t.Any], timeout: float, workers: int) -> None:
+    """The ciphers check of every endpoint whose TLS phase asked for it, in one event loop (at most 4 x workers
+    endpoints at once, each within what its TLS phase left of its budget); then its findings and the status again."""
+    if not pending:
+        return
+    cap = min(4 * workers, _reach.inflight_cap(workers))
+    sections = _ciphers.enumerate_many([res.pop("_ciphers_target") for res in pending], timeout, max_inflight=cap)
+    for res, section in zip(pending, sections):
+        res["ciphers"] = section
+        for code, detail, severity, fix in _ciphers.findings(section, opts):
+            res["reasons"].append(_classify.reason(code, detail, severity, fix))
+        res["status"] = _classify.status_of(res["reasons"])
 
 
 def _reach_result(reach: _reach.Reach, timeout: float) -> dict[str, t.Any]:
@@ -261,6 +214,12 @@ def _tls_phase(res: dict[str, t.Any], reach: _reach.Reach, opts: dict[str, t.Any
     try:
         _tls_steps(res, reach, opts, timeout, deadline, unfinished)
     finally:
+        target = res.get("_ciphers_target")
+        if target is not None:
+            target["seconds"] = deadline.remaining()
+            if target["seconds"] <= 0:
+                del res["_ciphers_target"]
+                unfinished.append("ciphers")
         if unfinished:
             res["reasons"].append(_classify.reason(
                 "deadline_exceeded", f"no verdict for {', '.join(unfinished)} within {BUDGET_FACTOR * timeout:g}s"))
@@ -331,6 +290,11 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
     elif hs.ok:
         tls["versions"][hs.version] = True
 
+    if "ciphers" in checks:
+        # Also when the handshake failed: a server that accepts only suites the local TLS library no longer
+        # speaks (3DES, RC4, export) fails it, and the hand-built ClientHellos still see what it accepts.
+        # The enumeration itself runs after the TLS phase, for all endpoints at once (_ciphers_phase).
+        res["_ciphers_target"] = {"family": family, "sockaddr": sockaddr, "server_name": ep["server_name"], "seconds": 0.0}
 
     if hs.ok and hs.chain_der and ("certificate" in checks or "revocation" in checks):
         if not _x509.HAS_CRYPTOGRAPHY:

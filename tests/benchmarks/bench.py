@@ -6,9 +6,6 @@ Compares, against the same nginx (bound to 0.0.0.0, so every 127/8 address reach
   (a) floor   - a minimal thread-pool script doing only the same handshakes (4 pinned versions per endpoint);
   (b) sslyze  - from PyPI in its own venv (--sslyze PATH), same versions + certificate info;
   (c) module  - port443.https.https_endpoint_info run by ansible-playbook (one task), and its core called directly.
-  (d) module  - with --ciphers, its core with the ciphers check added (sslyze then also gets --elliptic_curves);
-  (e) testssl.sh - with --testssl PATH, -p -E -f -P -S on the first --testssl-count endpoints, one after the other.
-Every contender's CPU seconds (client, and nginx's) are printed beside its wall time.
 Then the same module run with a few dead endpoints (tarpit, blackhole) appended: they should add about one timeout.
 
 Run as root (nginx, a network namespace for the blackhole) from the collection root, with ANSIBLE_COLLECTIONS_PATH
