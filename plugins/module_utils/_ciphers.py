@@ -97,7 +97,7 @@ def is_probable_prime(n: int, rounds: int = 32) -> bool:
         d //= 2
         s += 1
     rng = random.SystemRandom()
-    for _ in range(rounds):
+    for _round in range(rounds):
         a = rng.randrange(2, n - 1)
         x = pow(a, d, n)
         if x in (1, n - 1):

@@ -112,7 +112,7 @@ options:
       - Maximum number of endpoints whose TLS work (handshakes, version probes, certificate and HTTP checks) runs at the
         same time, each in its own thread.
       - Reachability does not use these threads (see O(timeout)), so dead endpoints do not occupy them.
-      - The C(ciphers) check does not use them either: it runs for all endpoints in one event loop, at most four times
+      - The C(ciphers) check does not use them either. It runs for all endpoints in one event loop, at most four times
         this number of endpoints at once (one connection each).
     type: int
     default: 64
@@ -340,7 +340,7 @@ endpoints:
           a version is V(null) when its enumeration did not finish.
         - C(server_order) (any version enforces its order), C(forward_secrecy) (V(true) when every accepted suite has
           an ephemeral key exchange), C(groups) (per version, the IANA names of the accepted key exchange groups in the
-          order the server chose them: V(1.3), or V(1.2) when the server does not accept TLS 1.3), C(dh) (for DHE suites: C(bits), C(prime),
+          order the server chose them, for V(1.3), or for V(1.2) when the server does not accept TLS 1.3), C(dh) (for DHE suites, C(bits), C(prime),
           C(safe_prime), C(known_group), C(generator); V(null) without DHE), C(complete) (V(false) when any part did
           not finish; C(unknown) says which), C(handshakes) (ClientHellos sent).
       type: dict
