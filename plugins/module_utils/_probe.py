@@ -12,9 +12,9 @@ import concurrent.futures
 import ssl
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _http, _net, _policy, _reach, _tls, _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _ciphers, _classify, _http, _net, _policy, _reach, _tls, _x509
 
-CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http")
+CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http", "ciphers")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
 
 
@@ -97,8 +97,14 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
         raise ProbeInputError(f"fail_on: {opts.get('fail_on')!r} is not one of critical, warning, never")
     try:
         _policy.check_policy(opts)
-    except _policy.PolicyInputError as exc:
+        _ciphers.check_options(opts)
+    except (_policy.PolicyInputError, _ciphers.CipherInputError) as exc:
         raise ProbeInputError(str(exc)) from None
+    if "ciphers" not in checks:
+        # Options that only the ciphers check reads: ignoring them would pass a profile nothing compared.
+        for key in ("tls_profile", "require_pq_kex"):
+            if opts.get(key):
+                raise ProbeInputError(f"{key}: needs the ciphers check (add ciphers to checks)")
     return normalized, opts
 
 
@@ -111,6 +117,7 @@ def _empty_result(ep: dict[str, t.Any]) -> dict[str, t.Any]:
         "certificate": None,
         "revocation": None,
         "http": None,
+        "ciphers": None,
     }
 
 
@@ -129,7 +136,7 @@ def _run(endpoints: list[dict[str, t.Any]], opts: dict[str, t.Any]) -> list[dict
     bounded pool of `workers` threads. Results in input order."""
     checks = opts["checks"]
     timeout = float(opts.get("timeout") or 5)
-    want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http"))
+    want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http", "ciphers"))
     workers = max(1, min(int(opts.get("workers") or 64), len(endpoints)))
     results: list[dict[str, t.Any] | None] = [None] * len(endpoints)
     futures = []
@@ -149,7 +156,23 @@ def _run(endpoints: list[dict[str, t.Any]], opts: dict[str, t.Any]) -> list[dict
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
+    if "ciphers" in checks:
+        _ciphers_phase([r for r in results if r is not None and "_ciphers_target" in r], opts, timeout, workers)
     return t.cast("list[dict[str, t.Any]]", results)
+
+
+def _ciphers_phase(pending: list[dict[str, t.Any]], opts: dict[str, t.Any], timeout: float, workers: int) -> None:
+    """The ciphers check of every endpoint whose TLS phase asked for it, in one event loop (at most 4 x workers
+    endpoints at once, each within what its TLS phase left of its budget); then its findings and the status again."""
+    if not pending:
+        return
+    cap = min(4 * workers, _reach.inflight_cap(workers))
+    sections = _ciphers.enumerate_many([res.pop("_ciphers_target") for res in pending], timeout, max_inflight=cap)
+    for res, section in zip(pending, sections):
+        res["ciphers"] = section
+        for code, detail, severity, fix in _ciphers.findings(section, opts):
+            res["reasons"].append(_classify.reason(code, detail, severity, fix))
+        res["status"] = _classify.status_of(res["reasons"])
 
 
 def _reach_result(reach: _reach.Reach, timeout: float) -> dict[str, t.Any]:
@@ -191,6 +214,12 @@ def _tls_phase(res: dict[str, t.Any], reach: _reach.Reach, opts: dict[str, t.Any
     try:
         _tls_steps(res, reach, opts, timeout, deadline, unfinished)
     finally:
+        target = res.get("_ciphers_target")
+        if target is not None:
+            target["seconds"] = deadline.remaining()
+            if target["seconds"] <= 0:
+                del res["_ciphers_target"]
+                unfinished.append("ciphers")
         if unfinished:
             res["reasons"].append(_classify.reason(
                 "deadline_exceeded", f"no verdict for {', '.join(unfinished)} within {BUDGET_FACTOR * timeout:g}s"))
@@ -260,6 +289,12 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
         _version_probes(res, reach, opts, timeout, deadline, unfinished, hs)
     elif hs.ok:
         tls["versions"][hs.version] = True
+
+    if "ciphers" in checks:
+        # Also when the handshake failed: a server that accepts only suites the local TLS library no longer
+        # speaks (3DES, RC4, export) fails it, and the hand-built ClientHellos still see what it accepts.
+        # The enumeration itself runs after the TLS phase, for all endpoints at once (_ciphers_phase).
+        res["_ciphers_target"] = {"family": family, "sockaddr": sockaddr, "server_name": ep["server_name"], "seconds": 0.0}
 
     if hs.ok and hs.chain_der and ("certificate" in checks or "revocation" in checks):
         if not _x509.HAS_CRYPTOGRAPHY:

@@ -17,7 +17,11 @@ description:
     pinned); the served certificate chain (trust decided by OpenSSL's path validation during the probe's own
     handshake against the system trust store or O(ca_path), explained certificate by certificate with
     C(cryptography)); revocation through CRL then OCSP; and HTTP (port 80 redirect to the https URL; on 443 the status of
-    C(GET) O(http_path), a redirect to C(http://) and the HSTS header)."
+    C(GET) O(http_path), a redirect to C(http://) and the HSTS header); and, on request, C(ciphers): per TLS version the
+    cipher suites the server accepts, whether it enforces its own order, forward secrecy, the key exchange groups
+    (including the post-quantum hybrid C(X25519MLKEM768)) and the finite-field Diffie-Hellman parameters, found with
+    hand-built ClientHellos over plain sockets, so the result does not depend on what the local OpenSSL still
+    allows."
   - The probe lowers the OpenSSL security level on its own TLS contexts only, so TLS 1.0 and 1.1 servers are
     detected even on controllers whose OpenSSL refuses them by default.
   - Every endpoint gets a RV(endpoints[].status) (V(ok), V(warning), V(critical)) and machine-readable
@@ -34,6 +38,7 @@ extends_documentation_fragment:
   - port443.https._attributes.info_module
   - port443.https._attributes.idempotent_not_modify_state
   - port443.https._policy
+  - port443.https._ciphers
   - port443.https._attributes.checks_group
 options:
   endpoints:
@@ -73,9 +78,14 @@ options:
     description:
       - Which checks to run. C(tcp) always runs because every other check needs a connection.
       - C(revocation) needs network access to the CA's CRL and OCSP URLs, so it is off by default.
+      - C(ciphers) enumerates suites and groups the way sslyze and testssl.sh do (about 10 to 60 short connections per
+        endpoint, each answered by the server's ClientHello processing only), so it is off by default. It reports
+        C(weak_cipher), C(cbc_only), C(no_forward_secrecy), C(weak_dh), C(no_pq_kex) (with O(require_pq_kex)),
+        C(profile_mismatch) (with O(tls_profile)) and C(cipher_enumeration_unknown) when the enumeration did not
+        finish within the endpoint's time budget or the answers could not be read.
     type: list
     elements: str
-    choices: [tcp, tls_versions, certificate, revocation, http]
+    choices: [tcp, tls_versions, certificate, revocation, http, ciphers]
     default: [tcp, tls_versions, certificate, http]
   aia_fetch:
     description:
@@ -102,6 +112,8 @@ options:
       - Maximum number of endpoints whose TLS work (handshakes, version probes, certificate and HTTP checks) runs at the
         same time, each in its own thread.
       - Reachability does not use these threads (see O(timeout)), so dead endpoints do not occupy them.
+      - The C(ciphers) check does not use them either. It runs for all endpoints in one event loop, at most four times
+        this number of endpoints at once (one connection each).
     type: int
     default: 64
   min_tls_version:
@@ -191,6 +203,20 @@ EXAMPLES = r"""
     ca_path: /etc/ssl/internal-ca.pem
     checks: [tcp, tls_versions, certificate]
     min_tls_version: '1.2'
+
+- name: Check that the servers serve exactly Mozilla's intermediate profile of guideline 6.0
+  port443.https.https_endpoint_info:
+    endpoints:
+      - host: www.example.com
+      - host: legacy.example.com
+    checks: [tcp, tls_versions, ciphers]
+    tls_profile: intermediate
+    tls_guideline: '6.0'
+    tls_pq: false          # the servers run OpenSSL 3.0: no X25519MLKEM768 expected
+    require_pq_kex: false
+    fail_on: warning
+  delegate_to: localhost
+  run_once: true
 
 - name: Check that the health page answers 200 over HTTPS (anything else is http_error)
   port443.https.https_endpoint_info:
@@ -304,6 +330,28 @@ endpoints:
       returned: always
       sample: {redirect: {status: 301, location: "https://www.example.com/", ok: true}, path: /, status: 200, location: null,
                hsts: {present: true, max_age: 31536000, include_subdomains: false, preload: false}}
+    ciphers:
+      description:
+        - V(null) unless C(ciphers) is in O(checks).
+        - C(versions) maps V(1.0), V(1.1), V(1.2), V(1.3) to C(suites) (the IANA names of the accepted suites, in the
+          order the server chose them; empty when the version is refused) and C(server_order) (V(true) when the server
+          enforces its own preference, V(false) when it follows the client's, V(null) with fewer than two suites;
+          measured in TLS 1.3 and 1.2, TLS 1.0 and 1.1 take the TLS 1.2 verdict);
+          a version is V(null) when its enumeration did not finish.
+        - C(server_order) (any version enforces its order), C(forward_secrecy) (V(true) when every accepted suite has
+          an ephemeral key exchange), C(groups) (per version, the IANA names of the accepted key exchange groups in the
+          order the server chose them, for V(1.3), or for V(1.2) when the server does not accept TLS 1.3), C(dh) (for DHE suites, C(bits), C(prime),
+          C(safe_prime), C(known_group), C(generator); V(null) without DHE), C(complete) (V(false) when any part did
+          not finish; C(unknown) says which), C(handshakes) (ClientHellos sent).
+      type: dict
+      returned: always
+      sample: {versions: {"1.0": {suites: [], server_order: null}, "1.1": {suites: [], server_order: null},
+                          "1.2": {suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384],
+                                  server_order: false},
+                          "1.3": {suites: [TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256],
+                                  server_order: false}},
+               server_order: false, forward_secrecy: true, groups: {"1.3": [X25519MLKEM768, x25519, secp256r1, secp384r1]},
+               dh: null, complete: true, unknown: [], handshakes: 17}
 summary:
   description: Counts per status and per reason code.
   returned: always
@@ -315,7 +363,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.port443.https.plugins.module_utils import _classify, _policy, _probe, _x509
+from ansible_collections.port443.https.plugins.module_utils import _ciphers, _classify, _policy, _probe, _x509
 
 
 def main() -> t.NoReturn:
@@ -345,6 +393,7 @@ def main() -> t.NoReturn:
             "workers": {"type": "int", "default": 64},
             "min_tls_version": {"type": "str", "choices": ["1.0", "1.1", "1.2", "1.3"], "default": "1.2"},
             **_policy.ARGUMENT_SPEC,
+            **_ciphers.ARGUMENT_SPEC,
             "http_path": {"type": "str", "default": "/"},
             "http_expected_status": {"type": "list", "elements": "int"},
             "require_hsts": {"type": "bool", "default": False},

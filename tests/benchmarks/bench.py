@@ -162,19 +162,58 @@ def floor(endpoints, workers, timeout):
         return list(pool.map(one, endpoints))
 
 
+NGINX_PID = None
+CPU = {}  # contender label -> [client CPU seconds, nginx CPU seconds] of its last run
+
+
+def _tree_cpu(root):
+    """CPU seconds (user + system) used so far by a process and its direct children (nginx master and workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == root or int(fields[1]) == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def cpu_snapshot():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, _tree_cpu(NGINX_PID) if NGINX_PID else 0.0
+
+
+def cpu_since(label, before):
+    """Client CPU (this process and the children it waited for) and nginx CPU since `before`, remembered per label.
+    On a shared machine CPU seconds say more than wall time: other processes' load does not change them much."""
+    after = cpu_snapshot()
+    client, server = after[0] - before[0], after[1] - before[1]
+    CPU[label.split("  [run")[0]] = [round(client, 2), round(server, 2)]
+    return f"CPU: client {client:.2f} s + nginx {server:.2f} s = {client + server:.2f} s"
+
+
 def timed(label, func):
-    start = time.monotonic()
+    start, cpu = time.monotonic(), cpu_snapshot()
     result = func()
     elapsed = time.monotonic() - start
-    print(f"{label:<42} {elapsed:8.2f} s", flush=True)
+    print(f"{label:<42} {elapsed:8.2f} s  {cpu_since(label, cpu)}", flush=True)
     return elapsed, result
 
 
-def run_child(cmd, env=None):
-    """Run a command; return (wall seconds, peak RSS MB of the largest process it started, completed process)."""
-    start = time.monotonic()
+def run_child(cmd, env=None, label=None):
+    """Run a command; return (wall seconds, peak RSS MB of the largest process it started, completed process).
+    With a label, print its CPU use (see cpu_since)."""
+    start, cpu = time.monotonic(), cpu_snapshot()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     wall = time.monotonic() - start
+    if label:
+        print(f"{'':<42} {cpu_since(label, cpu)}", flush=True)
     return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, proc
 
 
@@ -241,6 +280,10 @@ def main():
                     help="also run N endpoints of which --big-dead never answer (half tarpits, half dropped SYNs), against a floor "
                          "of the live ones alone (e.g. --big 10000)")
     ap.add_argument("--big-dead", type=int, default=2000)
+    ap.add_argument("--ciphers", action="store_true",
+                    help="also run the module core with checks + ciphers, and give sslyze --elliptic_curves (the equivalent scan)")
+    ap.add_argument("--testssl", help="path to testssl.sh (Debian package testssl.sh): -p -E -f -P -S on --testssl-count endpoints")
+    ap.add_argument("--testssl-count", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=1,
                     help="alternate floor / module core / ansible-playbook runs this many times and report the best of each "
                          "(use on a busy machine: alternating exposes both sides to the same load)")
@@ -250,6 +293,8 @@ def main():
     paths = pki(tmp)
     port, tarpit_port = free_port(), free_port()
     nginx = start_nginx(tmp, paths, port)
+    global NGINX_PID
+    NGINX_PID = nginx.pid
     tarpit = socket.socket()
     tarpit.bind(("0.0.0.0", tarpit_port))
     tarpit.listen(1024)
@@ -271,25 +316,29 @@ def main():
                         "vars": {"ansible_python_interpreter": sys.executable},
                         "tasks": [{"name": "probe", "port443.https.https_endpoint_info": dict(base, endpoints=live), "register": "r"},
                                   {"name": "summary", "ansible.builtin.debug": {"var": "r.summary"}}]}], f)
-        floors, cores, deads, plays = [], [], [], []
+        floors, cores, deads, plays, cipher_cores = [], [], [], [], []
+        contenders = [("(c) module core, direct", live, "core", cores, base["checks"]),
+                      ("(c) module core + dead endpoints", live + dead, "core_dead", deads, base["checks"])]
+        if args.ciphers:
+            contenders.append(("(d) module core + ciphers", live, "core_ciphers", cipher_cores, base["checks"] + ["ciphers"]))
         # A warm-up floor run first (nginx workers, page cache), then alternate so every contender sees the same load.
         timed("(a) floor warm-up (not counted)", lambda: floor(live, args.workers, args.timeout))
         for rnd in range(args.repeat):
             wall, fl = timed(f"(a) floor: 4 pinned handshakes  [run {rnd + 1}]", lambda: floor(live, args.workers, args.timeout))
             assert all(r == {"1.0": True, "1.1": True, "1.2": True, "1.3": True} for r in fl), fl[:3]
             floors.append(wall)
-            for label, eps, key, sink in (("(c) module core, direct", live, "core", cores),
-                                          ("(c) module core + dead endpoints", live + dead, "core_dead", deads)):
+            for label, eps, key, sink, checks in contenders:
                 pfile = os.path.join(tmp, f"{key}.json")
                 with open(pfile, "w") as f:
-                    json.dump(dict(base, endpoints=eps), f)
-                wall, _rss, proc = run_child([sys.executable, "-c", CORE, pfile], env)
+                    json.dump(dict(base, endpoints=eps, checks=checks), f)
+                wall, _rss, proc = run_child([sys.executable, "-c", CORE, pfile], env, label)
                 data = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else {"error": proc.stderr[-2000:]}
                 print(f"{label + f'  [run {rnd + 1}]':<42} {data.get('wall', float('nan')):8.2f} s  (process {wall:.2f} s, "
                       f"peak RSS {data.get('rss_mb', 0):.0f} MB) {data.get('summary')}", flush=True)
                 sink.append(data.get("wall", float("inf")))
                 results[key + "_rss_mb"] = max(results.get(key + "_rss_mb", 0), data.get("rss_mb", 0))
-            wall, rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play], env)
+            wall, rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play], env,
+                                        "(c) module via ansible-playbook")
             ok = proc.returncode == 0 and f"'total': {args.count}" in proc.stdout.replace('"', "'")
             print(f"{f'(c) module via ansible-playbook  [run {rnd + 1}]':<42} {wall:8.2f} s  (peak RSS of largest process {rss:.0f} MB) ok={ok}",
                   flush=True)
@@ -299,6 +348,8 @@ def main():
             results["module_playbook_rss_mb"] = rss
         results.update(floor_s=min(floors), core_s=min(cores), core_dead_s=min(deads), module_playbook_s=min(plays),
                        floor_runs=floors, core_runs=cores, core_dead_runs=deads, playbook_runs=plays)
+        if cipher_cores:
+            results.update(core_ciphers_s=min(cipher_cores), core_ciphers_runs=cipher_cores)
 
         if args.big:
             results.update(big_run(args, base, env, tmp, port))
@@ -309,18 +360,36 @@ def main():
             with open(targets, "w") as f:
                 f.writelines(f"{SNI}:{ep['port']}{{{ep['host']}}}\n" for ep in live[:n])
             out_json = os.path.join(tmp, "sslyze.json")
-            wall, _rss, proc = run_child([args.sslyze, "--quiet", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", "--certinfo",
-                                          f"--certinfo_ca_file={paths['ca']}", f"--targets_in={targets}", f"--json_out={out_json}"])
+            wall, _rss, proc = run_child([args.sslyze, "--quiet", "--tlsv1", "--tlsv1_1", "--tlsv1_2", "--tlsv1_3", "--certinfo"]
+                                         + (["--elliptic_curves"] if args.ciphers else [])
+                                         + [f"--certinfo_ca_file={paths['ca']}", f"--targets_in={targets}", f"--json_out={out_json}"],
+                                         label="(b) sslyze")
             print(f"{'(b) sslyze ' + str(n) + ' endpoints':<42} {wall:8.2f} s  rc={proc.returncode}", flush=True)
             if proc.returncode:
                 print(proc.stdout[-2000:], proc.stderr[-2000:])
             results["sslyze_s"], results["sslyze_count"] = wall, n
+        if args.testssl:
+            # testssl.sh scans one endpoint per process: protocols, ciphers per protocol, forward secrecy and groups,
+            # server preference, server defaults (certificate); endpoints one after the other, as a CI job would.
+            start, cpu = time.monotonic(), cpu_snapshot()
+            for ep in live[:args.testssl_count]:
+                proc = subprocess.run([args.testssl, "--quiet", "--color", "0", "--warnings", "off", "--sneaky", "-p", "-E", "-f", "-P", "-S",
+                                       "--add-ca", paths["ca"], f"{ep['host']}:{ep['port']}"], capture_output=True, text=True, check=False)
+                if proc.returncode not in (0, 1) and "Done" not in proc.stdout:
+                    print(proc.stdout[-1500:], proc.stderr[-1500:])
+            results["testssl_s"], results["testssl_count"] = time.monotonic() - start, args.testssl_count
+            print(f"{'(e) testssl.sh ' + str(args.testssl_count) + ' endpoints':<42} {results['testssl_s']:8.2f} s  "
+                  f"{cpu_since('(e) testssl.sh', cpu)}", flush=True)
+        results["cpu"] = CPU
         print(json.dumps(results, indent=1, default=str))
         print(f"best of {args.repeat}: floor {results['floor_s']:.2f} s | module core {results['core_s']:.2f} s "
               f"({results['core_s'] / results['floor_s']:.2f}x floor) | core + {len(dead)} dead {results['core_dead_s']:.2f} s "
               f"(+{results['core_dead_s'] - results['core_s']:.2f} s, timeout {args.timeout:g} s) | ansible-playbook "
               f"{results['module_playbook_s']:.2f} s ({results['module_playbook_s'] / results['floor_s']:.2f}x floor)"
-              + (f" | sslyze {results['sslyze_s']:.1f} s for {results['sslyze_count']}" if "sslyze_s" in results else ""))
+              + (f" | sslyze {results['sslyze_s']:.1f} s for {results['sslyze_count']}" if "sslyze_s" in results else "")
+              + (f" | core + ciphers {results['core_ciphers_s']:.2f} s ({results['core_ciphers_s'] / results['floor_s']:.2f}x floor)"
+                 if "core_ciphers_s" in results else "")
+              + (f" | testssl.sh {results['testssl_s']:.1f} s for {results['testssl_count']}" if "testssl_s" in results else ""))
     finally:
         nginx.terminate()
         nginx.wait()
