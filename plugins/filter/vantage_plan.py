@@ -46,12 +46,6 @@ EXAMPLES = r"""
   ansible.builtin.set_fact:
     plan: "{{ endpoints | port443.https.vantage_plan(['controller', 'probe-eu'], ansible_play_hosts) }}"
   run_once: true
-
-- name: Merge what every vantage saw
-  ansible.builtin.set_fact:
-    merged: "{{ ansible_play_hosts | map('extract', hostvars) | map(attribute='probe', default={}) | list
-                | port443.https.vantage_merge(plan) }}"
-  run_once: true
 """
 
 RETURN = r"""
