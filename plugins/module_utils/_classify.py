@@ -267,18 +267,23 @@ REASONS: dict[str, tuple[str, str, str]] = {
     ),
     "vantage_filtered": (
         "critical",
-        "The port is open from another vantage point but times out from this one: a host firewall, cloud security group or upstream filter drops this vantage's packets.",
-        "Allow inbound TCP on this port from this vantage's network in the host firewall, the security group and any router or NAT in between (or accept that the service is internal only).",
+        "The port is open from another vantage point but times out from this one: a host firewall, cloud security group "
+        "or upstream filter drops this vantage's packets.",
+        "Allow inbound TCP on this port from this vantage's network in the host firewall, the security group and any "
+        "router or NAT in between (or accept that the service is internal only).",
     ),
     "vantage_refused": (
         "critical",
-        "The port is open from another vantage point but refuses connections from this one: a firewall REJECT rule, a missing port forward or NAT, or a listener bound to another interface.",
+        "The port is open from another vantage point but refuses connections from this one: a firewall REJECT rule, "
+        "a missing port forward or NAT, or a listener bound to another interface.",
         "Check the firewall rules that reject this vantage's network, the port forward or NAT in front of the host, and the address the web server listens on.",
     ),
     "vantage_answer_differs": (
         "warning",
-        "This vantage point is served a different certificate (or no TLS) than another one: a proxy, load balancer, CDN or TLS-intercepting device sits in between on one path.",
-        "Find what answers on that path (compare the certificates' issuers and fingerprints in the report) and give it the same certificate, or route the path to the server directly.",
+        "This vantage point is served a different certificate (or no TLS) than another one: a proxy, load balancer, "
+        "CDN or TLS-intercepting device sits in between on one path.",
+        "Find what answers on that path (compare the certificates' issuers and fingerprints in the report) and give it "
+        "the same certificate, or route the path to the server directly.",
     ),
     "vantage_missing": (
         "critical",

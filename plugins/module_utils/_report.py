@@ -276,7 +276,7 @@ def render_matrix_markdown(matrix: dict[str, t.Any], max_rows: int = 50) -> list
     rows = sorted(matrix["rows"], key=lambda r: (not r["findings"], -SEVERITIES.index(r["status"])))
     lines = [f"### Vantage matrix ({len(vantages)} vantage point(s), {matrix['differences']} endpoint(s) seen differently)", "",
              "| Endpoint | " + " | ".join(_md_cell(v) for v in vantages) + " | Findings |",
-             "| --- | " + " | ".join("---" for _ in vantages) + " | --- |"]
+             "| --- | " + " | ".join(["---"] * len(vantages)) + " | --- |"]
     for row in rows[:max_rows]:
         cells = " | ".join(_md_cell(_matrix_cell(row["cells"].get(v))) for v in vantages)
         findings = ", ".join(_md_code(code) for code in row["findings"]) or "\u2014"

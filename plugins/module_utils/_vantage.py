@@ -164,8 +164,8 @@ def _classify_row(cells: list[tuple[str, dict[str, t.Any]]]) -> None:
                 _add(res, _classify.reason("vantage_refused", f"open from {', '.join(open_from)}, refused from {vantage}"))
     seen = [(v, _served(res), res) for v, res in cells]
     seen = [(v, s, res) for v, s, res in seen if s is not None]
-    if len({s for _, s, _ in seen}) > 1:
-        ref_vantage, ref, _ = seen[0]
+    if len({item[1] for item in seen}) > 1:
+        ref_vantage, ref = seen[0][0], seen[0][1]
         for vantage, served, res in seen[1:]:
             if served != ref:
                 _add(res, _classify.reason(

@@ -91,7 +91,7 @@ def run(inv: str, count: int, vantages: list[str], workdir: str, forks: int) -> 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--counts", default="3,10,30")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--forks", type=int, default=10)
@@ -112,7 +112,7 @@ def main() -> int:
         inv = os.path.join(workdir, "inventory.json")
         inventory(inv, addresses)
         for count in counts:
-            best = min(run(inv, count, ["controller"], workdir, args.forks) for _ in range(args.repeat))
+            best = min(run(inv, count, ["controller"], workdir, args.forks) for _repeat in range(args.repeat))
             row = [count, f"{best[0]:.1f}", f"{best[1]:.1f}", f"{best[0] - best[1]:.1f}", best[2]]
             if args.vantage:
                 timed = run(inv, count, ["controller", f"{PREFIX}1"], workdir, args.forks)

@@ -185,7 +185,7 @@ def test_trust_store_per_thread_with_cryptography_38(monkeypatch):
         seen.append((_x509.trust_store(None), _x509.trust_store(None)))
 
     monkeypatch.delattr(_x509.x509, "load_pem_x509_certificates", raising=False)
-    threads = [threading.Thread(target=load) for _ in range(2)]
+    threads = [threading.Thread(target=load), threading.Thread(target=load)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -195,7 +195,7 @@ def test_trust_store_per_thread_with_cryptography_38(monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(_x509, "_STORE_CACHE", {})
     shared = []
-    threads = [threading.Thread(target=lambda: shared.append(_x509.trust_store(None))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: shared.append(_x509.trust_store(None))) for _thread in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
