@@ -265,6 +265,31 @@ REASONS: dict[str, tuple[str, str, str]] = {
         "A result handed to the report has no status, or one that is not ok, warning or critical; it is counted as critical, never as ok.",
         "Pass the endpoints list of port443.https.https_endpoint_info unchanged (its status is always ok, warning or critical).",
     ),
+    "vantage_filtered": (
+        "critical",
+        "The port is open from another vantage point but times out from this one: a host firewall, cloud security group "
+        "or upstream filter drops this vantage's packets.",
+        "Allow inbound TCP on this port from this vantage's network in the host firewall, the security group and any "
+        "router or NAT in between (or accept that the service is internal only).",
+    ),
+    "vantage_refused": (
+        "critical",
+        "The port is open from another vantage point but refuses connections from this one: a firewall REJECT rule, "
+        "a missing port forward or NAT, or a listener bound to another interface.",
+        "Check the firewall rules that reject this vantage's network, the port forward or NAT in front of the host, and the address the web server listens on.",
+    ),
+    "vantage_answer_differs": (
+        "warning",
+        "This vantage point is served a different certificate (or no TLS) than another one: a proxy, load balancer, "
+        "CDN or TLS-intercepting device sits in between on one path.",
+        "Find what answers on that path (compare the certificates' issuers and fingerprints in the report) and give it "
+        "the same certificate, or route the path to the server directly.",
+    ),
+    "vantage_missing": (
+        "critical",
+        "The probe from this vantage point did not run or did not return this endpoint, so its view is unknown.",
+        "Make the vantage host reachable by Ansible (ansible -m ping HOST) with Python 3 on it, then run the audit again.",
+    ),
 }
 
 
@@ -290,6 +315,7 @@ CHECK_OF: dict[str, str] = {
     "weak_cipher": "ciphers", "cbc_only": "ciphers", "no_forward_secrecy": "ciphers", "weak_dh": "ciphers",
     "no_pq_kex": "ciphers", "profile_mismatch": "ciphers", "cipher_enumeration_unknown": "ciphers",
     "client_cert_required": "tls",
+    "vantage_filtered": "tcp", "vantage_refused": "tcp", "vantage_answer_differs": "tls", "vantage_missing": "other",
     "deadline_exceeded": "other", "unknown_status": "other",
 }
 

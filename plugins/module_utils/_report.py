@@ -16,7 +16,7 @@ import re
 import typing as t
 import xml.etree.ElementTree as ET
 
-from ansible_collections.port443.https.plugins.module_utils import _classify
+from ansible_collections.port443.https.plugins.module_utils import _classify, _vantage
 
 SEVERITIES = _classify.SEVERITIES
 TLS_VERSIONS = _classify.TLS_VERSIONS
@@ -157,7 +157,7 @@ def build(results: t.Any, title: str = "HTTPS report", failure_severity: str = "
     if failure_severity not in ("critical", "warning"):
         raise ReportInputError(f"failure_severity: {failure_severity!r} is not one of critical, warning")
     endpoints = normalize(results)
-    return {
+    report = {
         "schema_version": SCHEMA_VERSION,
         "title": str(title),
         "failure_severity": failure_severity,
@@ -165,6 +165,10 @@ def build(results: t.Any, title: str = "HTTPS report", failure_severity: str = "
         "summary": summarize(endpoints, failure_severity),
         "endpoints": endpoints,
     }
+    if any(res.get("source") for res in endpoints):
+        # Results from several vantage points (verify_https_vantages): one row per endpoint, one cell per vantage.
+        report["matrix"] = _vantage.matrix(endpoints)
+    return report
 
 
 def ordered_by_severity(endpoints: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
@@ -248,6 +252,8 @@ def render_markdown(report: dict[str, t.Any], max_rows: int = 50) -> str:
     if answers:
         lines.append("HTTPS answers: " + ", ".join(f"{_md_cell(k)} x{v}" for k, v in sorted(answers.items())) + ".")
         lines.append("")
+    if report.get("matrix"):
+        lines += render_matrix_markdown(report["matrix"], max_rows)
     expiring = sorted((r for r in report["endpoints"] if isinstance(_cert(r).get("days_left"), int)),
                       key=lambda r: _cert(r)["days_left"])[:5]
     if expiring:
@@ -255,6 +261,30 @@ def render_markdown(report: dict[str, t.Any], max_rows: int = 50) -> str:
             f"{_md_cell(endpoint_id(r))} ({_cert(r)['days_left']} d)" for r in expiring) + ".")
         lines.append("")
     return "\n".join(lines)
+
+
+def _matrix_cell(cell: dict[str, t.Any] | None) -> str:
+    if not cell:
+        return "\u2014"
+    seen = f"TLS {cell['tls']}" if cell.get("tls") else (cell.get("tcp") or "not probed")
+    return f"{cell['status']}: {seen}"
+
+
+def render_matrix_markdown(matrix: dict[str, t.Any], max_rows: int = 50) -> list[str]:
+    """The endpoint x vantage table: rows with a difference between vantages first, then the worst."""
+    vantages = matrix["vantages"]
+    rows = sorted(matrix["rows"], key=lambda r: (not r["findings"], -SEVERITIES.index(r["status"])))
+    lines = [f"### Vantage matrix ({len(vantages)} vantage point(s), {matrix['differences']} endpoint(s) seen differently)", "",
+             "| Endpoint | " + " | ".join(_md_cell(v) for v in vantages) + " | Findings |",
+             "| --- | " + " | ".join(["---"] * len(vantages)) + " | --- |"]
+    for row in rows[:max_rows]:
+        cells = " | ".join(_md_cell(_matrix_cell(row["cells"].get(v))) for v in vantages)
+        findings = ", ".join(_md_code(code) for code in row["findings"]) or "\u2014"
+        lines.append(f"| {_md_cell(row['endpoint'])} | {cells} | {findings} |")
+    if len(rows) > max_rows:
+        lines.append(f"\n... and {len(rows) - max_rows} more endpoint(s): see report.html / report.json.")
+    lines.append("")
+    return lines
 
 
 # ---- JUnit --------------------------------------------------------------------------------------------
@@ -505,6 +535,9 @@ footer { color: var(--muted); font-size: 12px; }
 <th class="sortable" data-key="days" scope="col">Days left</th>
 <th class="sortable" data-key="issuer" scope="col">Issuer</th><th class="sortable" data-key="reasons" scope="col">Reasons and fixes</th>
 </tr></thead><tbody></tbody></table></section>
+<section id="vantage-matrix" hidden><h2>Vantage matrix</h2>
+<p class="muted" id="vantage-note"></p>
+<table id="vantage-table"><thead><tr></tr></thead><tbody></tbody></table></section>
 <section id="expiry"><h2>Certificate expiry timeline</h2>@@CHART@@</section>
 <section id="tls-matrix"><h2>TLS versions</h2><table id="tls-table"><thead><tr><th scope="col">Endpoint</th>
 <th scope="col">TLS 1.0</th><th scope="col">TLS 1.1</th><th scope="col">TLS 1.2</th><th scope="col">TLS 1.3</th>
@@ -623,6 +656,28 @@ footer { color: var(--muted); font-size: 12px; }
     mbody.appendChild(el("tr", { "class": "tls-row" }, [el("td", {}, [id(r)])].concat(cells,
       [el("td", {}, [tls(r).negotiated || ""]), el("td", {}, [tls(r).cipher || ""])])));
   });
+  // Endpoint x vantage matrix (results from several vantage points): one row per endpoint, one cell per vantage.
+  if (report.matrix) {
+    var mx = report.matrix;
+    document.getElementById("vantage-matrix").hidden = false;
+    document.getElementById("vantage-note").textContent = mx.vantages.length + " vantage point(s); " + mx.differences +
+      " endpoint(s) seen differently. A cell shows that vantage's status and what it reached (TLS version, else the TCP state).";
+    var head = document.querySelector("#vantage-table thead tr");
+    ["Endpoint"].concat(mx.vantages, ["Findings"]).forEach(function (h) { head.appendChild(el("th", { scope: "col" }, [h])); });
+    var vbody = document.querySelector("#vantage-table tbody");
+    mx.rows.slice().sort(function (a, b) { return (b.findings.length ? 1 : 0) - (a.findings.length ? 1 : 0) || SEV[b.status] - SEV[a.status]; })
+      .forEach(function (row) {
+        var cells = mx.vantages.map(function (v) {
+          var c = row.cells[v];
+          if (!c) { return el("td", { "class": "na" }, ["\u2014"]); }
+          var seen = c.tls ? "TLS " + c.tls : (c.tcp || "not probed");
+          return el("td", { "class": "cell", "data-vantage": v, title: c.codes.join(" ") + (c.certificate ? " sha256 " + c.certificate : "") },
+            [el("span", { "class": "pill " + c.status }, [c.status]), " " + seen]);
+        });
+        vbody.appendChild(el("tr", { "class": "vantage-row", "data-status": row.status }, [el("td", {}, [row.endpoint])].concat(cells,
+          [el("td", {}, row.findings.length ? row.findings.map(function (f) { return el("code", {}, [f]); }) : ["\u2014"])])));
+      });
+  }
   // A link may preselect the order: report.html#sort=days or #sort=status&dir=desc
   var hash = {};
   location.hash.replace(/^#/, "").split("&").forEach(function (kv) { var p = kv.split("="); if (p[0]) { hash[p[0]] = decodeURIComponent(p[1] || ""); } });

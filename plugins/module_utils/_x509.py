@@ -249,8 +249,17 @@ class TrustStore:
         return any(c == cert for c in self.by_subject.get(cert.subject.public_bytes(), []))
 
 
-_STORE_CACHE: dict[str, TrustStore] = {}
+_STORE_CACHE: dict[tuple[str, int | None], TrustStore] = {}
 _STORE_LOCK = threading.Lock()
+
+
+def _store_owner() -> int | None:
+    """Who may share a cached trust store: every thread, or (cryptography before 39, Debian bookworm's 38) only the
+    thread that loaded it. cryptography 38 caches a certificate's parsed extensions behind a Rust RefCell, so two
+    probe threads reading the extensions of one shared store certificate get RuntimeError('Already borrowed')."""
+    if HAS_CRYPTOGRAPHY and hasattr(x509, "load_pem_x509_certificates"):  # cryptography >= 39
+        return None
+    return threading.get_ident()
 
 
 def read_bundle(path: str) -> list[t.Any]:
@@ -264,8 +273,9 @@ def read_bundle(path: str) -> list[t.Any]:
 
 
 def trust_store(ca_path: str | None) -> TrustStore:
-    """The trust store: ca_path (PEM bundle) or the system default store. Cached per process."""
-    key = ca_path or ""
+    """The trust store: ca_path (PEM bundle) or the system default store. Cached per process (per thread with
+    cryptography before 39, see _store_owner)."""
+    key = (ca_path or "", _store_owner())
     with _STORE_LOCK:
         if key in _STORE_CACHE:
             return _STORE_CACHE[key]

@@ -26,6 +26,10 @@ description:
     links, images, emphasis, autolinks, HTML and table pipes; the HTML page inserts it as text."
   - "The HTML page and C(report.md) show per endpoint what the HTTPS answer said (status, probed path, redirect target),
     the port 80 redirect and HSTS."
+  - "Results probed from several vantage points (each with C(source), as the C(port443.https.verify_https) playbook
+    merges them with the C(port443.https.vantage_merge) filter) also give an endpoint x vantage matrix: C(matrix) in
+    C(report.json), a section of the HTML page and a table in C(report.md), rows with a difference between vantages
+    (C(vantage_filtered), C(vantage_refused), C(vantage_answer_differs), C(vantage_missing)) first."
   - "In check mode the module computes whether each file would change from its current contents and writes nothing.
     Run it with C(check_mode: false) to write the report of a C(--check) audit."
 author:
@@ -46,7 +50,7 @@ options:
     description:
       - The RV(port443.https.https_endpoint_info#module:endpoints) list returned by M(port443.https.https_endpoint_info).
       - Lists from several hosts may be concatenated. An optional C(source) key per item (the host that probed)
-        is shown in the report and becomes a Prometheus label.
+        is shown in the report, becomes a Prometheus label and groups the results into the vantage matrix.
     type: list
     elements: dict
     required: true

@@ -230,3 +230,26 @@ def test_html_in_chromium(report_dir, tmp_path):
         os.makedirs(keep, exist_ok=True)
         for name in ("report-screenshot.png", "report.html"):
             shutil.copy(os.path.join(OUTPUT, name), os.path.join(keep, name))
+
+
+def test_vantage_matrix_in_chromium(tmp_path):
+    """A report merged from two vantage points renders its endpoint x vantage matrix, without console errors."""
+    from ansible_collections.port443.https.plugins.module_utils import _classify, _report, _vantage
+    from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
+
+    plan = _vantage.plan([{"host": "a.test"}, {"host": "b.test"}], ["controller", "inside"], ["w1", "w2"])
+    outside_a = endpoint("a.test", "critical", [_classify.reason("filtered")], tcp="filtered")
+    merged = _vantage.merge([{"item": "controller", "endpoints": [outside_a, endpoint("b.test")]},
+                             {"item": "inside", "endpoints": [endpoint("a.test"), endpoint("b.test")]}], plan)
+    page = tmp_path / "report.html"
+    page.write_text(_report.render_html(_report.build(merged["endpoints"], title="Two views")))
+    dom = _run_chromium(["--dump-dom", page.as_uri()], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert ":CONSOLE" not in dom.stderr
+    body = re.search(r"<body[^>]*>", dom.stdout).group(0)
+    assert 'data-render-state="done"' in body and "data-js-errors" not in body
+    assert re.search(r'<section id="vantage-matrix">', dom.stdout)  # no longer hidden
+    rows = re.findall(r'<tr class="vantage-row"[^>]*>(.*?)</tr>', dom.stdout, re.S)
+    assert len(rows) == 2
+    assert "<td>a.test:443</td>" in rows[0] and "<code>vantage_filtered</code>" in rows[0]
+    assert 'data-vantage="controller"' in rows[0] and "filtered" in rows[0] and "TLS 1.3" in rows[0]

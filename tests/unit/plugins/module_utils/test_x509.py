@@ -173,6 +173,36 @@ def test_system_store_loads():
     assert store.source
 
 
+def test_trust_store_per_thread_with_cryptography_38(monkeypatch):
+    """cryptography 38 (no load_pem_x509_certificates) raises 'Already borrowed' when two threads read one
+    certificate's extensions: its cached store certificates are then never shared between threads."""
+    import threading
+
+    monkeypatch.setattr(_x509, "_STORE_CACHE", {})
+    seen = []
+
+    def load():
+        seen.append((_x509.trust_store(None), _x509.trust_store(None)))
+
+    monkeypatch.delattr(_x509.x509, "load_pem_x509_certificates", raising=False)
+    threads = [threading.Thread(target=load), threading.Thread(target=load)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (a1, a2), (b1, b2) = seen
+    assert a1 is a2 and b1 is b2 and a1 is not b1
+    monkeypatch.undo()
+    monkeypatch.setattr(_x509, "_STORE_CACHE", {})
+    shared = []
+    threads = [threading.Thread(target=lambda: shared.append(_x509.trust_store(None))) for _thread in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert shared[0] is shared[1]
+
+
 def test_key_match_and_chain_order(pki):
     k = key()
     leaf = cert("www.example.test", k, pki["inter"], pki["ik"])
