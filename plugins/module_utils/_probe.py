@@ -12,7 +12,7 @@ import concurrent.futures
 import ssl
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _http, _net, _policy, _reach, _tls, _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _classify, _clientcert, _http, _net, _policy, _reach, _tls, _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
@@ -99,6 +99,10 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
         _policy.check_policy(opts)
     except _policy.PolicyInputError as exc:
         raise ProbeInputError(str(exc)) from None
+    problem = _clientcert.check_files(opts.get("client_cert"), opts.get("client_key"))
+    if problem:
+        raise ProbeInputError(problem)
+    opts["_client_cert"] = (opts["client_cert"], opts["client_key"]) if opts.get("client_cert") else None
     return normalized, opts
 
 
@@ -229,7 +233,8 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
                 # The server chose HTTP/2: ask again over a session that offers HTTP/1.1 only.
                 _st, hsock, _lat, _err = _net.connect(family, sockaddr, deadline.timeout(timeout))
                 if hsock is not None:
-                    hhs = _tls.handshake(hsock, ep["server_name"], deadline.timeout(timeout), alpn=("http/1.1",), keep=True)
+                    hhs = _tls.handshake(hsock, ep["server_name"], deadline.timeout(timeout), alpn=("http/1.1",), keep=True,
+                                         client_cert=opts.get("_client_cert"))
                     if hhs.sock is not None:
                         if not deadline.expired:
                             hsts_raw = _tls_http_head(hhs.sock, ep, deadline.timeout(timeout))
@@ -253,6 +258,8 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
             return
         if hs.kind == "too_large":
             reasons.append(_classify.reason("oversized_certificate_list", hs.error))
+        elif hs.kind == "client_cert":
+            reasons.append(_classify.reason("client_cert_required", hs.error))
         else:
             reasons.append(_classify.reason("handshake_failure", hs.error))
 
@@ -284,14 +291,17 @@ def _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep, deadline):
     verify_ca = None
     if any(c in opts["checks"] for c in ("certificate", "revocation")):
         verify_ca = opts.get("ca_path") or ""
-    hs = _tls.handshake(sock, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep=keep, want_chain=True, verify_ca=verify_ca)
+    client_cert = opts.get("_client_cert")
+    hs = _tls.handshake(sock, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep=keep, want_chain=True, verify_ca=verify_ca,
+                        client_cert=client_cert)
     if hs.kind != "verify_failed":
         return hs
     _state, again, _lat, error = _net.connect(family, sockaddr, deadline.timeout(timeout))
     if again is None:
         hs.kind, hs.error = "error", f"the chain was rejected ({hs.verify_message}); reconnecting to read it failed: {error}"
         return hs
-    plain = _tls.handshake(again, ep["server_name"], deadline.timeout(timeout), alpn=("h2", "http/1.1"), keep=keep, want_chain=True)
+    plain = _tls.handshake(again, ep["server_name"], deadline.timeout(timeout), alpn=("h2", "http/1.1"), keep=keep, want_chain=True,
+                           client_cert=client_cert)
     plain.verified, plain.verify_code, plain.verify_message = False, hs.verify_code, hs.verify_message
     return plain
 
@@ -325,13 +335,14 @@ def _version_probes(res, reach, opts, timeout, deadline, unfinished, hs) -> None
             versions[version] = None
             (late if deadline.expired else unknown).append(version)
             continue
-        vhs = _tls.handshake(vsock, ep["server_name"], deadline.timeout(timeout), version=version)
+        vhs = _tls.handshake(vsock, ep["server_name"], deadline.timeout(timeout), version=version, client_cert=opts.get("_client_cert"))
         if vhs.kind == "timeout":
             versions[version] = None
             (late if deadline.expired else unknown).append(version)
             continue
-        # A certificate list too large for the client still means the server chose this version.
-        versions[version] = bool((vhs.ok and vhs.version == version) or vhs.kind == "too_large")
+        # A certificate list too large for the client, or a demand for a client certificate, still means the server
+        # chose this version.
+        versions[version] = bool((vhs.ok and vhs.version == version) or vhs.kind in ("too_large", "client_cert"))
     if unknown:
         res["reasons"].append(_classify.reason(
             "tls_version_unknown", f"TLS {', '.join(unknown)}: no answer within {timeout:g}s"))
@@ -429,4 +440,5 @@ def probe(params: dict[str, t.Any], run_command: t.Callable[[list[str]], tuple[i
     opts["_run_command"] = run_command
     results = _run(endpoints, opts)
     opts.pop("_run_command", None)
+    opts.pop("_client_cert", None)
     return {"endpoints": results, "summary": _classify.summarize(results), "options": opts}

@@ -34,6 +34,7 @@ extends_documentation_fragment:
   - port443.https._attributes.info_module
   - port443.https._attributes.idempotent_not_modify_state
   - port443.https._policy
+  - port443.https._client_cert
   - port443.https._attributes.checks_group
 options:
   endpoints:
@@ -203,6 +204,16 @@ EXAMPLES = r"""
     fail_on: warning
   delegate_to: localhost
   run_once: true
+
+- name: Check a staff-only service with a client certificate issued by the internal CA
+  port443.https.https_endpoint_info:
+    endpoints:
+      - host: staff.example.com
+    ca_path: "{{ playbook_dir }}/pki/internal-ca.pem"
+    client_cert: "{{ playbook_dir }}/pki/clients/monitor.crt"
+    client_key: "{{ playbook_dir }}/pki/clients/monitor.key"
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
@@ -345,6 +356,8 @@ def main() -> t.NoReturn:
             "workers": {"type": "int", "default": 64},
             "min_tls_version": {"type": "str", "choices": ["1.0", "1.1", "1.2", "1.3"], "default": "1.2"},
             **_policy.ARGUMENT_SPEC,
+            "client_cert": {"type": "path"},
+            "client_key": {"type": "path"},
             "http_path": {"type": "str", "default": "/"},
             "http_expected_status": {"type": "list", "elements": "int"},
             "require_hsts": {"type": "bool", "default": False},
