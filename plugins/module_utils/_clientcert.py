@@ -93,6 +93,15 @@ def refusal(exc: BaseException, cert_requested: bool | None, presented: bool) ->
     return None
 
 
+def http_refusal(presented: bool) -> str:
+    """The text for a server that completed the handshake after a CertificateRequest and answered HTTP 400."""
+    if presented:
+        return ("the server asked for a client certificate and answered HTTP 400 to the request with the presented one "
+                "(nginx: ssl_verify_client on, the certificate is not from its ssl_client_certificate CA or not valid)")
+    return ("the server asked for a client certificate and answered HTTP 400 without one "
+            "(nginx: ssl_verify_client on completes the handshake and refuses the request); none was presented")
+
+
 def settle(tls: ssl.SSLSocket, timeout: float) -> BaseException | None:
     """TLS 1.3 after a CertificateRequest: wait (at most timeout) for the server's verdict on the client's certificate.
 

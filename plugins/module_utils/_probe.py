@@ -111,7 +111,8 @@ def _empty_result(ep: dict[str, t.Any]) -> dict[str, t.Any]:
         "host": ep["host"], "port": ep["port"], "server_name": ep["server_name"], "address": ep["address"],
         "status": "ok", "reasons": [],
         "tcp": {"state": None, "latency_ms": None, "error": None, "attempts": []},
-        "tls": {"versions": {v: None for v in _classify.TLS_VERSIONS}, "negotiated": None, "cipher": None, "alpn": None, "error": None},
+        "tls": {"versions": {v: None for v in _classify.TLS_VERSIONS}, "negotiated": None, "cipher": None, "alpn": None, "error": None,
+                "client_cert_requested": None},
         "certificate": None,
         "revocation": None,
         "http": None,
@@ -223,6 +224,7 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
     step = deadline.timeout(timeout)
     hs = _main_handshake(sock, family, sockaddr, ep, opts, step, keep="http" in checks, deadline=deadline)
     hsts_raw = None
+    tls["client_cert_requested"] = hs.cert_requested
     if hs.ok:
         tls.update(negotiated=hs.version, cipher=hs.cipher, alpn=hs.alpn)
         if hs.sock is not None:
@@ -282,6 +284,10 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
         else:
             res["http"] = _http_check(ep, family, sockaddr, deadline.timeout(timeout), hsts_raw if hs.ok else None, opts, reasons,
                                       tls_ok=hs.ok, deadline=deadline)
+            if hs.ok and hs.cert_requested and res["http"].get("status") == 400:
+                # nginx (ssl_verify_client on) completes the handshake and refuses the request instead.
+                reasons[:] = [r for r in reasons if r["code"] != "http_error"]
+                reasons.append(_classify.reason("client_cert_required", _clientcert.http_refusal(bool(opts.get("_client_cert")))))
 
 
 def _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep, deadline):

@@ -275,10 +275,12 @@ endpoints:
         - C(versions) maps V(1.0), V(1.1), V(1.2), V(1.3) to V(true) (accepted) or V(false) (refused); V(null) when not
           tested or unknown (no answer in time, reason C(tls_version_unknown), or no time left, C(deadline_exceeded));
           C(negotiated), C(cipher) and C(alpn) describe the default handshake; C(error) its failure.
+        - C(client_cert_requested) is V(true) when the server asked for a client certificate in the default handshake
+          (a staff-only service, see O(client_cert)), V(false) when it did not, V(null) when unknown.
       type: dict
       returned: always
       sample: {versions: {"1.0": false, "1.1": false, "1.2": true, "1.3": true}, negotiated: "1.3",
-               cipher: TLS_AES_256_GCM_SHA384, alpn: h2, error: null}
+               cipher: TLS_AES_256_GCM_SHA384, alpn: h2, error: null, client_cert_requested: false}
     certificate:
       description:
         - Facts and verdicts about the served certificate (V(null) when there was no handshake or the check was off).

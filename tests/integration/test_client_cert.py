@@ -6,8 +6,12 @@ endpoint is ok, with one from another CA it is client_cert_required naming the s
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import pytest
-from conftest import Lab, codes, wait_listening
+from conftest import Lab, codes, free_port, wait_listening
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
@@ -41,10 +45,49 @@ def staff(tmp_path_factory):
                                                         "-CAfile", client_ca], server_name="staff.test")
         lab.s_server(f"optional_{version}", leaf, [], [f"-tls1_{version[-1]}", "-verify", "1", "-verify_return_error",
                                                         "-CAfile", client_ca], server_name="staff.test")
+    if shutil.which("nginx"):
+        _nginx(lab, leaf, client_ca)
     for ep in lab.endpoints.values():
         wait_listening(*ep.pop("_wait"))
     yield lab
     lab.close()
+
+
+def _nginx(lab, leaf, client_ca):
+    """nginx with ssl_verify_client on: it completes the handshake and answers HTTP 400 without a valid certificate."""
+    prefix = os.path.join(lab.tmp, "nginx")
+    os.makedirs(prefix)
+    port, http_port = free_port(), free_port()
+    cert, key = lab.write("nginx.crt", leaf.pem), lab.write("nginx.key", leaf.key_pem)
+    temps = " ".join(f"{k}_temp_path {prefix};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    lab.write("nginx/nginx.conf", f"""
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{}}
+http {{
+    access_log off;
+    {temps}
+    server {{
+        listen 127.0.0.1:{http_port};
+        return 301 https://$host:{port}$request_uri;
+    }}
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_client_certificate {client_ca};
+        ssl_verify_client on;
+        add_header Strict-Transport-Security "max-age=63072000" always;
+        location / {{ return 200 "staff only\n"; }}
+    }}
+}}
+""".encode())
+    lab.procs.append(subprocess.Popen(["nginx", "-c", f"{prefix}/nginx.conf", "-p", prefix], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    lab.endpoints["nginx"] = {"host": "127.0.0.1", "port": port, "http_port": http_port, "server_name": "staff.test",
+                              "_wait": ("127.0.0.1", port)}
 
 
 def _probe_staff(lab, names, **options):
@@ -112,3 +155,31 @@ def test_bad_client_certificate_options(staff, options, message):
             real[option] = value
     with pytest.raises(_probe.ProbeInputError, match=message.replace("(", r"\(").replace(".", r"\.")):
         _probe_staff(staff, ["required_1.3"], **real)
+
+
+@pytest.fixture
+def nginx(staff):
+    if "nginx" not in staff.endpoints:
+        pytest.fail("nginx is not installed: the integration tests need it (bash scripts/test integration installs it)")
+    return staff
+
+
+@pytest.mark.parametrize("client, expected", [
+    (None, "answered HTTP 400 without one"),
+    ("alice", None),
+    ("mallory", "answered HTTP 400 to the request with the presented one"),
+])
+def test_nginx_refuses_the_request_not_the_handshake(nginx, client, expected):
+    options = {"checks": ["tcp", "tls_versions", "certificate", "http"]}
+    if client:
+        options["client_cert"], options["client_key"] = getattr(nginx, client)
+    res = _probe_staff(nginx, ["nginx"], **options)["nginx"]
+    assert res["tls"]["client_cert_requested"] is True
+    assert res["tls"]["versions"] == {"1.0": False, "1.1": False, "1.2": True, "1.3": True}
+    if expected is None:
+        assert res["status"] == "ok" and res["reasons"] == [], res["reasons"]
+        assert res["http"]["status"] == 200
+    else:
+        assert codes(res) == ["client_cert_required"], res["reasons"]
+        assert expected in res["reasons"][0]["message"]
+        assert res["http"]["status"] == 400
