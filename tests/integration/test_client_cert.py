@@ -41,10 +41,9 @@ def staff(tmp_path_factory):
             lab.alice_encrypted_key = lab.write("alice-encrypted.key", encrypted)
     leaf = pki.issue("staff.test", issuer=root)
     for version in ("1.2", "1.3"):
-        lab.s_server(f"required_{version}", leaf, [], [f"-tls1_{version[-1]}", "-Verify", "1", "-verify_return_error",
-                                                        "-CAfile", client_ca], server_name="staff.test")
-        lab.s_server(f"optional_{version}", leaf, [], [f"-tls1_{version[-1]}", "-verify", "1", "-verify_return_error",
-                                                        "-CAfile", client_ca], server_name="staff.test")
+        pinned = [f"-tls1_{version[-1]}", "-verify_return_error", "-CAfile", client_ca]
+        lab.s_server(f"required_{version}", leaf, [], pinned + ["-Verify", "1"], server_name="staff.test")
+        lab.s_server(f"optional_{version}", leaf, [], pinned + ["-verify", "1"], server_name="staff.test")
     if shutil.which("nginx"):
         _nginx(lab, leaf, client_ca)
     for ep in lab.endpoints.values():
