@@ -12,7 +12,7 @@ import concurrent.futures
 import ssl
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _chain, _ciphers, _classify, _http, _net, _policy, _reach, _tls, _x509
+from ansible_collections.port443.https.plugins.module_utils import _chain, _ciphers, _classify, _clientcert, _http, _net, _policy, _reach, _tls, _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http", "ciphers")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
@@ -105,6 +105,10 @@ def validate(params: dict[str, t.Any]) -> tuple[list[dict[str, t.Any]], dict[str
         for key in ("tls_profile", "require_pq_kex"):
             if opts.get(key):
                 raise ProbeInputError(f"{key}: needs the ciphers check (add ciphers to checks)")
+    problem = _clientcert.check_files(opts.get("client_cert"), opts.get("client_key"))
+    if problem:
+        raise ProbeInputError(problem)
+    opts["_client_cert"] = (opts["client_cert"], opts["client_key"]) if opts.get("client_cert") else None
     return normalized, opts
 
 
@@ -113,7 +117,8 @@ def _empty_result(ep: dict[str, t.Any]) -> dict[str, t.Any]:
         "host": ep["host"], "port": ep["port"], "server_name": ep["server_name"], "address": ep["address"],
         "status": "ok", "reasons": [],
         "tcp": {"state": None, "latency_ms": None, "error": None, "attempts": []},
-        "tls": {"versions": {v: None for v in _classify.TLS_VERSIONS}, "negotiated": None, "cipher": None, "alpn": None, "error": None},
+        "tls": {"versions": {v: None for v in _classify.TLS_VERSIONS}, "negotiated": None, "cipher": None, "alpn": None, "error": None,
+                "client_cert_requested": None},
         "certificate": None,
         "revocation": None,
         "http": None,
@@ -248,6 +253,7 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
     step = deadline.timeout(timeout)
     hs = _main_handshake(sock, family, sockaddr, ep, opts, step, keep="http" in checks, deadline=deadline)
     hsts_raw = None
+    tls["client_cert_requested"] = hs.cert_requested
     if hs.ok:
         tls.update(negotiated=hs.version, cipher=hs.cipher, alpn=hs.alpn)
         if hs.sock is not None:
@@ -258,7 +264,8 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
                 # The server chose HTTP/2: ask again over a session that offers HTTP/1.1 only.
                 _st, hsock, _lat, _err = _net.connect(family, sockaddr, deadline.timeout(timeout))
                 if hsock is not None:
-                    hhs = _tls.handshake(hsock, ep["server_name"], deadline.timeout(timeout), alpn=("http/1.1",), keep=True)
+                    hhs = _tls.handshake(hsock, ep["server_name"], deadline.timeout(timeout), alpn=("http/1.1",), keep=True,
+                                         client_cert=opts.get("_client_cert"))
                     if hhs.sock is not None:
                         if not deadline.expired:
                             hsts_raw = _tls_http_head(hhs.sock, ep, deadline.timeout(timeout))
@@ -282,6 +289,8 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
             return
         if hs.kind == "too_large":
             reasons.append(_classify.reason("oversized_certificate_list", hs.error))
+        elif hs.kind == "client_cert":
+            reasons.append(_classify.reason("client_cert_required", hs.error))
         else:
             reasons.append(_classify.reason("handshake_failure", hs.error))
 
@@ -310,6 +319,10 @@ def _tls_steps(res, reach, opts, timeout, deadline, unfinished) -> None:
         else:
             res["http"] = _http_check(ep, family, sockaddr, deadline.timeout(timeout), hsts_raw if hs.ok else None, opts, reasons,
                                       tls_ok=hs.ok, deadline=deadline)
+            if hs.ok and hs.cert_requested and res["http"].get("status") == 400:
+                # nginx (ssl_verify_client on) completes the handshake and refuses the request instead.
+                reasons[:] = [r for r in reasons if r["code"] != "http_error"]
+                reasons.append(_classify.reason("client_cert_required", _clientcert.http_refusal(bool(opts.get("_client_cert")))))
 
 
 def _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep, deadline):
@@ -319,14 +332,17 @@ def _main_handshake(sock, family, sockaddr, ep, opts, timeout, keep, deadline):
     verify_ca = None
     if any(c in opts["checks"] for c in ("certificate", "revocation")):
         verify_ca = opts.get("ca_path") or ""
-    hs = _tls.handshake(sock, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep=keep, want_chain=True, verify_ca=verify_ca)
+    client_cert = opts.get("_client_cert")
+    hs = _tls.handshake(sock, ep["server_name"], timeout, alpn=("h2", "http/1.1"), keep=keep, want_chain=True, verify_ca=verify_ca,
+                        client_cert=client_cert)
     if hs.kind != "verify_failed":
         return hs
     _state, again, _lat, error = _net.connect(family, sockaddr, deadline.timeout(timeout))
     if again is None:
         hs.kind, hs.error = "error", f"the chain was rejected ({hs.verify_message}); reconnecting to read it failed: {error}"
         return hs
-    plain = _tls.handshake(again, ep["server_name"], deadline.timeout(timeout), alpn=("h2", "http/1.1"), keep=keep, want_chain=True)
+    plain = _tls.handshake(again, ep["server_name"], deadline.timeout(timeout), alpn=("h2", "http/1.1"), keep=keep, want_chain=True,
+                           client_cert=client_cert)
     plain.verified, plain.verify_code, plain.verify_message = False, hs.verify_code, hs.verify_message
     return plain
 
@@ -360,13 +376,14 @@ def _version_probes(res, reach, opts, timeout, deadline, unfinished, hs) -> None
             versions[version] = None
             (late if deadline.expired else unknown).append(version)
             continue
-        vhs = _tls.handshake(vsock, ep["server_name"], deadline.timeout(timeout), version=version)
+        vhs = _tls.handshake(vsock, ep["server_name"], deadline.timeout(timeout), version=version, client_cert=opts.get("_client_cert"))
         if vhs.kind == "timeout":
             versions[version] = None
             (late if deadline.expired else unknown).append(version)
             continue
-        # A certificate list too large for the client still means the server chose this version.
-        versions[version] = bool((vhs.ok and vhs.version == version) or vhs.kind == "too_large")
+        # A certificate list too large for the client, or a demand for a client certificate, still means the server
+        # chose this version.
+        versions[version] = bool((vhs.ok and vhs.version == version) or vhs.kind in ("too_large", "client_cert"))
     if unknown:
         res["reasons"].append(_classify.reason(
             "tls_version_unknown", f"TLS {', '.join(unknown)}: no answer within {timeout:g}s"))
@@ -464,4 +481,5 @@ def probe(params: dict[str, t.Any], run_command: t.Callable[[list[str]], tuple[i
     opts["_run_command"] = run_command
     results = _run(endpoints, opts)
     opts.pop("_run_command", None)
+    opts.pop("_client_cert", None)
     return {"endpoints": results, "summary": _classify.summarize(results), "options": opts}

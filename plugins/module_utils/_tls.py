@@ -14,6 +14,8 @@ import threading
 import typing as t
 import warnings
 
+from ansible_collections.port443.https.plugins.module_utils import _clientcert
+
 VERSION_MAP = {
     "1.0": ssl.TLSVersion.TLSv1,
     "1.1": ssl.TLSVersion.TLSv1_1,
@@ -30,19 +32,22 @@ _NOT_TLS_MARKERS = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST
 # A served certificate list larger than OpenSSL's client limit (100 KiB): the server did answer (and chose a version).
 _TOO_LARGE_MARKERS = ("EXCESSIVE_MESSAGE_SIZE", "excessive message size")
 
-_CONTEXTS: dict[tuple[str | None, tuple[str, ...], str | None], ssl.SSLContext] = {}
+_CONTEXTS: dict[tuple[t.Any, ...], ssl.SSLContext] = {}
+_WATCHED: dict[int, bool] = {}
 _LOCK = threading.Lock()
 
 
-def context(version: str | None = None, alpn: tuple[str, ...] = (), verify_ca: str | None = None) -> ssl.SSLContext:
+def context(version: str | None = None, alpn: tuple[str, ...] = (), verify_ca: str | None = None,
+            client_cert: tuple[str, str] | None = None) -> ssl.SSLContext:
     """A cached client context, pinned to one version (or 1.0-1.3 when None).
 
     verify_ca None: no verification (observe whatever the server sends). verify_ca "" (system trust store) or a
     PEM bundle path: OpenSSL verifies the served chain for a TLS server (purpose sslserver) during the handshake,
     without the host name (checked separately), at security level 0 (weak keys and digests are findings of their
     own, not handshake failures), with every certificate of the store an anchor (partial chains, as curl does).
+    client_cert (certificate path, key path): presented when the server asks for a client certificate.
     """
-    key = (version, alpn, verify_ca)
+    key = (version, alpn, verify_ca, client_cert)
     with _LOCK:
         ctx = _CONTEXTS.get(key)
         if ctx is not None:
@@ -79,6 +84,9 @@ def context(version: str | None = None, alpn: tuple[str, ...] = (), verify_ca: s
                 pass
         if alpn:
             ctx.set_alpn_protocols(list(alpn))
+        if client_cert:
+            _clientcert.load(ctx, client_cert)
+        _WATCHED[id(ctx)] = _clientcert.watch(ctx)
         _CONTEXTS[key] = ctx
         return ctx
 
@@ -108,6 +116,8 @@ class Handshake:
         self.verified: bool | None = None
         self.verify_code: int | None = None
         self.verify_message: str | None = None
+        # Did the server ask for a client certificate (CertificateRequest): True, False or None (unknown).
+        self.cert_requested: bool | None = None
 
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
@@ -133,26 +143,38 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
 
 def handshake(sock: socket.socket, server_name: str | None, timeout: float, version: str | None = None,
               alpn: tuple[str, ...] = (), keep: bool = False, want_chain: bool = False,
-              verify_ca: str | None = None) -> Handshake:
+              verify_ca: str | None = None, client_cert: tuple[str, str] | None = None) -> Handshake:
     """TLS handshake on an already connected TCP socket (consumed: closed unless keep=True).
 
     With verify_ca set (see context()) OpenSSL verifies the chain: a rejected chain ends the handshake with
     kind "verify_failed" and verify_code/verify_message set; the caller probes again without verification to see
-    what is served.
+    what is served. A server that refuses the handshake for want of an acceptable client certificate ends it with
+    kind "client_cert" (TLS 1.3: judged from the server's next record, see _clientcert.settle).
     """
     result = Handshake()
     sni = server_name if server_name and not _is_ip(server_name) else None
     sock.settimeout(timeout)
     try:
-        tls = context(version, alpn, verify_ca).wrap_socket(sock, server_hostname=sni, do_handshake_on_connect=False)
+        ctx = context(version, alpn, verify_ca, client_cert)
+        tls = ctx.wrap_socket(sock, server_hostname=sni, do_handshake_on_connect=False)
     except (ssl.SSLError, OSError, ValueError) as exc:
         sock.close()
         result.kind, result.error = classify_error(exc)
         return result
+    _clientcert.begin(_WATCHED.get(id(ctx), False))
     try:
         tls.do_handshake()
+        result.cert_requested = _clientcert.requested()
+        if tls.version() == "TLSv1.3" and result.cert_requested is not False:
+            refused = _clientcert.settle(tls, timeout)
+            if refused is not None:
+                raise refused
     except (ssl.SSLError, OSError) as exc:
+        result.cert_requested = _clientcert.requested()
         result.kind, result.error = classify_error(exc)
+        refusal = _clientcert.refusal(exc, result.cert_requested, bool(client_cert))
+        if refusal is not None:
+            result.kind, result.error = "client_cert", f"{refusal} ({result.error})"
         if isinstance(exc, ssl.SSLCertVerificationError):
             result.verified = False
             result.verify_code = getattr(exc, "verify_code", None)

@@ -39,6 +39,7 @@ extends_documentation_fragment:
   - port443.https._attributes.idempotent_not_modify_state
   - port443.https._policy
   - port443.https._ciphers
+  - port443.https._client_cert
   - port443.https._attributes.checks_group
 options:
   endpoints:
@@ -229,6 +230,16 @@ EXAMPLES = r"""
     fail_on: warning
   delegate_to: localhost
   run_once: true
+
+- name: Check a staff-only service with a client certificate issued by the internal CA
+  port443.https.https_endpoint_info:
+    endpoints:
+      - host: staff.example.com
+    ca_path: "{{ playbook_dir }}/pki/internal-ca.pem"
+    client_cert: "{{ playbook_dir }}/pki/clients/monitor.crt"
+    client_key: "{{ playbook_dir }}/pki/clients/monitor.key"
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
@@ -290,10 +301,12 @@ endpoints:
         - C(versions) maps V(1.0), V(1.1), V(1.2), V(1.3) to V(true) (accepted) or V(false) (refused); V(null) when not
           tested or unknown (no answer in time, reason C(tls_version_unknown), or no time left, C(deadline_exceeded));
           C(negotiated), C(cipher) and C(alpn) describe the default handshake; C(error) its failure.
+        - C(client_cert_requested) is V(true) when the server asked for a client certificate in the default handshake
+          (a staff-only service, see O(client_cert)), V(false) when it did not, V(null) when unknown.
       type: dict
       returned: always
       sample: {versions: {"1.0": false, "1.1": false, "1.2": true, "1.3": true}, negotiated: "1.3",
-               cipher: TLS_AES_256_GCM_SHA384, alpn: h2, error: null}
+               cipher: TLS_AES_256_GCM_SHA384, alpn: h2, error: null, client_cert_requested: false}
     certificate:
       description:
         - Facts and verdicts about the served certificate (V(null) when there was no handshake or the check was off).
@@ -394,6 +407,8 @@ def main() -> t.NoReturn:
             "min_tls_version": {"type": "str", "choices": ["1.0", "1.1", "1.2", "1.3"], "default": "1.2"},
             **_policy.ARGUMENT_SPEC,
             **_ciphers.ARGUMENT_SPEC,
+            "client_cert": {"type": "path"},
+            "client_key": {"type": "path"},
             "http_path": {"type": "str", "default": "/"},
             "http_expected_status": {"type": "list", "elements": "int"},
             "require_hsts": {"type": "bool", "default": False},

@@ -253,6 +253,8 @@ def lab(tmp_path_factory):
     lab.s_server("all_versions", modern, [inter], ["-min_protocol", "TLSv1"] + legacy, server_name="modern.test")
     lab.s_server("alpn_h2", modern, [inter], ["-alpn", "h2,http/1.1"], server_name="modern.test")
     lab.s_server("client_cert_required", modern, [inter], ["-tls1_2", "-Verify", "1"], server_name="modern.test")
+    # Only a PSK suite, which a client without a pre-shared key never offers: the handshake fails with a bare alert.
+    lab.s_server("no_shared_cipher", modern, [inter], ["-tls1_2", "-cipher", "PSK-AES128-CBC-SHA"], server_name="modern.test")
 
     # Plain HTTP on a TLS port, a tarpit (listens, never accepts, never answers), a closed port.
     port = free_port()
