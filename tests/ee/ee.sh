@@ -8,7 +8,8 @@
 #   3. an `ee-web` lab host serving HTTPS (tests/ee/web.py, certificate from a throw-away CA) on network port443-ee,
 #      and the execution environment on the same network running playbooks/verify_https.yml through ansible-runner,
 #      the way AWX runs a job template (project playbook importing port443.https.verify_https);
-#   4. assertions: the job succeeded, the endpoint's status is ok, the report files were written.
+#   4. assertions: the job succeeded, the endpoint's status is ok, the report files were written, and the summary
+#      reached the job's artifacts through set_stats (as docs/awx.md shows).
 # Usage: tests/ee/ee.sh TARBALL   (from scripts/test, with the controller venv first on PATH)
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
@@ -24,7 +25,12 @@ BUILD_TIMEOUT=${EE_BUILD_TIMEOUT:-1200}
 
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
-cleanup() { bash "$ROOT/tests/lab/lab.sh" clean ee || true; }
+# Only what this script starts (fixed names, so leftovers of an interrupted run go too); the network stays while
+# other ee-* lab hosts (tests/benchmarks/converged_rerun.py) use it. `tests/lab/lab.sh clean ee` removes everything.
+cleanup() {
+  docker rm -f ee-web ee-runner >/dev/null 2>&1 || true
+  docker network rm "$NET" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 bash "$ROOT/tests/lab/lab.sh" up
@@ -113,7 +119,7 @@ if docker image inspect "$EE_TAG" >/dev/null 2>&1; then
 else
   say "ansible-builder build $EE_TAG"
   (cd "$EE_WORK" && timeout "$BUILD_TIMEOUT" "$BUILDER" build -f execution-environment.yml -c context \
-      --container-runtime docker -t "$EE_TAG" -v 2) >"$EE_WORK/build.log" 2>&1 \
+      --container-runtime docker -t "$EE_TAG" -v 3) >"$EE_WORK/build.log" 2>&1 \
     || { tail -n 60 "$EE_WORK/build.log" >&2; die "ansible-builder build failed (log: $EE_WORK/build.log)"; }
   tail -n 3 "$EE_WORK/build.log"
 fi
@@ -135,7 +141,7 @@ openssl x509 -req -in "$PKI/web.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAc
   -extfile "$PKI/ext.cnf" -out "$PKI/web.pem" 2>/dev/null
 chmod 0644 "$PKI"/*
 
-docker network create "${LABELS[@]}" "$NET" >/dev/null
+docker network inspect "$NET" >/dev/null 2>&1 || docker network create "${LABELS[@]}" "$NET" >/dev/null
 # HTTPS with HSTS and a 200 on /, the 80 -> 443 redirect (tests/ee/web.py): every default check of the probe passes.
 cp "$ROOT/tests/ee/web.py" "$PKI/web.py"
 docker run -d --name ee-web --hostname ee-web --network "$NET" "${LABELS[@]}" -v "$PKI:/pki:ro" "$LAB_IMAGE" \
@@ -145,8 +151,24 @@ docker run -d --name ee-web --hostname ee-web --network "$NET" "${LABELS[@]}" -v
 # templates list the playbooks of a project, not those of collections), the inventory, and the job's extra variables.
 JOB="$EE_WORK/job"
 mkdir -p "$JOB/project" "$JOB/inventory" "$JOB/env"
-printf -- '---\n- name: Verify HTTPS (port443.https.verify_https)\n  ansible.builtin.import_playbook: port443.https.verify_https\n' \
-  >"$JOB/project/verify.yml"
+# The project playbook is the one docs/awx.md shows, set_stats play included (AWX keeps that data with the job).
+cat >"$JOB/project/verify.yml" <<'EOF'
+---
+- name: Verify HTTPS (port443.https.verify_https)
+  ansible.builtin.import_playbook: port443.https.verify_https
+
+- name: Keep the report summary with the job
+  hosts: "{{ verify_https_hosts | default('all') }}"
+  gather_facts: false
+  tasks:
+    - name: Publish the summary as job artifacts
+      ansible.builtin.set_stats:
+        data:
+          https_report_status: "{{ verify_https_report.status }}"
+          https_report_summary: "{{ verify_https_report.summary }}"
+          https_report_markdown: "{{ verify_https_report.markdown }}"
+      run_once: true
+EOF
 printf 'ee-web\n' >"$JOB/inventory/hosts"
 cp "$PKI/ca.pem" "$JOB/project/ca.pem"
 cat >"$JOB/env/extravars" <<'EOF'
@@ -198,8 +220,19 @@ try:
         errors.append(f"expected exactly ee-web:443 with status ok, report.json has {found}")
 except (OSError, ValueError, KeyError, AttributeError, TypeError) as exc:
     errors.append(f"report.json unreadable: {exc}")
+# The set_stats data, as AWX receives it: the artifact_data of the job's playbook_on_stats event.
+stats = {}
+events = os.path.join(art, "job_events")
+for name in sorted(os.listdir(events)) if os.path.isdir(events) else []:
+    with open(os.path.join(events, name)) as f:
+        event = json.load(f)
+    if event.get("event") == "playbook_on_stats":
+        stats = event.get("event_data", {}).get("artifact_data") or {}
+print("set_stats artifacts:", {k: stats[k] for k in ("https_report_status", "https_report_summary") if k in stats})
+if stats.get("https_report_status") != "ok" or (stats.get("https_report_summary") or {}).get("total") != 1:
+    errors.append(f"set_stats artifact data: expected status ok and 1 endpoint, got {stats!r}")
 if errors:
     sys.exit("EE run FAILED:\n  " + "\n  ".join(errors))
-print("EE run: job successful, ee-web:443 ok, 5 report files written")
+print("EE run: job successful, ee-web:443 ok, 5 report files written, set_stats artifacts published")
 PY
 python -c "import sys; print(f\"ee: the verify_https job inside the execution environment took {float(sys.argv[2]) - float(sys.argv[1]):.1f} s\")" "$t0" "$t1"
