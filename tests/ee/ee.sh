@@ -87,6 +87,13 @@ tar -xzf "$TARBALL" -C "$EE_WORK" FILES.json
 EE_TAG="port443-ee/ee:$( (echo "$BASE_TAG $CRYPTO_VERSION $TARBALL_NAME"; cat "$ROOT"/meta/ee/* "$ROOT"/meta/ee-*.txt \
   "$EE_WORK/FILES.json" "$ROOT/tests/ee/requirements.txt")  | sha256sum | cut -c1-16)"
 
+# The shipped definition as it is: schema and file references valid (a build context is written, nothing built).
+"$BUILDER" create -f "$ROOT/meta/ee/execution-environment.yml" -c "$EE_WORK/shipped-context" >/dev/null \
+  || die "ansible-builder rejects meta/ee/execution-environment.yml"
+for f in requirements.txt bindep.txt requirements.yml; do
+  [ -s "$EE_WORK/shipped-context/_build/$f" ] || die "meta/ee/execution-environment.yml: ansible-builder did not pick up $f"
+done
+
 # The shipped definition, changed only where this machine differs from a user's: the local base image, and the
 # collections from local artifacts (ansible-galaxy --offline) instead of Galaxy. Everything else is used verbatim.
 python - "$ROOT/meta/ee/execution-environment.yml" "$EE_WORK/execution-environment.yml" "$BASE_TAG" "$EE_TAG" \
