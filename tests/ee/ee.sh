@@ -129,6 +129,8 @@ else
       --container-runtime docker -t "$EE_TAG" -v 3) >"$EE_WORK/build.log" 2>&1 \
     || { tail -n 60 "$EE_WORK/build.log" >&2; die "ansible-builder build failed (log: $EE_WORK/build.log)"; }
   tail -n 3 "$EE_WORK/build.log"
+  # Earlier builds of this stage (other hashes) are superseded: drop their tags, the layers they share stay.
+  docker image ls --format '{{.Repository}}:{{.Tag}}' port443-ee/ee | grep -vxF "$EE_TAG" | xargs -r docker rmi >/dev/null || true
 fi
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' "$EE_TAG"
 # What the image holds, from inside it.
