@@ -1,0 +1,286 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""Benchmark: a converged re-run of port443.https.enable_https against the roles a user would otherwise stitch together.
+
+On two fresh Debian 12 (bookworm) lab hosts (systemd as PID 1, docker connection, network port443-ee):
+  (a) collection - `port443.https.enable_https` with nginx, ufw and a self-signed certificate;
+  (b) stitched   - a plain play doing what geerlingguy.nginx + community.crypto + community.general.ufw do (public roles
+                   cannot be downloaded here): apt, a templated nginx TLS server block with nginx -t + reload handlers,
+                   community.crypto key / CSR / self-signed certificate, community.general.ufw rules and enable.
+Both are converged once, then re-run `--repeat` times each, alternated so they share the machine's load, without and
+with pipelining. Every re-run must report changed=0 and failed=0 (else the figure is marked). Reports the wall time of
+each `ansible-playbook` command and the tasks per host from its recap; an ad-hoc ping and a facts-only pass are
+the floor. The hosts are removed afterwards unless --keep.
+
+Run as root from the collection root (the copy under ansible_collections/port443/https), with the controller venv:
+  ANSIBLE_COLLECTIONS_PATH=<dir holding ansible_collections> python tests/benchmarks/converged_rerun.py --repeat 3
+Not run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+IMAGE = "port443-lab/debian:bookworm"
+NETWORK = "port443-ee"
+LABELS = ["--label", "port443.lab=1", "--label", "port443.lab.scenario=ee"]
+HOSTS = {"collection": "ee-bench-collection", "stitched": "ee-bench-stitched"}
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
+
+INVENTORY = """\
+all:
+  vars:
+    ansible_connection: community.docker.docker
+    ansible_python_interpreter: /usr/bin/python3
+  children:
+    collection:
+      hosts:
+        ee-bench-collection:
+          bench_name: collection.bench.test
+          firewall_backend: ufw
+          firewall_install: true
+          firewall_enable: true
+          # The controller reaches the container by its address on the lab network.
+          firewall_verify_address: "{{ ansible_facts['default_ipv4']['address'] }}"
+          certificate_source: selfsigned
+          certificate_name: site
+          certificate_sans: ["{{ bench_name }}"]
+          webserver_server: nginx
+          webserver_vhosts:
+            - name: site
+              server_names: ["{{ bench_name }}"]
+              root: /var/www/html
+    stitched:
+      hosts:
+        ee-bench-stitched:
+          bench_name: stitched.bench.test
+"""
+
+# What geerlingguy.nginx (Debian: packages, a vhost template, the default site removed, handlers that run nginx -t
+# and reload,
+# the service enabled), community.crypto (key, CSR, self-signed certificate) and community.general.ufw (SSH first,
+# then 80/443, then enable) do, as one plain play.
+STITCHED = """\
+- name: Stitched stand-in - nginx TLS server block, community.crypto self-signed, community.general.ufw
+  hosts: stitched
+  gather_facts: true
+  handlers:
+    - name: Validate the nginx configuration
+      ansible.builtin.command: nginx -t
+      changed_when: false
+      listen: Reload nginx
+    - name: Reload nginx service
+      ansible.builtin.service:
+        name: nginx
+        state: reloaded
+      listen: Reload nginx
+  tasks:
+    - name: Install nginx, ufw and python3-cryptography
+      ansible.builtin.apt:
+        name: [nginx, ufw, python3-cryptography]
+        state: present
+        update_cache: true
+        cache_valid_time: 86400
+    - name: Certificate directories
+      ansible.builtin.file:
+        path: "{{ item.path }}"
+        state: directory
+        mode: "{{ item.mode }}"
+      loop:
+        - {path: /etc/ssl/bench, mode: "0755"}
+        - {path: /etc/ssl/bench/private, mode: "0700"}
+    - name: Private key
+      community.crypto.openssl_privatekey:
+        path: /etc/ssl/bench/private/site.key
+        type: ECC
+        curve: secp256r1
+        mode: "0600"
+    - name: CSR
+      community.crypto.openssl_csr:
+        path: /etc/ssl/bench/site.csr
+        privatekey_path: /etc/ssl/bench/private/site.key
+        common_name: "{{ bench_name }}"
+        subject_alt_name: ["DNS:{{ bench_name }}"]
+    - name: Self-signed certificate
+      community.crypto.x509_certificate:
+        path: /etc/ssl/bench/site.crt
+        csr_path: /etc/ssl/bench/site.csr
+        privatekey_path: /etc/ssl/bench/private/site.key
+        provider: selfsigned
+      notify: Reload nginx
+    - name: Remove the default site
+      ansible.builtin.file:
+        path: /etc/nginx/sites-enabled/default
+        state: absent
+      notify: Reload nginx
+    - name: TLS server block
+      ansible.builtin.template:
+        src: site.conf.j2
+        dest: /etc/nginx/sites-available/site.conf
+        mode: "0644"
+      notify: Reload nginx
+    - name: Enable the site
+      ansible.builtin.file:
+        src: /etc/nginx/sites-available/site.conf
+        dest: /etc/nginx/sites-enabled/site.conf
+        state: link
+      notify: Reload nginx
+    - name: Nginx running and enabled
+      ansible.builtin.service:
+        name: nginx
+        state: started
+        enabled: true
+    - name: Allow SSH, HTTP and HTTPS
+      community.general.ufw:
+        rule: allow
+        port: "{{ item }}"
+        proto: tcp
+      loop: ["22", "80", "443"]
+    - name: Enable ufw
+      community.general.ufw:
+        state: enabled
+        policy: deny
+"""
+
+SITE_TEMPLATE = """\
+server {
+    listen 80;
+    server_name {{ bench_name }};
+    return 301 https://$host$request_uri;
+}
+server {
+    listen 443 ssl;
+    server_name {{ bench_name }};
+    ssl_certificate /etc/ssl/bench/site.crt;
+    ssl_certificate_key /etc/ssl/bench/private/site.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ECDHE+AESGCM:ECDHE+CHACHA20;
+    ssl_prefer_server_ciphers off;
+    ssl_session_timeout 1d;
+    ssl_session_cache shared:bench:10m;
+    add_header Strict-Transport-Security "max-age=63072000" always;
+    root /var/www/html;
+}
+"""
+
+
+def sh(argv, timeout=120, check=True, **kw):
+    return subprocess.run(argv, check=check, timeout=timeout, text=True, capture_output=True, **kw)
+
+
+def start_hosts():
+    if sh(["docker", "network", "inspect", NETWORK], check=False).returncode != 0:
+        sh(["docker", "network", "create", *LABELS, NETWORK])
+    for name in HOSTS.values():
+        sh(["docker", "rm", "-f", name], check=False)
+        sh(["docker", "run", "-d", "--name", name, "--hostname", name, "--network", NETWORK, *LABELS,
+            "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW",
+            "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--cgroupns", "host",
+            "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
+            "-e", "container=docker", "--stop-signal", "SIGRTMIN+3", "-t", IMAGE, "/lib/systemd/systemd"])
+    for name in HOSTS.values():
+        deadline = time.monotonic() + 90
+        while True:
+            state = sh(["docker", "exec", name, "systemctl", "is-system-running"], check=False).stdout.strip()
+            if state in ("running", "degraded"):
+                break
+            if time.monotonic() > deadline:
+                sys.exit(f"{name}: systemd not up within 90 s ({state!r})")
+            time.sleep(1)
+
+
+def remove_hosts():
+    sh(["docker", "rm", "-f", *HOSTS.values()], check=False)
+    sh(["docker", "network", "rm", NETWORK], check=False)
+
+
+def run(cmd, workdir, pipelining, timeout):
+    env = dict(os.environ, ANSIBLE_PIPELINING=str(pipelining), ANSIBLE_HOST_KEY_CHECKING="false",
+               ANSIBLE_FORCE_COLOR="0", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+               ANSIBLE_RETRY_FILES_ENABLED="false")
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, cwd=workdir, env=env, text=True, capture_output=True, timeout=timeout, check=False)
+    wall = time.monotonic() - t0
+    recap = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
+                          "failed": int(m.group(5)), "skipped": int(m.group(6))}
+             for m in RECAP.finditer(proc.stdout)}
+    return {"rc": proc.returncode, "wall": round(wall, 2), "recap": recap, "tail": proc.stdout[-3000:] + proc.stderr[-2000:]}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", action="store_true", help="leave the two hosts running")
+    ap.add_argument("--json", help="write all figures to this file")
+    args = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="p443-rerun-")
+    for name, text in (("inventory.yml", INVENTORY), ("stitched.yml", STITCHED), ("site.conf.j2", SITE_TEMPLATE)):
+        with open(os.path.join(work, name), "w") as f:
+            f.write(text)
+    inv = ["-i", os.path.join(work, "inventory.yml")]
+    sides = {
+        "collection": ["ansible-playbook", *inv, "port443.https.enable_https", "-e", "enable_https_hosts=collection"],
+        "stitched": ["ansible-playbook", *inv, os.path.join(work, "stitched.yml")],
+    }
+    results = {"load_before": os.getloadavg(), "converge": {}, "reruns": [], "floor": {}}
+    start_hosts()
+    try:
+        for side, cmd in sides.items():
+            r = run(cmd, work, False, 1200)
+            results["converge"][side] = r
+            print(f"converge {side}: rc={r['rc']} {r['wall']:.1f} s {r['recap'].get(HOSTS[side])}", flush=True)
+            if r["rc"] != 0:
+                print(r["tail"], file=sys.stderr)
+                sys.exit(f"converging {side} failed")
+        for pipelining in (False, True):
+            for rep in range(args.repeat):
+                for side, cmd in sides.items():
+                    r = run(cmd, work, pipelining, 600)
+                    host = r["recap"].get(HOSTS[side], {})
+                    converged = r["rc"] == 0 and host.get("changed") == 0 and host.get("failed") == 0
+                    results["reruns"].append({"side": side, "pipelining": pipelining, "repeat": rep, "wall": r["wall"],
+                                              "recap": r["recap"], "converged": converged, "load": os.getloadavg()[0]})
+                    print(f"re-run {side:10} pipelining={pipelining!s:5} #{rep + 1}: {r['wall']:6.2f} s "
+                          f"{host} {'' if converged else 'NOT CONVERGED'}", flush=True)
+                    if not converged:
+                        print(r["tail"], file=sys.stderr)
+            for name, cmd in (("ping", ["ansible", *inv, "all", "-m", "ansible.builtin.ping"]),
+                              ("facts", ["ansible", *inv, "all", "-m", "ansible.builtin.setup"])):
+                r = run(cmd, work, pipelining, 300)
+                results["floor"][f"{name}, pipelining={pipelining}"] = r["wall"]
+                print(f"{name} (both hosts) pipelining={pipelining}: {r['wall']:.2f} s rc={r['rc']}", flush=True)
+    finally:
+        if not args.keep:
+            remove_hosts()
+    results["load_after"] = os.getloadavg()
+
+    print("\n| side | pipelining | re-runs (s) | best | tasks per host (ok + skipped) |\n| --- | --- | --- | ---: | --- |")
+    best = {}
+    for pipelining in (False, True):
+        for side in sides:
+            runs = [r for r in results["reruns"] if r["side"] == side and r["pipelining"] == pipelining]
+            walls = [r["wall"] for r in runs]
+            best[(side, pipelining)] = min(walls)
+            host = runs[-1]["recap"].get(HOSTS[side], {})
+            flag = "" if all(r["converged"] for r in runs) else " (NOT all converged)"
+            print(f"| {side} | {'on' if pipelining else 'off'} | {' / '.join(f'{w:.2f}' for w in walls)} | "
+                  f"**{min(walls):.2f}** | {host.get('ok', 0)} + {host.get('skipped', 0)}{flag} |")
+    for pipelining in (False, True):
+        ratio = best[("collection", pipelining)] / best[("stitched", pipelining)]
+        print(f"ratio collection / stitched, pipelining {'on' if pipelining else 'off'} (best runs): {ratio:.2f}")
+    print(f"load average before {results['load_before']}, after {results['load_after']}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+
+
+if __name__ == "__main__":
+    main()
