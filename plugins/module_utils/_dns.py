@@ -183,12 +183,12 @@ def parse(msg: bytes) -> Answer:
         raise DNSError("malformed answer: shorter than a DNS header")
     _qid, flags, qd, an, ns, ar = struct.unpack("!HHHHHH", msg[:12])
     offset = 12
-    for _ in range(qd):
+    for _question in range(qd):
         _name, offset = decode_name(msg, offset)
         offset += 4
     sections: list[list[Record]] = [[], [], []]
     for index, count in enumerate((an, ns, ar)):
-        for _ in range(count):
+        for _record in range(count):
             name, offset = decode_name(msg, offset)
             if offset + 10 > len(msg):
                 raise DNSError("malformed answer: a record runs past the end of the message")
@@ -239,7 +239,7 @@ class Transport:
 
     def exchange(self, message: bytes, server: str, port: int = 53) -> bytes:
         last: Exception | None = None
-        for _ in range(self.tries):
+        for _attempt in range(self.tries):
             try:
                 raw = self._udp(message, server, port)
                 if struct.unpack("!H", raw[2:4])[0] & 0x0200:  # truncated: ask again over TCP

@@ -240,7 +240,7 @@ def run(params: dict[str, t.Any], client: _dns.Client, check_mode: bool, sleep=t
             result["changed"] = True
             if not check_mode:
                 client.update(address, zone, key, [(n, v, params["ttl"]) for n, v in report["added"]],
-                              [(n, v) for n, v in report["removed"]], port)
+                              [tuple(pair) for pair in report["removed"]], port)
     if state == "probe" or not params["wait"] or (check_mode and params["publish"]):
         return result
     started = time.monotonic()
