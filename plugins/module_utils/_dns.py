@@ -368,7 +368,8 @@ class Client:
             tsig_problem = f" ({exc})"
         rcode = RCODES.get(answer.rcode, str(answer.rcode))
         hint = {"REFUSED": "the zone's update policy does not allow this key to change these records",
-                "NOTAUTH": "the key is not accepted or the server is not authoritative for the zone",
+                "NOTAUTH": "the key is not accepted (check key_name, key_secret and key_algorithm) or the server is "
+                           "not authoritative for the zone",
                 "NOTZONE": "a record lies outside the zone", "NOTIMP": "the server does not take dynamic updates",
                 "SERVFAIL": "the server failed to apply the update"}.get(rcode, "the update was refused")
         raise DNSError(f"{server} answered {rcode} to the update of zone {zone}: {hint}{tsig_problem}")

@@ -178,7 +178,7 @@ def test_absent_removes_only_the_listed_value():
 
 def test_wrong_secret_is_named():
     server = FakeServer(key=_dns.make_key("port443-acme", "c29tZSBvdGhlciBzZWNyZXQ=", "hmac-sha256"))
-    with pytest.raises(_dns.DNSError, match="NOTAUTH.*BADSIG"):
+    with pytest.raises(_dns.DNSError, match="NOTAUTH.*key_secret.*BADSIG"):
         dns_update.run(params(state="probe"), _dns.Client(server), check_mode=False)
 
 
