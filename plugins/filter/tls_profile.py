@@ -32,14 +32,9 @@ options:
     choices: ["5.7", "5.8", "6.0"]
   pq:
     description:
-      - Whether the server's TLS library speaks the hybrid post-quantum group X25519MLKEM768 (OpenSSL 3.5 or later,
-        Go 1.24 or later). When false the group is left out, as Mozilla's generator does for older libraries.
-    type: bool
-    default: true
-  caddy_names_pq:
-    description:
-      - Caddy only. Whether Caddy knows the name C(x25519mlkem768) (Caddy 2.10 or later). When O(pq) is true and
-        this is false, no C(curves) are rendered, so that Go's default groups (X25519MLKEM768 first) apply.
+      - Whether the server's TLS stack speaks the hybrid post-quantum group X25519MLKEM768 (OpenSSL 3.5 or later;
+        Caddy 2.10 or later built with Go 1.24 or later). When false the group is left out, as Mozilla's generator
+        does for older libraries.
     type: bool
     default: true
 seealso:
@@ -79,9 +74,7 @@ _value:
       description: Whether post-quantum groups were kept (the O(pq) option).
       type: bool
     groups:
-      description:
-        - The key exchange groups the server is expected to offer, OpenSSL names. For Caddy without C(curves),
-          Go's default groups.
+      description: The key exchange groups the server is expected to offer, OpenSSL names.
       type: list
       elements: str
     dhparam:
@@ -115,7 +108,7 @@ _value:
       description: The TLS 1.3 cipher suites in OpenSSL syntax; empty for Caddy (Go does not let them be chosen).
       type: str
     ecdh_curve:
-      description: The key exchange groups in the server's syntax (Caddy - empty means Go's defaults).
+      description: The key exchange groups in the server's syntax.
       type: str
     ecdh_curves:
       description: The same as RV(_value.groups) (kept for compatibility).
@@ -157,18 +150,15 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.port443.https.plugins.module_utils._tls_profiles import LATEST, ProfileError, render
 
 
-def tls_profile(
-    profile: t.Any, server: str = "generic", guideline: t.Any = LATEST, pq: t.Any = True, caddy_names_pq: t.Any = True
-) -> dict[str, t.Any]:
+def tls_profile(profile: t.Any, server: str = "generic", guideline: t.Any = LATEST, pq: t.Any = True) -> dict[str, t.Any]:
     if not isinstance(profile, str):
         raise AnsibleFilterError(f"tls_profile: the input must be a profile name, not {type(profile).__name__}")
     if not isinstance(server, str):
         raise AnsibleFilterError("tls_profile: server must be a string")
-    for option, value in (("pq", pq), ("caddy_names_pq", caddy_names_pq)):
-        if not isinstance(value, bool):
-            raise AnsibleFilterError(f"tls_profile: {option} must be true or false, not {value!r}")
+    if not isinstance(pq, bool):
+        raise AnsibleFilterError(f"tls_profile: pq must be true or false, not {pq!r}")
     try:
-        return render(profile, server, guideline, pq=pq, caddy_names_pq=caddy_names_pq)
+        return render(profile, server, guideline, pq=pq)
     except ProfileError as exc:
         raise AnsibleFilterError(f"tls_profile: {exc}") from exc
 

@@ -23,20 +23,17 @@ PROFILE_NAMES = ("modern", "intermediate", "old")
 
 _ALL_VERSIONS = ["1.0", "1.1", "1.2", "1.3"]
 
-# Hybrid post-quantum groups: rendered only where the TLS library speaks them (OpenSSL >= 3.5, Go >= 1.24).
+# Hybrid post-quantum groups: rendered only where the TLS stack speaks them (OpenSSL >= 3.5; Caddy >= 2.10 on Go >= 1.24).
 PQ_GROUPS = ("X25519MLKEM768",)
 
-# Group names as Caddy (Go) spells them. x25519mlkem768 is a Caddy name from Caddy 2.10 on.
+# Group names as Caddy (Go) spells them. x25519mlkem768 is a Caddy name from Caddy 2.10 on: an older Caddy sets its own
+# classical groups whatever its Go has (Debian 13's Caddy 2.6.2 on Go 1.24 serves X25519), so pq is false for it.
 _CADDY_GROUPS = {
     "X25519MLKEM768": "x25519mlkem768",
     "X25519": "x25519",
     "prime256v1": "secp256r1",
     "secp384r1": "secp384r1",
-    "secp521r1": "secp521r1",
 }
-
-# Go's crypto/tls in the order of Go 1.24's default groups when a server sets none (X25519MLKEM768 first).
-GO_DEFAULT_GROUPS = ("X25519MLKEM768", "X25519", "prime256v1", "secp384r1", "secp521r1")
 
 # TLS 1.2 suites Go's crypto/tls implements (tls.CipherSuites() and tls.InsecureCipherSuites()), by IANA name: Caddy
 # accepts no other name. Go has no finite-field DHE and no CBC-SHA384 suites.
@@ -129,35 +126,22 @@ def groups_for(profile_groups: list[str], pq: bool) -> list[str]:
     return [g for g in profile_groups if pq or g not in PQ_GROUPS]
 
 
-def caddy_curves(groups: list[str], pq: bool, caddy_names_pq: bool) -> list[str]:
-    """Caddy ``curves`` for ``groups``; empty = leave the choice to Go.
-
-    A Caddy older than 2.10 has no name for X25519MLKEM768: with a Go that has it (``pq``), setting ``curves`` would
-    turn it off, so nothing is set and Go's own default groups apply (``GO_DEFAULT_GROUPS``).
-    """
-    if pq and any(g in PQ_GROUPS for g in groups) and not caddy_names_pq:
-        return []
-    return [_CADDY_GROUPS[g] for g in groups_for(groups, pq)]
-
-
 def render(
     name: str,
     server: str = "generic",
     guideline: t.Any = LATEST,
     pq: bool = True,
-    caddy_names_pq: bool = True,
 ) -> dict[str, t.Any]:
     """Return profile ``name`` of guideline ``guideline`` as the settings ``server`` understands.
 
-    ``pq`` tells whether the server's TLS library speaks the hybrid post-quantum groups; without it they are left out.
-    ``caddy_names_pq`` tells whether Caddy itself knows their names (Caddy >= 2.10).
+    ``pq`` tells whether the server's TLS stack speaks the hybrid post-quantum groups; without it they are left out.
 
     Every result has ``profile``, ``guidelines_version``, ``versions`` (e.g. ``["1.2", "1.3"]``),
     ``versions_disabled``, ``hsts_min_age``, ``server_preferred_order``, ``ocsp_staple``, ``groups`` (the groups the
     server is expected to offer, OpenSSL names), ``dhparam`` (True when DH parameters must be configured), and the
     server-specific keys ``protocols`` (a string in the server's syntax), ``ciphers`` (TLS 1.2 ciphers in the server's
     syntax, empty when TLS 1.2 is off), ``ciphersuites`` (TLS 1.3 suites, OpenSSL syntax; empty for Caddy, where Go
-    fixes them) and ``ecdh_curve`` (the groups in the server's syntax; for Caddy empty = Go's defaults).
+    fixes them) and ``ecdh_curve`` (the groups in the server's syntax).
     """
     if server not in SERVERS:
         raise ProfileError(f"unknown server {server!r}; choose one of {', '.join(SERVERS)}")
@@ -189,15 +173,12 @@ def render(
     if server == "caddy":
         # Caddy takes "protocols <min> [<max>]" and IANA suite names; Go has no DHE, so Caddy could never negotiate it.
         iana = [c for c in data["tls12_iana"] if c in GO_TLS12_SUITES]
-        curves = caddy_curves(data["groups"], pq, caddy_names_pq)
         result["protocols"] = " ".join(dict.fromkeys(f"tls{v}" for v in (versions[0], versions[-1])))
         result["ciphers"] = " ".join(iana) if "1.2" in versions or "1.1" in versions or "1.0" in versions else ""
         result["ciphers_iana"] = iana
         result["ciphersuites"] = ""
-        result["ecdh_curve"] = " ".join(curves)
+        result["ecdh_curve"] = " ".join(_CADDY_GROUPS[g] for g in groups)
         result["dhparam"] = False
-        if not curves:
-            result["groups"] = result["ecdh_curves"] = [g for g in GO_DEFAULT_GROUPS if pq or g not in PQ_GROUPS]
         return result
     if server == "apache":
         result["protocols"] = "-all " + " ".join(f"+{v}" for v in data["tls_versions"])

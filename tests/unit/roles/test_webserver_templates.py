@@ -57,7 +57,7 @@ json.dump(out, sys.stdout)
 """
 
 
-def _variables(server: str, guideline: str, profile: str, pq: bool, caddy_names_pq: bool = True) -> dict[str, t.Any]:
+def _variables(server: str, guideline: str, profile: str, pq: bool) -> dict[str, t.Any]:
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
     server_vars = yaml.safe_load((ROLE / "vars" / f"{server}.yml").read_text())
@@ -67,7 +67,6 @@ def _variables(server: str, guideline: str, profile: str, pq: bool, caddy_names_
         "webserver_tls_guideline": guideline,
         "webserver_tls_profile": profile,
         "__webserver_tls_pq": pq,
-        "__webserver_caddy_names_pq": caddy_names_pq,
         "__webserver_nginx_version": {"stderr": "nginx version: nginx/1.26.3"},
         "__webserver_vhosts": [{
             "name": "site", "server_names": ["www.example.org"], "cert_file": "/c.crt", "key_file": "/c.key",
@@ -89,9 +88,8 @@ def _jobs() -> list[tuple[tuple[t.Any, ...], dict[str, t.Any]]]:
         texts = [(ROLE / "templates" / n).read_text() for n in names] + [FILES_EXPR]
         for guideline, profile in CASES:
             for pq in (True, False):
-                for names_pq in ((True, False) if server == "caddy" else (True,)):
-                    key = (server, guideline, profile, pq, names_pq)
-                    jobs.append((key, {"variables": _variables(server, guideline, profile, pq, names_pq), "texts": texts}))
+                jobs.append(((server, guideline, profile, pq),
+                             {"variables": _variables(server, guideline, profile, pq), "texts": texts}))
     return jobs
 
 
@@ -107,13 +105,12 @@ def rendered() -> dict[tuple[t.Any, ...], list[str]]:
     return {key: out for (key, _), out in zip(jobs, json.loads(proc.stdout))}
 
 
-def render(rendered: dict[tuple[t.Any, ...], list[str]], server: str, guideline: str, profile: str, pq: bool = True,
-           caddy_names_pq: bool = True) -> str:
-    return "\n".join(rendered[(server, guideline, profile, pq, caddy_names_pq)][:-1])
+def render(rendered: dict[tuple[t.Any, ...], list[str]], server: str, guideline: str, profile: str, pq: bool = True) -> str:
+    return "\n".join(rendered[(server, guideline, profile, pq)][:-1])
 
 
 def files(rendered: dict[tuple[t.Any, ...], list[str]], server: str, guideline: str, profile: str) -> list[str]:
-    return rendered[(server, guideline, profile, True, True)][-1].split()
+    return rendered[(server, guideline, profile, True)][-1].split()
 
 
 def one(pattern: str, text: str) -> str | None:
@@ -122,33 +119,43 @@ def one(pattern: str, text: str) -> str | None:
     return found[0] if found else None
 
 
+# The directives nginx and Apache get, as patterns whose group is the value.
+DIRECTIVES = {
+    "nginx": {
+        "protocols": r"^\s*ssl_protocols ([^;]+);",
+        "tls12": r"^\s*ssl_ciphers (\S+);",
+        "tls13": r"^\s*ssl_conf_command Ciphersuites (\S+);",
+        "groups": r"^\s*ssl_ecdh_curve (\S+);",
+        "tickets_off": r"^\s*(ssl_session_tickets off);",
+        "order": r"^\s*ssl_prefer_server_ciphers (\w+);",
+        "dhparam": r"^\s*ssl_dhparam (\S+);",
+    },
+    "apache": {
+        "protocols": r"^\s*SSLProtocol -all (.+)$",
+        "tls12": r"^\s*SSLCipherSuite (?!TLSv1\.3)(\S+)$",
+        "tls13": r"^\s*SSLCipherSuite TLSv1\.3 (\S+)$",
+        "groups": r"^\s*SSLOpenSSLConfCmd Curves (\S+)$",
+        "tickets_off": r"^\s*(SSLSessionTickets off)$",
+        "order": r"^\s*SSLHonorCipherOrder (\w+)$",
+        "dhparam": r"^\s*SSLOpenSSLConfCmd DHParameters (\S+)$",
+    },
+}
+HSTS = r'Strict-Transport-Security "max-age=(\d+)'
+
+
 def parse(server: str, text: str) -> dict[str, t.Any]:
     """Read the rendered configuration back into protocols, suites, groups, HSTS, tickets and DH parameters."""
-    if server == "nginx":
-        ciphers = one(r"^\s*ssl_ciphers (\S+);", text)
+    if server in DIRECTIVES:
+        found = {key: one(pattern, text) for key, pattern in DIRECTIVES[server].items()}
         return {
-            "protocols": one(r"^\s*ssl_protocols ([^;]+);", text).split(),
-            "tls12": ciphers.split(":") if ciphers else [],
-            "tls13": one(r"^\s*ssl_conf_command Ciphersuites (\S+);", text).split(":"),
-            "groups": one(r"^\s*ssl_ecdh_curve (\S+);", text).split(":"),
-            "hsts": int(one(r'Strict-Transport-Security "max-age=(\d+)', text)),
-            "tickets_off": one(r"^\s*(ssl_session_tickets off);", text) is not None,
-            "order": one(r"^\s*ssl_prefer_server_ciphers (\w+);", text) == "on",
-            "dhparam": one(r"^\s*ssl_dhparam (\S+);", text),
-        }
-    if server == "apache":
-        ciphers = one(r"^\s*SSLCipherSuite (?!TLSv1\.3)(\S+)$", text)
-        protocols = one(r"^\s*SSLProtocol (.+)$", text).split()
-        assert protocols[0] == "-all"
-        return {
-            "protocols": [p.lstrip("+") for p in protocols[1:]],
-            "tls12": ciphers.split(":") if ciphers else [],
-            "tls13": one(r"^\s*SSLCipherSuite TLSv1\.3 (\S+)$", text).split(":"),
-            "groups": one(r"^\s*SSLOpenSSLConfCmd Curves (\S+)$", text).split(":"),
-            "hsts": int(one(r'Strict-Transport-Security "max-age=(\d+)', text)),
-            "tickets_off": one(r"^\s*(SSLSessionTickets off)$", text) is not None,
-            "order": one(r"^\s*SSLHonorCipherOrder (\w+)$", text) == "on",
-            "dhparam": one(r"^\s*SSLOpenSSLConfCmd DHParameters (\S+)$", text),
+            "protocols": [p.lstrip("+") for p in found["protocols"].split()],
+            "tls12": found["tls12"].split(":") if found["tls12"] else [],
+            "tls13": found["tls13"].split(":"),
+            "groups": found["groups"].split(":"),
+            "hsts": int(one(HSTS, text)),
+            "tickets_off": found["tickets_off"] is not None,
+            "order": found["order"] == "on",
+            "dhparam": found["dhparam"],
         }
     block = text.split("tls /", 1)[1].split("}", 1)[0]
     protocols = one(r"^\s*protocols (.+)$", block).split()
@@ -157,8 +164,8 @@ def parse(server: str, text: str) -> dict[str, t.Any]:
     return {
         "protocols": protocols,
         "tls12": ciphers.split() if ciphers else [],
-        "groups": [CADDY_NAMES[c] for c in curves.split()] if curves else None,
-        "hsts": int(one(r'Strict-Transport-Security "max-age=(\d+)', text)),
+        "groups": [CADDY_NAMES[c] for c in curves.split()],
+        "hsts": int(one(HSTS, text)),
     }
 
 
@@ -196,15 +203,6 @@ def test_rendered_block_matches_the_guideline(rendered: t.Any, server: str, guid
 def test_guideline_6_0_puts_the_hybrid_group_first_only_with_pq(rendered: t.Any) -> None:
     assert parse("nginx", render(rendered, "nginx", LATEST, "intermediate"))["groups"][0] == "X25519MLKEM768"
     assert "X25519MLKEM768" not in parse("apache", render(rendered, "apache", LATEST, "intermediate", pq=False))["groups"]
-
-
-def test_caddy_without_a_name_for_the_hybrid_group_leaves_curves_to_go(rendered: t.Any) -> None:
-    text = render(rendered, "caddy", LATEST, "intermediate", pq=True, caddy_names_pq=False)
-    assert parse("caddy", text)["groups"] is None
-    assert "Go's defaults" in text
-    # Without PQ in Go, the same Caddy gets explicit classical curves.
-    no_pq = parse("caddy", render(rendered, "caddy", LATEST, "intermediate", pq=False, caddy_names_pq=False))
-    assert no_pq["groups"] == ["X25519", "prime256v1", "secp384r1"]
 
 
 def _der_integers(der: bytes) -> list[int]:

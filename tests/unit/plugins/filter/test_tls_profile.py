@@ -77,15 +77,9 @@ def test_without_pq_the_hybrid_group_is_dropped() -> None:
 
 
 def test_caddy_pq() -> None:
-    # Caddy 2.10 or later names the hybrid group itself.
+    # Caddy 2.10 or later on Go 1.24 or later names the hybrid group itself.
     assert tls_profile("intermediate", "caddy")["ecdh_curve"] == "x25519mlkem768 x25519 secp256r1 secp384r1"
-    # An older Caddy on Go >= 1.24: no curves, Go's defaults (X25519MLKEM768 first) apply, and the expected
-    # groups say so.
-    result = tls_profile("intermediate", "caddy", caddy_names_pq=False)
-    assert result["ecdh_curve"] == ""
-    assert result["groups"] == ["X25519MLKEM768", "X25519", "prime256v1", "secp384r1", "secp521r1"]
-    # The same Caddy on an older Go: explicit curves without the hybrid group.
-    assert tls_profile("intermediate", "caddy", pq=False, caddy_names_pq=False)["ecdh_curve"] == "x25519 secp256r1 secp384r1"
+    assert tls_profile("intermediate", "caddy", pq=False)["ecdh_curve"] == "x25519 secp256r1 secp384r1"
 
 
 def test_modern_has_no_tls12_ciphers() -> None:
