@@ -99,10 +99,10 @@ def rendered() -> dict[tuple[t.Any, ...], list[str]]:
 
     jobs = _jobs()
     root = str(pathlib.Path(list(coll.__path__)[0]).parents[2])
-    proc = subprocess.run([sys.executable, "-c", _RENDERER, root], input=json.dumps([j for _, j in jobs]),
+    proc = subprocess.run([sys.executable, "-c", _RENDERER, root], input=json.dumps([job for unused_key, job in jobs]),
                           capture_output=True, text=True, check=False, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return {key: out for (key, _), out in zip(jobs, json.loads(proc.stdout))}
+    return {key: out for (key, unused_job), out in zip(jobs, json.loads(proc.stdout))}
 
 
 def render(rendered: dict[tuple[t.Any, ...], list[str]], server: str, guideline: str, profile: str, pq: bool = True) -> str:
@@ -215,7 +215,7 @@ def _der_integers(der: bytes) -> list[int]:
         return int.from_bytes(der[pos + 1:pos + 1 + count], "big"), pos + 1 + count
 
     assert der[0] == 0x30
-    _, pos = length(1)
+    pos = length(1)[1]
     values = []
     while pos < len(der):
         assert der[pos] == 0x02
