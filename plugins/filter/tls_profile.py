@@ -9,20 +9,34 @@ short_description: Render a Mozilla server-side TLS profile for nginx, Apache or
 version_added: 0.1.0
 author: port443.https contributors
 description:
-  - Takes the name of a profile from Mozilla's server-side TLS guidelines (version 5.7, shipped with the
-    collection as data) and returns the settings a web server needs, in that server's own syntax.
+  - Takes the name of a profile from Mozilla's server-side TLS guidelines (versions 5.7, 5.8 and 6.0, shipped
+    with the collection as Mozilla publishes them) and returns the settings a web server needs, in that server's
+    own syntax.
   - The C(port443.https.webserver) role renders every virtual host through this filter.
 options:
   _input:
     description: The profile name.
     type: str
     required: true
-    choices: [intermediate, modern]
+    choices: [modern, intermediate, old]
   server:
     description: The web server whose syntax the result uses. V(generic) uses OpenSSL names.
     type: str
     default: generic
     choices: [nginx, apache, caddy, generic]
+  guideline:
+    description:
+      - The version of Mozilla's guidelines. Guideline V(6.0) has no V(old) profile.
+    type: str
+    default: "6.0"
+    choices: ["5.7", "5.8", "6.0"]
+  pq:
+    description:
+      - Whether the server's TLS stack speaks the hybrid post-quantum group X25519MLKEM768 (OpenSSL 3.5 or later;
+        Caddy 2.10 or later built with Go 1.24 or later). When false the group is left out, as Mozilla's generator
+        does for older libraries.
+    type: bool
+    default: true
 seealso:
   - name: Mozilla server-side TLS guidelines
     description: The source of the profiles.
@@ -38,6 +52,10 @@ EXAMPLES = r"""
 - name: The TLS versions the modern profile allows
   ansible.builtin.debug:
     msg: "{{ ('modern' | port443.https.tls_profile).versions }}"  # ['1.3']
+
+- name: The groups of guideline 5.7's intermediate profile for an nginx whose OpenSSL is older than 3.5
+  ansible.builtin.debug:
+    msg: "ssl_ecdh_curve {{ ('intermediate' | port443.https.tls_profile('nginx', '5.7', pq=false)).ecdh_curve }};"
 """
 
 RETURN = r"""
@@ -51,7 +69,23 @@ _value:
     guidelines_version:
       description: The version of Mozilla's guidelines the data comes from.
       type: str
-      sample: "5.7"
+      sample: "6.0"
+    pq:
+      description: Whether post-quantum groups were kept (the O(pq) option).
+      type: bool
+    groups:
+      description: The key exchange groups the server is expected to offer, OpenSSL names.
+      type: list
+      elements: str
+    dhparam:
+      description: Whether the profile still has DHE suites, so the server needs DH parameters (RFC 7919 ffdhe2048).
+      type: bool
+    dh_param_size:
+      description: The DH parameter size of the guideline, or null when the profile has no DHE suite.
+      type: int
+    maximum_certificate_lifespan:
+      description: The longest certificate lifetime the guideline accepts, in days.
+      type: int
     versions:
       description: The TLS versions the profile allows, as V(1.2), V(1.3).
       type: list
@@ -77,7 +111,7 @@ _value:
       description: The key exchange groups in the server's syntax.
       type: str
     ecdh_curves:
-      description: The key exchange groups (OpenSSL names).
+      description: The same as RV(_value.groups) (kept for compatibility).
       type: list
       elements: str
     hsts_min_age:
@@ -113,16 +147,18 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.port443.https.plugins.module_utils._tls_profiles import ProfileError, render
+from ansible_collections.port443.https.plugins.module_utils._tls_profiles import LATEST, ProfileError, render
 
 
-def tls_profile(profile: t.Any, server: str = "generic") -> dict[str, t.Any]:
+def tls_profile(profile: t.Any, server: str = "generic", guideline: t.Any = LATEST, pq: t.Any = True) -> dict[str, t.Any]:
     if not isinstance(profile, str):
         raise AnsibleFilterError(f"tls_profile: the input must be a profile name, not {type(profile).__name__}")
     if not isinstance(server, str):
         raise AnsibleFilterError("tls_profile: server must be a string")
+    if not isinstance(pq, bool):
+        raise AnsibleFilterError(f"tls_profile: pq must be true or false, not {pq!r}")
     try:
-        return render(profile, server)
+        return render(profile, server, guideline, pq=pq)
     except ProfileError as exc:
         raise AnsibleFilterError(f"tls_profile: {exc}") from exc
 

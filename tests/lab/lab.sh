@@ -37,8 +37,21 @@ apt_install() {
 
 engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
 
+# systemd as PID 1 takes several inotify instances per container, all counted against root: the kernel's default of
+# 128 stops the seventh or so systemd container of a run ("Failed to allocate manager object: Too many open files",
+# container exits 255) when scenarios run side by side. Raised, never lowered.
+raise_inotify_limit() {
+  local want=1024 have
+  have=$(sysctl -n fs.inotify.max_user_instances 2>/dev/null || echo "$want")
+  if [ "$have" -lt "$want" ]; then
+    log "fs.inotify.max_user_instances $have -> $want (systemd containers)"
+    sysctl -qw fs.inotify.max_user_instances="$want" || log "could not raise fs.inotify.max_user_instances"
+  fi
+}
+
 cmd_engine() {
   need_root
+  raise_inotify_limit
   if command -v docker >/dev/null && engine_answers; then
     log "docker engine already answers"; return 0
   fi

@@ -8,6 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.port443.https.plugins.filter.tls_profile import FilterModule, tls_profile
 from ansible_collections.port443.https.plugins.module_utils import _tls_profiles
+from ansible_collections.port443.https.plugins.module_utils._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
 
 
 def test_filter_is_registered() -> None:
@@ -28,26 +29,57 @@ def test_protocols_per_server(server: str, intermediate: str, modern: str) -> No
     assert tls_profile("modern", server)["protocols"] == modern
 
 
-def test_intermediate_matches_mozilla_5_7() -> None:
+def test_old_protocols_use_the_servers_names() -> None:
+    assert tls_profile("old", "nginx", "5.8")["protocols"] == "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"
+    assert tls_profile("old", "apache", "5.8")["protocols"] == "-all +TLSv1 +TLSv1.1 +TLSv1.2 +TLSv1.3"
+    assert tls_profile("old", "caddy", "5.8")["protocols"] == "tls1.0 tls1.3"
+    assert tls_profile("old", "generic", "5.7")["versions"] == ["1.0", "1.1", "1.2", "1.3"]
+
+
+def test_default_is_the_latest_guideline() -> None:
+    assert LATEST == "6.0"
     result = tls_profile("intermediate", "nginx")
-    assert result["guidelines_version"] == "5.7"
+    assert result["guidelines_version"] == "6.0"
     assert result["versions"] == ["1.2", "1.3"]
     assert result["versions_disabled"] == ["1.0", "1.1"]
-    assert result["ciphers"].split(":") == [
-        "ECDHE-ECDSA-AES128-GCM-SHA256",
-        "ECDHE-RSA-AES128-GCM-SHA256",
-        "ECDHE-ECDSA-AES256-GCM-SHA384",
-        "ECDHE-RSA-AES256-GCM-SHA384",
-        "ECDHE-ECDSA-CHACHA20-POLY1305",
-        "ECDHE-RSA-CHACHA20-POLY1305",
+    # 6.0: no finite-field DHE left, X25519MLKEM768 first.
+    assert not [c for c in result["ciphers"].split(":") if "DHE-" in c and not c.startswith("ECDHE-")]
+    assert result["ecdh_curve"] == "X25519MLKEM768:X25519:prime256v1:secp384r1"
+    assert result["dhparam"] is False
+    assert result["hsts_min_age"] == 63072000
+    assert result["server_preferred_order"] is False
+
+
+def test_intermediate_5_7_still_has_dhe_and_needs_dh_parameters() -> None:
+    result = tls_profile("intermediate", "nginx", "5.7")
+    assert result["ciphers"].split(":")[-3:] == [
         "DHE-RSA-AES128-GCM-SHA256",
         "DHE-RSA-AES256-GCM-SHA384",
         "DHE-RSA-CHACHA20-POLY1305",
     ]
-    assert result["ciphersuites"] == "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+    assert result["dhparam"] is True
+    assert result["dh_param_size"] == 2048
     assert result["ecdh_curve"] == "X25519:prime256v1:secp384r1"
-    assert result["hsts_min_age"] == 63072000
-    assert result["server_preferred_order"] is False
+    # 5.8 old keeps dh_param_size in the data but has no DHE suite: no DH parameters.
+    assert tls_profile("old", "nginx", "5.8")["dhparam"] is False
+    # Go has no DHE: Caddy never needs DH parameters.
+    assert tls_profile("intermediate", "caddy", "5.7")["dhparam"] is False
+
+
+def test_guideline_as_yaml_float() -> None:
+    assert tls_profile("modern", "generic", 5.8)["guidelines_version"] == "5.8"
+
+
+def test_without_pq_the_hybrid_group_is_dropped() -> None:
+    assert tls_profile("intermediate", "nginx", pq=False)["ecdh_curve"] == "X25519:prime256v1:secp384r1"
+    assert tls_profile("intermediate", "apache", pq=False)["groups"] == ["X25519", "prime256v1", "secp384r1"]
+    assert tls_profile("modern", "caddy", pq=False)["ecdh_curve"] == "x25519 secp256r1 secp384r1"
+
+
+def test_caddy_pq() -> None:
+    # Caddy 2.10 or later on Go 1.24 or later names the hybrid group itself.
+    assert tls_profile("intermediate", "caddy")["ecdh_curve"] == "x25519mlkem768 x25519 secp256r1 secp384r1"
+    assert tls_profile("intermediate", "caddy", pq=False)["ecdh_curve"] == "x25519 secp256r1 secp384r1"
 
 
 def test_modern_has_no_tls12_ciphers() -> None:
@@ -59,35 +91,43 @@ def test_modern_has_no_tls12_ciphers() -> None:
     assert result["rsa_key_size"] is None
 
 
-def test_caddy_uses_go_names() -> None:
-    result = tls_profile("intermediate", "caddy")
-    assert result["ciphers"].split()[0] == "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"
-    assert result["ecdh_curve"] == "x25519 secp256r1 secp384r1"
+def test_caddy_uses_iana_names_go_implements() -> None:
+    result = tls_profile("intermediate", "caddy", "5.7")
+    assert result["ciphers"].split() == GUIDELINES["5.7"]["configurations"]["intermediate"]["ciphers"]["iana"][:6]
     assert result["ciphersuites"] == ""
     # Caddy (Go) has no finite-field DHE and refuses the names: `caddy validate` failed on them.
     assert not [c for c in result["ciphers"].split() if c.startswith("TLS_DHE_")]
-    assert len(result["ciphers"].split()) == 6
+    old = tls_profile("old", "caddy", "5.7")["ciphers"].split()
+    assert "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384" not in old  # not in Go
+    assert "TLS_RSA_WITH_3DES_EDE_CBC_SHA" in old
 
 
 def test_iana_and_openssl_lists_have_the_same_length() -> None:
-    for name in _tls_profiles.PROFILES:
-        for server in _tls_profiles.SERVERS:
-            result = _tls_profiles.render(name, server)
-            assert len(result["ciphers_iana"]) == len(_tls_profiles.PROFILES[name]["tls12_ciphers"])
+    for version in VERSIONS:
+        for name in GUIDELINES[version]["configurations"]:
+            result = _tls_profiles.render(name, "nginx", version)
+            assert len(result["ciphers_iana"]) == len(result["ciphers"].split(":") if result["ciphers"] else [])
 
 
 def test_result_is_a_copy() -> None:
     first = tls_profile("intermediate")
     first["versions"].append("1.0")
+    first["groups"].append("ffdhe2048")
     assert tls_profile("intermediate")["versions"] == ["1.2", "1.3"]
+    assert "ffdhe2048" not in tls_profile("intermediate")["groups"]
+    assert "ffdhe2048" not in GUIDELINES[LATEST]["configurations"]["intermediate"]["tls_curves"]
 
 
-@pytest.mark.parametrize(("profile", "server", "message"), [
-    ("old", "nginx", "unknown TLS profile 'old'"),
-    ("modern", "lighttpd", "unknown server 'lighttpd'"),
-    (42, "nginx", "must be a profile name"),
-    ("modern", 1, "server must be a string"),
+@pytest.mark.parametrize(("args", "kwargs", "message"), [
+    (("old", "nginx"), {}, "TLS profile 'old' is not in Mozilla guideline 6.0; choose one of modern, intermediate"),
+    (("strict", "nginx"), {}, "TLS profile 'strict' is not in Mozilla guideline 6.0"),
+    (("modern", "nginx", "5.9"), {}, "unknown Mozilla guideline version '5.9'; choose one of 5.7, 5.8, 6.0"),
+    (("modern", "nginx", None), {}, "unknown Mozilla guideline version None"),
+    (("modern", "lighttpd"), {}, "unknown server 'lighttpd'"),
+    ((42, "nginx"), {}, "must be a profile name"),
+    (("modern", 1), {}, "server must be a string"),
+    (("modern", "nginx"), {"pq": "yes"}, "pq must be true or false"),
 ])
-def test_errors(profile: object, server: object, message: str) -> None:
+def test_errors(args: tuple, kwargs: dict, message: str) -> None:
     with pytest.raises(AnsibleFilterError, match=message):
-        tls_profile(profile, server)  # type: ignore[arg-type]
+        tls_profile(*args, **kwargs)

@@ -1,0 +1,257 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""The webserver role's templates, rendered for every guideline version x profile x server, read back and compared
+with Mozilla's guideline data: protocols, TLS 1.2 suites, TLS 1.3 suites, groups, HSTS max-age, session tickets, DH
+parameters. The data is read from _mozilla_guidelines directly, not through the code that renders it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+import re
+import subprocess
+import sys
+import typing as t
+
+import pytest
+import yaml
+
+from ansible_collections.port443.https.plugins.module_utils._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
+
+ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "webserver"
+GO_MISSING = {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+              "TLS_RSA_WITH_AES_256_CBC_SHA256"}
+CASES = [(v, p) for v in VERSIONS for p in GUIDELINES[v]["configurations"]]
+SERVERS = {"nginx": ["nginx-vhosts.conf.j2"], "apache": ["apache-tls.conf.j2", "apache-vhosts.conf.j2"],
+           "caddy": ["Caddyfile.j2"]}
+CADDY_NAMES = {"x25519mlkem768": "X25519MLKEM768", "x25519": "X25519", "secp256r1": "prime256v1",
+               "secp384r1": "secp384r1"}
+
+
+# Ansible resolves port443.https.tls_profile through its collection loader, which must be installed before anything
+# imports ansible_collections (pytest has done that already): the templates are rendered in one child interpreter.
+_RENDERER = r"""
+import json, sys
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+_AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+try:
+    from ansible.template import trust_as_template
+except ImportError:
+    trust_as_template = lambda text: text
+def trusted(value):
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [trusted(v) for v in value]
+    return value
+out = []
+for job in json.load(sys.stdin):
+    templar = Templar(loader=DataLoader(), variables=trusted(job["variables"]))
+    out.append([str(templar.template(trust_as_template(text))) for text in job["texts"]])
+json.dump(out, sys.stdout)
+"""
+
+
+def _variables(server: str, guideline: str, profile: str, pq: bool) -> dict[str, t.Any]:
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    server_vars = yaml.safe_load((ROLE / "vars" / f"{server}.yml").read_text())
+    variables = {**defaults, **role_vars, **server_vars}
+    variables.update({
+        "webserver_server": server,
+        "webserver_tls_guideline": guideline,
+        "webserver_tls_profile": profile,
+        "__webserver_tls_pq": pq,
+        "__webserver_nginx_version": {"stderr": "nginx version: nginx/1.26.3"},
+        "__webserver_vhosts": [{
+            "name": "site", "server_names": ["www.example.org"], "cert_file": "/c.crt", "key_file": "/c.key",
+            "tls_profile": profile, "root": "/var/www/site", "upstream": "",
+            "hsts_max_age": defaults["webserver_hsts_max_age"], "hsts_include_subdomains": False,
+            "hsts_preload": False, "ocsp_stapling": False, "http2": True, "caddy_automatic_https": False,
+            "extra_directives": [], "tls_ready": True,
+        }],
+    })
+    return variables
+
+
+FILES_EXPR = "{{ __webserver_files | map(attribute='name') | join(' ') }}"
+
+
+def _jobs() -> list[tuple[tuple[t.Any, ...], dict[str, t.Any]]]:
+    jobs = []
+    for server, names in SERVERS.items():
+        texts = [(ROLE / "templates" / n).read_text() for n in names] + [FILES_EXPR]
+        for guideline, profile in CASES:
+            for pq in (True, False):
+                jobs.append(((server, guideline, profile, pq),
+                             {"variables": _variables(server, guideline, profile, pq), "texts": texts}))
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[tuple[t.Any, ...], list[str]]:
+    import ansible_collections.port443.https as coll
+
+    jobs = _jobs()
+    root = str(pathlib.Path(list(coll.__path__)[0]).parents[2])
+    proc = subprocess.run([sys.executable, "-c", _RENDERER, root], input=json.dumps([job for unused_key, job in jobs]),
+                          capture_output=True, text=True, check=False, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {key: out for (key, unused_job), out in zip(jobs, json.loads(proc.stdout))}
+
+
+def render(rendered: dict[tuple[t.Any, ...], list[str]], server: str, guideline: str, profile: str, pq: bool = True) -> str:
+    return "\n".join(rendered[(server, guideline, profile, pq)][:-1])
+
+
+def files(rendered: dict[tuple[t.Any, ...], list[str]], server: str, guideline: str, profile: str) -> list[str]:
+    return rendered[(server, guideline, profile, True)][-1].split()
+
+
+def one(pattern: str, text: str) -> str | None:
+    found = re.findall(pattern, text, re.M)
+    assert len(set(found)) <= 1, (pattern, found)
+    return found[0] if found else None
+
+
+# The directives nginx and Apache get, as patterns whose group is the value.
+DIRECTIVES = {
+    "nginx": {
+        "protocols": r"^\s*ssl_protocols ([^;]+);",
+        "tls12": r"^\s*ssl_ciphers (\S+);",
+        "tls13": r"^\s*ssl_conf_command Ciphersuites (\S+);",
+        "groups": r"^\s*ssl_ecdh_curve (\S+);",
+        "tickets_off": r"^\s*(ssl_session_tickets off);",
+        "order": r"^\s*ssl_prefer_server_ciphers (\w+);",
+        "dhparam": r"^\s*ssl_dhparam (\S+);",
+    },
+    "apache": {
+        "protocols": r"^\s*SSLProtocol -all (.+)$",
+        "tls12": r"^\s*SSLCipherSuite (?!TLSv1\.3)(\S+)$",
+        "tls13": r"^\s*SSLCipherSuite TLSv1\.3 (\S+)$",
+        "groups": r"^\s*SSLOpenSSLConfCmd Curves (\S+)$",
+        "tickets_off": r"^\s*(SSLSessionTickets off)$",
+        "order": r"^\s*SSLHonorCipherOrder (\w+)$",
+        "dhparam": r"^\s*SSLOpenSSLConfCmd DHParameters (\S+)$",
+    },
+}
+HSTS = r'Strict-Transport-Security "max-age=(\d+)'
+
+
+def parse(server: str, text: str) -> dict[str, t.Any]:
+    """Read the rendered configuration back into protocols, suites, groups, HSTS, tickets and DH parameters."""
+    if server in DIRECTIVES:
+        found = {key: one(pattern, text) for key, pattern in DIRECTIVES[server].items()}
+        return {
+            "protocols": [p.lstrip("+") for p in found["protocols"].split()],
+            "tls12": found["tls12"].split(":") if found["tls12"] else [],
+            "tls13": found["tls13"].split(":"),
+            "groups": found["groups"].split(":"),
+            "hsts": int(one(HSTS, text)),
+            "tickets_off": found["tickets_off"] is not None,
+            "order": found["order"] == "on",
+            "dhparam": found["dhparam"],
+        }
+    block = text.split("tls /", 1)[1].split("}", 1)[0]
+    protocols = one(r"^\s*protocols (.+)$", block).split()
+    ciphers = one(r"^\s*ciphers (.+)$", block)
+    curves = one(r"^\s*curves (.+)$", block)
+    return {
+        "protocols": protocols,
+        "tls12": ciphers.split() if ciphers else [],
+        "groups": [CADDY_NAMES[c] for c in curves.split()],
+        "hsts": int(one(HSTS, text)),
+    }
+
+
+def _caddy_protocols(versions: list[str]) -> list[str]:
+    names = [("tls1.0" if v == "TLSv1" else "tls" + v[4:]) for v in versions]
+    return list(dict.fromkeys([names[0], names[-1]]))
+
+
+@pytest.mark.parametrize("pq", [True, False])
+@pytest.mark.parametrize(("guideline", "profile"), CASES)
+@pytest.mark.parametrize("server", sorted(SERVERS))
+def test_rendered_block_matches_the_guideline(rendered: t.Any, server: str, guideline: str, profile: str, pq: bool) -> None:
+    data = GUIDELINES[guideline]["configurations"][profile]
+    got = parse(server, render(rendered, server, guideline, profile, pq))
+    groups = [g for g in data["tls_curves"] if pq or g != "X25519MLKEM768"]
+    assert got["hsts"] == data["hsts_min_age"]
+    if server == "caddy":
+        assert got["protocols"] == _caddy_protocols(data["tls_versions"])
+        # Go has no finite-field DHE and lacks three CBC suites: Caddy gets the rest, in the guideline's order.
+        assert got["tls12"] == [c for c in data["ciphers"]["iana"] if "_DHE_" not in c and c not in GO_MISSING]
+        assert got["groups"] == groups
+        return
+    assert got["protocols"] == data["tls_versions"]
+    assert got["tls12"] == data["ciphers"]["openssl"]
+    assert got["tls13"] == data["ciphersuites"]
+    assert got["groups"] == groups
+    assert got["tickets_off"]
+    assert got["order"] is data["server_preferred_order"]
+    has_dhe = any(c.startswith("DHE-") for c in data["ciphers"]["openssl"])
+    assert (got["dhparam"] is not None) is has_dhe
+    if has_dhe:
+        assert data["dh_param_size"] in (1024, 2048)  # ffdhe2048 either way, as Mozilla's generator hands out
+
+
+def test_guideline_6_0_puts_the_hybrid_group_first_only_with_pq(rendered: t.Any) -> None:
+    assert parse("nginx", render(rendered, "nginx", LATEST, "intermediate"))["groups"][0] == "X25519MLKEM768"
+    assert "X25519MLKEM768" not in parse("apache", render(rendered, "apache", LATEST, "intermediate", pq=False))["groups"]
+
+
+def _der_integers(der: bytes) -> list[int]:
+    """The INTEGERs of a DER SEQUENCE (PKCS#3 DHParameter: prime, base)."""
+    def length(pos: int) -> tuple[int, int]:
+        first = der[pos]
+        if first < 0x80:
+            return first, pos + 1
+        count = first & 0x7F
+        return int.from_bytes(der[pos + 1:pos + 1 + count], "big"), pos + 1 + count
+
+    assert der[0] == 0x30
+    pos = length(1)[1]
+    values = []
+    while pos < len(der):
+        assert der[pos] == 0x02
+        size, pos = length(pos + 1)
+        values.append(int.from_bytes(der[pos:pos + size], "big"))
+        pos += size
+    return values
+
+
+def test_dh_parameter_file_is_rfc7919_ffdhe2048() -> None:
+    pem = (ROLE / "templates" / "ffdhe2048.pem").read_text()
+    assert pem.startswith("-----BEGIN DH PARAMETERS-----\n")
+    prime, base = _der_integers(base64.b64decode("".join(pem.strip().splitlines()[1:-1])))
+    assert base == 2
+    assert prime.bit_length() == 2048
+    # RFC 7919 appendix A.1: 64 one bits, then the digits of e, then 64 one bits.
+    assert f"{prime:x}".startswith("ffffffffffffffffadf85458a2bb4a9aafdc5620273d3cf1")
+    assert f"{prime:x}".endswith("ffffffffffffffff")
+
+
+def test_dh_parameter_file_is_deployed_only_with_dhe(rendered: t.Any) -> None:
+    for server in ("nginx", "apache"):
+        for guideline, profile in CASES:
+            deployed = files(rendered, server, guideline, profile)
+            assert deployed[0].startswith("port443-")
+            has_dhe = any(c.startswith("DHE-") for c in GUIDELINES[guideline]["configurations"][profile]["ciphers"]["openssl"])
+            assert ("port443-ffdhe2048.pem" in deployed) is has_dhe, (server, guideline, profile, deployed)
+
+
+def test_role_choices_follow_the_data() -> None:
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text())
+    assert {v: sorted(p) for v, p in role_vars["__webserver_guideline_profiles"].items()} == {
+        v: sorted(GUIDELINES[v]["configurations"]) for v in VERSIONS}
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    assert specs["webserver_tls_guideline"]["choices"] == list(VERSIONS)
+    assert specs["webserver_tls_guideline"]["default"] == LATEST
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    assert defaults["webserver_tls_guideline"] == LATEST
+    assert sorted(specs["webserver_tls_profile"]["choices"]) == sorted({p for v in VERSIONS for p in GUIDELINES[v]["configurations"]})
