@@ -73,6 +73,7 @@ def _variables(server: str, guideline: str, profile: str, pq: bool) -> dict[str,
             "tls_profile": profile, "root": "/var/www/site", "upstream": "",
             "hsts_max_age": defaults["webserver_hsts_max_age"], "hsts_include_subdomains": False,
             "hsts_preload": False, "ocsp_stapling": False, "http2": True, "caddy_automatic_https": False,
+            "client_ca": "", "client_verify": "required",
             "extra_directives": [], "tls_ready": True,
         }],
     })
