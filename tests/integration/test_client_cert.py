@@ -44,6 +44,9 @@ def staff(tmp_path_factory):
         pinned = [f"-tls1_{version[-1]}", "-verify_return_error", "-CAfile", client_ca]
         lab.s_server(f"required_{version}", leaf, [], pinned + ["-Verify", "1"], server_name="staff.test")
         lab.s_server(f"optional_{version}", leaf, [], pinned + ["-verify", "1"], server_name="staff.test")
+    # Both versions: the pinned TLS 1.2 probe is refused with a bare handshake_failure after a CertificateRequest.
+    lab.s_server("required_both", leaf, [], ["-no_tls1", "-no_tls1_1", "-verify_return_error", "-CAfile", client_ca,
+                                             "-Verify", "1"], server_name="staff.test")
     if shutil.which("nginx"):
         _nginx(lab, leaf, client_ca)
     for ep in lab.endpoints.values():
@@ -106,6 +109,14 @@ def test_no_certificate_is_client_cert_required(staff, version):
     assert "none was presented" in reason["message"], reason
     # The server did choose its version: the versions are known, not all false.
     assert res["tls"]["versions"] == VERSIONS[version]
+
+
+def test_versions_of_a_server_that_demands_a_certificate(staff):
+    """Version probes go without watching for a CertificateRequest (it costs time on every handshake): a refusal
+    that a certificate demand may explain is asked again, watched, so TLS 1.2 still counts as accepted."""
+    res = _probe_staff(staff, ["required_both"])["required_both"]
+    assert codes(res) == ["client_cert_required"], res["reasons"]
+    assert res["tls"]["versions"] == {"1.0": False, "1.1": False, "1.2": True, "1.3": True}
 
 
 @pytest.mark.parametrize("version", ["1.2", "1.3"])
