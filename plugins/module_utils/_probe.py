@@ -378,12 +378,18 @@ def _version_probes(res, reach, opts, timeout, deadline, unfinished, hs) -> None
             continue
         vhs = _tls.handshake(vsock, ep["server_name"], deadline.timeout(timeout), version=version, client_cert=opts.get("_client_cert"),
                              watch=False)
-        if getattr(vhs, "maybe_client_cert", False) and not deadline.expired:
+        if getattr(vhs, "maybe_client_cert", False):
             # Refused with an alert a client certificate demand may explain: ask again, watching for a CertificateRequest.
-            _st, vsock, _lat, err = _net.connect(reach.family, reach.sockaddr, deadline.timeout(timeout))
-            if vsock is not None:
-                vhs = _tls.handshake(vsock, ep["server_name"], deadline.timeout(timeout), version=version,
-                                     client_cert=opts.get("_client_cert"))
+            # Without that second answer the version is unknown, not refused.
+            vsock = None
+            if not deadline.expired:
+                _st, vsock, _lat, err = _net.connect(reach.family, reach.sockaddr, deadline.timeout(timeout))
+            if vsock is None:
+                versions[version] = None
+                (late if deadline.expired else unknown).append(version)
+                continue
+            vhs = _tls.handshake(vsock, ep["server_name"], deadline.timeout(timeout), version=version,
+                                 client_cert=opts.get("_client_cert"))
         if vhs.kind == "timeout":
             versions[version] = None
             (late if deadline.expired else unknown).append(version)

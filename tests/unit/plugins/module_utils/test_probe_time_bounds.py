@@ -151,6 +151,22 @@ def test_version_probes(monkeypatch, outcomes, budget, versions, codes):
     assert unfinished == ([] if budget else ["TLS 1.0, 1.1"])
 
 
+def test_version_refused_with_a_client_certificate_alert_is_unknown_without_the_second_try(monkeypatch):
+    """An unwatched version probe refused with an alert a client certificate demand may explain is asked again,
+    watched; when that second connection fails, the version is unknown (null, with a reason), never refused."""
+    maybe = FakeHs(kind="rejected")
+    maybe.maybe_client_cert = True
+    connects = iter([("open", object(), 0.1, None), ("closed", None, None, "refused")] * 2)
+    monkeypatch.setattr(_net, "connect", lambda *a, **k: next(connects))
+    monkeypatch.setattr(_tls, "handshake", lambda sock, sni, timeout, version=None, **k: maybe)
+    res = _probe._empty_result({"host": "h", "port": 443, "server_name": "h", "address": None})  # pylint: disable=protected-access
+    reach = _reach.Reach(0, {"host": "h", "port": 443, "server_name": "h"}, 10)
+    reach.family, reach.sockaddr = socket.AF_INET, ("127.0.0.1", 443)
+    _probe._version_probes(res, reach, {"min_tls_version": "1.2"}, 5, _net.Deadline(10), [], FakeHs(True, "1.2"))  # pylint: disable=protected-access
+    assert res["tls"]["versions"] == {"1.0": None, "1.1": None, "1.2": True, "1.3": False}
+    assert [r["code"] for r in res["reasons"]] == ["tls_version_unknown"]
+
+
 def test_unfinished_checks_become_deadline_exceeded(monkeypatch):
     reach = _reach.Reach(0, {"host": "h", "port": 443, "server_name": "h", "address": None}, 0)
     reach.start = reach.end = time.monotonic()
