@@ -22,17 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _lab  # noqa: E402
 
 IMAGE = "port443-lab/debian:bookworm"
 NETWORK = "port443-ee"
 LABELS = ["--label", "port443.lab=1", "--label", "port443.lab.scenario=ee"]
 HOSTS = {"collection": "ee-bench-collection", "stitched": "ee-bench-stitched"}
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 
 INVENTORY = """\
 all:
@@ -171,47 +170,15 @@ server {
 """
 
 
-def sh(argv, timeout=120, check=True, **kw):
-    return subprocess.run(argv, check=check, timeout=timeout, text=True, capture_output=True, **kw)
-
-
 def start_hosts():
-    if sh(["docker", "network", "inspect", NETWORK], check=False).returncode != 0:
-        sh(["docker", "network", "create", *LABELS, NETWORK])
-    for name in HOSTS.values():
-        sh(["docker", "rm", "-f", name], check=False)
-        sh(["docker", "run", "-d", "--name", name, "--hostname", name, "--network", NETWORK, *LABELS,
-            "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--cap-add", "NET_RAW",
-            "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--cgroupns", "host",
-            "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw", "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-            "-e", "container=docker", "--stop-signal", "SIGRTMIN+3", "-t", IMAGE, "/lib/systemd/systemd"])
-    for name in HOSTS.values():
-        deadline = time.monotonic() + 90
-        while True:
-            state = sh(["docker", "exec", name, "systemctl", "is-system-running"], check=False).stdout.strip()
-            if state in ("running", "degraded"):
-                break
-            if time.monotonic() > deadline:
-                sys.exit(f"{name}: systemd not up within 90 s ({state!r})")
-            time.sleep(1)
+    _lab.start_hosts(list(HOSTS.values()), NETWORK, LABELS, IMAGE)
 
 
 def remove_hosts():
-    sh(["docker", "rm", "-f", *HOSTS.values()], check=False)
-    sh(["docker", "network", "rm", NETWORK], check=False)
+    _lab.remove_hosts(list(HOSTS.values()), NETWORK)
 
 
-def run(cmd, workdir, pipelining, timeout):
-    env = dict(os.environ, ANSIBLE_PIPELINING=str(pipelining), ANSIBLE_HOST_KEY_CHECKING="false",
-               ANSIBLE_FORCE_COLOR="0", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
-               ANSIBLE_RETRY_FILES_ENABLED="false")
-    t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=workdir, env=env, text=True, capture_output=True, timeout=timeout, check=False)
-    wall = time.monotonic() - t0
-    recap = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
-                          "failed": int(m.group(5)), "skipped": int(m.group(6))}
-             for m in RECAP.finditer(proc.stdout)}
-    return {"rc": proc.returncode, "wall": round(wall, 2), "recap": recap, "tail": proc.stdout[-3000:] + proc.stderr[-2000:]}
+run = _lab.run
 
 
 def main():
