@@ -85,7 +85,6 @@ options:
       - Mutually exclusive with O(port).
     type: list
     elements: dict
-    version_added: 0.2.0
     suboptions:
       port:
         description: Port numbers or ranges, one or a list, as in O(port).
