@@ -244,11 +244,16 @@ class FirewalldBackend(Backend):
 
     def _steps(self, plan: Plan, base: list[str], add: list[Rule], remove: list[Rule],
                extra: t.Sequence[Rule] = ()) -> None:
-        """One command per verb on one side (``extra``: SSH allows added before anything else)."""
+        """One command per verb and kind on one side (``extra``: SSH allows added before anything else).
+
+        firewall-cmd refuses ``--add-rich-rule`` together with ``--add-port`` (and the same for remove), so ports and
+        rich rules (the rules with a source) take a command each.
+        """
         for verb, undo_verb, rules in (("remove", "add", remove), ("add", "remove", list(extra) + add)):
-            if rules:
-                plan.add_step(base + self._args(rules, verb))
-                plan.undo.append(" ".join(shell_quote(a) for a in base + self._args(rules, undo_verb)))
+            for kind in ([r for r in rules if not r.source], [r for r in rules if r.source]):
+                if kind:
+                    plan.add_step(base + self._args(kind, verb))
+                    plan.undo.append(" ".join(shell_quote(a) for a in base + self._args(kind, undo_verb)))
 
     def plan_wanted(self, state: dict[str, t.Any], wanted: list[tuple[Rule, bool]]) -> Plan:
         plan = Plan()

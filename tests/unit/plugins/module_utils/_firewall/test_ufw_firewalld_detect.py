@@ -167,3 +167,18 @@ def test_ufw_mixed_states_and_per_rule_comments(fake_runner):
         ["ufw", "delete", "allow", "from", "10.0.0.0/8", "to", "any", "port", "8000:8010", "proto", "tcp"],
         ["ufw", "allow", "53/udp", "comment", "port443.https:udp/53 dns"],
     ]
+
+
+def test_firewalld_ports_and_rich_rules_take_a_command_each(fake_runner):
+    # firewall-cmd: "argument --add-rich-rule: not allowed with argument --add-port"
+    be, _runner = firewalld(fake_runner, True, persistent=False)
+    plan = be.plan_wanted(be.read_state(), [(Rule("tcp", 443, 443), True), (Rule("tcp", 8000, 8010, "10.0.0.0/8"), True),
+                                            (Rule("tcp", 80, 80), False)])
+    assert plan.commands == [
+        ["firewall-cmd", "--zone=public", "--remove-port=80/tcp"],
+        ["firewall-cmd", "--zone=public", "--add-port=443/tcp"],
+        ["firewall-cmd", "--zone=public",
+         '--add-rich-rule=rule family="ipv4" source address="10.0.0.0/8" port port="8000-8010" protocol="tcp" accept'],
+    ]
+    for argv in plan.commands:
+        assert not (any(a.startswith("--add-port") for a in argv) and any(a.startswith("--add-rich-rule") for a in argv))
