@@ -411,4 +411,12 @@ def failure_message(bad: list[dict[str, t.Any]], total: int, fail_on: str) -> st
         codes = ", ".join(r["code"] for r in res.get("reasons", []) if r.get("severity") != "ok")
         parts.append(f"{res.get('host')}:{res.get('port')} {res.get('status')} ({codes})")
     more = f"; and {len(bad) - 20} more" if len(bad) > 20 else ""
-    return f"{len(bad)} of {total} endpoint(s) at or above fail_on={fail_on}: " + "; ".join(parts) + more
+    # What each failing code means (closed: nothing listens; filtered: something drops the packets ...), once per code.
+    codes: list[str] = []
+    for res in bad:
+        for reason in res.get("reasons", []):
+            if reason.get("severity") != "ok" and reason.get("code") in REASONS and reason["code"] not in codes:
+                codes.append(reason["code"])
+    why = " ".join(f"{code}: {REASONS[code][1]}" for code in codes[:5])
+    return (f"{len(bad)} of {total} endpoint(s) at or above fail_on={fail_on}: " + "; ".join(parts) + more
+            + (f". Why - {why}" if why else ""))

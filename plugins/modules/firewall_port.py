@@ -71,9 +71,41 @@ options:
   port:
     description:
       - Port numbers or ranges (V(8000-8010) or V(8000:8010)), one or a list.
-      - Required unless O(confirm=true).
+      - Required unless O(confirm=true) or O(rules) is given; mutually exclusive with O(rules).
     type: list
     elements: str
+  rules:
+    description:
+      - Several sets of ports, each with its own protocol, state, sources and comment, applied in one run: the
+        firewall is read once, every change is made in the same step, and one rollback generation
+        (O(rollback_timeout)) covers them all.
+      - An entry's missing O(rules[].protocol), O(rules[].state), O(rules[].source) or O(rules[].comment) takes the
+        value of the top-level option of that name.
+      - A rule asked both V(open) and V(closed) is an error. Errors name the entry, for example C(rules[1].port).
+      - Mutually exclusive with O(port).
+    type: list
+    elements: dict
+    suboptions:
+      port:
+        description: Port numbers or ranges, one or a list, as in O(port).
+        type: list
+        elements: str
+        required: true
+      protocol:
+        description: Transport protocol; default O(protocol).
+        type: str
+        choices: [tcp, udp]
+      state:
+        description: V(open) or V(closed); default O(state).
+        type: str
+        choices: [open, closed]
+      source:
+        description: Networks allowed, as in O(source); default O(source). An empty list means anywhere.
+        type: list
+        elements: str
+      comment:
+        description: Free text for the rule comments, as in O(comment); default O(comment).
+        type: str
   protocol:
     description: Transport protocol.
     type: str
@@ -204,6 +236,18 @@ EXAMPLES = r"""
   port443.https.firewall_port:
     port: 8443
     state: closed
+
+- name: HTTPS from anywhere, an admin range from one network, close an old port - one read, one change, one rollback
+  port443.https.firewall_port:
+    rules:
+      - port: [443, 80]
+      - port: "8000-8010"
+        source: [192.0.2.0/24]
+        comment: admin
+      - port: 8443
+        state: closed
+    comment: https
+    rollback_timeout: 60
 """
 
 RETURN = r"""
@@ -325,6 +369,8 @@ from ansible_collections.port443.https.plugins.module_utils._firewall import rol
 from ansible_collections.port443.https.plugins.module_utils._firewall.base import (
     FirewallError,
     build_rules,
+    build_wanted,
+    read_cache,
     render_rules,
     validate_comment,
 )
@@ -361,6 +407,13 @@ def main() -> t.NoReturn:
     module = AnsibleModule(
         argument_spec={
             "port": {"type": "list", "elements": "str"},
+            "rules": {"type": "list", "elements": "dict", "options": {
+                "port": {"type": "list", "elements": "str", "required": True},
+                "protocol": {"type": "str", "choices": ["tcp", "udp"]},
+                "state": {"type": "str", "choices": ["open", "closed"]},
+                "source": {"type": "list", "elements": "str"},
+                "comment": {"type": "str"},
+            }},
             "protocol": {"type": "str", "choices": ["tcp", "udp"], "default": "tcp"},
             "state": {"type": "str", "choices": ["open", "closed"], "default": "open"},
             "source": {"type": "list", "elements": "str"},
@@ -373,14 +426,19 @@ def main() -> t.NoReturn:
             "rollback_timeout": {"type": "int"},
             "confirm": {"type": "bool", "default": False},
         },
-        required_if=[("confirm", False, ("port",))],
+        required_if=[("confirm", False, ("port", "rules"), True)],
+        mutually_exclusive=[("port", "rules")],
         supports_check_mode=True,
     )
     p = module.params
 
-    def runner(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
+    def run_command(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
         return module.run_command(argv, data=data, binary_data=data is not None,
                                   environ_update={"LC_ALL": "C", "LANGUAGE": "C"})
+
+    # The backend detection and the backend read the same status once (ufw status, firewall-cmd --state, nft -j -a list
+    # ruleset); the cache is dropped before anything changes.
+    runner, drop_cache = read_cache(run_command)
 
     which = module.get_bin_path
 
@@ -402,8 +460,11 @@ def main() -> t.NoReturn:
 
     # 1. Validate everything before touching anything.
     try:
-        desired = build_rules(p["port"], p["protocol"], p["source"])
         validate_comment(p["comment"])
+        if p["rules"] is not None:
+            wanted = build_wanted(p["rules"], p)
+        else:
+            wanted = [(rule, p["state"] == "open") for rule in build_rules(p["port"], p["protocol"], p["source"])]
         if p["rollback_timeout"] is not None and not 1 <= p["rollback_timeout"] <= 86400:
             raise FirewallError("rollback_timeout: use 1 to 86400 seconds")
         for port in p["ssh_ports"] or []:
@@ -444,10 +505,9 @@ def main() -> t.NoReturn:
         result["ssh_port"] = found["ports"][0]
 
     backend = make_backend(backend_name, module, runner, options)
-    want_open = p["state"] == "open"
     try:
         state = backend.read_state()
-        plan = backend.plan(state, desired, want_open)
+        plan = backend.plan_wanted(state, wanted)
         if p["enable"] and backend_name in BOOT_SERVICES and which("systemctl"):
             svc = BOOT_SERVICES[backend_name]
             rc, out, _err = runner([which("systemctl"), "is-enabled", svc])
@@ -501,6 +561,7 @@ def main() -> t.NoReturn:
                               f" {earlier['armed_at']}, reverted in {earlier['due_in']} s unless confirmed). Confirm it first"
                               " (confirm=true), or give rollback_timeout so this change is rolled back with it"), **result)
 
+    drop_cache()
     if plan.changed and not module.check_mode:
         paths = backend.persist_paths()
         if p["rollback_timeout"]:

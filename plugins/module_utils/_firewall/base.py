@@ -32,16 +32,19 @@ class FirewallError(Exception):
 class Rule:
     """One allow rule: protocol, port or port range, optional source network.
 
-    ``family`` is ``ipv4``, ``ipv6`` or ``any`` (no source: both families).
+    ``family`` is ``ipv4``, ``ipv6`` or ``any`` (no source: both families). ``comment`` is the free text a new
+    rule is written with (None: the backend's ``comment`` option); it is not part of the rule's identity.
     """
 
-    __slots__ = ("proto", "port_lo", "port_hi", "source", "family")
+    __slots__ = ("proto", "port_lo", "port_hi", "source", "family", "comment")
 
-    def __init__(self, proto: str, port_lo: int, port_hi: int, source: str | None = None) -> None:
+    def __init__(self, proto: str, port_lo: int, port_hi: int, source: str | None = None,
+                 comment: str | None = None) -> None:
         self.proto = proto
         self.port_lo = port_lo
         self.port_hi = port_hi
         self.source = source
+        self.comment = comment
         if source is None:
             self.family = "any"
         else:
@@ -142,14 +145,44 @@ def parse_sources(sources: list[str] | None) -> list[str | None]:
     return result
 
 
-def build_rules(ports: list[t.Any], protocol: str, sources: list[str] | None) -> list[Rule]:
+def build_rules(ports: list[t.Any], protocol: str, sources: list[str] | None, comment: str | None = None) -> list[Rule]:
     if protocol not in ("tcp", "udp"):
         raise FirewallError(f"protocol: {protocol!r} must be tcp or udp")
     rules = []
     for lo, hi in parse_ports(ports):
         for src in parse_sources(sources):
-            rules.append(Rule(protocol, lo, hi, src))
+            rules.append(Rule(protocol, lo, hi, src, comment))
     return rules
+
+
+def build_wanted(entries: list[dict[str, t.Any]], defaults: dict[str, t.Any]) -> list[tuple[Rule, bool]]:
+    """The ``rules`` option: each entry's rules with the state wanted for them, ``[(Rule, want_open), ...]``.
+
+    An entry's missing ``protocol``, ``state``, ``source`` or ``comment`` is taken from ``defaults`` (the
+    module's top-level options). A rule asked both open and closed is an error; repeats are merged.
+    Errors name the entry (``rules[2].port: ...``).
+    """
+    wanted: dict[Rule, bool] = {}
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise FirewallError(f"rules[{i}]: each entry must be a dict with port (and protocol, state, source, comment)")
+        merged = {k: defaults.get(k) if entry.get(k) is None else entry[k] for k in ("protocol", "state", "source", "comment")}
+        if entry.get("port") in (None, "", []):
+            raise FirewallError(f"rules[{i}].port: a port or a list of ports is required")
+        ports = entry["port"] if isinstance(entry["port"], list) else [entry["port"]]
+        if merged["state"] not in ("open", "closed"):
+            raise FirewallError(f"rules[{i}].state: {merged['state']!r} must be open or closed")
+        try:
+            validate_comment(merged["comment"])
+            rules = build_rules(ports, merged["protocol"] or "tcp", merged["source"], merged["comment"])
+        except FirewallError as exc:
+            raise FirewallError(f"rules[{i}].{exc}") from None
+        for rule in rules:
+            want = merged["state"] == "open"
+            if wanted.get(rule, want) != want:
+                raise FirewallError(f"rules[{i}]: {rule.key} is asked both open and closed")
+            wanted.setdefault(rule, want)
+    return list(wanted.items())
 
 
 def validate_comment(comment: str | None) -> None:
@@ -205,7 +238,16 @@ class Backend:
         raise NotImplementedError
 
     def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
+        """The plan for one state (every rule of ``desired`` open, or every one closed)."""
+        return self.plan_wanted(state, [(rule, want_open) for rule in desired])
+
+    def plan_wanted(self, state: dict[str, t.Any], wanted: list[tuple[Rule, bool]]) -> Plan:
+        """The plan for rules each with its own state: ``[(Rule, want_open), ...]``, applied in one change."""
         raise NotImplementedError
+
+    def rule_comment(self, rule: Rule) -> str | None:
+        """The free text a new rule is written with: its own, else the ``comment`` option."""
+        return self.options.get("comment") if rule.comment is None else rule.comment
 
     def apply(self, plan: Plan) -> None:
         for argv, data in plan.steps:
@@ -249,6 +291,28 @@ def port_in(port: int, spec: str, range_sep: str = ":") -> bool:
         if lo.isdigit() and (hi or lo).isdigit() and int(lo) <= port <= int(hi or lo):
             return True
     return False
+
+
+# Read-only commands whose output is the same for the detection and the backend within one run.
+CACHED_READS = (("status",), ("--state",), ("-j", "-a", "list", "ruleset"))
+
+
+def read_cache(runner: Runner) -> tuple[Runner, t.Callable[[], None]]:
+    """A runner that runs each read of ``CACHED_READS`` once, and the function that drops what it keeps.
+
+    Drop it before changing anything: a read after a change must see the change.
+    """
+    cache: dict[tuple[str, ...], tuple[int, str, str]] = {}
+
+    def run(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
+        key = tuple(argv)
+        if data is None and tuple(argv[1:]) in CACHED_READS:
+            if key not in cache:
+                cache[key] = runner(argv, data=data)
+            return cache[key]
+        return runner(argv, data=data)
+
+    return run, cache.clear
 
 
 def write_file(path: str, content: str, mode: int = 0o644) -> None:

@@ -42,7 +42,7 @@ def detect_backend(runner: Runner, which: Which, enable: bool = False) -> tuple[
         return "ufw", "ufw is installed but inactive, and enable=true"
     nft = which("nft")
     if nft:
-        rc, out, _err = runner([nft, "-j", "list", "ruleset"])
+        rc, out, _err = runner([nft, "-j", "-a", "list", "ruleset"])  # the argv read_state runs: one call with a read cache
         if rc == 0:
             parsed = parse_ruleset(out)
             made = iptables_made(parsed["table"], parsed["chain"])

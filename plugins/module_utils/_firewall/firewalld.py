@@ -72,6 +72,17 @@ def parse_list_all(text: str) -> dict[str, t.Any]:
             "services": fields.get("services", "").split()}
 
 
+def list_all_zone(text: str) -> str | None:
+    """The zone a ``--list-all`` output describes: the first word of its first line (``public (active)``)."""
+    for line in text.splitlines():
+        if line.strip():
+            if line[0].isspace():
+                return None
+            name = line.split()[0]
+            return name if re.match(r"^[A-Za-z0-9_+-]+$", name) else None
+    return None
+
+
 # Services whose ports firewalld's own definitions give as 22/tcp.
 _SSH_SERVICES = {"ssh": "22"}
 
@@ -151,13 +162,15 @@ class FirewalldBackend(Backend):
         self.offline_cmd = offline_cmd
         self.systemctl = systemctl
 
-    def _read(self, base: list[str], zone: str) -> dict[str, t.Any]:
+    def _read(self, base: list[str], zone: str | None) -> dict[str, t.Any]:
         rc, out, err = self.run(base + ["--list-all"], check=False)
         if rc != 0:
             if "INVALID_ZONE" in (err + out):
                 raise FirewallError(f"zone: firewalld has no zone {zone!r}")
             raise FirewallError(f"{' '.join(base)} --list-all failed (rc={rc}): {(err or out).strip()}")
-        return parse_list_all(out)
+        info = parse_list_all(out)
+        info["zone"] = list_all_zone(out)
+        return info
 
     def read_state(self) -> dict[str, t.Any]:
         rc, _out, _err = self.run([self.cmd, "--state"], check=False)
@@ -169,12 +182,18 @@ class FirewalldBackend(Backend):
                 raise FirewallError("firewalld is not running and firewall-offline-cmd is not installed")
             tool = [self.offline_cmd]
         zone = self.options.get("zone")
+        runtime = None
+        if not zone and running:
+            # --list-all without a zone shows the default zone, named in its first line: one call instead of two.
+            runtime = self._read([self.cmd], None)
+            zone = runtime["zone"]
         if not zone:
             _rc, out, _err = self.run(tool + ["--get-default-zone"])
             zone = out.strip()
+            runtime = None
         state: dict[str, t.Any] = {"active": running, "running": running, "zone": zone}
         if running:
-            state["runtime"] = self._read([self.cmd, f"--zone={zone}"], zone)
+            state["runtime"] = runtime or self._read([self.cmd, f"--zone={zone}"], zone)
             state["permanent"] = self._read([self.cmd, "--permanent", f"--zone={zone}"], zone)
         else:
             state["runtime"] = None
@@ -216,40 +235,51 @@ class FirewalldBackend(Backend):
                 args.append(f"--{verb}-port={rule.port_text('-')}/{rule.proto}")
         return args
 
-    def _diff(self, have: dict[str, t.Any], desired: list[Rule], want_open: bool) -> list[Rule]:
+    @staticmethod
+    def _diff(have: dict[str, t.Any], wanted: list[tuple[Rule, bool]]) -> tuple[list[Rule], list[Rule]]:
+        """(rules to add, rules to remove) on one side (runtime or permanent)."""
         present = set(have["rules"])
-        return [r for r in desired if (r in present) != want_open]
+        return ([r for r, want in wanted if want and r not in present],
+                [r for r, want in wanted if not want and r in present])
 
-    def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
+    def _steps(self, plan: Plan, base: list[str], add: list[Rule], remove: list[Rule],
+               extra: t.Sequence[Rule] = ()) -> None:
+        """One command per verb and kind on one side (``extra``: SSH allows added before anything else).
+
+        firewall-cmd refuses ``--add-rich-rule`` together with ``--add-port`` (and the same for remove), so ports and
+        rich rules (the rules with a source) take a command each.
+        """
+        for verb, undo_verb, rules in (("remove", "add", remove), ("add", "remove", list(extra) + add)):
+            for kind in ([r for r in rules if not r.source], [r for r in rules if r.source]):
+                if kind:
+                    plan.add_step(base + self._args(kind, verb))
+                    plan.undo.append(" ".join(shell_quote(a) for a in base + self._args(kind, undo_verb)))
+
+    def plan_wanted(self, state: dict[str, t.Any], wanted: list[tuple[Rule, bool]]) -> Plan:
         plan = Plan()
         zone = state["zone"]
-        verb, undo_verb = ("add", "remove") if want_open else ("remove", "add")
         persistent = self.options.get("persistent", True)
         enable = bool(self.options.get("enable")) and not state["running"]
-        changed_rules: list[Rule] = []
+        added: list[Rule] = []
+        removed: list[Rule] = []
         if state["running"]:
-            todo = self._diff(state["runtime"], desired, want_open)
-            if todo:
-                plan.add_step([self.cmd, f"--zone={zone}"] + self._args(todo, verb))
-                plan.undo.append(" ".join(shell_quote(a) for a in [self.cmd, f"--zone={zone}"] + self._args(todo, undo_verb)))
-                changed_rules += todo
-            if persistent:
-                todo = self._diff(state["permanent"], desired, want_open)
-                if todo:
-                    plan.add_step([self.cmd, "--permanent", f"--zone={zone}"] + self._args(todo, verb))
-                    plan.undo.append(" ".join(shell_quote(a) for a in [self.cmd, "--permanent", f"--zone={zone}"] + self._args(todo, undo_verb)))
-                    changed_rules += todo
+            sides = [[self.cmd, f"--zone={zone}"]] + ([[self.cmd, "--permanent", f"--zone={zone}"]] if persistent else [])
+            for base in sides:
+                add, remove = self._diff(state["permanent" if "--permanent" in base else "runtime"], wanted)
+                self._steps(plan, base, add, remove)
+                added += add
+                removed += remove
         else:
             if not persistent and not enable:
                 raise FirewallError("firewalld is not running: persistent=false has nothing to change (start firewalld or set enable=true)")
-            todo = self._diff(state["permanent"], desired, want_open)
+            add, remove = self._diff(state["permanent"], wanted)
             extra: list[Rule] = []
             if enable:
                 plan.ssh_guard = self.ssh_guard(state, "firewalld is stopped and enable=true: the permanent configuration "
                                                        "takes effect")
                 for ssh in plan.ssh_guard["missing"]:
                     ssh_rule = Rule("tcp", ssh, ssh)
-                    if want_open and ssh_rule in todo:
+                    if ssh_rule in add:
                         continue
                     extra.append(ssh_rule)
                     plan.extra.append(f"allow ssh {ssh}/tcp in zone {zone} before starting firewalld (no rule of any "
@@ -257,24 +287,20 @@ class FirewalldBackend(Backend):
                     plan.ssh_guard["added"].append(f"zone {zone}: port {ssh}/tcp")
                 if plan.ssh_guard["added"]:
                     plan.ssh_guard["action"] = "added"
-            if todo or extra:
-                plan.add_step([self.offline_cmd, f"--zone={zone}"] + self._args(extra, "add") + self._args(todo, verb))
-                plan.undo.append(" ".join(shell_quote(a) for a in [self.offline_cmd, f"--zone={zone}"]
-                                          + self._args(extra, "remove") + self._args(todo, undo_verb)))
-                changed_rules += todo
+            if add or remove or extra:
+                self._steps(plan, [self.offline_cmd or "firewall-offline-cmd", f"--zone={zone}"], add, remove, extra)
+                added += add
+                removed += remove
                 plan.added += extra
             if enable:
                 plan.add_step([self.systemctl or "systemctl", "enable", "--now", "firewalld"])
                 plan.undo.append("systemctl disable --now firewalld")
                 plan.enable = True
                 plan.extra.append("start and enable firewalld")
-            elif todo:
+            elif add or remove:
                 self.warnings.append("firewalld is not running: only the permanent configuration was changed (offline)")
-        unique = list(dict.fromkeys(changed_rules))
-        if want_open:
-            plan.added += unique
-        else:
-            plan.removed += unique
+        plan.added += list(dict.fromkeys(added))
+        plan.removed += list(dict.fromkeys(removed))
         plan.added = list(dict.fromkeys(plan.added))
         plan.undo.reverse()
         return plan

@@ -240,20 +240,21 @@ class IptablesBackend(Backend):
                 found += [f"{path}: {line}" for line in saved_ssh_rules(content, port)]
         return found
 
-    def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
+    def plan_wanted(self, state: dict[str, t.Any], wanted: list[tuple[Rule, bool]]) -> Plan:
         plan = Plan()
-        user_comment = self.options.get("comment")
         after: dict[str, dict[str, list[str]]] = {}
+        # Removals first: each one above the terminal rule moves the insert position up by one.
+        wanted = sorted(wanted, key=lambda item: item[1])
         for fam, parsed in state["families"].items():
             binary = self.binaries[fam]
             managed = dict(parsed["managed"])
             offset = 0
-            for rule in desired:
+            for rule, want_open in wanted:
                 if fam not in rule.families():
                     continue
                 present = rule.key in managed
                 if want_open and not present:
-                    spec = rule_spec(rule, comment_for(rule, user_comment))
+                    spec = rule_spec(rule, comment_for(rule, self.rule_comment(rule)))
                     if parsed["terminal"]:
                         argv = [binary, "-w", "-I", "INPUT", str(parsed["terminal"] + offset)] + spec
                         offset += 1
@@ -265,6 +266,8 @@ class IptablesBackend(Backend):
                     plan.added.append(rule)
                 elif not want_open and present:
                     tokens = managed.pop(rule.key)
+                    if parsed["terminal"] and tokens in parsed["rules"][:parsed["terminal"] - 1]:
+                        offset -= 1
                     plan.add_step([binary, "-w", "-D", "INPUT"] + tokens)
                     plan.undo.append(" ".join(shell_quote(a) for a in [binary, "-w", "-I", "INPUT", "1"] + tokens))
                     plan.removed.append(rule)

@@ -275,13 +275,30 @@ class NftablesBackend(Backend):
         parts.append(f'accept comment "{comment}"')
         return " ".join(parts)
 
-    def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
+    def plan_wanted(self, state: dict[str, t.Any], wanted: list[tuple[Rule, bool]]) -> Plan:
         plan = Plan()
         script: list[str] = []
         chains = state["chains"]
-        user_comment = self.options.get("comment")
+        opens = [rule for rule, want in wanted if want]
+        closes = {rule.key for rule, want in wanted if not want}
         after: dict[str, dict[str, str]] = {cid: {k: v[0]["comment"] for k, v in ch["managed"].items()} for cid, ch in chains.items()}
-        if want_open:
+        # Removals first (by handle; an insert's position is the handle of the final drop, so it does not move).
+        if closes:
+            for cid, ch in chains.items():
+                where = f"{ch['family']} {ch['table']} {ch['name']}"
+                for key, entries in ch["managed"].items():
+                    if key not in closes:
+                        continue
+                    for entry in entries:
+                        script.append(f"delete rule {where} handle {entry['handle']}")
+                        text = self.rule_text(ch["family"], Rule.from_key(key), entry["comment"])
+                        # back where it was: before the chain's final drop (a bare insert would put it above the bans)
+                        at = f" position {ch['terminal']}" if ch["terminal"] is not None else ""
+                        verb = "insert" if ch["terminal"] is not None else "add"
+                        plan.undo.append("nft " + shell_quote(f"{verb} rule {where}{at} {text}"))
+                    after[cid].pop(key, None)
+                    plan.removed.append(Rule.from_key(key))
+        if opens:
             for cid in state["targets"]:
                 ch = chains.get(cid)
                 if ch is None:  # our own table, not there yet
@@ -292,10 +309,10 @@ class NftablesBackend(Backend):
                     plan.undo.append(f"nft delete table {OWN_FAMILY} {OWN_TABLE}")
                     plan.extra.append(f"create table {OWN_FAMILY} {OWN_TABLE} (no input chain that drops exists)")
                     after[cid] = {}
-                for rule in desired:
+                for rule in opens:
                     if not self._applies(ch, rule) or rule.key in ch["managed"]:
                         continue
-                    comment = comment_for(rule, user_comment)
+                    comment = comment_for(rule, self.rule_comment(rule))
                     text = self.rule_text(ch["family"], rule, comment)
                     where = f"{ch['family']} {ch['table']} {ch['name']}"
                     if ch["terminal"] is not None:
@@ -308,22 +325,6 @@ class NftablesBackend(Backend):
                         f"nft -a list chain {where} | grep -F {shell_quote('comment ' + chr(34) + comment + chr(34))}"
                         f" | sed -n 's/.* # handle \\([0-9][0-9]*\\)$/\\1/p' | while read -r h; do nft delete rule {where} handle \"$h\"; done"
                     )
-        else:
-            keys = {r.key for r in desired}
-            for cid, ch in chains.items():
-                where = f"{ch['family']} {ch['table']} {ch['name']}"
-                for key, entries in ch["managed"].items():
-                    if key not in keys:
-                        continue
-                    for entry in entries:
-                        script.append(f"delete rule {where} handle {entry['handle']}")
-                        text = self.rule_text(ch["family"], Rule.from_key(key), entry["comment"])
-                        # back where it was: before the chain's final drop (a bare insert would put it above the bans)
-                        at = f" position {ch['terminal']}" if ch["terminal"] is not None else ""
-                        verb = "insert" if ch["terminal"] is not None else "add"
-                        plan.undo.append("nft " + shell_quote(f"{verb} rule {where}{at} {text}"))
-                    after[cid].pop(key, None)
-                    plan.removed.append(Rule.from_key(key))
         if script:
             plan.add_step([self.nft, "-f", "-"], "\n".join(script) + "\n")
         plan.undo.reverse()

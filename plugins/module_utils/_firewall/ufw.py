@@ -146,9 +146,8 @@ class UfwBackend(Backend):
                 found += [f"{path}: {body}" for body in bodies if tuple_allows(body, port)]
         return found
 
-    def plan(self, state: dict[str, t.Any], desired: list[Rule], want_open: bool) -> Plan:
+    def plan_wanted(self, state: dict[str, t.Any], wanted: list[tuple[Rule, bool]]) -> Plan:
         plan = Plan()
-        user_comment = self.options.get("comment")
         present = set(state["present"])
         enable = bool(self.options.get("enable")) and not state["active"]
         if enable:
@@ -163,9 +162,9 @@ class UfwBackend(Backend):
                 present.add(ssh_rule)
             if plan.ssh_guard["added"]:
                 plan.ssh_guard["action"] = "added"
-        for rule in desired:
+        for rule, want_open in wanted:
             if want_open and rule not in present:
-                plan.add_step([self.ufw, "allow"] + ufw_spec(rule) + ["comment", comment_for(rule, user_comment)])
+                plan.add_step([self.ufw, "allow"] + ufw_spec(rule) + ["comment", comment_for(rule, self.rule_comment(rule))])
                 plan.undo.append(" ".join(shell_quote(a) for a in [self.ufw, "delete", "allow"] + ufw_spec(rule)))
                 plan.added.append(rule)
             elif not want_open and rule in present:

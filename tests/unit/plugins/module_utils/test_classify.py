@@ -82,3 +82,17 @@ def test_registry_is_complete():
     for code, (severity, message, fix) in _classify.REASONS.items():
         assert severity in _classify.SEVERITIES and message and fix, code
         assert _classify.CHECK_OF[code] in _classify.SECTIONS + ("other",), code
+
+
+def test_failure_message_says_why():
+    bad = [
+        {"host": "web", "port": 443, "status": "critical", "reasons": [_classify.reason("filtered")]},
+        {"host": "web", "port": 80, "status": "critical", "reasons": [_classify.reason("closed")]},
+        {"host": "web2", "port": 443, "status": "critical", "reasons": [_classify.reason("filtered")]},
+    ]
+    msg = _classify.failure_message(bad, 4, "critical")
+    assert msg.startswith("3 of 4 endpoint(s) at or above fail_on=critical: web:443 critical (filtered)")
+    # each failing code is explained once, from the registry: filtered = dropped on the way, closed = nothing listens
+    assert msg.count(_classify.REASONS["filtered"][1]) == 1
+    assert "filtered: The connection timed out" in msg and "closed: The connection was refused" in msg
+    assert "Why" not in _classify.failure_message([{"host": "x", "port": 1, "status": "critical", "reasons": []}], 1, "critical")

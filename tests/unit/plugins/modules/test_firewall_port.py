@@ -137,3 +137,26 @@ def test_stale_state_is_reported_and_moved_aside(tmp_path):
     result = run({"confirm": True})
     assert result["changed"] and result["rollback"]["earlier"]["stale"] and not result["rollback"]["confirmed"]
     assert not (tmp_path / "rollback").exists() and (tmp_path / "rollback.stale").is_dir()
+
+
+def test_rules_apply_in_one_run(tmp_path, monkeypatch, _patch):
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils._firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
+    result = run({"rules": [{"port": ["443", "80"]}, {"port": ["8000-8010"], "source": ["10.0.0.0/8"], "comment": "admin"},
+                            {"port": ["8443"], "state": "closed"}],
+                  "comment": "https", "persistent": False, "_ansible_check_mode": True})
+    assert result["changed"] is True
+    assert [r["port"] for r in result["rules_added"]] == ["443", "80", "8000-8010"]
+    assert result["commands"] == [["/usr/sbin/nft", "-f", "-"]]  # one transaction
+    # the detection's read of the ruleset is the backend's read: the ruleset is listed once
+    assert [c for c in _patch if c[:2] == ["/usr/sbin/nft", "-j"]] == [["/usr/sbin/nft", "-j", "-a", "list", "ruleset"]]
+
+
+@pytest.mark.parametrize("args,msg", [
+    ({"rules": [{"port": ["443"]}, {"port": ["443"], "state": "closed"}]}, "rules[1]: tcp/443 is asked both open and closed"),
+    ({"rules": [{"port": ["70000"]}]}, "rules[0].port: 70000 is out of range"),
+    ({"rules": [{"port": ["443"]}], "port": ["443"]}, "mutually exclusive"),
+    ({"protocol": "tcp"}, "port, rules"),
+])
+def test_rules_bad_input(args, msg, _patch):
+    assert msg in run(args, FailJson)["msg"]
+    assert not any(c[:2] == ["/usr/sbin/nft", "-f"] for c in _patch)

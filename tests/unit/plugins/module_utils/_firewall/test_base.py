@@ -8,8 +8,10 @@ from ansible_collections.port443.https.plugins.module_utils._firewall.base impor
     FirewallError,
     Rule,
     build_rules,
+    build_wanted,
     comment_for,
     key_from_comment,
+    read_cache,
     parse_ports,
     parse_sources,
     render_rules,
@@ -68,3 +70,42 @@ def test_comments():
 def test_render():
     text = render_rules(rules_by_family([Rule("tcp", 443, 443), Rule("tcp", 22, 22, "10.0.0.0/8")]))
     assert text == ("ipv4: allow tcp/22 from 10.0.0.0/8\nipv4: allow tcp/443 from any\nipv6: allow tcp/443 from any\n")
+
+
+def test_build_wanted_defaults_conflicts_and_errors():
+    defaults = {"protocol": "tcp", "state": "open", "source": None, "comment": "https"}
+    wanted = build_wanted([{"port": ["443", "80"]},
+                           {"port": ["8000-8010"], "source": ["10.0.0.0/8"], "comment": "admin"},
+                           {"port": ["53"], "protocol": "udp", "state": "closed", "source": []},
+                           {"port": ["443"]}], defaults)
+    assert [(r.key, r.comment, want) for r, want in wanted] == [
+        ("tcp/443", "https", True), ("tcp/80", "https", True), ("tcp/8000-8010,from=10.0.0.0/8", "admin", True),
+        ("udp/53", "https", False)]
+    with pytest.raises(FirewallError, match=r"^rules\[1\]: tcp/443 is asked both open and closed$"):
+        build_wanted([{"port": ["443"]}, {"port": ["443"], "state": "closed"}], defaults)
+    with pytest.raises(FirewallError, match=r"^rules\[0\]\.port: 70000 is out of range"):
+        build_wanted([{"port": ["70000"]}], defaults)
+    with pytest.raises(FirewallError, match=r"^rules\[1\]\.source: "):
+        build_wanted([{"port": ["1"]}, {"port": ["2"], "source": ["10.0.0.300/8"]}], defaults)
+    with pytest.raises(FirewallError, match=r"^rules\[0\]\.comment: "):
+        build_wanted([{"port": ["1"], "comment": "bad;comment"}], defaults)
+    with pytest.raises(FirewallError, match=r"^rules\[0\]\.port: "):
+        build_wanted([{"port": []}], defaults)
+
+
+def test_read_cache_runs_each_status_read_once_until_dropped():
+    calls = []
+
+    def runner(argv, data=None):
+        calls.append(argv)
+        return 0, f"out{len(calls)}", ""
+
+    run, drop = read_cache(runner)
+    assert run(["ufw", "status"]) == run(["ufw", "status"]) == (0, "out1", "")
+    run(["ufw", "allow", "443/tcp"])
+    run(["ufw", "allow", "443/tcp"])  # never cached: only the reads are
+    assert run(["nft", "-j", "-a", "list", "ruleset"]) == run(["nft", "-j", "-a", "list", "ruleset"])
+    drop()
+    assert run(["ufw", "status"])[1] != "out1"  # read again after a change
+    assert calls == [["ufw", "status"], ["ufw", "allow", "443/tcp"], ["ufw", "allow", "443/tcp"],
+                     ["nft", "-j", "-a", "list", "ruleset"], ["ufw", "status"]]

@@ -151,3 +151,22 @@ def test_edit_saved_without_filter_table_sets_no_policy():
     # the host saved only nat: the added filter table declares INPUT without a policy (never a persisted DROP)
     assert edit_saved("*nat\nCOMMIT\n", ["-A INPUT -j ACCEPT"]) == "*nat\nCOMMIT\n*filter\n:INPUT - [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n"
     assert edit_saved(None, ["-A INPUT -j ACCEPT"]).startswith("# Created by port443.https")
+
+
+def test_mixed_plan_removes_first_and_inserts_above_the_moved_terminal(fake_runner, tmp_path):
+    be, _runner = backend(fake_runner, tmp_path, persistent=False)
+    # 443 sits at position 3, the REJECT at 4: after deleting 443 the REJECT is at 3, so 8443 goes in at 3
+    plan = be.plan_wanted(be.read_state(), [(Rule("tcp", 8443, 8443, comment="admin"), True), (Rule("tcp", 443, 443), False)])
+    v4 = [c for c in plan.commands if c[0] == "iptables"]
+    assert v4[0][:4] == ["iptables", "-w", "-D", "INPUT"] and "443" in v4[0]
+    assert v4[1][:5] == ["iptables", "-w", "-I", "INPUT", "3"] and "port443.https:tcp/8443 admin" in v4[1]
+    assert [r.key for r in plan.added] == ["tcp/8443"] and [r.key for r in plan.removed] == ["tcp/443"]
+
+
+def test_rule_comment_overrides_the_option(fake_runner, tmp_path):
+    runner = fake_runner({("iptables", "-w", "-S", "INPUT"): (0, V4, ""), ("ip6tables", "-w", "-S", "INPUT"): (0, V6, "")})
+    be = IptablesBackend(runner, {"persistent": False, "comment": "https"},
+                         paths={"ipv4": str(tmp_path / "4"), "ipv6": str(tmp_path / "6")})
+    plan = be.plan_wanted(be.read_state(), [(Rule("tcp", 80, 80), True), (Rule("tcp", 81, 81, comment=""), True)])
+    comments = [c[c.index("--comment") + 1] for c in plan.commands if c[0] == "iptables"]
+    assert comments == ["port443.https:tcp/80 https", "port443.https:tcp/81"]

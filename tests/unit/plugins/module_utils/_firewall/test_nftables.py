@@ -262,3 +262,16 @@ def test_undo_of_a_removal_goes_back_before_the_drop(tmp_path):
     plan = be.plan(be.read_state(), [Rule("tcp", 443, 443)], False)
     assert plan.steps[0][1] == "delete rule inet filter input handle 6\n"
     assert plan.undo == ["nft 'insert rule inet filter input position 5 tcp dport 443 accept comment \"port443.https:tcp/443 https\"'"]
+
+
+def test_mixed_states_in_one_transaction(fake_runner, tmp_path):
+    be, _runner = backend(fake_runner, tmp_path, ruleset(policy="accept", terminal=True), persistent=False, comment="web")
+    plan = be.plan_wanted(be.read_state(), [(Rule("tcp", 8443, 8443, comment="admin"), True), (Rule("tcp", 443, 443), False)])
+    assert len(plan.steps) == 1
+    assert plan.steps[0][1].splitlines() == [
+        "delete rule inet filter input handle 7",
+        'insert rule inet filter input position 9 tcp dport 8443 accept comment "port443.https:tcp/8443 admin"',
+    ]
+    assert [r.key for r in plan.added] == ["tcp/8443"] and [r.key for r in plan.removed] == ["tcp/443"]
+    # undo: newest first - take 8443 away, then put 443 back before the final reject
+    assert "delete rule inet filter input handle" in plan.undo[0] and "insert rule inet filter input position 9" in plan.undo[1]

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.port443.https.plugins.module_utils._firewall.base import FirewallError, Rule
 from ansible_collections.port443.https.plugins.module_utils._firewall.detect import detect_backend
-from ansible_collections.port443.https.plugins.module_utils._firewall.firewalld import FirewalldBackend
+from ansible_collections.port443.https.plugins.module_utils._firewall.firewalld import FirewalldBackend, list_all_zone
 from ansible_collections.port443.https.plugins.module_utils._firewall.ufw import UfwBackend, parse_added
 
 ADDED = """Added user rules (see 'ufw status' for running firewall):
@@ -69,6 +69,7 @@ def firewalld(fake_runner, running, **opts):
         ("firewall-cmd", "--get-default-zone"): (0, "public\n", ""),
         ("firewall-offline-cmd", "--get-default-zone"): (0, "public\n", ""),
         ("firewall-cmd", "--zone=public", "--list-all"): (0, list_all("80/tcp", "ssh", RICH), ""),
+        ("firewall-cmd", "--list-all"): (0, list_all("80/tcp", "ssh", RICH), ""),
         ("firewall-cmd", "--permanent", "--zone=public", "--list-all"): (0, list_all("80/tcp 443/tcp", "ssh"), ""),
         ("firewall-cmd", "--zone=nope", "--list-all"): (112, "", "Error: INVALID_ZONE: nope"),
         ("firewall-offline-cmd", "--zone=public", "--list-all"): (0, list_all("", "dhcpv6-client"), ""),
@@ -88,6 +89,36 @@ def test_firewalld_runtime_and_permanent(fake_runner):
          '--add-rich-rule=rule family="ipv4" source address="10.0.0.0/8" port port="443" protocol="tcp" accept'],
     ]
     assert [r.key for r in plan.added] == ["tcp/443", "tcp/443,from=10.0.0.0/8"]
+
+
+def test_firewalld_reads_the_default_zone_in_three_calls(fake_runner):
+    be, runner = firewalld(fake_runner, True)
+    state = be.read_state()
+    assert state["zone"] == "public" and state["runtime"]["rules"] != state["permanent"]["rules"]
+    # --list-all names the default zone in its first line: no --get-default-zone, no second runtime read
+    assert [argv for argv, _data in runner.calls] == [
+        ["firewall-cmd", "--state"], ["firewall-cmd", "--list-all"], ["firewall-cmd", "--permanent", "--zone=public", "--list-all"]]
+
+
+def test_firewalld_mixed_states_in_one_plan(fake_runner):
+    be, _runner = firewalld(fake_runner, True)
+    state = be.read_state()
+    # runtime has 80, permanent 80 and 443: open 443, close 80
+    plan = be.plan_wanted(state, [(Rule("tcp", 443, 443), True), (Rule("tcp", 80, 80), False)])
+    assert plan.commands == [
+        ["firewall-cmd", "--zone=public", "--remove-port=80/tcp"],
+        ["firewall-cmd", "--zone=public", "--add-port=443/tcp"],
+        ["firewall-cmd", "--permanent", "--zone=public", "--remove-port=80/tcp"],
+    ]
+    assert [r.key for r in plan.added] == ["tcp/443"] and [r.key for r in plan.removed] == ["tcp/80"]
+    # the undo puts back the start, newest change first
+    assert plan.undo[0].endswith("--add-port=80/tcp") and "--remove-port=443/tcp" in plan.undo[1]
+
+
+def test_list_all_zone():
+    assert list_all_zone("public (active)\n  target: default\n") == "public"
+    assert list_all_zone("  target: default\n") is None
+    assert list_all_zone("") is None
 
 
 def test_firewalld_offline_enable_allows_ssh(fake_runner):
@@ -115,12 +146,39 @@ def test_detect_order(fake_runner):
     assert detect_backend(runner, which_all) == ("firewalld", "firewalld is running")
     native = json.dumps({"nftables": [{"table": {"family": "inet", "name": "filter"}}]})
     runner = fake_runner({("firewall-cmd", "--state"): (252, "", ""), ("ufw", "status"): (0, "Status: inactive", ""),
-                          ("nft", "-j", "list", "ruleset"): (0, native, "")})
+                          ("nft", "-j", "-a", "list", "ruleset"): (0, native, "")})
     assert detect_backend(runner, which_all)[0] == "nftables"
     assert detect_backend(runner, which_all, enable=True)[0] == "firewalld"
     made = json.dumps({"nftables": [{"table": {"family": "ip", "name": "filter"}},
                                     {"chain": {"family": "ip", "table": "filter", "name": "INPUT"}}]})
-    runner = fake_runner({("nft", "-j", "list", "ruleset"): (0, made, "")})
+    runner = fake_runner({("nft", "-j", "-a", "list", "ruleset"): (0, made, "")})
     assert detect_backend(runner, lambda n: n if n in ("nft", "iptables") else None)[0] == "iptables"
     with pytest.raises(FirewallError):
         detect_backend(runner, lambda n: None)
+
+
+def test_ufw_mixed_states_and_per_rule_comments(fake_runner):
+    be, _runner = ufw(fake_runner, True, comment="https")
+    plan = be.plan_wanted(be.read_state(), [(Rule("tcp", 443, 443), True), (Rule("tcp", 80, 80), True),
+                                            (Rule("tcp", 8000, 8010, "10.0.0.0/8"), False),
+                                            (Rule("udp", 53, 53, comment="dns"), True)])
+    assert plan.commands == [
+        ["ufw", "allow", "80/tcp", "comment", "port443.https:tcp/80 https"],
+        ["ufw", "delete", "allow", "from", "10.0.0.0/8", "to", "any", "port", "8000:8010", "proto", "tcp"],
+        ["ufw", "allow", "53/udp", "comment", "port443.https:udp/53 dns"],
+    ]
+
+
+def test_firewalld_ports_and_rich_rules_take_a_command_each(fake_runner):
+    # firewall-cmd: "argument --add-rich-rule: not allowed with argument --add-port"
+    be, _runner = firewalld(fake_runner, True, persistent=False)
+    plan = be.plan_wanted(be.read_state(), [(Rule("tcp", 443, 443), True), (Rule("tcp", 8000, 8010, "10.0.0.0/8"), True),
+                                            (Rule("tcp", 80, 80), False)])
+    assert plan.commands == [
+        ["firewall-cmd", "--zone=public", "--remove-port=80/tcp"],
+        ["firewall-cmd", "--zone=public", "--add-port=443/tcp"],
+        ["firewall-cmd", "--zone=public",
+         '--add-rich-rule=rule family="ipv4" source address="10.0.0.0/8" port port="8000-8010" protocol="tcp" accept'],
+    ]
+    for argv in plan.commands:
+        assert not (any(a.startswith("--add-port") for a in argv) and any(a.startswith("--add-rich-rule") for a in argv))
