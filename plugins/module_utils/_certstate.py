@@ -25,13 +25,16 @@ from ansible_collections.port443.https.plugins.module_utils import _x509
 
 # Sources whose every step this module can decide; the others always take the full path.
 DECIDED_SOURCES = ("selfsigned", "internal_ca")
+# Owner and group of the role's files on the host (root); the unit tests point them at the user running them.
+ROOT_UID = ROOT_GID = 0
 _NAME_CONSTRAINT = re.compile(r"^(DNS:[A-Za-z0-9*._-]+|IP:[0-9a-fA-F.:]+/[0-9.]+)$")
 
 
 # ---- files ------------------------------------------------------------------------------------------------
 
-def file_attrs(path: str, mode: int, kind: str = "file", owner: int | None = 0, group: int | None = 0) -> list[str]:
-    """Drift of one path against what ansible.builtin.file/copy would enforce (followed like they follow links)."""
+def file_attrs(path: str, mode: int, kind: str = "file", owned: bool = True) -> list[str]:
+    """Drift of one path against what ansible.builtin.file/copy would enforce (followed like they follow links);
+    owned: the role sets owner and group root."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -44,10 +47,10 @@ def file_attrs(path: str, mode: int, kind: str = "file", owner: int | None = 0, 
     reasons = []
     if stat.S_IMODE(info.st_mode) != mode:
         reasons.append(f"{path}: mode {stat.S_IMODE(info.st_mode):04o}, expected {mode:04o}")
-    if owner is not None and info.st_uid != owner:
-        reasons.append(f"{path}: owner uid {info.st_uid}, expected {owner}")
-    if group is not None and info.st_gid != group:
-        reasons.append(f"{path}: group gid {info.st_gid}, expected {group}")
+    if owned and info.st_uid != ROOT_UID:
+        reasons.append(f"{path}: owner uid {info.st_uid}, expected {ROOT_UID}")
+    if owned and info.st_gid != ROOT_GID:
+        reasons.append(f"{path}: group gid {info.st_gid}, expected {ROOT_GID}")
     return reasons
 
 
@@ -279,14 +282,14 @@ def nice_json(value: t.Any) -> str:
 
 def ca_state(p: dict[str, t.Any]) -> tuple[list[str], str]:
     """Reasons the CA block of internal_ca.yml would change something on the controller, and the CA certificate."""
-    reasons = file_attrs(p["ca_dir"], 0o700, "directory", owner=None, group=None)
+    reasons = file_attrs(p["ca_dir"], 0o700, "directory", owned=False)
     paths = p["ca_paths"]
     key = None
     data = read(paths["key"])
     if data is None:
         reasons.append(f"CA key {paths['key']}: missing or unreadable")
     else:
-        reasons += file_attrs(paths["key"], 0o600, owner=None, group=None)
+        reasons += file_attrs(paths["key"], 0o600, owned=False)
         passphrase = p.get("passphrase") or None
         try:
             key = _x509.load_private_key(data, passphrase.encode("utf-8") if passphrase else None)
@@ -308,12 +311,12 @@ def ca_state(p: dict[str, t.Any]) -> tuple[list[str], str]:
         reasons.append(f"CA name constraints: none recorded in {paths['constraints']} or malformed")
     else:
         reasons += (_content(paths["constraints"], (nice_json(permitted) + "\n").encode("utf-8"), "CA name constraints")
-                    or file_attrs(paths["constraints"], 0o644, owner=None, group=None))
+                    or file_attrs(paths["constraints"], 0o644, owned=False))
 
     cert, pem, cert_reasons = _load_cert(paths["cert"], "CA certificate")
     reasons += cert_reasons
     if cert is not None:
-        reasons += file_attrs(paths["cert"], 0o644, owner=None, group=None)
+        reasons += file_attrs(paths["cert"], 0o644, owned=False)
         reasons += ca_cert_drift(cert, key, p["common_name"], permitted)
     return reasons, (pem or b"").decode("utf-8", "replace")
 
