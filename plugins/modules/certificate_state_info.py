@@ -10,7 +10,7 @@ module: certificate_state_info
 short_description: Decide in one read-only step whether the certificate role has anything to change
 version_added: 0.1.0
 description:
-  - The first step of the role M(port443.https.certificate) (its C(main) entry point). It learns, without changing
+  - The first step of the C(port443.https.certificate) role (its C(main) entry point). It learns, without changing
     anything, whether the role's full path (packages, directories, key, signing, copies, full chain, trust store)
     would change something on the host or, for O(source=internal_ca) with the CA on the controller, on the
     controller. RV(drift) V(false) means the full path would report no change; the role then only publishes its facts.
@@ -160,7 +160,7 @@ options:
         elements: str
         default: []
 notes:
-  - The role M(port443.https.certificate) runs it and includes its full path only when RV(drift) is V(true). Its
+  - The C(port443.https.certificate) role runs it and includes its full path only when RV(drift) is V(true). Its
     Molecule scenario C(certificate_dns) proves it by drift made by hand (key mode, deleted full chain, new names,
     deleted trust-store entry, a certificate of another key, a renewal window) that C(--check) reports and a run repairs.
 seealso:
