@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""certificate_state_info: the role's input checks and the internal CA's state on the controller, then the
+host's state through the module of the same name (documentation in plugins/modules/certificate_state_info.py)."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.port443.https.plugins.module_utils import _certstate
+
+MODULE = "port443.https.certificate_state_info"
+# Options the action consumes; the rest go to the module on the host.
+_ACTION_ONLY = ("full_path_reasons", "provided_complete", "os_family", "ca")
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+        task_vars = task_vars or {}
+        result = super().run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        result["changed"] = False
+
+        facts: dict[str, t.Any] = {}
+        os_family = args.get("os_family") or task_vars.get("ansible_facts", {}).get("os_family")
+        if not os_family:
+            gathered = self._execute_module("ansible.builtin.setup", module_args={"gather_subset": ["min"]},
+                                            task_vars=task_vars)
+            if gathered.get("failed"):
+                return gathered
+            facts = gathered.get("ansible_facts", {})
+            os_family = facts.get("ansible_os_family") or facts.get("os_family")
+            result["ansible_facts"] = facts
+        if os_family != "Debian":
+            distribution = facts.get("ansible_distribution") or task_vars.get("ansible_facts", {}).get("distribution")
+            raise AnsibleActionFail(
+                "port443.https.certificate supports the Debian OS family only (Debian, Ubuntu); this host runs "
+                f"{distribution or 'an unknown distribution'} (OS family {os_family}).")
+        self._check_settings(args)
+
+        reasons = list(args.get("full_path_reasons") or [])
+        if args.get("source") in _certstate.DECIDED_SOURCES and not reasons:
+            module_args = {k: v for k, v in args.items() if k not in _ACTION_ONLY}
+            if args["source"] == "internal_ca":
+                ca = args.get("ca") or {}
+                if ca.get("on_controller"):
+                    try:
+                        ca_reasons, ca_pem = _certstate.ca_state({
+                            "ca_dir": ca["dir"], "passphrase": ca.get("passphrase") or "",
+                            "common_name": ca["common_name"], "permitted": ca.get("permitted") or [],
+                            "ca_paths": {"key": ca["key"], "cert": ca["cert"], "constraints": ca["constraints"]},
+                        })
+                    except KeyError as exc:
+                        raise AnsibleActionFail(f"ca.{exc.args[0]}: required with source internal_ca") from None
+                    reasons += ca_reasons
+                    module_args["ca_cert"] = ca_pem
+                else:
+                    reasons.append("internal CA: not on the controller (always the full path)")
+            host = self._execute_module(MODULE, module_args=module_args, task_vars=task_vars)
+            if host.get("failed"):
+                return host
+            reasons += host.get("reasons", [])
+        elif not reasons:
+            reasons.append(f"source {args.get('source')}: always takes the full path")
+        result.update(drift=bool(reasons), reasons=reasons)
+        return result
+
+    @staticmethod
+    def _check_settings(args: dict[str, t.Any]) -> None:
+        """The role's input checks, one message naming the role's variables."""
+        problems = []
+        if args.get("source") not in ("selfsigned", "internal_ca", "provided", "acme"):
+            problems.append(f"certificate_source must be one of selfsigned, internal_ca, provided, acme (got {args.get('source')!r})")
+        if not args.get("sans"):
+            problems.append("certificate_sans must not be empty")
+        if args.get("key_type", "ECC") not in ("ECC", "RSA"):
+            problems.append(f"certificate_key_type must be ECC or RSA (got {args.get('key_type')!r})")
+        if args.get("source") == "provided" and not _bool(args.get("provided_complete", True)):
+            problems.append("the provided source needs certificate_provided_cert and certificate_provided_key")
+        if problems:
+            raise AnsibleActionFail("; ".join(problems) + ".")
+
+
+def _bool(value: t.Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)

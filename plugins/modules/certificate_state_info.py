@@ -1,0 +1,275 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: certificate_state_info
+short_description: Decide in one read-only step whether the certificate role has anything to change
+version_added: 0.1.0
+description:
+  - The first step of the C(port443.https.certificate) role (its C(main) entry point). It learns, without changing
+    anything, whether the role's full path (packages, directories, key, signing, copies, full chain, trust store)
+    would change something on the host or, for O(source=internal_ca) with the CA on the controller, on the
+    controller. RV(drift) V(false) means the full path would report no change; the role then only publishes its facts.
+  - "It may report a drift the full path then does not find (the cost is a run of the full path) but never misses
+    one: whatever it cannot decide counts as drift. Always drift: sources other than V(selfsigned) and
+    V(internal_ca), a non-empty O(full_path_reasons) (the role passes pools and client certificates), an internal CA
+    on another host than the controller, DNS names that are not lower-case ASCII."
+  - On the host it checks the packages (C(dpkg-query)), the directories (owner root, modes 0755 and 0700), the key
+    (owner root, mode 0600, loads, type and curve or size), the certificate (owner root, mode 0644, parses, belongs to
+    the key, subject and subjectAltName exactly as the role's signing request has them, no other extension than
+    the key identifiers, self-signed by its key or issued by the CA with the CA's authority key identifier, outside
+    the renewal window of O(renew_days) and O(renew_percent)), the full chain (exact content, owner, mode), and for
+    the internal CA the CA copy next to the certificate and the trust-store entry (O(ca_trust=true) present with the
+    CA's content; V(false) absent when it holds this CA's key).
+  - On the controller (action plugin) it checks the CA directory (mode 0700), the CA key (mode 0600, loads with
+    the passphrase, ECC secp384r1), the recorded name constraints (exact content, mode 0644) and the CA certificate
+    (mode 0644, matches the key, self-signed, subject, basic constraints, key usage and name constraints as the
+    role's CA signing request has them). It also refuses hosts outside the Debian OS family and unusable settings
+    with one message (the role's input checks), gathering the C(min) facts subset itself when C(os_family) is unknown.
+author:
+  - port443.https contributors (@port443)
+requirements:
+  - cryptography >= 3.4 on the host (without it the result is drift, as the role installs it)
+extends_documentation_fragment:
+  - port443.https._attributes
+  - port443.https._attributes.info_module
+  - port443.https._attributes.idempotent_not_modify_state
+options:
+  source:
+    description: The role's C(certificate_source).
+    type: str
+    choices: [selfsigned, internal_ca, provided, acme]
+    required: true
+  sans:
+    description: The subjectAltName entries in the role's signing request form (C(DNS:name), C(IP:address)); must not be empty.
+    type: list
+    elements: str
+    required: true
+  common_name:
+    description: Common name of the subject (the role's first name).
+    type: str
+    required: true
+  key_type:
+    description: Type of the private key.
+    type: str
+    choices: [ECC, RSA]
+    default: ECC
+  key_curve:
+    description: Curve of an ECC key.
+    type: str
+    default: secp256r1
+  key_size:
+    description: Size in bits of an RSA key.
+    type: int
+    default: 2048
+  cert_dir:
+    description: Directory of the certificate (root, 0755).
+    type: path
+    required: true
+  key_dir:
+    description: Directory of the key (root, 0700).
+    type: path
+    required: true
+  cert_path:
+    description: The certificate file.
+    type: path
+    required: true
+  key_path:
+    description: The private key file.
+    type: path
+    required: true
+  fullchain_path:
+    description: The full chain file.
+    type: path
+    required: true
+  ca_copy_path:
+    description: The copy of the internal CA's certificate next to the certificate.
+    type: path
+  trust_path:
+    description: The internal CA's entry in the system trust store.
+    type: path
+  ca_trust:
+    description: Whether the internal CA belongs in the system trust store.
+    type: bool
+    default: false
+  ca_cert:
+    description:
+      - PEM of the internal CA's certificate. Filled in by the action plugin from O(ca.cert) when O(ca.on_controller);
+        empty means drift.
+    type: str
+    default: ""
+  renew_days:
+    description: Renewal window in days (a certificate not valid for this many more days is renewed).
+    type: int
+    default: 30
+  renew_percent:
+    description: Renewal when less than this percentage of the lifetime remains; V(0) turns it off.
+    type: float
+    default: 0
+  packages:
+    description: Debian packages that must be installed (empty when the role does not install packages).
+    type: list
+    elements: str
+    default: []
+  full_path_reasons:
+    description: Reasons of the caller to take the full path anyway (each counts as drift). Handled by the action plugin.
+    type: list
+    elements: str
+    default: []
+  provided_complete:
+    description: For O(source=provided), whether both the certificate and the key were given (the action refuses otherwise).
+    type: bool
+    default: true
+  os_family:
+    description: The host's C(ansible_facts.os_family); empty = the action plugin gathers the C(min) subset. Handled by the action plugin.
+    type: str
+    default: ""
+  ca:
+    description: The internal CA, read on the controller by the action plugin (only for O(source=internal_ca)).
+    type: dict
+    suboptions:
+      on_controller:
+        description: Whether the CA lives on the controller; V(false) always means drift.
+        type: bool
+        default: false
+      dir:
+        description: The CA directory.
+        type: path
+      key:
+        description: The CA key.
+        type: path
+      cert:
+        description: The CA certificate.
+        type: path
+      constraints:
+        description: The JSON file of the name constraints the CA was created with.
+        type: path
+      passphrase:
+        description: Passphrase of the CA key.
+        type: str
+      common_name:
+        description: Common name of the CA.
+        type: str
+      permitted:
+        description: Explicit name constraints in signing request form (C(DNS:suffix), C(IP:network/prefix)); empty = the recorded ones.
+        type: list
+        elements: str
+        default: []
+notes:
+  - The C(port443.https.certificate) role runs it and includes its full path only when RV(drift) is V(true). Its
+    Molecule scenario C(certificate_dns) proves it by drift made by hand (key mode, deleted full chain, new names,
+    deleted trust-store entry, a certificate of another key, a renewal window) that C(--check) reports and a run repairs.
+seealso:
+  - module: port443.https.certificate_file_info
+"""
+
+EXAMPLES = r"""
+---
+- name: Learn whether the self-signed certificate of www needs any change
+  port443.https.certificate_state_info:
+    source: selfsigned
+    sans: [DNS:www.example.com]
+    common_name: www.example.com
+    cert_dir: /etc/ssl/port443
+    key_dir: /etc/ssl/port443/private
+    cert_path: /etc/ssl/port443/www.crt
+    key_path: /etc/ssl/port443/private/www.key
+    fullchain_path: /etc/ssl/port443/www-fullchain.crt
+    packages: [python3-cryptography, ca-certificates, openssl]
+  register: cert_state
+
+- name: Show why the role would run its full path
+  ansible.builtin.debug:
+    var: cert_state.reasons
+  when: cert_state.drift
+"""
+
+RETURN = r"""
+drift:
+  description: Whether the role's full path may change something (V(false) = converged, nothing to do).
+  returned: success
+  type: bool
+  sample: false
+reasons:
+  description: What differs (or could not be decided), one line each; empty when converged.
+  returned: success
+  type: list
+  elements: str
+  sample: ["/etc/ssl/port443/private/www.key: mode 0644, expected 0600"]
+"""
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.port443.https.plugins.module_utils import _certstate
+
+ARGUMENT_SPEC: dict[str, t.Any] = {
+    "source": {"type": "str", "required": True, "choices": ["selfsigned", "internal_ca", "provided", "acme"]},
+    "sans": {"type": "list", "elements": "str", "required": True},
+    "common_name": {"type": "str", "required": True},
+    "key_type": {"type": "str", "default": "ECC", "choices": ["ECC", "RSA"]},
+    "key_curve": {"type": "str", "default": "secp256r1"},
+    "key_size": {"type": "int", "default": 2048},
+    "cert_dir": {"type": "path", "required": True},
+    "key_dir": {"type": "path", "required": True},
+    "cert_path": {"type": "path", "required": True},
+    "key_path": {"type": "path", "required": True},
+    "fullchain_path": {"type": "path", "required": True},
+    "ca_copy_path": {"type": "path"},
+    "trust_path": {"type": "path"},
+    "ca_trust": {"type": "bool", "default": False},
+    "ca_cert": {"type": "str", "default": ""},
+    "renew_days": {"type": "int", "default": 30},
+    "renew_percent": {"type": "float", "default": 0},
+    "packages": {"type": "list", "elements": "str", "default": []},
+    "full_path_reasons": {"type": "list", "elements": "str", "default": []},
+    "provided_complete": {"type": "bool", "default": True},
+    "os_family": {"type": "str", "default": ""},
+    "ca": {
+        "type": "dict",
+        "options": {
+            "on_controller": {"type": "bool", "default": False},
+            "dir": {"type": "path"},
+            "key": {"type": "path"},
+            "cert": {"type": "path"},
+            "constraints": {"type": "path"},
+            "passphrase": {"type": "str", "no_log": True},
+            "common_name": {"type": "str"},
+            "permitted": {"type": "list", "elements": "str", "default": []},
+        },
+    },
+}
+
+
+def main() -> t.NoReturn:
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    params = module.params
+    if not params["sans"]:
+        module.fail_json(msg="sans: must not be empty (certificate_sans)")
+    if params["source"] == "internal_ca" and not (params["ca_copy_path"] and params["trust_path"]):
+        module.fail_json(msg="ca_copy_path and trust_path: required with source internal_ca")
+    dpkg = module.get_bin_path("dpkg-query")
+
+    def dpkg_status(packages: list[str]) -> dict[str, str]:
+        if not dpkg:
+            return {}
+        _rc, out, _err = module.run_command([dpkg, "-W", "-f=${Package} ${Status}\\n"] + packages)
+        status = {}
+        for line in out.splitlines():
+            words = line.split()
+            # "want flag status": apt's state=present is satisfied by an installed package (held or not).
+            if len(words) == 4 and words[2] == "ok" and words[3] == "installed":
+                status[words[0].split(":")[0]] = "installed"
+        return status
+
+    reasons = list(params["full_path_reasons"]) + _certstate.host_state(params, dpkg_status)
+    module.exit_json(changed=False, drift=bool(reasons), reasons=reasons)
+
+
+if __name__ == "__main__":
+    main()
