@@ -16,7 +16,6 @@ import os
 import pwd
 import re
 import stat
-import subprocess
 import typing as t
 
 # The names the servers look for as a directory index (the role's placeholder is written where none exists).
@@ -48,13 +47,8 @@ def sha1_file(path: str) -> str | None:
         return None
 
 
-def _run(argv: list[str], stdin: str | None = None, timeout: int = 30) -> tuple[int, str, str]:
-    try:
-        proc = subprocess.run(argv, input=stdin if stdin is not None else "", capture_output=True, text=True,
-                              timeout=timeout, check=False)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return 127, "", str(exc)
-    return proc.returncode, proc.stdout, proc.stderr
+# How commands run: (argv, stdin text or None) -> (rc, stdout, stderr). The module passes AnsibleModule.run_command.
+Runner = t.Callable[[t.List[str], t.Optional[str]], t.Tuple[int, str, str]]
 
 
 def owned(path: str, owner: str, group: str, mode: int, kind: str) -> str | None:
@@ -78,21 +72,21 @@ def owned(path: str, owner: str, group: str, mode: int, kind: str) -> str | None
     return None
 
 
-def packages_missing(names: list[str]) -> list[str]:
+def packages_missing(names: list[str], run: Runner) -> list[str]:
     """The packages dpkg does not list as installed (all of them when dpkg-query cannot answer)."""
     if not names:
         return []
-    rc, out, _err = _run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *names])
+    rc, out, _err = run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *names], None)
     installed = {line.split(" ", 1)[0].split(":")[0] for line in out.splitlines() if line.endswith(" install ok installed")}
     return [name for name in names if name not in installed] if rc in (0, 1) else list(names)
 
 
-def tls_library(server: str, linked: str) -> dict[str, str]:
+def tls_library(server: str, linked: str, run: Runner) -> dict[str, str]:
     """Raw version output as the role's tls_library.yml reads it ('' when it cannot be read)."""
     if server == "caddy":
-        rc, out, _err = _run(["sh", "-c", "caddy version; caddy build-info"])
+        rc, out, _err = run(["sh", "-c", "caddy version; caddy build-info"], None)
         return {"openssl": "", "caddy": out}
-    rc, out, _err = _run(["python3", "-c", _OPENSSL_SCRIPT, linked])
+    rc, out, _err = run(["python3", "-c", _OPENSSL_SCRIPT, linked], None)
     return {"openssl": out.strip() if rc == 0 else "", "caddy": ""}
 
 
@@ -125,14 +119,13 @@ def client_ca_copy(ca_dir: str, name: str, pem: str) -> str:
     return f"{ca_dir}/{name}-{hashlib.sha256(pem.encode('utf-8')).hexdigest()[:16]}.pem"
 
 
-def client_ca_problem(pem: str | None) -> str | None:
+def client_ca_problem(pem: str | None, run: Runner) -> str | None:
     """None when the full path would accept this client CA (PEM certificates that parse, no private key)."""
     if pem is None:
         return "unreadable"
     if "-----BEGIN CERTIFICATE-----" not in pem or "PRIVATE KEY" in pem:
         return "not a PEM certificate"
-    rc, _out, err = _run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", "/dev/stdin", "-out", "/dev/null"],
-                         stdin=pem + "\n", timeout=60)
+    rc, _out, err = run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", "/dev/stdin", "-out", "/dev/null"], pem + "\n")
     return None if rc == 0 else f"does not parse: {err.strip()}"
 
 
@@ -152,29 +145,29 @@ def file_state(path: str) -> dict[str, t.Any]:
             "mode": f"{stat.S_IMODE(st.st_mode):04o}"}
 
 
-def service_state(service: str) -> str | None:
+def service_state(service: str, run: Runner) -> str | None:
     """None when systemd runs the service and starts it at boot, else what differs."""
-    _rc, active, _err = _run(["systemctl", "is-active", service])
+    _rc, active, _err = run(["systemctl", "is-active", service], None)
     if active.strip() != "active":
         return f"{service} is {active.strip() or 'unknown'}"
-    rc, enabled, _err = _run(["systemctl", "is-enabled", service])
+    rc, enabled, _err = run(["systemctl", "is-enabled", service], None)
     if rc != 0 or enabled.strip() != "enabled":
         return f"{service} is {enabled.strip() or 'not enabled'} at boot"
     return None
 
 
-def inspect(spec: dict[str, t.Any]) -> dict[str, t.Any]:
+def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     """Everything the host can tell about the role's state. spec keys: see the webserver_state module's options."""
     drift: list[str] = []
     result: dict[str, t.Any] = {"debian": os.path.exists("/etc/debian_version")}
 
-    missing_packages = packages_missing(spec.get("packages") or [])
+    missing_packages = packages_missing(spec.get("packages") or [], run)
     if missing_packages:
         drift.append("packages not installed: " + ", ".join(missing_packages))
 
-    result["tls_library"] = tls_library(spec["server"], spec.get("tls_linked") or "")
+    result["tls_library"] = tls_library(spec["server"], spec.get("tls_linked") or "", run)
     if spec["server"] == "nginx":
-        rc, _out, err = _run(["nginx", "-v"])
+        rc, _out, err = run(["nginx", "-v"], None)
         result["nginx_version"] = err if rc == 0 else ""
         if rc != 0:
             drift.append("nginx -v failed")
@@ -211,7 +204,7 @@ def inspect(spec: dict[str, t.Any]) -> dict[str, t.Any]:
     ca_dir = spec.get("client_ca_dir") or ""
     for vhost in spec.get("client_cas") or []:
         pem, error = read_client_ca(vhost["client_ca"])
-        problem = client_ca_problem(pem)
+        problem = client_ca_problem(pem, run)
         if problem:
             # The full path refuses it with its own message.
             drift.append(f"client_ca of {vhost['name']}: {problem} {error}".strip())
@@ -242,7 +235,7 @@ def inspect(spec: dict[str, t.Any]) -> dict[str, t.Any]:
         if not os.path.lexists(path):
             drift.append(f"{path} is missing")
 
-    problem = service_state(spec["service"]) if spec.get("service") else "no service named"
+    problem = service_state(spec["service"], run) if spec.get("service") else "no service named"
     if problem:
         drift.append(problem)
     result["drift"] = drift

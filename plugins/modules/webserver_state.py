@@ -94,7 +94,14 @@ def main() -> t.NoReturn:
     spec = module.params["spec"]
     if not spec.get("server"):
         module.fail_json(msg="spec: server is required (this module is the webserver role's state step).")
-    module.exit_json(changed=False, **_webserver_state.inspect(spec))
+
+    def run(argv: list[str], stdin: str | None) -> tuple[int, str, str]:
+        # A command that is not there is an answer too (drift where it matters), not a failure of the step.
+        if module.get_bin_path(argv[0]) is None:
+            return 127, "", f"{argv[0]} not found"
+        return module.run_command(argv, data=stdin, binary_data=True)
+
+    module.exit_json(changed=False, **_webserver_state.inspect(spec, run))
 
 
 if __name__ == "__main__":

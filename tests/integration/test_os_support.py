@@ -12,8 +12,10 @@ ROLES = {
     "webserver": {"webserver_vhosts": [{"name": "www", "server_names": ["www.example.test"]}]},
     "firewall": {},
 }
-TASK_NAMES = {"webserver": "Refuse hosts outside the Debian OS family; check the Mozilla guideline version, the TLS profiles, "
-                            "the settings and the staging directories"}
+TASK_NAMES = {
+    "webserver": ("Refuse hosts outside the Debian OS family; check the Mozilla guideline version, the TLS profiles, "
+                  "the settings and the staging directories"),
+}
 
 
 def test_roles_refuse_other_os_families(tmp_path):

@@ -20,6 +20,17 @@ from ansible_collections.port443.https.plugins.module_utils import _webserver_st
 ME = pwd.getpwuid(os.getuid()).pw_name
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 needs_root = pytest.mark.skipif(os.getuid() != 0, reason="owner checks against root:root need root")
+
+
+def run(argv, stdin):
+    """What the module's AnsibleModule.run_command does, for the tests."""
+    try:
+        proc = subprocess.run(argv, input=stdin or "", capture_output=True, text=True, timeout=60, check=False)
+    except OSError as exc:
+        return 127, "", str(exc)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl command missing")
 
 
@@ -97,20 +108,20 @@ def test_read_client_ca(tmp_path, ca_pem):
 
 @needs_openssl
 def test_client_ca_problem(ca_pem):
-    assert ws.client_ca_problem(ca_pem.strip()) is None
-    assert ws.client_ca_problem(None) == "unreadable"
-    assert ws.client_ca_problem("hello") == "not a PEM certificate"
-    assert ws.client_ca_problem(ca_pem + "\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----") == "not a PEM certificate"
+    assert ws.client_ca_problem(ca_pem.strip(), run) is None
+    assert ws.client_ca_problem(None, run) == "unreadable"
+    assert ws.client_ca_problem("hello", run) == "not a PEM certificate"
+    assert ws.client_ca_problem(ca_pem + "\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", run) == "not a PEM certificate"
     broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----"
-    assert ws.client_ca_problem(broken).startswith("does not parse")
+    assert ws.client_ca_problem(broken, run).startswith("does not parse")
 
 
 def test_packages_missing():
     if shutil.which("dpkg-query") is None:
-        assert ws.packages_missing(["dpkg"]) == ["dpkg"]
+        assert ws.packages_missing(["dpkg"], run) == ["dpkg"]
         return
-    assert ws.packages_missing(["dpkg", "port443-no-such-package"]) == ["port443-no-such-package"]
-    assert ws.packages_missing([]) == []
+    assert ws.packages_missing(["dpkg", "port443-no-such-package"], run) == ["port443-no-such-package"]
+    assert ws.packages_missing([], run) == []
 
 
 def _converged_tree(tmp_path, ca_pem):
@@ -144,7 +155,7 @@ def _converged_tree(tmp_path, ca_pem):
 @needs_openssl
 def test_inspect_reports_each_drift_the_full_path_repairs(tmp_path, ca_pem):
     tree, spec, copy = _converged_tree(tmp_path, ca_pem)
-    result = ws.inspect(spec)
+    result = ws.inspect(spec, run)
     # Nothing but the service (no systemd here) drifts; the certificates exist, the client CA copy is known.
     assert [d for d in result["drift"] if "service" not in d and "nginx" not in d] == []
     assert result["missing"] == []
@@ -159,7 +170,7 @@ def test_inspect_reports_each_drift_the_full_path_repairs(tmp_path, ca_pem):
     (tree["live"] / "default").symlink_to(tmp_path / "nowhere")
     os.remove(tree["mods"] / "ssl.load")
     os.remove(tree["certs"] / "site.key")
-    drift = ws.inspect(spec)
+    drift = ws.inspect(spec, run)
     text = "\n".join(drift["drift"])
     for expected in (f"{tree['acme']} has mode 0750", f"{tree['site']} needs its placeholder page", f"{copy} differs",
                      f"{tree['candidate']} has mode 0755", f"{tree['live'] / 'default'} is there",
@@ -175,7 +186,7 @@ def test_inspect_caddy_copies_and_bad_client_ca(tmp_path, ca_pem):
     caddy = tree["caddy"]
     shutil.chown(caddy, "root", "root")
     spec.update(server="caddy", caddy_tls_dir=str(caddy), client_cas=[{"name": "staff", "client_ca": str(tmp_path / "none.pem")}])
-    drift = "\n".join(ws.inspect(spec)["drift"])
+    drift = "\n".join(ws.inspect(spec, run)["drift"])
     assert f"{caddy} is not owned by caddy:caddy" in drift or f"{caddy} has an owner" in drift
     assert f"{caddy}/site.crt is missing" in drift and f"{caddy}/site.key is missing" in drift
     assert "client_ca of staff: unreadable" in drift
