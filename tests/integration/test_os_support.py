@@ -12,6 +12,10 @@ ROLES = {
     "webserver": {"webserver_vhosts": [{"name": "www", "server_names": ["www.example.test"]}]},
     "firewall": {},
 }
+TASK_NAMES = {
+    "webserver": ("Refuse hosts outside the Debian OS family; check the Mozilla guideline version, the TLS profiles, "
+                  "the settings and the staging directories"),
+}
 
 
 def test_roles_refuse_other_os_families(tmp_path):
@@ -25,5 +29,7 @@ def test_roles_refuse_other_os_families(tmp_path):
     results = run_playbook(tmp_path, tasks, check=True, extra_vars={"ansible_facts": {"os_family": "RedHat", "distribution": "Rocky"}})
     outcome = results[-1]["msg"]
     for role, text in zip(ROLES, outcome):
-        assert text == (f"Refuse hosts outside the Debian OS family: port443.https.{role} supports the Debian OS family only "
+        # The webserver role checks the host and its options in one task, named after all it checks.
+        name = TASK_NAMES.get(role, "Refuse hosts outside the Debian OS family")
+        assert text == (f"{name}: port443.https.{role} supports the Debian OS family only "
                         "(Debian, Ubuntu); this host runs Rocky (OS family RedHat)."), (role, text)

@@ -1,0 +1,108 @@
+#!/usr/bin/python
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: webserver_state
+short_description: Read-only state step of the port443.https.webserver role
+version_added: 0.1.0
+description:
+  - The first step of the P(port443.https.webserver#role) role. It learns, in one call to the host, everything the
+    role would change and reports what drifts; when nothing drifts, the role skips its full path (staged validation,
+    swap, reload) and only publishes its facts and verifies what is served.
+  - The action plugin reads the role's variables, asks the host once (packages, TLS library and nginx versions,
+    certificate and key files, directories with owner and mode, content roots without an index file, Caddy's copies
+    of key and certificate, client CA copies and whether each CA parses, the distribution's default site, the Apache
+    modules, the service started and enabled), renders the role's templates with the task's variables the way
+    M(ansible.builtin.template) does, and compares them with the live files and the candidate copies (content, owner,
+    mode). A certificate reported changed (C(certificate_changed)) is drift too (the server must reload).
+  - It may report drift the full path then finds converged; it never reports converged where the full path would
+    change something. Options the role refuses, and whatever cannot be read or rendered, are drift, so the full
+    path runs and fails with its own message.
+  - Meant for the role only; it takes its settings from the role's variables, not from task options.
+author:
+  - port443.https contributors (@port443)
+extends_documentation_fragment:
+  - port443.https._attributes
+  - port443.https._attributes.info_module
+  - port443.https._attributes.idempotent_not_modify_state
+attributes:
+  action:
+    description: Runs as an action plugin on the controller, which calls this module on the host once.
+    support: full
+options:
+  spec:
+    description:
+      - What to inspect on the host, built by the action plugin from the role's variables (server, packages,
+        certificate files, directories, content roots, Caddy's TLS directory, client CAs, rendered file paths,
+        candidate directory, default site, Apache module links, service).
+    type: dict
+    required: true
+notes:
+  - Tested on Debian 12 and 13 with nginx, Apache and Caddy (Molecule scenarios webserver_tls and webserver_clientcert).
+seealso:
+  - module: port443.https.https_endpoint_info
+"""
+
+EXAMPLES = r"""
+# Inside the webserver role (roles/webserver/tasks/main.yml):
+- name: Learn what the role would change
+  port443.https.webserver_state:
+    spec: {}
+  register: __webserver_state
+
+- name: Run the full path only where something drifts
+  ansible.builtin.include_tasks: converge.yml
+  when: not __webserver_state.converged
+"""
+
+RETURN = r"""
+converged:
+  description: V(true) when nothing drifts (the role's full path would change nothing).
+  returned: always
+  type: bool
+  sample: true
+drift:
+  description: What differs from what the role would make of the host (empty when converged).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/etc/nginx/conf.d/port443-https.conf differs from the rendered configuration", "nginx is inactive"]
+facts:
+  description:
+    - The role's facts as the full path would set them, empty when they could not be worked out (the full path then
+      sets them).
+    - C(webserver_tls) (see the role's README), the virtual hosts with defaults filled in and the post-quantum flag.
+  returned: always
+  type: dict
+  sample: {"webserver_tls": {"guideline": "6.0", "profile": "intermediate", "library": "OpenSSL 3.0.17", "pq": false,
+           "groups": ["X25519", "prime256v1", "secp384r1"], "dhparam": false}}
+"""
+
+import typing as t
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.port443.https.plugins.module_utils import _webserver_state
+
+
+def main() -> t.NoReturn:
+    module = AnsibleModule(argument_spec={"spec": {"type": "dict", "required": True}}, supports_check_mode=True)
+    spec = module.params["spec"]
+    if not spec.get("server"):
+        module.fail_json(msg="spec: server is required (this module is the webserver role's state step).")
+
+    def run(argv: list[str], stdin: str | None) -> tuple[int, str, str]:
+        # A command that is not there is an answer too (drift where it matters), not a failure of the step.
+        if module.get_bin_path(argv[0]) is None:
+            return 127, "", f"{argv[0]} not found"
+        return module.run_command(argv, data=stdin, binary_data=True)
+
+    module.exit_json(changed=False, **_webserver_state.inspect(spec, run))
+
+
+if __name__ == "__main__":
+    main()

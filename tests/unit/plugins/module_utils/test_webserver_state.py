@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""The webserver role's state step on real temporary files: every kind of drift the full path would repair is
+reported (content, owner, mode, missing files and directories, placeholder pages, client CA copies, Caddy's key
+copies, the default site, Apache module links), options the role refuses are left to the full path, and a
+converged tree reports nothing."""
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.port443.https.plugins.module_utils import _webserver_state as ws
+
+ME = pwd.getpwuid(os.getuid()).pw_name
+MY_GROUP = grp.getgrgid(os.getgid()).gr_name
+needs_root = pytest.mark.skipif(os.getuid() != 0, reason="owner checks against root:root need root")
+
+
+def run(argv, stdin):
+    """What the module's AnsibleModule.run_command does, for the tests."""
+    try:
+        proc = subprocess.run(argv, input=stdin or "", capture_output=True, text=True, timeout=60, check=False)
+    except OSError as exc:
+        return 127, "", str(exc)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl command missing")
+
+
+@pytest.fixture(name="ca_pem", scope="module")
+def fixture_ca_pem(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl command missing")
+    d = tmp_path_factory.mktemp("ca")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"), "-subj", "/CN=staff CA", "-days", "2"],
+                   check=True, capture_output=True)
+    return (d / "ca.crt").read_text()
+
+
+def test_owned_reports_missing_kind_and_mode(tmp_path):
+    d = tmp_path / "d"
+    assert ws.owned(str(d), ME, MY_GROUP, 0o755, "dir") == f"{d} is missing"
+    d.mkdir(mode=0o700)
+    os.chmod(d, 0o700)
+    assert "mode 0700, not 0755" in ws.owned(str(d), ME, MY_GROUP, 0o755, "dir")
+    os.chmod(d, 0o755)
+    assert ws.owned(str(d), ME, MY_GROUP, 0o755, "dir") is None
+    assert "not a regular file" in ws.owned(str(d), ME, MY_GROUP, 0o755, "file")
+    f = tmp_path / "f"
+    f.write_text("x")
+    assert "not a directory" in ws.owned(str(f), ME, MY_GROUP, 0o755, "dir")
+    assert "not owned by" in ws.owned(str(f), "no-such-owner", MY_GROUP, 0o644, "file")
+
+
+def test_placeholder_needed(tmp_path):
+    with_index, without, missing, dangling = (tmp_path / n for n in ("with", "without", "missing", "dangling"))
+    with_index.mkdir()
+    (with_index / "index.php").write_text("<?php")
+    without.mkdir()
+    (without / "about.html").write_text("x")
+    dangling.mkdir()
+    os.symlink(tmp_path / "nowhere", dangling / "index.html")
+    plain_file = tmp_path / "plain"
+    plain_file.write_text("x")
+    roots = [str(p) for p in (with_index, without, missing, dangling, plain_file)]
+    # A root that is a file gets nothing from the full path either; a dangling index link is left to the full path.
+    assert ws.placeholder_needed(roots) == [str(without), str(missing), str(dangling)]
+
+
+def test_file_state_and_compare_files(tmp_path):
+    live = tmp_path / "live.conf"
+    observed = {str(live): ws.file_state(str(live))}
+    assert observed[str(live)] == {"exists": False}
+    assert ws.compare_files({str(live): "server {}\n"}, observed) == [f"{live} is missing"]
+    live.write_text("server {}\n")
+    os.chmod(live, 0o644)
+    state = ws.file_state(str(live))
+    assert state["checksum"] == hashlib.sha1(b"server {}\n").hexdigest()  # noqa: S324
+    assert state["mode"] == "0644"
+    assert ws.compare_files({str(live): "server { }\n"}, {str(live): state}) == [f"{live} differs from the rendered configuration"]
+    wrong_owner = dict(state, owner="www-data")
+    assert ws.compare_files({str(live): "server {}\n"}, {str(live): wrong_owner}) == [f"{live} is not root:root 0644"]
+    root_owned = dict(state, owner="root", group="root")
+    assert ws.compare_files({str(live): "server {}\n"}, {str(live): root_owned}) == []
+    assert ws.compare_files({str(live): "server {}\n"}, {str(live): dict(root_owned, mode="0600")}) == [f"{live} is not root:root 0644"]
+    (tmp_path / "dir.conf").mkdir()
+    assert ws.file_state(str(tmp_path / "dir.conf")) == {"exists": False}
+
+
+def test_read_client_ca(tmp_path, ca_pem):
+    assert ws.read_client_ca("\n" + ca_pem + "\n\n") == (ca_pem.strip(), "")
+    path = tmp_path / "ca.pem"
+    path.write_text(ca_pem)
+    assert ws.read_client_ca(str(path)) == (ca_pem.strip(), "")
+    pem, error = ws.read_client_ca(str(tmp_path / "missing.pem"))
+    assert pem is None and "No such file" in error
+    copy = ws.client_ca_copy("/etc/port443/client-ca", "staff", ca_pem.strip())
+    assert copy == "/etc/port443/client-ca/staff-" + hashlib.sha256(ca_pem.strip().encode()).hexdigest()[:16] + ".pem"
+
+
+@needs_openssl
+def test_client_ca_problem(ca_pem):
+    assert ws.client_ca_problem(ca_pem.strip(), run) is None
+    assert ws.client_ca_problem(None, run) == "unreadable"
+    assert ws.client_ca_problem("hello", run) == "not a PEM certificate"
+    assert ws.client_ca_problem(ca_pem + "\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", run) == "not a PEM certificate"
+    broken = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----"
+    assert ws.client_ca_problem(broken, run).startswith("does not parse")
+
+
+def test_packages_missing():
+    if shutil.which("dpkg-query") is None:
+        assert ws.packages_missing(["dpkg"], run) == ["dpkg"]
+        return
+    assert ws.packages_missing(["dpkg", "port443-no-such-package"], run) == ["port443-no-such-package"]
+    assert ws.packages_missing([], run) == []
+
+
+def _converged_tree(tmp_path, ca_pem):
+    """A tree as the full path leaves it (root-owned: run as root)."""
+    tree = {n: tmp_path / n for n in ("acme", "site", "caddy", "client-ca", "candidate", "live", "certs", "mods")}
+    for path in tree.values():
+        path.mkdir()
+        os.chmod(path, 0o755)
+    os.chmod(tree["candidate"], 0o700)
+    (tree["site"] / "index.html").write_text("site\n")
+    (tree["certs"] / "site.crt").write_text("CERT\n")
+    (tree["certs"] / "site.key").write_text("KEY\n")
+    (tree["mods"] / "ssl.load").write_text("LoadModule\n")
+    pem = ca_pem.strip()
+    copy = ws.client_ca_copy(str(tree["client-ca"]), "staff", pem)
+    with open(copy, "w", encoding="utf-8") as handle:
+        handle.write(pem + "\n")
+    os.chmod(copy, 0o644)
+    spec = {"server": "nginx", "packages": [], "tls_linked": "/nonexistent",
+            "vhost_certs": [{"name": "site", "own": True, "cert_file": str(tree["certs"] / "site.crt"),
+                             "key_file": str(tree["certs"] / "site.key")}],
+            "dirs": [str(tree["acme"]), str(tree["site"])], "content_roots": [str(tree["site"])],
+            "client_cas": [{"name": "staff", "client_ca": pem}], "client_ca_dir": str(tree["client-ca"]),
+            "files": [str(tree["live"] / "port443-https.conf")], "candidate_dir": str(tree["candidate"]),
+            "default_site": str(tree["live"] / "default"), "modules": [str(tree["mods"] / "ssl.load")],
+            "service": ""}
+    return tree, spec, copy
+
+
+@needs_root
+@needs_openssl
+def test_inspect_reports_each_drift_the_full_path_repairs(tmp_path, ca_pem):
+    tree, spec, copy = _converged_tree(tmp_path, ca_pem)
+    result = ws.inspect(spec, run)
+    # Nothing but the service (no systemd here) drifts; the certificates exist, the client CA copy is known.
+    assert [d for d in result["drift"] if "service" not in d and "nginx" not in d] == []
+    assert result["missing"] == []
+    assert result["client_ca_files"] == {"staff": copy}
+    assert result["files"][str(tree["live"] / "port443-https.conf")] == {"exists": False}
+
+    os.chmod(tree["acme"], 0o750)
+    os.remove(tree["site"] / "index.html")
+    with open(copy, "a", encoding="utf-8") as handle:
+        handle.write("# edited\n")
+    os.chmod(tree["candidate"], 0o755)
+    (tree["live"] / "default").symlink_to(tmp_path / "nowhere")
+    os.remove(tree["mods"] / "ssl.load")
+    os.remove(tree["certs"] / "site.key")
+    drift = ws.inspect(spec, run)
+    text = "\n".join(drift["drift"])
+    for expected in (f"{tree['acme']} has mode 0750", f"{tree['site']} needs its placeholder page", f"{copy} differs",
+                     f"{tree['candidate']} has mode 0755", f"{tree['live'] / 'default'} is there",
+                     f"{tree['mods'] / 'ssl.load'} is missing"):
+        assert expected in text
+    assert drift["missing"] == ["site"]
+
+
+@needs_root
+@needs_openssl
+def test_inspect_caddy_copies_and_bad_client_ca(tmp_path, ca_pem):
+    tree, spec, _copy = _converged_tree(tmp_path, ca_pem)
+    caddy = tree["caddy"]
+    shutil.chown(caddy, "root", "root")
+    spec.update(server="caddy", caddy_tls_dir=str(caddy), client_cas=[{"name": "staff", "client_ca": str(tmp_path / "none.pem")}])
+    drift = "\n".join(ws.inspect(spec, run)["drift"])
+    assert f"{caddy} is not owned by caddy:caddy" in drift or f"{caddy} has an owner" in drift
+    assert f"{caddy}/site.crt is missing" in drift and f"{caddy}/site.key is missing" in drift
+    assert "client_ca of staff: unreadable" in drift
+
+
+def test_inputs_in_doubt():
+    profiles = {"5.7": ["modern", "intermediate", "old"], "6.0": ["modern", "intermediate"]}
+    good = {"webserver_server": "nginx", "webserver_tls_guideline": "6.0", "webserver_tls_profile": "intermediate",
+            "webserver_missing_certificate": "fail", "webserver_stage_dir": "/etc/port443-stage",
+            "webserver_candidate_dir": "/var/lib/port443/webserver/",
+            "webserver_vhosts": [{"name": "www", "server_names": ["www.example.org"], "client_verify": "optional"}]}
+    assert ws.inputs_in_doubt(good, profiles) == []
+    cases = {
+        "webserver_tls_profile": {"webserver_tls_profile": "old"},
+        "webserver_server": {"webserver_server": "lighttpd"},
+        "webserver_missing_certificate": {"webserver_missing_certificate": "ignore"},
+        "webserver_stage_dir": {"webserver_stage_dir": "/etc"},
+        "webserver_candidate_dir": {"webserver_candidate_dir": "/etc/nginx/port443"},
+    }
+    for option, change in cases.items():
+        assert option in ws.inputs_in_doubt(dict(good, **change), profiles), option
+    assert ws.inputs_in_doubt(dict(good, webserver_stage_dir="relative/dir"), profiles) == ["webserver_stage_dir"]
+    assert ws.inputs_in_doubt(dict(good, webserver_stage_dir="/var/lib/../etc"), profiles) == ["webserver_stage_dir"]
+    for vhost in ({"name": "a b", "server_names": ["x"]}, {"name": "a", "server_names": []},
+                  {"name": "a", "server_names": ["x"], "client_verify": "sometimes"},
+                  {"name": "a", "server_names": ["x"], "tls_profile": "old"}):
+        assert ws.inputs_in_doubt(dict(good, webserver_vhosts=[vhost]), profiles), vhost
+    assert ws.inputs_in_doubt(dict(good, webserver_vhosts="www"), profiles) == ["webserver_vhosts"]
