@@ -76,7 +76,7 @@ options:
     elements: str
   rules:
     description:
-      - Several sets of ports, each with its own protocol, state, sources and comment, applied in one run: the
+      - Several sets of ports, each with its own protocol, state, sources and comment, applied in one run. The
         firewall is read once, every change is made in the same step, and one rollback generation
         (O(rollback_timeout)) covers them all.
       - An entry's missing O(rules[].protocol), O(rules[].state), O(rules[].source) or O(rules[].comment) takes the

@@ -162,6 +162,8 @@ def build_wanted(entries: list[dict[str, t.Any]], defaults: dict[str, t.Any]) ->
     module's top-level options). A rule asked both open and closed is an error; repeats are merged.
     Errors name the entry (``rules[2].port: ...``).
     """
+    if not entries:
+        raise FirewallError("rules: at least one entry is required")
     wanted: dict[Rule, bool] = {}
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict):

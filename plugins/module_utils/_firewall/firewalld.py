@@ -73,13 +73,21 @@ def parse_list_all(text: str) -> dict[str, t.Any]:
 
 
 def list_all_zone(text: str) -> str | None:
-    """The zone a ``--list-all`` output describes: the first word of its first line (``public (active)``)."""
+    """The zone a ``--list-all`` output describes: its header line (``public`` or ``public (default, active)``),
+    the line right above the indented ``target:`` line. firewall-cmd may print notes before it (``You're performing
+    an operation over default zone ...``); None when no such header is found.
+    """
+    header = None
     for line in text.splitlines():
-        if line.strip():
-            if line[0].isspace():
-                return None
-            name = line.split()[0]
-            return name if re.match(r"^[A-Za-z0-9_+-]+$", name) else None
+        if not line.strip():
+            continue
+        if not line[0].isspace():
+            header = line.strip()
+            continue
+        if line.strip().startswith("target:"):
+            m = re.match(r"^([A-Za-z0-9_+-]+)(?: \([a-z, ]*\))?$", header or "")
+            return m.group(1) if m else None
+        header = None
     return None
 
 

@@ -91,6 +91,8 @@ def test_build_wanted_defaults_conflicts_and_errors():
         build_wanted([{"port": ["1"], "comment": "bad;comment"}], defaults)
     with pytest.raises(FirewallError, match=r"^rules\[0\]\.port: "):
         build_wanted([{"port": []}], defaults)
+    with pytest.raises(FirewallError, match=r"^rules: at least one entry"):
+        build_wanted([], defaults)
 
 
 def test_read_cache_runs_each_status_read_once_until_dropped():

@@ -117,6 +117,12 @@ def test_firewalld_mixed_states_in_one_plan(fake_runner):
 
 def test_list_all_zone():
     assert list_all_zone("public (active)\n  target: default\n") == "public"
+    assert list_all_zone("public\n  target: default\n  icmp-block-inversion: no\n") == "public"
+    # firewalld 1.3 prints a note first when the connections are in another zone (seen on the lab's Debian 12)
+    assert list_all_zone("You're performing an operation over default zone ('public'),\nbut your connections/interfaces"
+                         " are in zone 'trusted' (see --get-active-zones)\nYou most likely need to use --zone=trusted"
+                         " option.\n\npublic\n  target: default\n") == "public"
+    assert list_all_zone("Note that this\n  target: default\n") is None
     assert list_all_zone("  target: default\n") is None
     assert list_all_zone("") is None
 
