@@ -279,7 +279,10 @@ def inputs_in_doubt(options: dict[str, t.Any], guideline_profiles: dict[str, lis
         names = v.get("server_names")
         if not isinstance(v.get("name"), str) or not re.match(r"^[A-Za-z0-9_.-]+$", v["name"]) \
                 or not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names) \
-                or v.get("client_verify", "required") not in ("required", "optional"):
+                or v.get("client_verify", "required") not in ("required", "optional") \
+                or not isinstance(v.get("caddy_automatic_https", False), bool) \
+                or any(key in v and not (isinstance(v[key], str) and v[key]) for key in ("cert_file", "key_file")):
+            # The full path reads some of these with different defaults in different places: it decides.
             doubt.append("webserver_vhosts")
             break
     for key in ("webserver_stage_dir", "webserver_candidate_dir"):

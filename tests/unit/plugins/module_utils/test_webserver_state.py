@@ -212,6 +212,8 @@ def test_inputs_in_doubt():
     assert ws.inputs_in_doubt(dict(good, webserver_stage_dir="/var/lib/../etc"), profiles) == ["webserver_stage_dir"]
     for vhost in ({"name": "a b", "server_names": ["x"]}, {"name": "a", "server_names": []},
                   {"name": "a", "server_names": ["x"], "client_verify": "sometimes"},
-                  {"name": "a", "server_names": ["x"], "tls_profile": "old"}):
+                  {"name": "a", "server_names": ["x"], "tls_profile": "old"},
+                  {"name": "a", "server_names": ["x"], "caddy_automatic_https": "false"},
+                  {"name": "a", "server_names": ["x"], "cert_file": ""}):
         assert ws.inputs_in_doubt(dict(good, webserver_vhosts=[vhost]), profiles), vhost
     assert ws.inputs_in_doubt(dict(good, webserver_vhosts="www"), profiles) == ["webserver_vhosts"]
