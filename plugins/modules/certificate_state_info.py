@@ -213,7 +213,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "sans": {"type": "list", "elements": "str", "required": True},
     "common_name": {"type": "str", "required": True},
     "key_type": {"type": "str", "default": "ECC", "choices": ["ECC", "RSA"]},
-    "key_curve": {"type": "str", "default": "secp256r1"},
+    "key_curve": {"type": "str", "default": "secp256r1", "no_log": False},
     "key_size": {"type": "int", "default": 2048},
     "cert_dir": {"type": "path", "required": True},
     "key_dir": {"type": "path", "required": True},

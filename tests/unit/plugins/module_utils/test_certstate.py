@@ -22,7 +22,7 @@ NOW = datetime.datetime.now(datetime.timezone.utc)
 CA_KEY = ec.generate_private_key(ec.SECP384R1())
 LEAF_KEY = ec.generate_private_key(ec.SECP256R1())
 OTHER_KEY = ec.generate_private_key(ec.SECP256R1())
-PERMITTED = ["DNS:lab.test"]
+PERMITTED = ("DNS:lab.test",)
 
 
 @pytest.fixture(autouse=True)
@@ -194,7 +194,7 @@ def _ca_dir(tmp_path, cert=CA, key=CA_KEY, permitted=PERMITTED, passphrase=None)
     encryption = serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
     _write(ca_dir / "ca.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption), 0o600)
     _write(ca_dir / "ca.crt", cert.public_bytes(serialization.Encoding.PEM), 0o644)
-    _write(ca_dir / "ca.json", (json.dumps(permitted, indent=4) + "\n").encode(), 0o644)
+    _write(ca_dir / "ca.json", (json.dumps(list(permitted), indent=4) + "\n").encode(), 0o644)
     return {"ca_dir": str(ca_dir), "passphrase": passphrase or "", "common_name": "port443 internal CA", "permitted": [],
             "ca_paths": {"key": str(ca_dir / "ca.key"), "cert": str(ca_dir / "ca.crt"), "constraints": str(ca_dir / "ca.json")}}
 
