@@ -97,6 +97,10 @@ class ActionModule(ActionBase):
             # Whatever cannot be worked out here is left to the full path (which reports it in its own words).
             drift, facts = [f"state not known: {exc}"], {}
         result.update(drift=drift, converged=not drift, facts=facts)
+        if not drift and "webserver_tls" in facts:
+            # A host fact (kept by a fact cache, as the full path's set_fact keeps it): a later verify_https run reads
+            # what the host's stack speaks without contacting it.
+            result["ansible_facts"] = {"webserver_tls": facts["webserver_tls"]}
         return result
 
     def _state(self, variables: dict[str, t.Any]) -> tuple[list[str], dict[str, t.Any]]:

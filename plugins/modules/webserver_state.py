@@ -80,6 +80,17 @@ facts:
   type: dict
   sample: {"webserver_tls": {"guideline": "6.0", "profile": "intermediate", "library": "OpenSSL 3.0.17", "pq": false,
            "groups": ["X25519", "prime256v1", "secp384r1"], "dhparam": false}}
+ansible_facts:
+  description:
+    - When converged, C(webserver_tls) as a host fact, so that a fact cache keeps it for later runs (V(verify_https)
+      reads whether the host speaks X25519MLKEM768 from it).
+  returned: when converged
+  type: dict
+  contains:
+    webserver_tls:
+      description: The same as RV(facts.webserver_tls).
+      type: dict
+      returned: when converged
 """
 
 import typing as t
