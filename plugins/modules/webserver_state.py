@@ -88,7 +88,7 @@ ansible_facts:
   type: dict
   contains:
     webserver_tls:
-      description: The same as RV(facts.webserver_tls).
+      description: The same as C(facts.webserver_tls).
       type: dict
       returned: when converged
 """
