@@ -75,7 +75,7 @@ def measure(count, args, workdir):
             sys.exit(f"first converge at {count} hosts failed")
         row["converge"] = first["wall"]
         reruns = []
-        for _ in range(args.repeat):
+        for _attempt in range(args.repeat):
             r = _lab.run(enable, workdir, True, 1800, forks)
             bad = [h for h, s in r["recap"].items() if s["changed"] or s["failed"] or s["unreachable"]]
             if r["rc"] != 0 or bad:

@@ -13,6 +13,8 @@ ROLES = {
     "firewall": {},
 }
 TASK_NAMES = {
+    "certificate": "Learn whether the certificate needs any change",
+    "firewall": "Check the role's inputs and the host's OS family",
     "webserver": ("Refuse hosts outside the Debian OS family; check the Mozilla guideline version, the TLS profiles, "
                   "the settings and the staging directories"),
 }
@@ -29,7 +31,8 @@ def test_roles_refuse_other_os_families(tmp_path):
     results = run_playbook(tmp_path, tasks, check=True, extra_vars={"ansible_facts": {"os_family": "RedHat", "distribution": "Rocky"}})
     outcome = results[-1]["msg"]
     for role, text in zip(ROLES, outcome):
-        # The webserver role checks the host and its options in one task, named after all it checks.
+        # Each role checks the host with its first task: the certificate role in its state step, the firewall and the
+        # webserver roles in one assert of the host and the options, named after all it checks.
         name = TASK_NAMES.get(role, "Refuse hosts outside the Debian OS family")
         assert text == (f"{name}: port443.https.{role} supports the Debian OS family only "
                         "(Debian, Ubuntu); this host runs Rocky (OS family RedHat)."), (role, text)
