@@ -74,6 +74,15 @@ options:
       - Required unless O(confirm=true) or O(rules) is given; mutually exclusive with O(rules).
     type: list
     elements: str
+  packages:
+    description:
+      - Debian packages the backend needs (for example V(ufw), or V(iptables) and V(iptables-persistent)).
+      - When one of them is not installed (as dpkg's database says), the module changes nothing and returns them in
+        RV(missing_packages), so that the caller installs them and runs the module again; when all are installed it
+        proceeds. This spares a package-manager run on every converged run.
+    type: list
+    elements: str
+    default: []
   rules:
     description:
       - Several sets of ports, each with its own protocol, state, sources and comment, applied in one run. The
@@ -251,6 +260,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+missing_packages:
+  description: The packages of O(packages) that are not installed; when returned, nothing else was done.
+  returned: when some of O(packages) are not installed
+  type: list
+  elements: str
+  sample: [ufw]
 backend:
   description: The backend used.
   returned: success
@@ -365,7 +380,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils._firewall import rollback
+from ansible_collections.port443.https.plugins.module_utils._firewall import packages, rollback
 from ansible_collections.port443.https.plugins.module_utils._firewall.base import (
     FirewallError,
     build_rules,
@@ -425,6 +440,7 @@ def main() -> t.NoReturn:
             "ssh_ports": {"type": "list", "elements": "int", "aliases": ["ssh_port"]},
             "rollback_timeout": {"type": "int"},
             "confirm": {"type": "bool", "default": False},
+            "packages": {"type": "list", "elements": "str", "default": []},
         },
         required_if=[("confirm", False, ("port", "rules"), True)],
         mutually_exclusive=[("port", "rules")],
@@ -472,6 +488,12 @@ def main() -> t.NoReturn:
                 raise FirewallError(f"ssh_ports: {port} is out of range (1-65535)")
     except FirewallError as exc:
         module.fail_json(msg=str(exc))
+
+    # 1b. The backend's packages: when one is missing, change nothing and say which (the caller installs them first).
+    absent = packages.missing(run_command, p["packages"])
+    if absent:
+        module.exit_json(changed=False, missing_packages=absent, backend=p["backend"], rules_added=[], rules_removed=[],
+                         commands=[], files=[])
 
     # 2. Serialise with other runs and with the rollback restore: the lock is held until the module exits.
     try:
