@@ -136,6 +136,7 @@ class ActionModule(ActionBase):
             "client_cas": [{"name": v["name"], "client_ca": ev(variables, "{{ v.client_ca | default('', true) | string }}", v=v)}
                            for v in vhosts if ev(variables, "{{ v.client_ca | default('', true) | string }}", v=v)],
             "client_ca_dir": ev(variables, "{{ __webserver_client_ca_dir }}"),
+            "live_conf": [f"{live_root}/{f['rel']}" for f in ev(variables, "{{ __webserver_conf_files | default(__webserver_files) }}")],
             "files": sorted({f"{live_root}/{f['rel']}" for f in all_files} | {f"{candidate_dir}/{f['name']}" for f in all_files}),
             "candidate_dir": candidate_dir,
             "default_site": ev(variables, "{{ __webserver_default_site if webserver_remove_default_site | bool else '' }}"),
@@ -160,6 +161,10 @@ class ActionModule(ActionBase):
         missing = host["missing"]
         if missing and options["webserver_missing_certificate"] == "fail":
             drift.append("no certificate or key for " + ", ".join(missing))
+        downgrade = [name for name in missing if name in host["tls_served"]]
+        if downgrade:
+            # http_only would swap TLS off: the full path refuses it (vhosts.yml).
+            drift.append("no certificate or key for " + ", ".join(downgrade) + ", which the live configuration serves over TLS")
         variables["__webserver_vhosts"] = [ev(variables, _VHOST, v=v, __webserver_missing=missing) for v in vhosts]
         variables["__webserver_client_ca_files"] = host["client_ca_files"]
         variables["__webserver_nginx_version"] = {"stderr": host.get("nginx_version", "")}
@@ -174,5 +179,5 @@ class ActionModule(ActionBase):
                 expected[live] = expected[f"{candidate_dir}/{item['name']}"] = text
             drift += _webserver_state.compare_files(expected, host["files"])
         facts = {"webserver_tls": variables["webserver_tls"], "__webserver_vhosts": variables["__webserver_vhosts"],
-                 "__webserver_tls_pq": variables["__webserver_tls_pq"]}
+                 "__webserver_tls_pq": variables["__webserver_tls_pq"], "tls_served": host["tls_served"]}
         return drift, facts

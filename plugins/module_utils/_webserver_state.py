@@ -129,6 +129,36 @@ def client_ca_problem(pem: str | None, run: Runner) -> str | None:
     return None if rc == 0 else f"does not parse: {err.strip()}"
 
 
+# A vhost's section in a configuration the role rendered starts with "# --- NAME: TLS profile ..."; a line of it that
+# names a certificate (nginx), turns TLS on (Apache) or opens an https:// site block (Caddy) means it serves TLS.
+_SECTION = re.compile(r"(?m)^# --- ([A-Za-z0-9_.-]+): ")
+_TLS_LINE = re.compile(r"(?m)^(\s*ssl_certificate\s|\s*SSLEngine\s+on\b|https://)")
+
+
+def tls_served(text: str) -> list[str]:
+    """Names of the virtual hosts that a configuration rendered by the role serves over TLS (in file order)."""
+    starts = list(_SECTION.finditer(text))
+    names = []
+    for i, match in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
+        if _TLS_LINE.search(text, match.end(), end) and match.group(1) not in names:
+            names.append(match.group(1))
+    return names
+
+
+def tls_served_files(paths: list[str]) -> list[str]:
+    """tls_served over the live configuration files the role wrote (a file that is not there serves nothing)."""
+    names: list[str] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            continue
+        names += [name for name in tls_served(text) if name not in names]
+    return names
+
+
 def file_state(path: str) -> dict[str, t.Any]:
     """Content checksum and owner/group/mode of a file the role writes (exists false when it is not a regular file)."""
     try:
@@ -178,6 +208,8 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
         if not all(os.path.exists(vhost[key]) for key in ("cert_file", "key_file")):
             missing.append(vhost["name"])
     result["missing"] = sorted(set(missing), key=missing.index)
+    # The vhosts the live configuration serves over TLS now: a missing certificate must not turn them into HTTP only.
+    result["tls_served"] = tls_served_files(spec.get("live_conf") or [])
 
     for path in spec.get("dirs") or []:
         problem = owned(path, "root", "root", 0o755, "dir")

@@ -256,3 +256,24 @@ def test_role_choices_follow_the_data() -> None:
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     assert defaults["webserver_tls_guideline"] == LATEST
     assert sorted(specs["webserver_tls_profile"]["choices"]) == sorted({p for v in VERSIONS for p in GUIDELINES[v]["configurations"]})
+
+
+def test_tls_served_reads_which_vhosts_the_rendered_configuration_serves_over_tls() -> None:
+    """The state step reads the live configuration with _webserver_state.tls_served: for each server, a vhost with its
+    certificate (tls_ready) is found serving TLS, a vhost on port 80 only (http_only, no certificate yet) is not."""
+    import ansible_collections.port443.https as coll
+    from ansible_collections.port443.https.plugins.module_utils._webserver_state import tls_served
+
+    jobs = []
+    for server, names in SERVERS.items():
+        variables = _variables(server, LATEST, "intermediate", False)
+        ready = variables["__webserver_vhosts"][0]
+        boot = dict(ready, name="boot", server_names=["boot.example.org"], tls_ready=False)
+        variables["__webserver_vhosts"] = [boot, ready, dict(boot, name="later", server_names=["later.example.org"])]
+        jobs.append({"variables": variables, "texts": [(ROLE / "templates" / n).read_text() for n in names]})
+    root = str(pathlib.Path(list(coll.__path__)[0]).parents[2])
+    proc = subprocess.run([sys.executable, "-c", _RENDERER, root], input=json.dumps(jobs),
+                          capture_output=True, text=True, check=False, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for server, texts in zip(SERVERS, json.loads(proc.stdout)):
+        assert tls_served("\n".join(texts)) == ["site"], server

@@ -217,3 +217,26 @@ def test_inputs_in_doubt():
                   {"name": "a", "server_names": ["x"], "cert_file": ""}):
         assert ws.inputs_in_doubt(dict(good, webserver_vhosts=[vhost]), profiles), vhost
     assert ws.inputs_in_doubt(dict(good, webserver_vhosts="www"), profiles) == ["webserver_vhosts"]
+
+
+def test_tls_served_sections_and_files(tmp_path):
+    nginx = ("# managed\n# --- www: TLS profile intermediate (x)\nserver {\n    listen 80;\n"
+             "    location / {\n        return 301 https://$host$request_uri;\n    }\n}\n\nserver {\n    listen 443 ssl;\n"
+             "    ssl_certificate /etc/ssl/port443/www-fullchain.crt;\n}\n"
+             "# --- boot: TLS profile intermediate (x)\nserver {\n    listen 80;\n    # No certificate yet\n"
+             "    location / {\n        return 404;\n    }\n}\n")
+    assert ws.tls_served(nginx) == ["www"]
+    caddy = ("# --- a: TLS profile modern (x)\nhttp://a.example {\n    handle {\n        redir https://{host}{uri} 301\n"
+             "    }\n}\n\nhttps://a.example {\n    tls /x.crt /x.key\n}\n"
+             "# --- b: TLS profile modern (x)\nhttp://b.example {\n    respond 404\n}\n")
+    assert ws.tls_served(caddy) == ["a"]
+    apache = ("# --- c: TLS profile intermediate (x)\n<VirtualHost *:80>\n    RewriteRule ^ https://%{HTTP_HOST} [R=301,L]\n"
+              "</VirtualHost>\n<VirtualHost *:443>\n    SSLEngine on\n</VirtualHost>\n")
+    assert ws.tls_served(apache) == ["c"]
+    # Redirects to https:// are not TLS served; a file without sections serves nothing.
+    assert ws.tls_served("# --- d: x\nserver {\n    return 301 https://$host;\n}\n") == []
+    assert ws.tls_served("ssl_certificate /x;\n") == []
+    live = tmp_path / "port443-https.conf"
+    live.write_text(nginx + apache, encoding="utf-8")
+    assert ws.tls_served_files([str(live), str(tmp_path / "absent.conf")]) == ["www", "c"]
+    assert ws.tls_served_files([]) == []
