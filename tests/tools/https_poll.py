@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: port443.https contributors
 """Poll HTTPS on a list of targets while something runs (a re-run of enable_https, a renewal), and tell afterwards
@@ -206,7 +205,7 @@ class Poller:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--target", action="append", default=[], help="NAME=HOST:PORT[/SNI], repeatable")
     parser.add_argument("--out", help="JSON file written when the poller ends")
     parser.add_argument("--interval", type=float, default=0.25, help="seconds between polls of one target (<= 0.5)")

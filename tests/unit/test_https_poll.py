@@ -24,8 +24,8 @@ _spec.loader.exec_module(poll)
 
 
 def test_parse_target():
-    assert poll.parse_target("web1=10.0.0.5:8443/pool.test") == {"name": "web1", "host": "10.0.0.5", "port": 8443,
-                                                                  "sni": "pool.test"}
+    expected = {"name": "web1", "host": "10.0.0.5", "port": 8443, "sni": "pool.test"}
+    assert poll.parse_target("web1=10.0.0.5:8443/pool.test") == expected
     assert poll.parse_target("www.example.org") == {"name": "www.example.org", "host": "www.example.org", "port": 443,
                                                     "sni": "www.example.org"}
     for bad in ("web1=:443", "web1=host:https"):
@@ -51,7 +51,10 @@ def test_serving_intervals_merge_and_hold_until_the_next_result():
 
 def test_min_serving_counts_overlapping_outages_only():
     up = [[t / 4, True, "a"] for t in range(0, 41)]
-    down = lambda start, stop: [[t / 4, not start <= t / 4 < stop, "a"] for t in range(0, 41)]  # noqa: E731
+
+    def down(start, stop):
+        return [[t / 4, not start <= t / 4 < stop, "a"] for t in range(0, 41)]
+
     # One member at a time down (rolling): never fewer than two of three.
     rolling = {"m1": down(1, 2), "m2": down(3, 4), "m3": down(5, 6)}
     result = poll.min_serving(rolling)
