@@ -262,14 +262,42 @@ def prove(server: str, service: str, ports: list[int], probes: list[dict[str, t.
     deadline = time.monotonic() + timeout
     while True:
         problems = _proof_problems(server, service, ports, probes, run, old_workers, address)
-        if not problems or time.monotonic() >= deadline:
+        # A unit that failed or stopped does not come back by itself: no need to wait for it.
+        if not problems or time.monotonic() >= deadline or problems[0].endswith(_DEAD):
             return problems
         time.sleep(0.3)
+
+
+_DEAD = " (it stopped)"
+
+# Where each server writes what made it refuse a configuration at run time (Apache's mod_ssl, nginx's master).
+ERROR_LOGS = {"nginx": "/var/log/nginx/error.log", "apache": "/var/log/apache2/error.log"}
+
+
+def log_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def log_errors(path: str, offset: int) -> list[str]:
+    """The emergency, alert, critical and error lines PATH got after OFFSET (the last five)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset if offset <= os.path.getsize(path) else 0)
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    lines = [line.strip() for line in text.splitlines() if re.search(r"[:\[](emerg|alert|crit|error)\]", line)]
+    return lines[-5:]
 
 
 def _proof_problems(server: str, service: str, ports: list[int], probes: list[dict[str, t.Any]], run: Runner,
                     old_workers: set[int] | None, address: str) -> list[str]:
     rc, active, _err = run(["systemctl", "is-active", service])
+    if active.strip() in ("failed", "inactive"):
+        return [f"{service} is {active.strip()}{_DEAD}"]
     if active.strip() != "active":
         return [f"{service} is {active.strip() or 'not active'} after the reload"]
     problems = []
@@ -352,16 +380,18 @@ def probes_of(spec: dict[str, t.Any]) -> list[dict[str, str]]:
             if v.get("tls_ready") and not v.get("caddy_automatic_https") and v.get("server_names")]
 
 
-def plan(spec: dict[str, t.Any]) -> dict[str, t.Any]:
+def plan(spec: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
     """What a run would change: files that differ from their candidate, sites to disable that are still there,
-    Apache modules not yet enabled, and whether a reload is asked for (a changed certificate)."""
+    Apache modules not yet enabled, and whether a reload is asked for (a changed certificate). In check mode the
+    candidates are not rendered (a file there may be left from an earlier run): the caller passes only the files
+    that differ, and each counts as a change."""
     live_root = spec["live_root"].rstrip("/")
     files = files_of(spec)
     for item in files:
-        if not os.path.isfile(item["src"]):
+        if not check_mode and not os.path.isfile(item["src"]):
             raise ApplyError(f"the candidate file {item['src']} is missing (render it before this step)")
     return {
-        "files": [f for f in files if not same_content(f["src"], f["dest"])],
+        "files": files if check_mode else [f for f in files if not same_content(f["src"], f["dest"])],
         "disable": [p for p in spec.get("disable") or [] if os.path.lexists(p)],
         "modules": [m for m in spec.get("modules") or [] if not os.path.lexists(f"{live_root}/mods-enabled/{m}.load")],
         "reload": bool(spec.get("reload")),
@@ -395,7 +425,7 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
                              "Stop that process or move it to another port, then run again.")
         return {"changed": False, "files": [], "disabled": [], "modules": [], "reloaded": False, "warnings": [],
                 "proof": []}
-    todo = plan(spec)
+    todo = plan(spec, check_mode)
     result: dict[str, t.Any] = {
         "changed": False, "files": [f["dest"] for f in todo["files"]], "disabled": todo["disable"],
         "modules": todo["modules"], "reloaded": False, "warnings": [], "proof": [],
@@ -420,6 +450,8 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
                            if item["pids"] and all(in_service(p, service) for p in item["pids"])})
     run_dir = ""
     done: list[tuple[str, str, str]] = []
+    error_log = ERROR_LOGS.get(server, "")
+    spec = dict(spec, _error_log=error_log, _error_offset=log_size(error_log) if error_log else 0)
     try:
         if config_change:
             run_dir, staged = make_stage(live_root, spec["stage_dir"], todo["files"], todo["disable"], todo["modules"],
@@ -584,4 +616,8 @@ def _cause(spec: dict[str, t.Any], run: Runner, since: float) -> str:
     log = journal(spec["service"], since, run)
     if log:
         parts.append(f"{spec['service']} said: {log}")
+    if spec.get("_error_log"):
+        errors = log_errors(spec["_error_log"], int(spec.get("_error_offset") or 0))
+        if errors:
+            parts.append(f"{spec['_error_log']}: " + " | ".join(errors))
     return (" " + ". ".join(parts) + ".") if parts else ""

@@ -85,6 +85,8 @@ options:
         O(candidate_dir)), C(rel) (its path relative to O(live_root)) and optionally C(foreign_ok). C(foreign_ok=true)
         means the live file may be replaced although the collection did not write it, because it was handed over. A
         copy of it is kept under O(originals_dir) and never removed. Other keys are ignored.
+      - In check mode the candidates are not read (the role does not render them then): every file given counts as
+        a change, so the role passes only the files its compare step found different.
     type: list
     elements: dict
     default: []

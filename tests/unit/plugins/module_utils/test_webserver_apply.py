@@ -147,6 +147,8 @@ def test_check_mode_changes_nothing(tmp_path):
     host = Host(live)
     result = wa.apply(spec, host, check_mode=True)
     assert result["changed"] and not result["reloaded"]
+    # The files the caller passes in check mode are the ones that differ: a stale candidate is never read.
+    assert wa.apply(dict(spec, files=[]), host, check_mode=True)["changed"] is False
     assert (live / "port443-https.caddy").read_text().endswith("old\n")
     assert not any(call[0] in ("systemctl", "cp") and call[1:2] != ["is-active"] for call in host.calls)
 
@@ -204,3 +206,16 @@ def test_a_stopped_roll_changes_nothing(tmp_path):
     with pytest.raises(wa.ApplyError, match="roll"):
         wa.apply(dict(spec, roll_stopped="the roll of pool p stopped"), Host(live), check_mode=False)
     assert (live / "port443-https.caddy").read_text().endswith("old\n")
+
+
+def test_log_errors_reads_only_what_the_reload_wrote(tmp_path):
+    log = tmp_path / "error.log"
+    log.write_text("[Sat] [ssl:emerg] [pid 1] AH02565: old failure\n")
+    offset = wa.log_size(str(log))
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write("[Sat] [mpm_event:notice] [pid 2] AH00489: resuming normal operations\n"
+                     "[Sat] [ssl:emerg] [pid 2] AH02565: Certificate and private key x do not match\n"
+                     '2026/12/05 15:50:01 [emerg] 9#9: bind() to 0.0.0.0:443 failed (98: Address already in use)\n')
+    errors = wa.log_errors(str(log), offset)
+    assert len(errors) == 2 and "do not match" in errors[0] and "Address already in use" in errors[1]
+    assert wa.log_errors(str(tmp_path / "none.log"), 0) == []
