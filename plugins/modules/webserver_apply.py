@@ -134,6 +134,12 @@ options:
     description: The pool this host belongs to (empty outside pools); a failed member stops the roll of this run.
     type: str
     default: ""
+  roll_stopped:
+    description:
+      - Set by the action plugin, not by users. When not empty, why this member must change nothing (an earlier
+        member of the pool failed in this run); the step then fails with it before any change.
+    type: str
+    default: ""
 notes:
   - Tested on Debian 12 and 13 with nginx, Apache and Caddy (Molecule scenarios webserver_tls, webserver_brownfield).
   - Needs C(ss) (iproute2) and systemd on the host.
