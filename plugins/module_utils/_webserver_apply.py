@@ -42,7 +42,7 @@ def written_by_collection(path: str) -> bool:
     """True when path carries the collection's header in its first lines."""
     try:
         with open(path, "r", encoding="utf-8", errors="replace") as handle:
-            head = "".join(handle.readline() for _ in range(3))
+            head = "".join(handle.readline() for _line in range(3))
     except OSError:
         return False
     return MARKER in head

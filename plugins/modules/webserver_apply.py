@@ -23,7 +23,7 @@ description:
   - It then swaps the validated files into the live tree (atomic renames), reloads the server (starts it when it was
     not running) and proves that it serves the new state. The server is active, listens on every port of O(ports)
     from its own unit, runs new nginx workers (nginx keeps its old workers when it refuses a reload), and serves each
-    site of O(probes) with the certificate of its C(cert_file).
+    site of O(vhosts) with the certificate of its C(cert_file).
   - When the proof fails it restores everything this run changed (files, disabled sites, modules). It then reloads
     the server, or restarts it when it died, and proves that it listens where it did before. The task fails naming
     the cause (the unit's journal and the processes holding the ports).
@@ -85,8 +85,8 @@ options:
         O(candidate_dir)), C(rel) (its path relative to O(live_root)) and optionally C(foreign_ok). C(foreign_ok=true)
         means the live file may be replaced although the collection did not write it, because it was handed over. A
         copy of it is kept under O(originals_dir) and never removed. Other keys are ignored.
-      - In check mode the candidates are not read (the role does not render them then): every file given counts as
-        a change, so the role passes only the files its compare step found different.
+      - In check mode the candidates are not read, because the role does not render them then. Every file given
+        counts as a change, so the role passes only the files its compare step found different.
     type: list
     elements: dict
     default: []
