@@ -19,7 +19,7 @@ description:
     modules, the service started and enabled), renders the role's templates with the task's variables the way
     M(ansible.builtin.template) does, and compares them with the live files and the candidate copies (content, owner,
     mode). A certificate reported changed (C(certificate_changed)) is drift too (the server must reload).
-  - For Caddy it reaches the same decision about the main Caddyfile as the full path (M(port443.https.caddyfile_info)):
+  - For Caddy it reaches the same decision about the main Caddyfile as the full path (M(port443.https.caddyfile_info));
     an operator's Caddyfile that neither imports the role's file nor was handed over is drift with the refusal, so the
     full path runs and stops before any change; one that imports the role's file is not rendered nor compared; a
     main file the role takes over (absent, the package's default, handed over) is drift.
