@@ -46,8 +46,8 @@ options:
     default: refuse
   http2:
     description:
-      - The role's C(webserver_http2). V(false) needs Caddy's global option C(servers { protocols h1 }), which only the
-        main file can hold: with a main file that is the operator's, RV(refusal) says so.
+      - "The role's C(webserver_http2). V(false) needs Caddy's global option C(servers { protocols h1 }), which only the
+        main file can hold: with a main file that is the operator's, RV(refusal) says so."
     type: bool
     default: true
 notes:
