@@ -457,7 +457,7 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
             run_dir, staged = make_stage(live_root, spec["stage_dir"], todo["files"], todo["disable"], todo["modules"],
                                          server, run)
             _validate(server, live_root, run_dir, staged, run, result)
-            _swap(spec, todo, run_dir, staged, done, result)
+            _swap(spec, todo, run_dir, staged, done)
         command = "reload" if was_active else "start"
         rc, _out, err = run(["systemctl", command, service])
         result["reloaded"] = True
@@ -520,7 +520,7 @@ def _squash(text: str) -> str:
 
 
 def _swap(spec: dict[str, t.Any], todo: dict[str, t.Any], run_dir: str, staged: str,
-          done: list[tuple[str, str, str]], result: dict[str, t.Any]) -> None:
+          done: list[tuple[str, str, str]]) -> None:
     """Apply the validated change to the live tree, recording in DONE how to undo each step."""
     live_root = spec["live_root"].rstrip("/")
     backup = os.path.join(run_dir, "backup")
@@ -538,9 +538,6 @@ def _swap(spec: dict[str, t.Any], todo: dict[str, t.Any], run_dir: str, staged: 
         if os.path.lexists(dest):
             saved = os.path.join(backup, f"file-{index}")
             shutil.copy2(dest, saved, follow_symlinks=False)
-            if item.get("foreign_ok") and not written_by_collection(dest):
-                keep = _keep_original(dest, spec.get("originals_dir") or "/var/lib/port443/webserver/originals")
-                result.setdefault("kept", []).append(keep)
             done.append(("replaced", dest, saved))
         else:
             done.append(("created", dest, ""))
@@ -549,13 +546,6 @@ def _swap(spec: dict[str, t.Any], todo: dict[str, t.Any], run_dir: str, staged: 
         os.chown(tmp, 0, 0)
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
-
-
-def _keep_original(path: str, directory: str) -> str:
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    keep = os.path.join(directory, f"{os.path.basename(path)}.{time.strftime('%Y%m%dT%H%M%S')}")
-    shutil.copy2(path, keep)
-    return keep
 
 
 def _new_module_links(live_root: str, staged: str, run_dir: str) -> list[tuple[str, str]]:

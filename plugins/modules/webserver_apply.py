@@ -83,8 +83,9 @@ options:
     description:
       - The files the collection writes, as the role lists them. Each entry has C(name) (the file in
         O(candidate_dir)), C(rel) (its path relative to O(live_root)) and optionally C(foreign_ok). C(foreign_ok=true)
-        means the live file may be replaced although the collection did not write it, because it was handed over. A
-        copy of it is kept under O(originals_dir) and never removed. Other keys are ignored.
+        means the live file may be replaced although the collection did not write it, because it was handed over (the
+        caller keeps a copy of an operator's file first, as the role does for Caddy's main Caddyfile). Other keys
+        are ignored.
       - In check mode the candidates are not read, because the role does not render them then. Every file given
         counts as a change, so the role passes only the files its compare step found different.
     type: list
@@ -126,10 +127,6 @@ options:
     description: Seconds the server gets to serve the new state after the reload.
     type: int
     default: 20
-  originals_dir:
-    description: Where copies of handed-over files are kept.
-    type: path
-    default: /var/lib/port443/webserver/originals
   roll:
     description: The pool this host belongs to (empty outside pools); a failed member stops the roll of this run.
     type: str
@@ -192,11 +189,6 @@ warnings:
   returned: always
   type: list
   elements: str
-kept:
-  description: Copies of handed-over files the collection replaced.
-  returned: when a handed-over file was replaced
-  type: list
-  elements: str
 """
 
 import typing as t
@@ -220,7 +212,6 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "address": {"type": "str", "default": "127.0.0.1"},
     "reload": {"type": "bool", "default": False},
     "prove_timeout": {"type": "int", "default": 20},
-    "originals_dir": {"type": "path", "default": "/var/lib/port443/webserver/originals"},
     "roll": {"type": "str", "default": ""},
     # Set by the action plugin only: why this member must not change anything (an earlier member failed).
     "roll_stopped": {"type": "str", "default": ""},
