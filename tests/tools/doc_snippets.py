@@ -58,7 +58,8 @@ IncludeOptional mods-enabled/*.conf
     f"<IfModule !{mod}_module>\n  LoadModule {mod}_module /usr/lib/apache2/modules/mod_{mod}.so\n</IfModule>\n"
     for mod in ("socache_shmcb", "ssl", "headers", "rewrite", "http2", "proxy", "proxy_http"))
 
-# checker -> what it needs and does. "contexts": how a snippet is wrapped (the first is the default; {} = snippet).
+# checker -> what it needs and does. "contexts": how a snippet is wrapped (the first is the default; {} = snippet);
+# "program": what must be installed (default: the command's first word).
 CHECKERS: dict[str, dict[str, t.Any]] = {
     "named-checkconf": {
         "languages": ["named", "bind"], "packages": ["bind9-utils"], "ext": "conf",
@@ -73,7 +74,7 @@ CHECKERS: dict[str, dict[str, t.Any]] = {
                      "main": "{}\n"},
     },
     "apache": {
-        "languages": ["apache", "apacheconf"], "packages": ["apache2"], "ext": "conf",
+        "languages": ["apache", "apacheconf"], "packages": ["apache2"], "ext": "conf", "program": "apache2",
         "command": ["sh", "-c", '. /etc/apache2/envvars && mkdir -p "$APACHE_RUN_DIR" "$APACHE_LOCK_DIR" '
                     '&& exec apache2 -t -f "$0"', "{file}"],
         "contexts": {"server": _APACHE_HEAD.replace("{", "{{").replace("}", "}}") + "{}\n",
@@ -222,7 +223,8 @@ def render(block: Block) -> tuple[str, str, int]:
     spec = CHECKERS[checker]
     template = spec["contexts"][options.get("context", next(iter(spec["contexts"])))]
     text = block.text.replace("…", PLACEHOLDER.get(checker, PLACEHOLDER["*"]))
-    offset = template.split("{}")[0].replace("{{", "{").replace("}}", "}").count("\n") + 1
+    head = template.format("\0")
+    offset = head[:head.index("\0")].count("\n") + 1
     return checker, template.format(text), offset
 
 
@@ -287,6 +289,12 @@ def check(directory: str, expect_reject: bool = False) -> int:
                 text = handle.read()
             _provide_files(text, work)
             argv = [a.replace("{file}", path) for a in CHECKERS[item["checker"]]["command"]]
+            program = CHECKERS[item["checker"]].get("program", argv[0])
+            if shutil.which(program) is None:  # a missing checker judges nothing: never a pass, nor a rejection
+                bad += 1
+                print(f"FAILED {item['doc']}:{item['line']}: {program} is not installed "
+                      f"(Debian packages: {' '.join(item['packages'])})")
+                continue
             proc = subprocess.run(argv, capture_output=True, text=True, check=False, env=dict(os.environ, HOME=work))
             accepted = proc.returncode == 0
             where = f"{item['doc']}:{item['line']}"
