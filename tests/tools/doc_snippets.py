@@ -20,7 +20,8 @@ default first) and which command judges it. `…` in a snippet stands for a secr
 a valid value there. Commands:
 
     python tests/tools/doc_snippets.py lint [FILE.md …]          # exit 1 when a config block is not marked (and why)
-    python tests/tools/doc_snippets.py extract OUT [FILE.md …]   # lint, then write OUT/manifest.json and the files
+    python tests/tools/doc_snippets.py extract OUT [FILE.md …]   # lint, then write OUT/manifest.json (it holds
+        # every wrapped snippet) and each wrapped snippet as a file of its own, to read
     python tests/tools/doc_snippets.py check DIR [--expect-reject]
         # on a host with the checkers: run each one; exit 1 naming the doc file and line of every snippet that was
         # rejected (with --expect-reject: of every snippet that was accepted, for fixtures that must fail)
@@ -243,7 +244,7 @@ def extract(paths: list[str], out: str, root: str = ROOT) -> list[dict[str, t.An
             with open(os.path.join(out, name), "w", encoding="utf-8") as handle:
                 handle.write(text)
             manifest.append({"doc": path, "line": block.line + 1, "checker": checker, "file": name,
-                             "offset": offset, "packages": CHECKERS[checker]["packages"]})
+                             "offset": offset, "packages": CHECKERS[checker]["packages"], "text": text})
     with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as handle:
         json.dump({"snippets": manifest,
                    "packages": sorted({p for m in manifest for p in m["packages"]})}, handle, indent=1)
@@ -276,17 +277,17 @@ def _provide_files(text: str, work: str) -> None:
 
 
 def check(directory: str, expect_reject: bool = False) -> int:
-    with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as handle:
+    with open(os.path.join(directory, "manifest.json"), encoding="utf-8") as handle:  # the only file it reads
         manifest = json.load(handle)["snippets"]
     if not manifest:
-        print(f"no snippets in {directory}/manifest.json: nothing was checked", file=sys.stderr)
+        print(f"no snippets in {directory}/manifest.json: nothing was checked")
         return 1
     bad = 0
     with tempfile.TemporaryDirectory(prefix="snippet-check-") as work:
         for item in manifest:
-            path = os.path.join(directory, item["file"])
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
+            path, text = os.path.join(work, item["file"]), item["text"]
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
             _provide_files(text, work)
             argv = [a.replace("{file}", path) for a in CHECKERS[item["checker"]]["command"]]
             program = CHECKERS[item["checker"]].get("program", argv[0])
