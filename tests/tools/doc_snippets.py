@@ -119,6 +119,7 @@ class Block(t.NamedTuple):
     text: str
     marker: str | None  # the marker's arguments, None when unmarked
     marker_line: int
+    end: int           # line of the closing fence
 
 
 def doc_files(root: str = ROOT) -> list[str]:
@@ -136,7 +137,7 @@ def blocks(path: str, root: str = ROOT) -> list[Block]:
     i = 0
     while i < len(lines):
         match = FENCE.match(lines[i])
-        if not match:
+        if not match or (match.group("fence")[0] == "`" and "`" in match.group("info")):  # CommonMark: no fence
             i += 1
             continue
         start, fence, indent = i, match.group("fence"), len(match.group("indent"))
@@ -152,7 +153,7 @@ def blocks(path: str, root: str = ROOT) -> list[Block]:
         if j >= 0 and (mark := MARKER.match(lines[j])):
             marker, marker_line = mark.group("args"), j + 1
         found.append(Block(path, start + 1, match.group("info").strip().split(" ")[0].lower(), "\n".join(body),
-                           marker, marker_line))
+                           marker, marker_line, i + 1))
         i += 1
     return found
 
@@ -177,6 +178,8 @@ def problems(block: Block) -> list[str]:
         if block.language in UNCHECKED_CONFIG_LANGUAGES:
             return [f"{where}: a ```{block.language} block is configuration that no checker covers: add one to "
                     "tests/tools/doc_snippets.py (CHECKERS) and mark the block"]
+        if block.language in ("markdown", "md"):  # an example of the docs' own markup (markers included)
+            return []
         for pattern, language in SNIFF:
             if pattern.search(block.text):
                 return [f"{where}: this ```{block.language} block looks like {language} configuration: fence it as "
@@ -204,9 +207,11 @@ def orphan_markers(path: str, root: str = ROOT) -> list[str]:
     """Markers that stand before no fenced block."""
     with open(os.path.join(root, path), encoding="utf-8") as handle:
         lines = handle.read().split("\n")
-    used = {b.marker_line for b in blocks(path, root) if b.marker is not None}
+    found = blocks(path, root)
+    used = {b.marker_line for b in found if b.marker is not None}
+    inside = {n for b in found for n in range(b.line, b.end + 1)}  # a marker shown inside a block is an example
     return [f"{path}:{n}: a snippet-check marker that no fenced block follows"
-            for n, line in enumerate(lines, 1) if MARKER.match(line) and n not in used]
+            for n, line in enumerate(lines, 1) if MARKER.match(line) and n not in used | inside]
 
 
 def lint(paths: list[str], root: str = ROOT) -> list[str]:

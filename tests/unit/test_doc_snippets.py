@@ -33,9 +33,10 @@ def test_extract_finds_every_marked_block_of_the_docs(tmp_path):
     paths = ds.doc_files()
     assert "docs/certificates-dns.md" in paths and "README.md" in paths and "roles/certificate/README.md" in paths
     markers = []
-    for path in paths:
+    for path in paths:  # counted without the tool: marker lines, less those shown in ````markdown examples
         with open(os.path.join(ds.ROOT, path), encoding="utf-8") as handle:
-            markers += [(path, n) for n, line in enumerate(handle, 1) if "snippet-check:" in line]
+            text = re.sub(r"^````markdown\n.*?^````$", "", handle.read(), flags=re.S | re.M)
+        markers += [(path, m.start()) for m in re.finditer(r"^<!-- snippet-check: .* -->$", text, re.M)]
     manifest = ds.extract(paths, str(tmp_path))
     assert len(manifest) == len(markers) >= 1
     assert {m["doc"] for m in manifest} == {p for p, _ in markers}
@@ -176,3 +177,13 @@ def test_check_names_the_doc_line_of_a_rejected_snippet(tmp_path, capsys, monkey
     out = capsys.readouterr().out
     assert "FAILED doc.md:5: nft rejected the snippet" in out and "unexpected newline" in out and "0 passed, 1 failed" in out
     assert ds.check(str(tmp_path / "out"), expect_reject=True) == 0
+
+
+def test_markdown_examples_and_inline_backticks_are_no_snippets(tmp_path):
+    """A ````markdown block may show a marked snippet; a line that starts with inline code is no fence."""
+    path = write(tmp_path, "````markdown\n<!-- snippet-check: named-checkconf -->\n```named\nzone \"x\" {};\n```\n"
+                           "````\n\n```` ```yaml ````, or ```` ```bash ````\n\n```nginx\nserver {}\n```\n")
+    blocks = ds.blocks(path, str(tmp_path))
+    assert [(b.line, b.language, b.end) for b in blocks] == [(1, "markdown", 6), (10, "nginx", 12)]
+    assert ds.lint([path], str(tmp_path)) == [
+        "doc.md:10: a ```nginx block without a marker: put '<!-- snippet-check: nginx -->' on the line before it"]
