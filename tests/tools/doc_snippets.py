@@ -308,10 +308,12 @@ def check(directory: str, expect_reject: bool = False) -> int:
                 print(f"ok {where}: {item['checker']} {'accepted' if accepted else 'rejected'} it")
                 continue
             bad += 1
+            said = re.sub(re.escape(path) + r":(\d+)", lambda m: f"{item['doc']}:"
+                          f"{item['line'] + int(m.group(1)) - item['offset']}", (proc.stdout + proc.stderr).strip())
             numbered = "\n".join(f"{n:4d} | {line}" for n, line in enumerate(text.rstrip("\n").split("\n"), 1))
             print(f"FAILED {where}: {item['checker']} {'accepted' if accepted else 'rejected'} the snippet "
                   f"(doc line {item['line']} is line {item['offset']} of {item['file']}); {' '.join(argv)} said:\n"
-                  f"{(proc.stdout + proc.stderr).strip() or '(nothing)'}\n{numbered}")
+                  f"{said or '(nothing)'}\n{numbered}")
     print(f"{len(manifest) - bad} passed, {bad} failed")
     return 1 if bad else 0
 

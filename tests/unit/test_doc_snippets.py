@@ -170,12 +170,16 @@ def test_check_names_the_doc_line_of_a_rejected_snippet(tmp_path, capsys, monkey
     monkeypatch.setattr(ds.shutil, "which", lambda name: "/usr/sbin/" + name)
 
     class Proc:
-        returncode, stdout, stderr = 1, "", "Error: syntax error, unexpected newline"
+        returncode, stdout = 1, ""
 
-    monkeypatch.setattr(ds.subprocess, "run", lambda *a, **k: Proc())
+        def __init__(self, argv, **_kwargs):
+            self.stderr = f"{argv[-1]}:1:1-6: Error: syntax error, unexpected newline"
+
+    monkeypatch.setattr(ds.subprocess, "run", Proc)
     assert ds.check(str(tmp_path / "out")) == 1
     out = capsys.readouterr().out
-    assert "FAILED doc.md:5: nft rejected the snippet" in out and "unexpected newline" in out and "0 passed, 1 failed" in out
+    assert "FAILED doc.md:5: nft rejected the snippet" in out and "0 passed, 1 failed" in out
+    assert "doc.md:5:1-6: Error: syntax error, unexpected newline" in out  # the checker's line, as a doc line
     assert ds.check(str(tmp_path / "out"), expect_reject=True) == 0
 
 
