@@ -39,7 +39,7 @@ def test_extract_finds_every_marked_block_of_the_docs(tmp_path):
         markers += [(path, m.start()) for m in re.finditer(r"^<!-- snippet-check: .* -->$", text, re.M)]
     manifest = ds.extract(paths, str(tmp_path))
     assert len(manifest) == len(markers) >= 1
-    assert {m["doc"] for m in manifest} == {p for p, _ in markers}
+    assert {m["doc"] for m in manifest} == {path for path, _offset in markers}
     named = [m for m in manifest if m["doc"] == "docs/certificates-dns.md" and m["checker"] == "named-checkconf"]
     assert len(named) == 1
     text = (tmp_path / named[0]["file"]).read_text(encoding="utf-8")
