@@ -64,12 +64,47 @@ def in_service(pid: int, service: str, proc: str = "/proc") -> bool:
         return False
 
 
+_CGROUP = re.compile(r"\scgroup:(\S+)")
+
+
+def parse_listeners(output: str) -> list[dict[str, t.Any]]:
+    """Listening TCP sockets of `ss -H -ltnpe`: address, port, processes and pids (as the doctor reads them) and the
+    cgroup of the socket (-e). The cgroup names the unit even where the process is hidden: a server with file
+    capabilities (Caddy's cap_net_bind_service) is not dumpable, and without CAP_SYS_PTRACE `ss -p` cannot name it."""
+    found = []
+    for line in output.splitlines():
+        parsed = _doctor.parse_ss(line)
+        if parsed:
+            match = _CGROUP.search(line)
+            found.append(dict(parsed[0], cgroup=match.group(1) if match else ""))
+    return found
+
+
 def listeners(run: Runner) -> list[dict[str, t.Any]]:
-    rc, out, err = run(["ss", "-H", "-ltnp"])
+    rc, out, err = run(["ss", "-H", "-ltnpe"])
     if rc != 0:
-        raise ApplyError(f"the listening sockets could not be read (ss -H -ltnp: {err.strip() or rc}): "
+        raise ApplyError(f"the listening sockets could not be read (ss -H -ltnpe: {err.strip() or rc}): "
                          "install iproute2 so the role can check that ports 80 and 443 are free")
-    return _doctor.parse_ss(out)
+    return parse_listeners(out)
+
+
+def _unit(service: str) -> str:
+    return service if service.endswith(".service") else f"{service}.service"
+
+
+def socket_unit(item: dict[str, t.Any]) -> str:
+    """The systemd unit (service or scope) whose cgroup created the socket, '' when ss did not say."""
+    cgroup = str(item.get("cgroup") or "")
+    last = cgroup.rstrip("/").split("/")[-1]
+    return last if cgroup.startswith("/") and last.endswith((".service", ".scope")) else ""
+
+
+def owned_by(item: dict[str, t.Any], service: str, member: t.Callable[[int, str], bool] = in_service) -> bool:
+    """True when the listening socket belongs to SERVICE: its cgroup is the unit's, or every process holding it runs
+    in the unit."""
+    if socket_unit(item):
+        return socket_unit(item) == _unit(service)
+    return bool(item["pids"]) and all(member(pid, service) for pid in item["pids"])
 
 
 def port_conflicts(ports: list[int], service: str, found: list[dict[str, t.Any]],
@@ -77,14 +112,17 @@ def port_conflicts(ports: list[int], service: str, found: list[dict[str, t.Any]]
     """'0.0.0.0:443 is in use by python3, pid 812' for each listener on PORTS that is not the server's."""
     out = []
     for item in found:
-        if item["port"] not in ports:
+        if item["port"] not in ports or owned_by(item, service, member):
             continue
-        others = [pid for pid in item["pids"] if not member(pid, service)]
-        if not item["pids"]:
-            out.append(f"{_addr(item)} is in use by a process this user cannot see")
-        elif others:
+        others = [pid for pid in item["pids"] if not member(pid, service)] or item["pids"]
+        unit = socket_unit(item)
+        if others:
             who = ", ".join(f"{_comm(pid) or item['process'] or '?'}, pid {pid}" for pid in others)
-            out.append(f"{_addr(item)} is in use by {who}")
+        elif unit:
+            who = f"the unit {unit}"
+        else:
+            who = "a process this user cannot see"
+        out.append(f"{_addr(item)} is in use by {who}")
     return sorted(set(out))
 
 
@@ -309,7 +347,7 @@ def _proof_problems(server: str, service: str, ports: list[int], probes: list[di
         found = listeners(run)
     except ApplyError as exc:
         return [str(exc)]
-    mine = {item["port"] for item in found if item["pids"] and all(in_service(p, service) for p in item["pids"])}
+    mine = {item["port"] for item in found if owned_by(item, service)}
     for port in ports:
         if port not in mine:
             problems.append(f"{service} does not listen on port {port}")
@@ -447,7 +485,7 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
     was_active = active.strip() == "active"
     old_workers = children(service_pid(service, run)) if server == "nginx" and was_active else None
     before_ports = sorted({item["port"] for item in _safe_listeners(run)
-                           if item["pids"] and all(in_service(p, service) for p in item["pids"])})
+                           if owned_by(item, service)})
     run_dir = ""
     done: list[tuple[str, str, str]] = []
     error_log = ERROR_LOGS.get(server, "")

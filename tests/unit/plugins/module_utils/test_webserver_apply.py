@@ -28,9 +28,20 @@ def test_port_conflicts_names_the_foreign_process_only():
     assert conflicts[0].startswith("0.0.0.0:443 is in use by ") and conflicts[0].endswith("pid 812")
     assert wa.port_conflicts([80], "nginx", found, member=lambda pid, _svc: pid in (100, 101)) == []
     # The server's own processes never conflict; an unknown owner (no pid visible) does.
-    hidden = wa._doctor.parse_ss("LISTEN 0 5 [::]:443 [::]:*\n")
+    hidden = wa.parse_listeners("LISTEN 0 5 [::]:443 [::]:*\n")
     assert wa.port_conflicts([443], "nginx", hidden, member=lambda *_: True) == [
         "[::]:443 is in use by a process this user cannot see"]
+
+
+def test_the_socket_cgroup_names_the_unit_when_the_process_is_hidden():
+    # Caddy has file capabilities: not dumpable, so ss -p cannot name it without CAP_SYS_PTRACE; -e gives the cgroup.
+    out = ("LISTEN 0 4096 *:443 *:* uid:997 ino:1436631 sk:1039 cgroup:/docker/3291/system.slice/caddy.service v6only:0 <->\n"
+           "LISTEN 0 5 0.0.0.0:80 0.0.0.0:* ino:5 sk:1 cgroup:/system.slice/squatter.service <->\n")
+    found = wa.parse_listeners(out)
+    assert [item["cgroup"].split("/")[-1] for item in found] == ["caddy.service", "squatter.service"]
+    assert wa.port_conflicts([80, 443], "caddy", found, member=lambda *_: False) == [
+        "0.0.0.0:80 is in use by the unit squatter.service"]
+    assert wa.owned_by(found[0], "caddy") and not wa.owned_by(found[1], "caddy")
 
 
 def test_in_service_reads_the_cgroup(tmp_path):
