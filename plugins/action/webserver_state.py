@@ -59,7 +59,7 @@ _VHOST = """{{ {
 # vhosts.yml stats these paths ('' falls back to certificate_files, then to a path that does not exist).
 _CERT_PATH = """{{ v[key] | default(__webserver_default_tls[key], true) | default('/nonexistent', true) }}"""
 _OPTIONS = ("webserver_server", "webserver_vhosts", "webserver_tls_guideline", "webserver_tls_profile",
-            "webserver_missing_certificate", "webserver_stage_dir", "webserver_candidate_dir")
+            "webserver_missing_certificate", "webserver_stage_dir", "webserver_candidate_dir", "webserver_caddy_caddyfile")
 
 
 class ActionModule(ActionBase):
@@ -143,11 +143,19 @@ class ActionModule(ActionBase):
             "modules": [f"{live_root}/mods-enabled/{m}.load" for m in ev(variables, "{{ __webserver_modules }}")],
             "service": ev(variables, "{{ __webserver_service }}"),
         }
+        if server == "caddy":
+            # Who owns the main Caddyfile: the same decision as the full path's caddy_main.yml (caddyfile_info).
+            spec["caddyfile"] = {"path": f"{live_root}/Caddyfile", "site_file": ev(variables, "{{ __webserver_caddy_site_file }}"),
+                                 "takeover": options["webserver_caddy_caddyfile"],
+                                 "http2": ev(variables, "{{ webserver_http2 | bool }}")}
         host = self._execute_module(module_name="port443.https.webserver_state", module_args={"spec": spec},
                                     task_vars=variables)
         if host.get("failed"):
             return [f"the host could not be inspected: {host.get('msg', '')}"], {}
         drift = list(host["drift"])
+        if server == "caddy":
+            # The files to render depend on the decision; a refusal is drift (the full path stops with it).
+            variables["__webserver_caddy_main"] = host["caddyfile"]
         if (os_family or "Debian") != "Debian" or (os_family is None and not host["debian"]):
             drift.append("not a host of the Debian OS family")
 

@@ -18,6 +18,8 @@ import re
 import stat
 import typing as t
 
+from ansible_collections.port443.https.plugins.module_utils import _caddyfile
+
 # The names the servers look for as a directory index (the role's placeholder is written where none exists).
 INDEX_NAMES = ("index.html", "index.htm", "index.xhtml", "index.php", "index.shtml", "index.txt", "index.cgi",
                "index.pl")
@@ -253,6 +255,19 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
             drift.append(problem)
     result["client_ca_files"] = client_cas
 
+    caddyfile = spec.get("caddyfile")
+    if caddyfile:
+        try:
+            decision = _caddyfile.inspect(caddyfile["path"], caddyfile["site_file"], caddyfile["takeover"],
+                                          bool(caddyfile.get("http2", True)), run)
+        except (OSError, ValueError) as exc:
+            decision = {"write": False, "foreign_ok": False, "refusal": f"{caddyfile['path']}: {exc}"}
+        result["caddyfile"] = decision
+        if decision["refusal"]:
+            drift.append(decision["refusal"])
+        elif decision["write"] and decision["owner"] != "collection":
+            drift.append(f"{caddyfile['path']} is {decision['owner']}: the role takes it over")
+
     result["files"] = {path: file_state(path) for path in spec.get("files") or []}
     candidate_dir = spec.get("candidate_dir") or ""
     if candidate_dir:
@@ -305,6 +320,8 @@ def inputs_in_doubt(options: dict[str, t.Any], guideline_profiles: dict[str, lis
         doubt.append("webserver_tls_profile")
     if options.get("webserver_server") not in SERVERS:
         doubt.append("webserver_server")
+    if options.get("webserver_server") == "caddy" and options.get("webserver_caddy_caddyfile") not in _caddyfile.TAKEOVER:
+        doubt.append("webserver_caddy_caddyfile")
     if options.get("webserver_missing_certificate") not in ("fail", "http_only"):
         doubt.append("webserver_missing_certificate")
     for v in vhosts:

@@ -115,8 +115,11 @@ options:
     type: float
     default: 5
 notes:
-  - The zone's update policy should allow the key TXT records only, best only below C(_acme-challenge), for
-    example C(update-policy { grant acme-key wildcard _acme-challenge.*.example.com. TXT; };) in BIND.
+  - The zone's update policy should allow the key TXT records only, best only the C(_acme-challenge) records of the
+    names it orders (a wildcard name C(*.example.com) uses C(_acme-challenge.example.com)), for example in BIND
+    C(update-policy { grant acme-key name _acme-challenge.example.com. TXT; grant acme-key name
+    _acme-challenge.www.example.com. TXT; };). BIND refuses C(wildcard _acme-challenge.*.example.com.), as a
+    wildcard name must start with C(*). See the collection's docs/certificates-dns.md.
 seealso:
   - module: port443.https.acme_preflight_info
 """

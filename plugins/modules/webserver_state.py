@@ -19,6 +19,10 @@ description:
     modules, the service started and enabled), renders the role's templates with the task's variables the way
     M(ansible.builtin.template) does, and compares them with the live files and the candidate copies (content, owner,
     mode). A certificate reported changed (C(certificate_changed)) is drift too (the server must reload).
+  - For Caddy it reaches the same decision about the main Caddyfile as the full path (M(port443.https.caddyfile_info));
+    an operator's Caddyfile that neither imports the role's file nor was handed over is drift with the refusal, so the
+    full path runs and stops before any change; one that imports the role's file is not rendered nor compared; a
+    main file the role takes over (absent, the package's default, handed over) is drift.
   - It may report drift the full path then finds converged; it never reports converged where the full path would
     change something. Options the role refuses, and whatever cannot be read or rendered, are drift, so the full
     path runs and fails with its own message.
@@ -38,13 +42,16 @@ options:
     description:
       - What to inspect on the host, built by the action plugin from the role's variables (server, packages,
         certificate files, directories, content roots, Caddy's TLS directory, client CAs, rendered file paths,
-        candidate directory, default site, Apache module links, service).
+        candidate directory, default site, Apache module links, service, and for Caddy the main Caddyfile's path, the
+        role's site file, C(webserver_caddy_caddyfile) and C(webserver_http2)).
     type: dict
     required: true
 notes:
-  - Tested on Debian 12 and 13 with nginx, Apache and Caddy (Molecule scenarios webserver_tls and webserver_clientcert).
+  - Tested on Debian 12 and 13 with nginx, Apache and Caddy (Molecule scenarios webserver_tls, webserver_clientcert and
+    webserver_caddyfile).
 seealso:
   - module: port443.https.https_endpoint_info
+  - module: port443.https.caddyfile_info
 """
 
 EXAMPLES = r"""

@@ -24,7 +24,7 @@ GO_MISSING = {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES
               "TLS_RSA_WITH_AES_256_CBC_SHA256"}
 CASES = [(v, p) for v in VERSIONS for p in GUIDELINES[v]["configurations"]]
 SERVERS = {"nginx": ["nginx-vhosts.conf.j2"], "apache": ["apache-tls.conf.j2", "apache-vhosts.conf.j2"],
-           "caddy": ["Caddyfile.j2"]}
+           "caddy": ["port443-https.caddy.j2", "Caddyfile.j2"]}
 CADDY_NAMES = {"x25519mlkem768": "X25519MLKEM768", "x25519": "X25519", "secp256r1": "prime256v1",
                "secp384r1": "secp384r1"}
 
@@ -68,6 +68,7 @@ def _variables(server: str, guideline: str, profile: str, pq: bool) -> dict[str,
         "webserver_tls_profile": profile,
         "__webserver_tls_pq": pq,
         "__webserver_nginx_version": {"stderr": "nginx version: nginx/1.26.3"},
+        "__webserver_caddy_main": {"write": True, "foreign_ok": False},
         "__webserver_vhosts": [{
             "name": "site", "server_names": ["www.example.org"], "cert_file": "/c.crt", "key_file": "/c.key",
             "tls_profile": profile, "root": "/var/www/site", "upstream": "",
@@ -258,10 +259,66 @@ def test_role_choices_follow_the_data() -> None:
     assert sorted(specs["webserver_tls_profile"]["choices"]) == sorted({p for v in VERSIONS for p in GUIDELINES[v]["configurations"]})
 
 
+def _render_jobs(jobs: list[dict[str, t.Any]]) -> list[list[str]]:
+    import ansible_collections.port443.https as coll
+
+    root = str(pathlib.Path(list(coll.__path__)[0]).parents[2])
+    proc = subprocess.run([sys.executable, "-c", _RENDERER, root], input=json.dumps(jobs),
+                          capture_output=True, text=True, check=False, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
+
+
+def test_caddy_site_file_needs_no_global_options_and_the_main_file_imports_it() -> None:
+    """The role's Caddy sites: ACME settings in each automatic-HTTPS site's tls block (no global options block, so
+    an operator's Caddyfile can import the file); the main file the role writes holds the global options and the
+    import, and the package's :80 default site only with webserver_remove_default_site false. __webserver_files
+    follows the ownership decision of the main file."""
+    names = ["port443-https.caddy.j2", "Caddyfile.j2"]
+    texts = [(ROLE / "templates" / n).read_text() for n in names]
+    files_expr = "{{ __webserver_files | to_json }}"
+    jobs = []
+    for remove_default, acme, decision in ((True, True, {"write": True, "foreign_ok": False}),
+                                           (False, False, {"write": True, "foreign_ok": True}),
+                                           (True, True, {"write": False, "foreign_ok": False})):
+        variables = _variables("caddy", LATEST, "intermediate", False)
+        variables["__webserver_vhosts"].append(dict(variables["__webserver_vhosts"][0], name="auto",
+                                                    server_names=["auto.example.org"], caddy_automatic_https=True))
+        variables.update(webserver_remove_default_site=remove_default, webserver_http2=not acme,
+                         __webserver_caddy_main=decision,
+                         webserver_caddy_acme_directory="https://pebble:14000/dir" if acme else "",
+                         webserver_caddy_acme_ca_root="/etc/ssl/pebble.pem" if acme else "",
+                         webserver_caddy_acme_email="admin@example.org" if acme else "")
+        jobs.append({"variables": variables, "texts": texts + [files_expr]})
+    (site, main, files), (site2, main2, files2), (_site3, _main3, files3) = _render_jobs(jobs)
+    for text in (site, site2):
+        assert text.startswith("# Managed by Ansible - port443.https.webserver; edits are overwritten.\n")
+        # No global options block: every top-level "{" follows a site address.
+        assert not re.search(r"^\{", text, re.M)
+        assert not re.search(r"^\s*(acme_ca|acme_ca_root|email|servers)\b", text, re.M)
+    auto = site.split("https://auto.example.org {", 1)[1]
+    assert re.search(r"^    tls admin@example.org \{\n        ca https://pebble:14000/dir\n        ca_root /etc/ssl/pebble.pem\n",
+                     auto, re.M), auto
+    assert "tls {\n        protocols" in site2.split("https://auto.example.org {", 1)[1]
+    # Our own certificate: no ACME settings in its tls block.
+    own = site.split("https://www.example.org {", 1)[1].split("https://auto", 1)[0]
+    assert "tls /etc/caddy/port443/site.crt /etc/caddy/port443/site.key {" in own and " ca " not in own
+    for text, http2 in ((main, False), (main2, True)):
+        assert text.startswith("# Managed by Ansible - port443.https.webserver; edits are overwritten.\n")
+        assert "protocols h1" + (" h2" if http2 else "") + "\n" in text
+        assert re.search(r"^import port443-https.caddy$", text, re.M)
+    assert ":80 {" not in main
+    assert ":80 {\n    root * /usr/share/caddy\n    file_server\n}" in main2
+    assert json.loads(files) == [
+        {"name": "port443-https.caddy", "template": "port443-https.caddy.j2", "rel": "port443-https.caddy"},
+        {"name": "Caddyfile", "template": "Caddyfile.j2", "rel": "Caddyfile"}]
+    assert json.loads(files2)[1] == {"name": "Caddyfile", "template": "Caddyfile.j2", "rel": "Caddyfile", "foreign_ok": True}
+    assert [f["name"] for f in json.loads(files3)] == ["port443-https.caddy"]
+
+
 def test_tls_served_reads_which_vhosts_the_rendered_configuration_serves_over_tls() -> None:
     """The state step reads the live configuration with _webserver_state.tls_served: for each server, a vhost with its
     certificate (tls_ready) is found serving TLS, a vhost on port 80 only (http_only, no certificate yet) is not."""
-    import ansible_collections.port443.https as coll
     from ansible_collections.port443.https.plugins.module_utils._webserver_state import tls_served
 
     jobs = []
@@ -271,9 +328,5 @@ def test_tls_served_reads_which_vhosts_the_rendered_configuration_serves_over_tl
         boot = dict(ready, name="boot", server_names=["boot.example.org"], tls_ready=False)
         variables["__webserver_vhosts"] = [boot, ready, dict(boot, name="later", server_names=["later.example.org"])]
         jobs.append({"variables": variables, "texts": [(ROLE / "templates" / n).read_text() for n in names]})
-    root = str(pathlib.Path(list(coll.__path__)[0]).parents[2])
-    proc = subprocess.run([sys.executable, "-c", _RENDERER, root], input=json.dumps(jobs),
-                          capture_output=True, text=True, check=False, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    for server, texts in zip(SERVERS, json.loads(proc.stdout)):
+    for server, texts in zip(SERVERS, _render_jobs(jobs)):
         assert tls_served("\n".join(texts)) == ["site"], server

@@ -219,6 +219,45 @@ def test_inputs_in_doubt():
     assert ws.inputs_in_doubt(dict(good, webserver_vhosts="www"), profiles) == ["webserver_vhosts"]
 
 
+def test_caddyfile_decision_is_part_of_the_state(tmp_path):
+    """The state step reaches the full path's decision about Caddy's main Caddyfile: an operator's file that does
+    not import the role's is drift with the refusal (never converged); one that imports it is not the role's to
+    write; the role's own is compared like any rendered file."""
+    main = tmp_path / "Caddyfile"
+    spec = {"server": "caddy", "caddyfile": {"path": str(main), "site_file": str(tmp_path / "port443-https.caddy"),
+                                             "takeover": "refuse", "http2": True}}
+
+    def no_dpkg(argv, stdin):
+        return (1, "", "") if argv[0] == "dpkg-query" else run(argv, stdin)
+
+    main.write_text(':8081 {\n\trespond "operator"\n}\n')
+    state = ws.inspect(spec, no_dpkg)
+    assert state["caddyfile"]["owner"] == "operator" and not state["caddyfile"]["write"]
+    assert any("is the operator's" in d for d in state["drift"])
+    main.write_text(':8081 {\n\trespond "operator"\n}\nimport port443-https.caddy\n')
+    state = ws.inspect(spec, no_dpkg)
+    assert state["caddyfile"]["owner"] == "operator-imports" and not state["caddyfile"]["write"]
+    assert not any("Caddyfile" in d for d in state["drift"])
+    main.write_text("# Ansible managed - port443.https.webserver; edits are overwritten.\nimport port443-https.caddy\n")
+    state = ws.inspect(spec, no_dpkg)
+    assert state["caddyfile"]["owner"] == "collection" and state["caddyfile"]["write"]
+    assert not any("Caddyfile" in d for d in state["drift"])
+    main.unlink()
+    state = ws.inspect(spec, no_dpkg)
+    assert any(f"{main} is absent: the role takes it over" == d for d in state["drift"])
+    assert "caddyfile" not in ws.inspect({"server": "nginx"}, no_dpkg)
+
+
+def test_bad_caddyfile_option_is_left_to_the_full_path():
+    options = {"webserver_server": "caddy", "webserver_vhosts": [], "webserver_tls_guideline": "6.0",
+               "webserver_tls_profile": "intermediate", "webserver_missing_certificate": "fail",
+               "webserver_stage_dir": "/etc/port443-stage", "webserver_candidate_dir": "/var/lib/port443/webserver"}
+    profiles = {"6.0": ["intermediate"]}
+    assert ws.inputs_in_doubt(dict(options, webserver_caddy_caddyfile="refuse"), profiles) == []
+    assert ws.inputs_in_doubt(dict(options, webserver_caddy_caddyfile="yes"), profiles) == ["webserver_caddy_caddyfile"]
+    assert ws.inputs_in_doubt(dict(options, webserver_server="nginx", webserver_caddy_caddyfile="yes"), profiles) == []
+
+
 def test_tls_served_sections_and_files(tmp_path):
     nginx = ("# managed\n# --- www: TLS profile intermediate (x)\nserver {\n    listen 80;\n"
              "    location / {\n        return 301 https://$host$request_uri;\n    }\n}\n\nserver {\n    listen 443 ssl;\n"
