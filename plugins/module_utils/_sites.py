@@ -304,9 +304,9 @@ def apache_lines(text: str) -> list[tuple[int, str]]:
         if not pending:
             start = number
         if raw.rstrip().endswith("\\"):
-            pending += raw.rstrip()[:-1] + " "
+            pending += raw.strip()[:-1].strip() + " "
             continue
-        logical = (pending + raw).strip()
+        logical = (pending + raw.strip()).strip()
         pending = ""
         if logical and not logical.startswith("#"):
             out.append((start, logical))
