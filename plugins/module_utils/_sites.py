@@ -51,7 +51,7 @@ class SitesError(Exception):
 
 def _site(server: str, file: str, line: int, **values: t.Any) -> Site:
     site: Site = {"server": server, "names": [], "ports": [], "tls": False, "file": file, "line": line,
-                  "enabled": True, "enabled_by": "", "own": False, "default": False, "body": []}
+                  "enabled": True, "enabled_by": "", "own": False, "default": False, "body": [], "named": True}
     site.update(values)
     return site
 
@@ -212,8 +212,18 @@ def nginx_dump_files(dump: str) -> dict[str, str]:
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:
-    # glob(3) as nginx uses it: * and ? do not cross '/'.
-    return re.compile(fnmatch.translate(pattern).replace(".*", "[^/]*").replace("(?s:.)", "[^/]"))
+    """glob(3) as nginx uses it: * and ? do not cross '/'; [...] classes kept."""
+    out = []
+    for part in re.split(r"(\*|\?|\[[^\]]*\])", pattern):
+        if part == "*":
+            out.append("[^/]*")
+        elif part == "?":
+            out.append("[^/]")
+        elif part.startswith("[") and part.endswith("]") and len(part) > 2:
+            out.append("[^" + part[2:] if part[1] == "!" else part)
+        else:
+            out.append(re.escape(part))
+    return re.compile("".join(out))
 
 
 def parse_nginx_dump(dump: str) -> list[Site]:
@@ -345,15 +355,17 @@ def parse_apache_file(path: str, text: str) -> list[Site]:
             continue
         ports = sorted({int(a.rsplit(":", 1)[1]) if re.search(r":\d+$", a) else 80 for a in m.group(1).split()})
         body = apache_block(text, number, path)
-        names = []
+        names, named = [], False
         for _n, inner in apache_lines(text)[[n for n, _ in apache_lines(text)].index(number) + 1:]:
             if inner.lower().startswith("</virtualhost"):
                 break
             word = inner.split()
-            if word[0].lower() in ("servername", "serveralias"):
-                names += [w.lower().split(":")[0] if word[0].lower() == "servername" else w.lower() for w in word[1:]]
+            if word[0].lower() == "servername":
+                names, named = [w.lower().split(":")[0] for w in word[1:2]] + names, True
+            elif word[0].lower() == "serveralias":
+                names += [w.lower() for w in word[1:]]
         sites.append(_site("apache", path, number, names=names, ports=ports, body=body, own=OWN_MARK in _head(text),
-                           tls=443 in ports or any(b.lower().startswith("sslengine on") for b in body)))
+                           tls=443 in ports or any(b.lower().startswith("sslengine on") for b in body), named=named))
     return sites
 
 
@@ -365,6 +377,10 @@ def apache_bodies(sites: list[Site], read: t.Callable[[str], str | None]) -> lis
             raise SitesError(f"{site['file']} (named by apache2ctl -S) cannot be read")
         site["own"] = OWN_MARK in _head(text)
         site["body"] = [] if site["own"] else apache_block(text, site["line"], site["file"])
+        in_file = [s for s in parse_apache_file(site["file"], text) if s["line"] == site["line"]]
+        if in_file and not in_file[0]["named"] and site["names"]:
+            # apache2ctl -S shows the server's own name for a vhost without ServerName: not a name the vhost chose.
+            site["names"] = site["names"][1:]
         site["tls"] = site["tls"] or any(b.lower().startswith("sslengine on") for b in site["body"])
     return sites
 

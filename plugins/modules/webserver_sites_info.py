@@ -112,6 +112,11 @@ sites:
     default:
       description: Whether the site is the default of its port (C(default_server), Apache's first vhost).
       type: bool
+    named:
+      description:
+        - Whether the block names itself (Apache - C(ServerName)); when not, the server's own name that
+          C(apache2ctl -S) shows is left out of O(ignore:names).
+      type: bool
     body:
       description: The block's directives other than addresses, names and TLS settings, one line each.
       type: list

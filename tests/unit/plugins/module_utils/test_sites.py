@@ -121,8 +121,18 @@ def test_apache_bodies_and_file_reading_agree():
     disabled = _sites.parse_apache_file("/etc/apache2/sites-available/app.conf", APACHE_APP)
     assert [app["body"]] == [s["body"] for s in disabled]
     assert disabled[0]["names"] == ["app.example", "www.app.example"] and disabled[0]["ports"] == [80]
+    # 000-default.conf has no ServerName: -S shows the server's own name (172.17.0.3), which is no name of the site.
+    assert by_file(enabled)["/etc/apache2/sites-enabled/000-default.conf"]["names"] == []
     with pytest.raises(_sites.SitesError):
         _sites.apache_bodies(_sites.parse_apache_dump(APACHE_S), lambda p: None)
+
+
+def test_nginx_glob():
+    regex = _sites._glob_regex("/etc/nginx/conf.d/*.conf")
+    assert regex.fullmatch("/etc/nginx/conf.d/a.conf") and not regex.fullmatch("/etc/nginx/conf.d/x/a.conf")
+    assert not regex.fullmatch("/etc/nginx/conf.d/aXconf")
+    assert _sites._glob_regex("/e/site?-[ab]").fullmatch("/e/site1-a")
+    assert not _sites._glob_regex("/e/[!a]").fullmatch("/e/a")
 
 
 def test_nginx_dump_and_file_reading_agree():
