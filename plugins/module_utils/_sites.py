@@ -115,13 +115,13 @@ def nginx_parse(text: str, path: str = "") -> list[Directive]:
     for token, line in nginx_tokens(text):
         if token == ";":
             if words:
-                stack[-1].append(Directive(words[0][0], [w for w, _ in words[1:]], words[0][1], None))
+                stack[-1].append(Directive(words[0][0], [w for w, _line in words[1:]], words[0][1], None))
             words = []
         elif token == "{":
             if not words:
                 raise SitesError(f"{path}:{line}: a block without a directive name")
             block: list[Directive] = []
-            stack[-1].append(Directive(words[0][0], [w for w, _ in words[1:]], words[0][1], block))
+            stack[-1].append(Directive(words[0][0], [w for w, _line in words[1:]], words[0][1], block))
             stack.append(block)
             words = []
         elif token == "}":
@@ -356,7 +356,7 @@ def parse_apache_file(path: str, text: str) -> list[Site]:
         ports = sorted({int(a.rsplit(":", 1)[1]) if re.search(r":\d+$", a) else 80 for a in m.group(1).split()})
         body = apache_block(text, number, path)
         names, named = [], False
-        for _n, inner in apache_lines(text)[[n for n, _ in apache_lines(text)].index(number) + 1:]:
+        for _n, inner in apache_lines(text)[[n for n, _line in apache_lines(text)].index(number) + 1:]:
             if inner.lower().startswith("</virtualhost"):
                 break
             word = inner.split()
@@ -609,14 +609,14 @@ def plan(server: str, sites: list[Site], vhosts: list[dict[str, t.Any]],
                     f"and that no link in sites-enabled/ enables: it cannot be taken over without editing it. Move that "
                     f"server block into its own file in sites-available/ and enable it with a link in sites-enabled/ "
                     f"(a2ensite, ln -s), or remove {', '.join(shared)} from it or from the vhost.")
-        links = sorted({s["enabled_by"] for s, _ in live if s["enabled_by"]})
+        links = sorted({s["enabled_by"] for s, _shared_names in live if s["enabled_by"]})
         for site in foreign:
             if site["enabled_by"] in links and not set(site["names"]) <= names:
                 refusals.append(
                     f"vhost {label}: disabling {site['enabled_by']} would also stop {_where(site)} serving "
                     f"{', '.join(sorted(set(site['names']) - names))}: add those names to the vhost, or move that "
                     f"block into a file of its own.")
-        sources = [s for s, _ in live] or [s for s, _ in serving(False)]
+        sources = [s for s, _shared_names in live] or [s for s, _shared_names in serving(False)]
         if not sources:
             refusals.append(f"vhost {label}: takeover is set but no site of {server} serves "
                             f"{', '.join(sorted(names))} (enabled, or in sites-available/): remove takeover.")

@@ -16,7 +16,7 @@ description:
   - "nginx: the output of C(nginx -T), walked from C(nginx.conf) through its C(include) directives (only server
     blocks of the C(http) context). Apache: C(apache2ctl -S) (names, aliases, ports, FILE:LINE) and the named files
     for the bodies. Caddy: C(/etc/caddy/Caddyfile) (files it imports are not read)."
-  - Sites in C(sites-available/) that the server does not load are listed too (O(ignore:enabled=false)): after a
+  - Sites in C(sites-available/) that the server does not load are listed too, with C(enabled=false); after a
     takeover, the role keeps carrying the body of the site from there.
   - Given the webserver role's virtual hosts (O(vhosts)), it reports the names an operator's site already serves on
     port 80 or 443 (RV(conflicts)), and for vhosts with C(takeover) the body carried into the role's HTTPS block and

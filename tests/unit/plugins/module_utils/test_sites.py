@@ -61,7 +61,7 @@ def test_nginx_syntax_errors_are_errors_never_no_sites(text):
 
 
 def test_nginx_tokens_keep_quotes_escapes_and_variables():
-    tokens = [tok for tok, _ in _sites.nginx_tokens('a "b c;" \'{d}\' ${e}f \\; g; # c { ; }\nh;')]
+    tokens = [tok for tok, _line in _sites.nginx_tokens('a "b c;" \'{d}\' ${e}f \\; g; # c { ; }\nh;')]
     assert tokens == ["a", '"b c;"', "'{d}'", "${e}f", "\\;", "g", ";", "h", ";"]
 
 
