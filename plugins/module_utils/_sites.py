@@ -39,6 +39,10 @@ ROLE_PORTS = (80, 443)
 _NGINX_SKIP = re.compile(r"^(listen|server_name|ssl_.*|http2|http3|quic_.*)$")
 _APACHE_SKIP = re.compile(r"^(servername|serveralias|ssl.*)$", re.IGNORECASE)
 _CADDY_SKIP = re.compile(r"^(tls)$")
+# Included TLS settings (certbot's options-ssl-*.conf, Debian's snakeoil snippet) and HSTS: the role sets its own.
+_TLS_INCLUDE = re.compile(r"(options-ssl-|snakeoil)", re.IGNORECASE)
+_APACHE_SKIP_LINE = re.compile(r"^(include(optional)?\s+\S*(options-ssl-|snakeoil)|header\s+(always\s+)?set\s+"
+                               r"strict-transport-security\b)", re.IGNORECASE)
 _CONTEXTS = ("main", "http", "stream", "mail", "events")
 
 Site = t.Dict[str, t.Any]
@@ -171,6 +175,13 @@ def _nginx_listen(args: list[str]) -> tuple[int | None, bool, bool]:
     return port, "ssl" in flags or "quic" in flags, bool(flags & {"default_server", "default"})
 
 
+def _nginx_tls_setting(d: Directive) -> bool:
+    """An include of TLS settings or an HSTS header: the role's HTTPS block has its own."""
+    if d.name == "include" and d.args:
+        return bool(_TLS_INCLUDE.search(_unquote(d.args[0])))
+    return d.name == "add_header" and bool(d.args) and _unquote(d.args[0]).lower() == "strict-transport-security"
+
+
 def _nginx_server(path: str, text_head: str, d: Directive) -> Site:
     names: list[str] = []
     ports: list[int] = []
@@ -187,7 +198,7 @@ def _nginx_server(path: str, text_head: str, d: Directive) -> Site:
             tls, default = tls or ssl, default or dflt
     if not listens:
         ports = [80]
-    body = nginx_render([c for c in d.block or [] if not _NGINX_SKIP.match(c.name)])
+    body = nginx_render([c for c in d.block or [] if not _NGINX_SKIP.match(c.name) and not _nginx_tls_setting(c)])
     return _site("nginx", path, d.line, names=[n for n in names if n], ports=ports, tls=tls, default=default,
                  body=body, own=OWN_MARK in text_head)
 
@@ -325,7 +336,8 @@ def apache_lines(text: str) -> list[tuple[int, str]]:
 
 def apache_block(text: str, line: int, path: str = "") -> list[str]:
     """The body of the <VirtualHost> section that starts on line: one line per directive, nested sections
-    indented by four spaces; ServerName, ServerAlias and SSL* of the section itself left out."""
+    indented by four spaces; ServerName, ServerAlias, SSL*, an Include of TLS settings (certbot's
+    options-ssl-apache.conf, snakeoil) and the HSTS header of the section itself left out."""
     lines = apache_lines(text)
     start = next((i for i, (n, s) in enumerate(lines) if n == line and s.lower().startswith("<virtualhost")), None)
     if start is None:
@@ -338,7 +350,7 @@ def apache_block(text: str, line: int, path: str = "") -> list[str]:
             depth -= 1
             body.append("    " * depth + s)
             continue
-        if depth == 0 and _APACHE_SKIP.match(s.split(None, 1)[0]):
+        if depth == 0 and (_APACHE_SKIP.match(s.split(None, 1)[0]) or _APACHE_SKIP_LINE.match(s)):
             continue
         body.append("    " * depth + s)
         if s.startswith("<"):

@@ -218,6 +218,20 @@ def test_plan_carries_the_tls_block_of_a_site_with_both_ports():
     assert decided["takeover"]["app"]["sources"] == ["/etc/nginx/sites-enabled/app:2"]
 
 
+def test_tls_settings_of_a_certbot_site_are_not_carried():
+    nginx = ("server {\n    listen 443 ssl;\n    server_name app.example;\n    ssl_certificate /etc/letsencrypt/live/a/fullchain.pem;\n"
+             "    include /etc/letsencrypt/options-ssl-nginx.conf;\n    include snippets/snakeoil.conf;\n"
+             "    add_header Strict-Transport-Security \"max-age=1\";\n    add_header X-Frame-Options DENY;\n"
+             "    include snippets/app.conf;\n    root /srv/app;\n}\n")
+    assert _sites.parse_nginx_file("/etc/nginx/sites-available/app", nginx)[0]["body"] == [
+        "add_header X-Frame-Options DENY;", "include snippets/app.conf;", "root /srv/app;"]
+    apache = ("<VirtualHost *:443>\n    ServerName app.example\n    SSLCertificateFile /x\n"
+              "    Include /etc/letsencrypt/options-ssl-apache.conf\n    Header always set Strict-Transport-Security \"max-age=1\"\n"
+              "    Header always set X-Frame-Options DENY\n    DocumentRoot /srv/app\n</VirtualHost>\n")
+    site = _sites.parse_apache_file("/etc/apache2/sites-available/app.conf", apache)[0]
+    assert site["body"] == ["Header always set X-Frame-Options DENY", "DocumentRoot /srv/app"] and site["tls"]
+
+
 def test_plan_apache_wildcard_alias_and_caddy_takeover():
     sites = _sites.parse_apache_dump(APACHE_S)
     sites[0]["names"].append("*.example")  # legacy.conf, loaded first: Apache's first match wins
