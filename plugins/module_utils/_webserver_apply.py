@@ -22,7 +22,7 @@ import tempfile
 import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _doctor
+from ansible_collections.port443.https.plugins.module_utils import _doctor, _sites
 
 # The header every file the collection writes into a live configuration tree carries (first lines).
 MARKER = "port443.https.webserver"
@@ -154,20 +154,13 @@ def validate_argv(server: str, root: str) -> tuple[list[str], dict[str, str]]:
     raise ApplyError(f"server must be one of {', '.join(SERVERS)}, not {server!r}")
 
 
-# Warnings of the checkers that mean two sites claim the same name or address: the second one never answers.
-_WARNINGS = (
-    re.compile(r"conflicting server name [^\n]*"),
-    re.compile(r"[^\n]*VirtualHost[^\n]*overlap[^\n]*", re.IGNORECASE),
-    re.compile(r"[^\n]*overlapping VirtualHost[^\n]*", re.IGNORECASE),
-)
+_LOG_PREFIX = re.compile(r"^(nginx:\s*)?(\[[^\]]*\]\s*)*")
 
 
-def warnings_of(output: str) -> list[str]:
-    """The checker's warnings that the role treats as errors (ambiguous names and addresses)."""
-    found = []
-    for pattern in _WARNINGS:
-        found += [m.group(0).strip() for m in pattern.finditer(output)]
-    return list(dict.fromkeys(found))
+def warnings_of(server: str, output: str) -> list[str]:
+    """The checker's warnings that the role treats as errors (two sites claim one name or address; the patterns are
+    the sites reader's), without the time stamps and pids that differ from one check to the next."""
+    return list(dict.fromkeys(_LOG_PREFIX.sub("", line) for line in _sites.validator_findings(server, output)))
 
 
 def check_tree(server: str, root: str, run: Runner) -> tuple[bool, str, list[str]]:
@@ -175,7 +168,7 @@ def check_tree(server: str, root: str, run: Runner) -> tuple[bool, str, list[str
     argv, env = validate_argv(server, root)
     rc, out, err = run(argv, environ=env)
     text = (err + "\n" + out).strip()
-    return rc == 0, text, warnings_of(text)
+    return rc == 0, text, warnings_of(server, text)
 
 
 # --- the staged tree -----------------------------------------------------------------------------------------------
