@@ -467,9 +467,12 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
     stop = refusals(spec, todo, run) if config_change else []
     if stop:
         raise ApplyError("Nothing was changed. " + " ".join(stop))
-    result["changed"] = True
     if check_mode:
+        # The files a real run swaps in are the caller's compare step's to report (the role's check-mode template shows
+        # each with its diff); this step reports what only it knows: sites to disable, modules, a reload due.
+        result["changed"] = bool(todo["disable"] or todo["modules"] or todo["reload"])
         return result
+    result["changed"] = True
     if spec.get("roll_stopped"):
         raise ApplyError(spec["roll_stopped"])
 

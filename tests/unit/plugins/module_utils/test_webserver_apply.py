@@ -159,9 +159,9 @@ def test_check_mode_changes_nothing(tmp_path):
     live, spec = _tree(tmp_path)
     host = Host(live)
     result = wa.apply(spec, host, check_mode=True)
-    assert result["changed"] and not result["reloaded"]
-    # The files the caller passes in check mode are the ones that differ: a stale candidate is never read.
-    assert wa.apply(dict(spec, files=[]), host, check_mode=True)["changed"] is False
+    # The file is listed (the role's compare step reports it as the change, with its diff) and nothing ran.
+    assert result["files"] == [f"{live}/port443-https.caddy"] and not result["changed"] and not result["reloaded"]
+    assert wa.apply(dict(spec, reload=True), host, check_mode=True)["changed"] is True
     assert (live / "port443-https.caddy").read_text().endswith("old\n")
     assert not any(call[0] in ("systemctl", "cp") and call[1:2] != ["is-active"] for call in host.calls)
 
