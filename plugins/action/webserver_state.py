@@ -55,6 +55,7 @@ _VHOST = """{{ {
   'extra_directives': v.extra_directives | default([]),
   'client_ca': v.client_ca | default('', true) | string, 'client_verify': v.client_verify | default('required'),
   'tls_ready': v.name not in __webserver_missing,
+  'takeover_body': ((__webserver_takeover | default({}))[v.name] | default({})).body | default([]),
   'probe': {'host': v.server_names[0], 'address': webserver_verify_address}} }}"""
 # vhosts.yml stats these paths ('' falls back to certificate_files, then to a path that does not exist).
 _CERT_PATH = """{{ v[key] | default(__webserver_default_tls[key], true) | default('/nonexistent', true) }}"""
@@ -119,7 +120,7 @@ class ActionModule(ActionBase):
         candidate_dir = f"{ev(variables, '{{ webserver_candidate_dir }}')}/{server}"
         all_files = ev(variables, "{{ __webserver_conf_files | default(__webserver_files) + __webserver_dh_files }}")
         own = [v for v in vhosts if not v.get("caddy_automatic_https")]
-        roots = ev(variables, "{{ webserver_vhosts | selectattr('upstream', 'undefined') | map(attribute='root', default='')"
+        roots = ev(variables, "{{ __webserver_served_vhosts | selectattr('upstream', 'undefined') | map(attribute='root', default='')"
                               " | map('default', '/var/www/html', true) | map('regex_replace', '(?<=.)/+$', '') | unique | list }}")
         spec = {
             "server": server,
@@ -129,7 +130,7 @@ class ActionModule(ActionBase):
             "vhost_certs": [{"name": v["name"], "own": True,
                              "cert_file": ev(variables, _CERT_PATH, v=v, key="cert_file"),
                              "key_file": ev(variables, _CERT_PATH, v=v, key="key_file")} for v in own],
-            "dirs": ev(variables, "{{ [webserver_acme_webroot ~ '/.well-known/acme-challenge'] + (webserver_vhosts"
+            "dirs": ev(variables, "{{ [webserver_acme_webroot ~ '/.well-known/acme-challenge'] + (__webserver_served_vhosts"
                                   " | selectattr('upstream', 'undefined') | map(attribute='root', default='') | select | list) }}"),
             "content_roots": roots if ev(variables, "{{ webserver_placeholder_page | bool }}") else [],
             "caddy_tls_dir": ev(variables, "{{ __webserver_caddy_tls_dir }}") if server == "caddy" else "",
@@ -140,7 +141,12 @@ class ActionModule(ActionBase):
             "files": sorted({f"{live_root}/{f['rel']}" for f in all_files} | {f"{candidate_dir}/{f['name']}" for f in all_files}),
             "candidate_dir": candidate_dir,
             "default_site": ev(variables, "{{ __webserver_default_site if webserver_remove_default_site | bool else '' }}"),
-            "modules": [f"{live_root}/mods-enabled/{m}.load" for m in ev(variables, "{{ __webserver_modules }}")],
+            "modules": [f"{live_root}/mods-enabled/{m}.load"
+                        for m in ev(variables, "{{ __webserver_module_candidates | default(__webserver_modules) }}")],
+            # The sites the server already serves: a conflict, a refused takeover or a link still to remove is drift.
+            "sites": {"vhosts": [{"name": v["name"], "server_names": v.get("server_names") or [],
+                                  "takeover": ev(variables, "{{ v.takeover | default(false) | bool }}", v=v)}
+                                 for v in vhosts]},
             "service": ev(variables, "{{ __webserver_service }}"),
         }
         if server == "caddy":
@@ -173,7 +179,11 @@ class ActionModule(ActionBase):
         if downgrade:
             # http_only would swap TLS off: the full path refuses it (vhosts.yml).
             drift.append("no certificate or key for " + ", ".join(downgrade) + ", which the live configuration serves over TLS")
+        variables["__webserver_takeover"] = host["takeover"]
         variables["__webserver_vhosts"] = [ev(variables, _VHOST, v=v, __webserver_missing=missing) for v in vhosts]
+        drift += [f"{path} is missing" for path in (f"{live_root}/mods-enabled/{m}.load"
+                                                    for m in ev(variables, "{{ __webserver_modules }}"))
+                  if not host["modules_present"].get(path)]
         variables["__webserver_client_ca_files"] = host["client_ca_files"]
         variables["__webserver_nginx_version"] = {"stderr": host.get("nginx_version", "")}
         if ev(variables, "{{ certificate_changed | default(false) | bool }}"):

@@ -22,7 +22,7 @@ import tempfile
 import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _doctor
+from ansible_collections.port443.https.plugins.module_utils import _doctor, _sites
 
 # The header every file the collection writes into a live configuration tree carries (first lines).
 MARKER = "port443.https.webserver"
@@ -154,20 +154,13 @@ def validate_argv(server: str, root: str) -> tuple[list[str], dict[str, str]]:
     raise ApplyError(f"server must be one of {', '.join(SERVERS)}, not {server!r}")
 
 
-# Warnings of the checkers that mean two sites claim the same name or address: the second one never answers.
-_WARNINGS = (
-    re.compile(r"conflicting server name [^\n]*"),
-    re.compile(r"[^\n]*VirtualHost[^\n]*overlap[^\n]*", re.IGNORECASE),
-    re.compile(r"[^\n]*overlapping VirtualHost[^\n]*", re.IGNORECASE),
-)
+_LOG_PREFIX = re.compile(r"^(nginx:\s*)?(\[[^\]]*\]\s*)*")
 
 
-def warnings_of(output: str) -> list[str]:
-    """The checker's warnings that the role treats as errors (ambiguous names and addresses)."""
-    found = []
-    for pattern in _WARNINGS:
-        found += [m.group(0).strip() for m in pattern.finditer(output)]
-    return list(dict.fromkeys(found))
+def warnings_of(server: str, output: str) -> list[str]:
+    """The checker's warnings that the role treats as errors (two sites claim one name or address; the patterns are
+    the sites reader's), without the time stamps and pids that differ from one check to the next."""
+    return list(dict.fromkeys(_LOG_PREFIX.sub("", line) for line in _sites.validator_findings(server, output)))
 
 
 def check_tree(server: str, root: str, run: Runner) -> tuple[bool, str, list[str]]:
@@ -175,7 +168,7 @@ def check_tree(server: str, root: str, run: Runner) -> tuple[bool, str, list[str
     argv, env = validate_argv(server, root)
     rc, out, err = run(argv, environ=env)
     text = (err + "\n" + out).strip()
-    return rc == 0, text, warnings_of(text)
+    return rc == 0, text, warnings_of(server, text)
 
 
 # --- the staged tree -----------------------------------------------------------------------------------------------
@@ -474,9 +467,12 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
     stop = refusals(spec, todo, run) if config_change else []
     if stop:
         raise ApplyError("Nothing was changed. " + " ".join(stop))
-    result["changed"] = True
     if check_mode:
+        # The files a real run swaps in are the caller's compare step's to report (the role's check-mode template shows
+        # each with its diff); this step reports what only it knows: sites to disable, modules, a reload due.
+        result["changed"] = bool(todo["disable"] or todo["modules"] or todo["reload"])
         return result
+    result["changed"] = True
     if spec.get("roll_stopped"):
         raise ApplyError(spec["roll_stopped"])
 

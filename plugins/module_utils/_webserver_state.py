@@ -19,6 +19,7 @@ import stat
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils import _caddyfile
+from ansible_collections.port443.https.plugins.module_utils import _sites
 
 # The names the servers look for as a directory index (the role's placeholder is written where none exists).
 INDEX_NAMES = ("index.html", "index.htm", "index.xhtml", "index.php", "index.shtml", "index.txt", "index.cgi",
@@ -278,15 +279,31 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     default_site = spec.get("default_site") or ""
     if default_site and os.path.lexists(default_site):
         drift.append(f"{default_site} is there")
-    for path in spec.get("modules") or []:
-        if not os.path.lexists(path):
-            drift.append(f"{path} is missing")
+    # Which modules are needed is decided by the caller (proxy modules depend on the carried site bodies).
+    result["modules_present"] = {path: os.path.lexists(path) for path in spec.get("modules") or []}
+    result["takeover"] = {}
+    if spec.get("sites") is not None:
+        drift += sites_state(spec["server"], spec["sites"].get("vhosts") or [], run, result)
 
     problem = service_state(spec["service"], run) if spec.get("service") else "no service named"
     if problem:
         drift.append(problem)
     result["drift"] = drift
     return result
+
+
+def sites_state(server: str, vhosts: list[dict[str, t.Any]], run: Runner, result: dict[str, t.Any]) -> list[str]:
+    """Drift from the sites the server already serves (the role's sites.yml refuses or takes them over): a conflict
+    or a refused takeover (the full path fails with its message), a link in sites-enabled/ still to remove, or a
+    configuration that cannot be read. Sets result['takeover'] (the carried bodies the templates render)."""
+    try:
+        found = _sites.collect(server, run)
+    except _sites.SitesError as exc:
+        return [f"the sites of {server} could not be read: {exc}"]
+    decided = _sites.plan(server, found["sites"], vhosts)
+    result["takeover"] = decided["takeover"]
+    drift = [f"refused: {message}" for message in decided["conflicts"] + decided["refusals"]]
+    return drift + [f"takeover pending: {link} is still enabled" for link in decided["disable"]]
 
 
 def compare_files(expected: dict[str, str], observed: dict[str, dict[str, t.Any]]) -> list[str]:

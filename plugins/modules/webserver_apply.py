@@ -38,8 +38,9 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reports whether a real run would change files, disable sites, enable modules or reload, and stops for the same
-        refusals (ports held by other processes, foreign files); it does not stage or validate.
+      - Reports whether a real run would disable sites, enable modules or reload for a changed certificate, and stops
+        for the same refusals (ports held by other processes, foreign files). The file changes are the role's compare
+        step's to report (with their diff), so they are not counted twice. It does not stage or validate.
   diff_mode:
     support: partial
     details:

@@ -16,13 +16,17 @@ description:
   - The action plugin reads the role's variables, asks the host once (packages, TLS library and nginx versions,
     certificate and key files, directories with owner and mode, content roots without an index file, Caddy's copies
     of key and certificate, client CA copies and whether each CA parses, the distribution's default site, the Apache
-    modules, the service started and enabled), renders the role's templates with the task's variables the way
+    modules, the sites the server already serves as M(port443.https.webserver_sites_info) reads them, the service
+    started and enabled), renders the role's templates with the task's variables the way
     M(ansible.builtin.template) does, and compares them with the live files and the candidate copies (content, owner,
     mode). A certificate reported changed (C(certificate_changed)) is drift too (the server must reload).
   - For Caddy it reaches the same decision about the main Caddyfile as the full path (M(port443.https.caddyfile_info));
     an operator's Caddyfile that neither imports the role's file nor was handed over is drift with the refusal, so the
     full path runs and stops before any change; one that imports the role's file is not rendered nor compared; a
     main file the role takes over (absent, the package's default, handed over) is drift.
+  - An operator's site that serves a vhost's names (a conflict the full path refuses), a takeover that cannot be done,
+    and the link of a taken-over site still in C(sites-enabled/) are drift; the bodies carried by takeovers feed the
+    rendered templates.
   - It may report drift the full path then finds converged; it never reports converged where the full path would
     change something. Options the role refuses, and whatever cannot be read or rendered, are drift, so the full
     path runs and fails with its own message.

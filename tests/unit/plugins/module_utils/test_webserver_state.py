@@ -173,9 +173,10 @@ def test_inspect_reports_each_drift_the_full_path_repairs(tmp_path, ca_pem):
     drift = ws.inspect(spec, run)
     text = "\n".join(drift["drift"])
     for expected in (f"{tree['acme']} has mode 0750", f"{tree['site']} needs its placeholder page", f"{copy} differs",
-                     f"{tree['candidate']} has mode 0755", f"{tree['live'] / 'default'} is there",
-                     f"{tree['mods'] / 'ssl.load'} is missing"):
+                     f"{tree['candidate']} has mode 0755", f"{tree['live'] / 'default'} is there"):
         assert expected in text
+    # Which modules are needed is decided on the controller (proxy modules depend on the carried site bodies).
+    assert drift["modules_present"] == {str(tree["mods"] / "ssl.load"): False}
     assert drift["missing"] == ["site"]
 
 
@@ -256,6 +257,29 @@ def test_bad_caddyfile_option_is_left_to_the_full_path():
     assert ws.inputs_in_doubt(dict(options, webserver_caddy_caddyfile="refuse"), profiles) == []
     assert ws.inputs_in_doubt(dict(options, webserver_caddy_caddyfile="yes"), profiles) == ["webserver_caddy_caddyfile"]
     assert ws.inputs_in_doubt(dict(options, webserver_server="nginx", webserver_caddy_caddyfile="yes"), profiles) == []
+def test_sites_state_reports_a_pending_takeover_a_conflict_and_an_unreadable_configuration(tmp_path):
+    """The state step never reports converged while a taken-over site's link is still in sites-enabled/, while a
+    vhost's names are served by an operator's site (the full path refuses it), or when the dump fails."""
+    (tmp_path / "sites-available").mkdir()
+    (tmp_path / "sites-enabled").mkdir()
+    site = tmp_path / "sites-available" / "app"
+    site.write_text("server { listen 80; server_name app.example; location / { proxy_pass http://127.0.0.1:8080; } }\n")
+    link = tmp_path / "sites-enabled" / "app"
+    link.symlink_to(site)
+    dump = (f"# configuration file {tmp_path}/nginx.conf:\nhttp {{ include {tmp_path}/sites-enabled/*; }}\n"
+            f"# configuration file {link}:\n{site.read_text()}")
+
+    def nginx(argv, stdin):
+        return (0, dump, "") if argv == ["nginx", "-T"] else (1, "", "")
+
+    result = {}
+    drift = ws.sites_state("nginx", [{"name": "app", "server_names": ["app.example"], "takeover": True}], nginx, result)
+    assert drift == [f"takeover pending: {link} is still enabled"]
+    assert result["takeover"]["app"]["body"] == ["location / {", "    proxy_pass http://127.0.0.1:8080;", "}"]
+    drift = ws.sites_state("nginx", [{"name": "app", "server_names": ["app.example"]}], nginx, {})
+    assert len(drift) == 1 and drift[0].startswith(f"refused: vhost app: app.example already served by {link}:1")
+    assert ws.sites_state("nginx", [], lambda argv, stdin: (1, "", "[emerg] bad"), {})[0].startswith(
+        "the sites of nginx could not be read: nginx -T failed")
 
 
 def test_tls_served_sections_and_files(tmp_path):
