@@ -257,6 +257,8 @@ def test_bad_caddyfile_option_is_left_to_the_full_path():
     assert ws.inputs_in_doubt(dict(options, webserver_caddy_caddyfile="refuse"), profiles) == []
     assert ws.inputs_in_doubt(dict(options, webserver_caddy_caddyfile="yes"), profiles) == ["webserver_caddy_caddyfile"]
     assert ws.inputs_in_doubt(dict(options, webserver_server="nginx", webserver_caddy_caddyfile="yes"), profiles) == []
+
+
 def test_sites_state_reports_a_pending_takeover_a_conflict_and_an_unreadable_configuration(tmp_path):
     """The state step never reports converged while a taken-over site's link is still in sites-enabled/, while a
     vhost's names are served by an operator's site (the full path refuses it), or when the dump fails."""
