@@ -95,7 +95,7 @@ def _unit(service: str) -> str:
 def socket_unit(item: dict[str, t.Any]) -> str:
     """The systemd unit (service or scope) whose cgroup created the socket, '' when ss did not say."""
     cgroup = str(item.get("cgroup") or "")
-    last = cgroup.rstrip("/").split("/")[-1]
+    last = cgroup.rstrip("/").rsplit("/", maxsplit=1)[-1]
     return last if cgroup.startswith("/") and last.endswith((".service", ".scope")) else ""
 
 
