@@ -537,7 +537,11 @@ def collect(server: str, run: Runner, read: t.Callable[[str], str | None] = _rea
                              f"the server, or remove {root})")
         return {"installed": False, "sites": []}
     if rc != 0:
-        raise SitesError(f"{' '.join(argv)} failed (rc {rc}): {(err or out).strip()}")
+        # Read before the role changes anything: the live configuration fails its own check, so it was broken before
+        # this run (the message names the file and line the server names).
+        raise SitesError(f"the live {server} configuration was already broken before this run ({' '.join(argv)} "
+                         f"failed, rc {rc}): {' | '.join(line.strip() for line in (err or out).strip().splitlines())}. "
+                         "Fix that file (the problem predates the run), then run again")
     if server == "nginx":
         sites = parse_nginx_dump(out)
     else:

@@ -170,7 +170,7 @@ def main() -> t.NoReturn:
     try:
         found = _sites.collect(server, run)
     except _sites.SitesError as exc:
-        module.fail_json(msg=f"The sites of {server} could not be read: {exc}")
+        module.fail_json(msg=f"Nothing was changed. The sites of {server} could not be read: {exc}")
     try:
         vhosts = [dict(v, takeover=boolean(v.get("takeover", False))) for v in module.params["vhosts"]]
     except TypeError as exc:

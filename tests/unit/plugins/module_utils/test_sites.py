@@ -282,5 +282,5 @@ def test_collect_marks_links_in_sites_enabled_and_lists_disabled_sites(tmp_path)
     assert sites[str(real)]["enabled_by"] == ""
     # Disabled: old only (app is loaded through its link, broken does not parse).
     assert [s["file"] for s in found["sites"] if not s["enabled"]] == [f"{available}/old"]
-    with pytest.raises(_sites.SitesError, match="nginx -T failed"):
+    with pytest.raises(_sites.SitesError, match=r"already broken before this run \(nginx -T failed"):
         _sites.collect("nginx", lambda argv, stdin: (1, "", "nginx: [emerg] unknown directive"))

@@ -281,7 +281,7 @@ def test_sites_state_reports_a_pending_takeover_a_conflict_and_an_unreadable_con
     drift = ws.sites_state("nginx", [{"name": "app", "server_names": ["app.example"]}], nginx, {})
     assert len(drift) == 1 and drift[0].startswith(f"refused: vhost app: app.example already served by {link}:1")
     assert ws.sites_state("nginx", [], lambda argv, stdin: (1, "", "[emerg] bad"), {})[0].startswith(
-        "the sites of nginx could not be read: nginx -T failed")
+        "the sites of nginx could not be read: the live nginx configuration was already broken before this run (nginx -T failed")
 
 
 def test_tls_served_sections_and_files(tmp_path):
