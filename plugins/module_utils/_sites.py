@@ -31,6 +31,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import shutil
+import tempfile
 import typing as t
 
 OWN_MARK = "port443.https.webserver"
@@ -520,6 +522,58 @@ def enabled_link(path: str) -> str:
     return path if os.path.basename(os.path.dirname(path)) == "sites-enabled" and os.path.islink(path) else ""
 
 
+def written_by_collection(path: str) -> bool:
+    """True when PATH carries the collection's header in its first lines."""
+    text = _read(path)
+    return text is not None and OWN_MARK in "".join(text.splitlines(keepends=True)[:3])
+
+
+def rewrite_paths(root: str, old: str, new: str) -> None:
+    """Point absolute paths OLD (a live tree) at NEW (its copy) in every file under ROOT; a link whose target holds
+    OLD becomes a file of its own there."""
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            path = os.path.join(directory, name)
+            if os.path.islink(path) and not os.path.exists(path):
+                continue
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+            if old.encode() in data:
+                if os.path.islink(path):
+                    os.unlink(path)
+                with open(path, "wb") as handle:
+                    handle.write(data.replace(old.encode(), new.encode()))
+
+
+def dump_without_own(server: str, run: Runner) -> tuple[int, str]:
+    """The server's dump of a private copy of its live tree without the collection's files, with the copy's paths
+    read as the live ones: (rc, output)."""
+    live = os.path.dirname(AVAILABLE_DIRS[server])
+    work = tempfile.mkdtemp(prefix="port443-sites.")
+    try:
+        copy = os.path.join(work, os.path.basename(live))
+        rc, _out, _err = run(["cp", "-a", live, copy], None)
+        if rc != 0:
+            return rc, ""
+        for directory, _dirs, names in os.walk(copy):
+            for name in names:
+                path = os.path.join(directory, name)
+                if os.path.isfile(path) and written_by_collection(path):
+                    os.unlink(path)
+        if server == "nginx":
+            rewrite_paths(copy, live + "/", copy + "/")
+            argv = ["nginx", "-T", "-c", f"{copy}/nginx.conf"]
+        else:
+            argv = ["env", f"APACHE_CONFDIR={copy}", "apache2ctl", "-S"]
+        rc, out, _err = run(argv, None)
+        return rc, out.replace(copy, live)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def collect(server: str, run: Runner, read: t.Callable[[str], str | None] = _read,
             available_dir: str | None = None) -> dict[str, t.Any]:
     """Every site of the server on this host, enabled ones from the server's own dump, disabled ones from
@@ -536,6 +590,12 @@ def collect(server: str, run: Runner, read: t.Callable[[str], str | None] = _rea
             raise SitesError(f"{argv[0]} is not installed but {root} exists: its sites cannot be read (install "
                              f"the server, or remove {root})")
         return {"installed": False, "sites": []}
+    if rc != 0:
+        # The collection's own files may be what fails (a client CA copy or certificate it is about to write again):
+        # read the tree once more without them. Only when that fails too was the configuration broken before the run.
+        rc2, out2 = dump_without_own(server, run)
+        if rc2 == 0:
+            rc, out, err = rc2, out2, ""
     if rc != 0:
         # Read before the role changes anything: the live configuration fails its own check, so it was broken before
         # this run (the message names the file and line the server names).

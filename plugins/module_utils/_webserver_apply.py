@@ -25,7 +25,7 @@ import typing as t
 from ansible_collections.port443.https.plugins.module_utils import _doctor, _sites
 
 # The header every file the collection writes into a live configuration tree carries (first lines).
-MARKER = "port443.https.webserver"
+MARKER = _sites.OWN_MARK
 # The distribution's layout: which trees hold the enabled sites and modules (Debian OS family).
 SERVERS = ("nginx", "apache", "caddy")
 
@@ -40,12 +40,7 @@ class ApplyError(Exception):
 
 def written_by_collection(path: str) -> bool:
     """True when path carries the collection's header in its first lines."""
-    try:
-        with open(path, "r", encoding="utf-8", errors="replace") as handle:
-            head = "".join(handle.readline() for _line in range(3))
-    except OSError:
-        return False
-    return MARKER in head
+    return _sites.written_by_collection(path)
 
 
 def foreign_files(files: list[dict[str, t.Any]]) -> list[str]:
@@ -198,7 +193,7 @@ def make_stage(live_root: str, stage_base: str, files: list[dict[str, t.Any]], d
             raise ApplyError(f"a2enmod {' '.join(modules)} failed in the staged tree: {err.strip()}")
     if server in ("nginx", "caddy"):
         # Absolute paths into the live tree (include, import) point at the staged copy while it is checked.
-        _rewrite_paths(staged, live_root.rstrip("/") + "/", staged + "/")
+        _sites.rewrite_paths(staged, live_root.rstrip("/") + "/", staged + "/")
     return run_dir, staged
 
 
@@ -207,25 +202,6 @@ def _inside(staged: str, live_root: str, path: str) -> str:
     if rel.startswith(".."):
         raise ApplyError(f"{path} is not inside {live_root}")
     return os.path.join(staged, rel)
-
-
-def _rewrite_paths(root: str, old: str, new: str) -> None:
-    for directory, _dirs, names in os.walk(root):
-        for name in names:
-            path = os.path.join(directory, name)
-            if os.path.islink(path) and not os.path.exists(path):
-                continue
-            try:
-                with open(path, "rb") as handle:
-                    data = handle.read()
-            except OSError:
-                continue
-            if old.encode() in data:
-                if os.path.islink(path):
-                    # A link into the tree (sites-enabled -> ../sites-available) is rewritten in place as a file.
-                    os.unlink(path)
-                with open(path, "wb") as handle:
-                    handle.write(data.replace(old.encode(), new.encode()))
 
 
 def live_paths(text: str, run_dir: str, staged: str, live_root: str) -> str:

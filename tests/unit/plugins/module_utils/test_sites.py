@@ -4,7 +4,9 @@
 apache2ctl -S on Debian 13, tests/unit/data/sites), the takeover plan and the validator findings."""
 from __future__ import annotations
 
+import os
 import pathlib
+import subprocess
 
 import pytest
 
@@ -284,3 +286,39 @@ def test_collect_marks_links_in_sites_enabled_and_lists_disabled_sites(tmp_path)
     assert [s["file"] for s in found["sites"] if not s["enabled"]] == [f"{available}/old"]
     with pytest.raises(_sites.SitesError, match=r"already broken before this run \(nginx -T failed"):
         _sites.collect("nginx", lambda argv, stdin: (1, "", "nginx: [emerg] unknown directive"))
+
+
+def test_a_dump_that_fails_only_on_the_collections_own_files_is_read_without_them(tmp_path, monkeypatch):
+    """The live check fails because of a file the collection is about to write again (a missing client CA copy named
+    in its own vhost file): the sites are read from a copy without the collection's files, with live paths. When the
+    copy fails as well, the configuration was broken before the run."""
+    live = tmp_path / "nginx"
+    (live / "sites-available").mkdir(parents=True)
+    (live / "conf.d").mkdir()
+    (live / "nginx.conf").write_text(f"http {{ include {live}/conf.d/*.conf; include {live}/sites-available/*; }}\n")
+    (live / "conf.d" / "port443-https.conf").write_text("# Managed - port443.https.webserver\nserver { bad; }\n")
+    (live / "sites-available" / "app").write_text("server { listen 80; server_name app.example; }\n")
+    monkeypatch.setattr(_sites, "AVAILABLE_DIRS", {"nginx": str(live / "sites-available")})
+    seen = []
+
+    def run(argv, stdin):
+        seen.append(argv)
+        if argv[0] == "cp":
+            return subprocess.run(argv, capture_output=True, text=True, check=False).returncode, "", ""
+        if argv == ["nginx", "-T"]:
+            return 1, "", f"[emerg] cannot load certificate in {live}/conf.d/port443-https.conf:2"
+        conf = argv[-1]
+        files = [os.path.join(d, n) for d, _s, ns in os.walk(os.path.dirname(conf)) for n in sorted(ns)]
+        if any("port443-https.conf" in f for f in files):
+            return 1, "", "still broken"
+        dump = "".join(f"# configuration file {f}:\n{open(f, encoding='utf-8').read()}" for f in
+                       [conf, os.path.join(os.path.dirname(conf), "sites-available", "app")])
+        return 0, dump, ""
+
+    found = _sites.collect("nginx", run)
+    assert [s["file"] for s in found["sites"] if "app.example" in s.get("names", [])] == [str(live / "sites-available" / "app")]
+    assert (live / "conf.d" / "port443-https.conf").exists()  # the live tree is never touched
+    (live / "sites-available" / "app").write_text("server { listen 80; server_name app.example; bogus; }\n")
+    (live / "sites-available" / "port443-https.conf").write_text("not ours\n")
+    with pytest.raises(_sites.SitesError, match="already broken before this run"):
+        _sites.collect("nginx", run)
