@@ -525,7 +525,7 @@ def enabled_link(path: str) -> str:
 def written_by_collection(path: str) -> bool:
     """True when PATH carries the collection's header in its first lines."""
     text = _read(path)
-    return text is not None and OWN_MARK in "".join(text.splitlines(keepends=True)[:3])
+    return text is not None and OWN_MARK in _head(text)
 
 
 def rewrite_paths(root: str, old: str, new: str) -> None:

@@ -12,7 +12,6 @@ serve it, and the step fails naming the cause. Plain Python (no Ansible imports)
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -22,10 +21,8 @@ import tempfile
 import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils import _doctor, _sites
+from ansible_collections.port443.https.plugins.module_utils import _doctor, _sites, _webserver_state
 
-# The header every file the collection writes into a live configuration tree carries (first lines).
-MARKER = _sites.OWN_MARK
 # The distribution's layout: which trees hold the enabled sites and modules (Debian OS family).
 SERVERS = ("nginx", "apache", "caddy")
 
@@ -38,20 +35,19 @@ class ApplyError(Exception):
 
 # --- before any change ---------------------------------------------------------------------------------------------
 
-def written_by_collection(path: str) -> bool:
-    """True when path carries the collection's header in its first lines."""
-    return _sites.written_by_collection(path)
-
-
 def foreign_files(files: list[dict[str, t.Any]]) -> list[str]:
     """Live targets that exist, were not written by the collection and were not handed over (foreign_ok)."""
     return [f["dest"] for f in files
-            if os.path.lexists(f["dest"]) and not f.get("foreign_ok") and not written_by_collection(f["dest"])]
+            if os.path.lexists(f["dest"]) and not f.get("foreign_ok") and not _sites.written_by_collection(f["dest"])]
+
+
+def _unit(service: str) -> str:
+    return service if service.endswith(".service") else f"{service}.service"
 
 
 def in_service(pid: int, service: str, proc: str = "/proc") -> bool:
     """True when the process runs in the systemd unit SERVICE (its cgroup path names SERVICE.service)."""
-    unit = service if service.endswith(".service") else f"{service}.service"
+    unit = _unit(service)
     try:
         with open(f"{proc}/{pid}/cgroup", "r", encoding="utf-8") as handle:
             return any(line.rstrip("\n").split("/")[-1] == unit or f"/{unit}/" in line for line in handle)
@@ -81,10 +77,6 @@ def listeners(run: Runner) -> list[dict[str, t.Any]]:
         raise ApplyError(f"the listening sockets could not be read (ss -H -ltnpe: {err.strip() or rc}): "
                          "install iproute2 so the role can check that ports 80 and 443 are free")
     return parse_listeners(out)
-
-
-def _unit(service: str) -> str:
-    return service if service.endswith(".service") else f"{service}.service"
 
 
 def socket_unit(item: dict[str, t.Any]) -> str:
@@ -119,6 +111,15 @@ def port_conflicts(ports: list[int], service: str, found: list[dict[str, t.Any]]
             who = "a process this user cannot see"
         out.append(f"{_addr(item)} is in use by {who}")
     return sorted(set(out))
+
+
+def port_refusal(spec: dict[str, t.Any], run: Runner) -> str:
+    """Why the server could not listen where its configuration asks ('' when the ports are free or its own)."""
+    conflicts = port_conflicts(ports_of(spec), spec["service"], listeners(run))
+    if not conflicts:
+        return ""
+    return ("; ".join(conflicts) + f": {spec['service']} could not listen there. Stop that process or move it to "
+            "another port, then run again.")
 
 
 def _addr(item: dict[str, t.Any]) -> str:
@@ -338,22 +339,10 @@ def journal(service: str, since: float, run: Runner) -> str:
     return " | ".join(line.strip() for line in out.splitlines() if line.strip()) if rc == 0 else ""
 
 
-def sha256_file(path: str) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
-    except OSError:
-        return None
-
-
 def same_content(src: str, dest: str) -> bool:
-    return os.path.isfile(dest) and not os.path.islink(dest) and sha256_file(src) == sha256_file(dest) \
-        and _owned_0644(dest)
-
-
-def _owned_0644(path: str) -> bool:
-    st = os.stat(path)
-    return st.st_uid == 0 and st.st_gid == 0 and (st.st_mode & 0o7777) == 0o644
+    """DEST is a regular file (no link) with SRC's content, root:root 0644: what the swap would write."""
+    return not os.path.islink(dest) and _webserver_state.owned(dest, "root", "root", 0o644, "file") is None \
+        and _webserver_state.sha1_file(src) == _webserver_state.sha1_file(dest)
 
 
 # --- the whole step --------------------------------------------------------------------------------------------------
@@ -411,12 +400,11 @@ def refusals(spec: dict[str, t.Any], todo: dict[str, t.Any], run: Runner) -> lis
     foreign = foreign_files(todo["files"])
     if foreign:
         out.append(", ".join(foreign) + (" was" if len(foreign) == 1 else " were") + " not written by the collection"
-                   f" (no '{MARKER}' header): it is the operator's or the distribution's file and is never replaced. "
-                   "Move it out of the way, or rename the collection's virtual host.")
-    conflicts = port_conflicts(ports_of(spec), spec["service"], listeners(run))
-    if conflicts:
-        out.append("; ".join(conflicts) + f": {spec['service']} could not listen there. Stop that process or move it to"
-                   " another port, then run again.")
+                   f" (no '{_sites.OWN_MARK}' header): it is the operator's or the distribution's file and is never "
+                   "replaced. Move it out of the way, or rename the collection's virtual host.")
+    ports = port_refusal(spec, run)
+    if ports:
+        out.append(ports)
     return out
 
 
@@ -426,10 +414,9 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
     server, service = spec["server"], spec["service"]
     live_root = spec["live_root"].rstrip("/")
     if spec.get("preflight"):
-        conflicts = port_conflicts(ports_of(spec), service, listeners(run))
-        if conflicts:
-            raise ApplyError("Nothing was changed. " + "; ".join(conflicts) + f": {service} could not listen there. "
-                             "Stop that process or move it to another port, then run again.")
+        refusal = port_refusal(spec, run)
+        if refusal:
+            raise ApplyError("Nothing was changed. " + refusal)
         return {"changed": False, "files": [], "disabled": [], "modules": [], "reloaded": False, "warnings": [],
                 "proof": []}
     todo = plan(spec, check_mode)
@@ -461,7 +448,8 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
     run_dir = ""
     done: list[tuple[str, str, str]] = []
     error_log = ERROR_LOGS.get(server, "")
-    spec = dict(spec, _error_log=error_log, _error_offset=log_size(error_log) if error_log else 0)
+    error_offset = log_size(error_log) if error_log else 0
+    timeout = float(spec.get("prove_timeout") or 20)
     try:
         if config_change:
             run_dir, staged = make_stage(live_root, spec["stage_dir"], todo["files"], todo["disable"], todo["modules"],
@@ -471,19 +459,18 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
         command = "reload" if was_active else "start"
         rc, _out, err = run(["systemctl", command, service])
         result["reloaded"] = True
-        problems = [f"systemctl {command} {service} failed: {err.strip()}"] if rc != 0 else []
-        problems += prove(server, service, ports_of(spec), probes_of(spec), run,
-                          old_workers if rc == 0 else None, float(spec.get("prove_timeout") or 20),
-                          spec.get("address") or "127.0.0.1") if rc == 0 else []
+        problems = [f"systemctl {command} {service} failed: {err.strip()}"] if rc != 0 else \
+            prove(server, service, ports_of(spec), probes_of(spec), run, old_workers, timeout,
+                  spec.get("address") or "127.0.0.1")
         result["proof"] = problems
         if problems:
-            cause = _cause(spec, run, started)
+            cause = _cause(spec, run, started, error_log, error_offset)
             if not done:
                 raise ApplyError(f"{service} does not serve after the {command} ({'; '.join(problems)}).{cause} "
                                  "This run changed no file of its configuration (the reload was for a changed "
                                  "certificate): check the certificate and key files it serves.")
             restored = _restore(done)
-            back = _restart_and_prove(service, before_ports, run, float(spec.get("prove_timeout") or 20))
+            back = _restart_and_prove(service, before_ports, run, timeout)
             raise ApplyError(
                 f"The new {server} configuration was not applied: after the {command}, {'; '.join(problems)}.{cause} "
                 f"The previous configuration was restored ({', '.join(restored)})"
@@ -607,8 +594,9 @@ def _restart_and_prove(service: str, ports: list[int], run: Runner, timeout: flo
     return prove("", service, ports, [], run, None, timeout)
 
 
-def _cause(spec: dict[str, t.Any], run: Runner, since: float) -> str:
-    """What the host says about the failure: the unit's journal since the reload, and who holds the ports."""
+def _cause(spec: dict[str, t.Any], run: Runner, since: float, error_log: str, error_offset: int) -> str:
+    """What the host says about the failure: who holds the ports, the unit's journal since the reload, and the lines
+    the server's error log got since then."""
     parts = []
     conflicts = port_conflicts(ports_of(spec), spec["service"], _safe_listeners(run))
     if conflicts:
@@ -616,8 +604,7 @@ def _cause(spec: dict[str, t.Any], run: Runner, since: float) -> str:
     log = journal(spec["service"], since, run)
     if log:
         parts.append(f"{spec['service']} said: {log}")
-    if spec.get("_error_log"):
-        errors = log_errors(spec["_error_log"], int(spec.get("_error_offset") or 0))
-        if errors:
-            parts.append(f"{spec['_error_log']}: " + " | ".join(errors))
+    errors = log_errors(error_log, error_offset) if error_log else []
+    if errors:
+        parts.append(f"{error_log}: " + " | ".join(errors))
     return (" " + ". ".join(parts) + ".") if parts else ""
