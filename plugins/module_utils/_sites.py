@@ -651,7 +651,8 @@ def plan(server: str, sites: list[Site], vhosts: list[dict[str, t.Any]],
          ports: t.Sequence[int] = ROLE_PORTS) -> dict[str, t.Any]:
     """For the role's vhosts (name, server_names, takeover): conflicts (names an operator's site already serves on
     the role's ports, vhost without takeover), refusals (a takeover that cannot be done without editing an
-    operator's file), takeover (vhost name -> body, sources, disable) and disable (every link to remove)."""
+    operator's file), takeover (vhost name -> body, sources, disable, and whether Apache needs mod_proxy for the body)
+    and disable (every link to remove)."""
     result: dict[str, t.Any] = {"conflicts": [], "refusals": [], "takeover": {}, "disable": []}
     foreign = [s for s in sites if not s["own"]]
     for vhost in vhosts:
@@ -704,7 +705,8 @@ def plan(server: str, sites: list[Site], vhosts: list[dict[str, t.Any]],
         result["refusals"] += refusals
         if not refusals:
             result["takeover"][label] = {"body": list(carried[0]["body"]), "sources": [_where(s) for s in carried],
-                                         "disable": links}
+                                         "disable": links,
+                                         "proxy": server == "apache" and uses_proxy(carried[0]["body"])}
             result["disable"] += [link for link in links if link not in result["disable"]]
     return result
 

@@ -134,11 +134,14 @@ refusals:
   type: list
   elements: str
 takeover:
-  description: For each vhost with C(takeover) that can be done, the carried body, the sites it comes from and the links to remove.
+  description:
+    - For each vhost with C(takeover) that can be done, the carried body, the sites it comes from, the links to remove,
+      and whether the body needs Apache's mod_proxy (C(proxy), always V(false) for nginx).
   returned: always
   type: dict
   sample: {"app": {"body": ["location / {", "    proxy_pass http://127.0.0.1:8080;", "}"],
-                   "sources": ["/etc/nginx/sites-enabled/app:2"], "disable": ["/etc/nginx/sites-enabled/app"]}}
+                   "sources": ["/etc/nginx/sites-enabled/app:2"], "disable": ["/etc/nginx/sites-enabled/app"],
+                   "proxy": false}}
 disable:
   description: Every link in C(sites-enabled/) the takeovers remove (the files they point to stay).
   returned: always

@@ -181,14 +181,14 @@ def test_plan_takes_over_a_site_enabled_by_a_link():
     decided = _sites.plan("nginx", _nginx_sites(), [{"name": "app", "server_names": ["app.example"], "takeover": True}])
     assert decided["conflicts"] == [] and decided["refusals"] == []
     assert decided["takeover"] == {"app": {"body": APP_BODY, "sources": ["/etc/nginx/sites-enabled/app:2"],
-                                           "disable": ["/etc/nginx/sites-enabled/app"]}}
+                                           "disable": ["/etc/nginx/sites-enabled/app"], "proxy": False}}
     assert decided["disable"] == ["/etc/nginx/sites-enabled/app"]
 
 
 def test_plan_after_the_takeover_carries_the_body_from_sites_available():
     sites = _nginx_sites(enabled=False, enabled_by="", file="/etc/nginx/sites-available/app")
     decided = _sites.plan("nginx", sites, [{"name": "app", "server_names": ["app.example"], "takeover": True}])
-    assert decided["takeover"]["app"] == {"body": APP_BODY, "sources": ["/etc/nginx/sites-available/app:2"], "disable": []}
+    assert decided["takeover"]["app"] == {"body": APP_BODY, "sources": ["/etc/nginx/sites-available/app:2"], "disable": [], "proxy": False}
     # Without takeover a disabled site is no conflict.
     assert _sites.plan("nginx", sites, [{"name": "app", "server_names": ["app.example"]}])["conflicts"] == []
 
@@ -322,3 +322,13 @@ def test_a_dump_that_fails_only_on_the_collections_own_files_is_read_without_the
     (live / "sites-available" / "port443-https.conf").write_text("not ours\n")
     with pytest.raises(_sites.SitesError, match="already broken before this run"):
         _sites.collect("nginx", run)
+
+
+def test_plan_says_whether_a_carried_apache_body_needs_mod_proxy():
+    """One decision for the role and the state step: the takeover plan says whether Apache must load mod_proxy."""
+    link = "/etc/apache2/sites-enabled/app.conf"
+    vhost = [{"name": "app", "server_names": ["app.example", "www.app.example"], "takeover": True}]
+    for text, proxy in ((APACHE_APP, True),
+                        ("<VirtualHost *:80>\n    ServerName app.example\n    DocumentRoot /srv/app\n</VirtualHost>\n", False)):
+        sites = [dict(site, enabled=True, enabled_by=link) for site in _sites.parse_apache_file(link, text)]
+        assert _sites.plan("apache", sites, vhost)["takeover"]["app"]["proxy"] is proxy
