@@ -35,6 +35,8 @@ import shutil
 import tempfile
 import typing as t
 
+from ansible_collections.port443.https.plugins.module_utils import _caddyfile
+
 OWN_MARK = "port443.https.webserver"
 ROLE_PORTS = (80, 443)
 # Directives of a block that the role's own HTTPS block sets: never carried.
@@ -402,30 +404,17 @@ def apache_bodies(sites: list[Site], read: t.Callable[[str], str | None]) -> lis
 # --- Caddy -------------------------------------------------------------------------------------------------------
 
 def caddy_tokens(text: str) -> list[tuple[str, int]]:
-    """(token, line) of a Caddyfile: words and quoted strings (quotes kept raw), '{' and '}' as tokens of their own,
-    '\\n' at the end of each line that had a token; comments dropped."""
+    """(token, line) of a Caddyfile as the collection's Caddyfile lexer reads it (_caddyfile.tokenize), a quoted token
+    quoted (and escaped) again, and '\\n' after the last token of each line; comments dropped."""
     out: list[tuple[str, int]] = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        i, n, had = 0, len(raw), False
-        while i < n:
-            c = raw[i]
-            if c.isspace():
-                i += 1
-                continue
-            if c == "#":
-                break
-            start = i
-            if c in "\"`":
-                i = raw.find(c, i + 1)
-                i = n if i < 0 else i + 1
-            else:
-                while i < n and not raw[i].isspace():
-                    i += 1
-            out.append((raw[start:i], number))
-            had = True
-        if had:
-            out.append(("\n", number))
+    for _depth, line_tokens in _caddyfile.lines(_caddyfile.tokenize(text)):
+        out += [(_requote(tok.text) if tok.quoted else tok.text, tok.line) for tok in line_tokens]
+        out.append(("\n", line_tokens[-1].end_line))
     return out
+
+
+def _requote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _caddy_address(address: str) -> tuple[str, list[int]]:

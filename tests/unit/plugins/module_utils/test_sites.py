@@ -332,3 +332,12 @@ def test_plan_says_whether_a_carried_apache_body_needs_mod_proxy():
                         ("<VirtualHost *:80>\n    ServerName app.example\n    DocumentRoot /srv/app\n</VirtualHost>\n", False)):
         sites = [dict(site, enabled=True, enabled_by=link) for site in _sites.parse_apache_file(link, text)]
         assert _sites.plan("apache", sites, vhost)["takeover"]["app"]["proxy"] is proxy
+
+
+def test_caddy_tokens_are_the_caddyfile_lexers():
+    """One Caddyfile lexer for the sites reader and the Caddyfile owner decision: a quoted string keeps its escapes and
+    may span lines, a '#' inside a token is no comment."""
+    text = 'a.example {\n\trespond "say \\"hi\\"\nthere" 200 # comment\n\theader X-A a#b\n}\n'
+    assert _sites.caddy_tokens(text) == [
+        ("a.example", 1), ("{", 1), ("\n", 1), ("respond", 2), ('"say \\"hi\\"\nthere"', 2), ("200", 3), ("\n", 3),
+        ("header", 4), ("X-A", 4), ("a#b", 4), ("\n", 4), ("}", 5), ("\n", 5)]
