@@ -22,45 +22,7 @@ try:
 except ImportError:  # other ansible-core versions: ansible_managed is not rendered the same, which only costs drift
     generate_ansible_template_vars = None
 
-from ansible_collections.port443.https.plugins.module_utils.webserver import _webserver_state
-
-# The same expressions as the role's tls_library.yml and vhosts.yml, evaluated with the same variables.
-_PQ = """{{ (__openssl is version('3.5.0', '>=')) if webserver_server != 'caddy'
- else (__go is version('1.24', '>=') and __caddy is version('2.10.0', '>=')) }}"""
-_LIBRARY = """{{ ('OpenSSL ' ~ __openssl) if webserver_server != 'caddy' else ('Go ' ~ __go ~ ' (Caddy ' ~ __caddy ~ ')') }}"""
-_VERSIONS = {
-    "__openssl": r"""{{ __webserver_tls_openssl.stdout | default('') | regex_search('OpenSSL ([0-9]+\.[0-9]+\.[0-9]+)', '\1')
-         | default(['0.0.0'], true) | first }}""",
-    "__go": r"""{{ __webserver_tls_caddy.stdout | default('') | regex_search('(?m)^go\s+go([0-9]+\.[0-9]+)', '\1')
-         | default(['0.0'], true) | first }}""",
-    "__caddy": r"""{{ __webserver_tls_caddy.stdout | default('') | regex_search('(?m)^v?([0-9]+\.[0-9]+\.[0-9]+)', '\1')
-         | default(['0.0.0'], true) | first }}""",
-}
-_TLS = """{{ {'guideline': __webserver_guideline, 'profile': webserver_tls_profile, 'library': __webserver_tls_library,
- 'pq': __webserver_tls_pq | bool, 'groups': __profile.groups, 'dhparam': __profile.dhparam} }}"""
-_PROFILE = """{{ webserver_tls_profile | port443.https.tls_profile(webserver_server, __webserver_guideline,
- pq=__webserver_tls_pq | bool) }}"""
-_VHOST = """{{ {
-  'name': v.name, 'server_names': v.server_names,
-  'cert_file': v.cert_file | default(__webserver_default_tls.cert_file),
-  'key_file': v.key_file | default(__webserver_default_tls.key_file),
-  'tls_profile': v.tls_profile | default(webserver_tls_profile),
-  'root': v.root | default(''), 'upstream': v.upstream | default(''),
-  'hsts_max_age': v.hsts_max_age | default(webserver_hsts_max_age) | int,
-  'hsts_include_subdomains': v.hsts_include_subdomains | default(webserver_hsts_include_subdomains) | bool,
-  'hsts_preload': v.hsts_preload | default(webserver_hsts_preload) | bool,
-  'ocsp_stapling': v.ocsp_stapling | default(webserver_ocsp_stapling) | bool,
-  'http2': v.http2 | default(webserver_http2) | bool,
-  'caddy_automatic_https': v.caddy_automatic_https | default(false) | bool,
-  'extra_directives': v.extra_directives | default([]),
-  'client_ca': v.client_ca | default('', true) | string, 'client_verify': v.client_verify | default('required'),
-  'tls_ready': v.name not in __webserver_missing,
-  'takeover_body': ((__webserver_takeover | default({}))[v.name] | default({})).body | default([]),
-  'probe': {'host': v.server_names[0], 'address': webserver_verify_address}} }}"""
-# vhosts.yml stats these paths ('' falls back to certificate_files, then to a path that does not exist).
-_CERT_PATH = """{{ v[key] | default(__webserver_default_tls[key], true) | default('/nonexistent', true) }}"""
-_OPTIONS = ("webserver_server", "webserver_vhosts", "webserver_tls_guideline", "webserver_tls_profile",
-            "webserver_missing_certificate", "webserver_stage_dir", "webserver_candidate_dir", "webserver_caddy_caddyfile")
+from ansible_collections.port443.https.plugins.module_utils.webserver import _decisions, _servers, _webserver_state
 
 
 class ActionModule(ActionBase):
@@ -105,87 +67,81 @@ class ActionModule(ActionBase):
         return result
 
     def _state(self, variables: dict[str, t.Any]) -> tuple[list[str], dict[str, t.Any]]:
-        options = {name: self._eval(variables, "{{ %s }}" % name) for name in _OPTIONS}
-        doubt = _webserver_state.inputs_in_doubt(options, self._eval(variables, "{{ __webserver_guideline_profiles }}"))
-        if doubt:
-            return ["options the role checks: " + ", ".join(doubt)], {}
-        os_family = (variables.get("ansible_facts") or {}).get("os_family")
-        server = options["webserver_server"]
-        server_vars = self._loader.load_from_file(self._find_needle("vars", f"{server}.yml"), trusted_as_template=True)
-        variables.update(server_vars)
+        """The role's decisions (the same functions its tasks call through filters), the host's answer, the templates
+        rendered with the role's variables: what drifts, and the facts the full path would set."""
         ev = self._eval
-        vhosts = options["webserver_vhosts"]
-        install, verify = ev(variables, "{{ webserver_install | bool }}"), ev(variables, "{{ webserver_verify | bool }}")
-        live_root = ev(variables, "{{ __webserver_live_root }}")
+        # The options the role checks (converge.yml: port443.https.webserver_input_errors); a refusal is drift, so the
+        # full path runs and stops with it. The OS family is checked below when the facts do not say it.
+        os_family = (variables.get("ansible_facts") or {}).get("os_family")
+        refusals = _decisions.check_input(**ev(variables, "{{ __webserver_options }}"), os_family=os_family or "Debian")
+        if refusals:
+            return ["refused options: " + " ".join(refusals)], {}
+        server = ev(variables, "{{ webserver_server }}")
+        registry = _servers.facts(server)
+        live_root = registry["live_root"]
         candidate_dir = f"{ev(variables, '{{ webserver_candidate_dir }}')}/{server}"
-        all_files = ev(variables, "{{ __webserver_conf_files | default(__webserver_files) + __webserver_dh_files }}")
-        own = [v for v in vhosts if not v.get("caddy_automatic_https")]
-        roots = ev(variables, "{{ __webserver_served_vhosts | selectattr('upstream', 'undefined') | map(attribute='root', default='')"
-                              " | map('default', '/var/www/html', true) | map('regex_replace', '(?<=.)/+$', '') | unique | list }}")
+        given = ev(variables, "{{ __webserver_vhosts_given }}")
         spec = {
             "server": server,
-            "packages": (ev(variables, "{{ __webserver_package }}") + (["python3-cryptography"] if verify else []))
-            if install else [],
-            "tls_linked": ev(variables, "{{ __webserver_tls_linked }}"),
-            "vhost_certs": [{"name": v["name"], "own": True,
-                             "cert_file": ev(variables, _CERT_PATH, v=v, key="cert_file"),
-                             "key_file": ev(variables, _CERT_PATH, v=v, key="key_file")} for v in own],
-            "dirs": ev(variables, "{{ [webserver_acme_webroot ~ '/.well-known/acme-challenge'] + (__webserver_served_vhosts"
-                                  " | selectattr('upstream', 'undefined') | map(attribute='root', default='') | select | list) }}"),
-            "content_roots": roots if ev(variables, "{{ webserver_placeholder_page | bool }}") else [],
-            "caddy_tls_dir": ev(variables, "{{ __webserver_caddy_tls_dir }}") if server == "caddy" else "",
-            "client_cas": [{"name": v["name"], "client_ca": ev(variables, "{{ v.client_ca | default('', true) | string }}", v=v)}
-                           for v in vhosts if ev(variables, "{{ v.client_ca | default('', true) | string }}", v=v)],
+            "packages": ev(variables, "{{ __webserver_packages }}"),
+            # The same paths the full path stats (vhosts.yml).
+            "vhost_certs": [{"name": v["name"], "own": True, "cert_file": v["cert_file"] or "/nonexistent",
+                             "key_file": v["key_file"] or "/nonexistent"}
+                            for v in given if not v["caddy_automatic_https"]],
+            "dirs": ev(variables, "{{ __webserver_dirs }}"),
+            "content_roots": ev(variables, "{{ __webserver_content_roots if webserver_placeholder_page | bool else [] }}"),
+            "index_names": registry["index_names"],
+            "cert_copy_dir": registry["cert_copy_dir"],
+            "client_cas": [{"name": v["name"], "client_ca": v["client_ca"]} for v in given if v["client_ca"]],
             "client_ca_dir": ev(variables, "{{ __webserver_client_ca_dir }}"),
-            "live_conf": [f"{live_root}/{f['rel']}" for f in ev(variables, "{{ __webserver_conf_files | default(__webserver_files) }}")],
-            "files": sorted({f"{live_root}/{f['rel']}" for f in all_files} | {f"{candidate_dir}/{f['name']}" for f in all_files}),
+            "live_conf": [f"{live_root}/{f['rel']}" for f in registry["conf_files"]],
+            "files": sorted({f"{live_root}/{f['rel']}" for f in registry["all_files"]}
+                            | {f"{candidate_dir}/{f['name']}" for f in registry["all_files"]}),
             "candidate_dir": candidate_dir,
-            "default_site": ev(variables, "{{ __webserver_default_site if webserver_remove_default_site | bool else '' }}"),
-            "modules": [f"{live_root}/mods-enabled/{m}.load"
-                        for m in ev(variables, "{{ __webserver_module_candidates | default(__webserver_modules) }}")],
+            "default_site": registry["default_site"] if ev(variables, "{{ webserver_remove_default_site | bool }}") else "",
+            "modules": [f"{live_root}/mods-enabled/{m}.load" for m in registry["module_candidates"]],
             # The sites the server already serves: a conflict, a refused takeover or a link still to remove is drift.
             "sites": {"vhosts": [{"name": v["name"], "server_names": v.get("server_names") or [],
-                                  "takeover": ev(variables, "{{ v.takeover | default(false) | bool }}", v=v)}
-                                 for v in vhosts]},
-            "service": ev(variables, "{{ __webserver_service }}"),
+                                  "takeover": _decisions.to_bool(v.get("takeover", False))}
+                                 for v in ev(variables, "{{ webserver_vhosts }}")]},
+            "service": registry["service"],
         }
-        if server == "caddy":
-            # Who owns the main Caddyfile: the same decision as the full path's caddy_main.yml (caddyfile_info).
-            spec["caddyfile"] = {"path": f"{live_root}/Caddyfile", "site_file": ev(variables, "{{ __webserver_caddy_site_file }}"),
-                                 "takeover": options["webserver_caddy_caddyfile"],
+        if registry["main_file"]:
+            # Who owns the main file: the same decision as the full path's caddy_main.yml (caddyfile_info).
+            spec["caddyfile"] = {"path": registry["main_file"], "site_file": registry["site_file"],
+                                 "takeover": ev(variables, "{{ webserver_caddy_caddyfile }}"),
                                  "http2": ev(variables, "{{ webserver_http2 | bool }}")}
         host = self._execute_module(module_name="port443.https.webserver_state", module_args={"spec": spec},
                                     task_vars=variables)
         if host.get("failed"):
             return [f"the host could not be inspected: {host.get('msg', '')}"], {}
         drift = list(host["drift"])
-        if server == "caddy":
+        if registry["main_file"]:
             # The files to render depend on the decision; a refusal is drift (the full path stops with it).
             variables["__webserver_caddy_main"] = host["caddyfile"]
-        if (os_family or "Debian") != "Debian" or (os_family is None and not host["debian"]):
+        if os_family is None and not host["debian"]:
             drift.append("not a host of the Debian OS family")
 
-        variables.update(__webserver_tls_openssl={"stdout": host["tls_library"]["openssl"]},
-                         __webserver_tls_caddy={"stdout": host["tls_library"]["caddy"]})
-        versions = {name: ev(variables, expression) for name, expression in _VERSIONS.items()}
-        variables["__webserver_tls_pq"] = ev(variables, _PQ, **versions)
-        variables["__webserver_tls_library"] = ev(variables, _LIBRARY, **versions)
-        variables["webserver_tls"] = ev(variables, _TLS, __profile=ev(variables, _PROFILE))
+        tls = _decisions.tls_facts(host["tls_probe"], server=server, guideline=ev(variables, "{{ __webserver_guideline }}"),
+                                   profile=ev(variables, "{{ webserver_tls_profile }}"))
+        variables.update(webserver_tls=tls, __webserver_tls_pq=tls["pq"])
 
         missing = host["missing"]
-        if missing and options["webserver_missing_certificate"] == "fail":
+        if missing and ev(variables, "{{ webserver_missing_certificate }}") == "fail":
             drift.append("no certificate or key for " + ", ".join(missing))
         downgrade = [name for name in missing if name in host["tls_served"]]
         if downgrade:
             # http_only would swap TLS off: the full path refuses it (vhosts.yml).
             drift.append("no certificate or key for " + ", ".join(downgrade) + ", which the live configuration serves over TLS")
         variables["__webserver_takeover"] = host["takeover"]
-        variables["__webserver_vhosts"] = [ev(variables, _VHOST, v=v, __webserver_missing=missing) for v in vhosts]
+        variables["__webserver_vhosts"] = _decisions.vhosts_settings(
+            ev(variables, "{{ webserver_vhosts }}"), defaults=ev(variables, "{{ __webserver_vhost_defaults }}"),
+            missing=missing, takeover=host["takeover"])
         drift += [f"{path} is missing" for path in (f"{live_root}/mods-enabled/{m}.load"
                                                     for m in ev(variables, "{{ __webserver_modules }}"))
                   if not host["modules_present"].get(path)]
         variables["__webserver_client_ca_files"] = host["client_ca_files"]
-        variables["__webserver_nginx_version"] = {"stderr": host.get("nginx_version", "")}
+        variables["__webserver_version"] = {"stderr": host.get("version", "")}
         if ev(variables, "{{ certificate_changed | default(false) | bool }}"):
             drift.append("the certificate changed (certificate_changed): a reload is due")
 
@@ -196,6 +152,6 @@ class ActionModule(ActionBase):
                 text = self._render(variables, item["template"], live)
                 expected[live] = expected[f"{candidate_dir}/{item['name']}"] = text
             drift += _webserver_state.compare_files(expected, host["files"])
-        facts = {"webserver_tls": variables["webserver_tls"], "__webserver_vhosts": variables["__webserver_vhosts"],
-                 "__webserver_tls_pq": variables["__webserver_tls_pq"], "tls_served": host["tls_served"]}
+        facts = {"webserver_tls": tls, "__webserver_vhosts": variables["__webserver_vhosts"],
+                 "__webserver_tls_pq": tls["pq"], "tls_served": host["tls_served"]}
         return drift, facts

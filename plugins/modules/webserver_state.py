@@ -108,14 +108,15 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils.webserver import _webserver_state
+from ansible_collections.port443.https.plugins.module_utils.webserver import _servers, _webserver_state
 
 
 def main() -> t.NoReturn:
     module = AnsibleModule(argument_spec={"spec": {"type": "dict", "required": True}}, supports_check_mode=True)
     spec = module.params["spec"]
-    if not spec.get("server"):
-        module.fail_json(msg="spec: server is required (this module is the webserver role's state step).")
+    if spec.get("server") not in _servers.SERVERS:
+        module.fail_json(msg=f"spec: server must be one of {', '.join(_servers.NAMES)} (this module is the webserver "
+                             "role's state step).")
 
     def run(argv: list[str], stdin: str | None) -> tuple[int, str, str]:
         # A command that is not there is an answer too (drift where it matters), not a failure of the step.

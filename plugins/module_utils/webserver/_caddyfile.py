@@ -20,9 +20,12 @@ import os
 import re
 import typing as t
 
+from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
+
 TAKEOVER = ("refuse", "replace")
-MAIN = "/etc/caddy/Caddyfile"
-SITE_FILE = "/etc/caddy/port443-https.caddy"
+# The main Caddyfile and the role's own site file, from the registry of web servers.
+MAIN = _servers.facts("caddy")["main_file"]
+SITE_FILE = _servers.facts("caddy")["site_file"]
 ORIGINALS = "/var/lib/port443/webserver/originals"
 # The last words of the managed header every template of the role starts with.
 _HEADER = re.compile(r"^#.*\bport443\.https\.webserver; edits are overwritten\.\s*$")

@@ -35,7 +35,7 @@ import shutil
 import tempfile
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
+from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile, _servers
 
 OWN_MARK = "port443.https.webserver"
 ROLE_PORTS = (80, 443)
@@ -493,9 +493,11 @@ def parse_caddyfile(path: str, text: str) -> list[Site]:
 
 # --- on the host -------------------------------------------------------------------------------------------------
 
-DUMP_COMMANDS = {"nginx": ["nginx", "-T"], "apache": ["apache2ctl", "-S"]}
-AVAILABLE_DIRS = {"nginx": "/etc/nginx/sites-available", "apache": "/etc/apache2/sites-available"}
-CADDYFILE = "/etc/caddy/Caddyfile"
+# From the registry of web servers: the command that lists the enabled sites, the directory of the others, and for
+# a server without such a command (Caddy) the main file that is read instead.
+DUMP_COMMANDS = {s.name: list(s.sites_dump) for s in _servers.SERVERS.values() if s.sites_dump}
+AVAILABLE_DIRS = {s.name: s.sites_available for s in _servers.SERVERS.values() if s.sites_available}
+CADDYFILE = _servers.facts("caddy")["main_file"]
 
 
 def _read(path: str) -> str | None:
@@ -552,7 +554,7 @@ def dump_without_own(server: str, run: Runner) -> tuple[int, str]:
                 path = os.path.join(directory, name)
                 if os.path.isfile(path) and written_by_collection(path):
                     os.unlink(path)
-        if server == "nginx":
+        if _servers.get(server).stage_rewrite:
             rewrite_paths(copy, live + "/", copy + "/")
             argv = ["nginx", "-T", "-c", f"{copy}/nginx.conf"]
         else:
@@ -605,7 +607,7 @@ def collect(server: str, run: Runner, read: t.Callable[[str], str | None] = _rea
         names = []
     for name in names:
         path = os.path.join(directory, name)
-        if not os.path.isfile(path) or os.path.realpath(path) in loaded or (server == "apache" and not name.endswith(".conf")):
+        if not os.path.isfile(path) or os.path.realpath(path) in loaded or not name.endswith(_servers.get(server).sites_available_suffix):
             continue
         text = read(path)
         if text is None:

@@ -22,10 +22,9 @@ import time
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.report import _doctor
-from ansible_collections.port443.https.plugins.module_utils.webserver import _sites, _webserver_state
+from ansible_collections.port443.https.plugins.module_utils.webserver import _servers, _sites, _webserver_state
 
-# The distribution's layout: which trees hold the enabled sites and modules (Debian OS family).
-SERVERS = ("nginx", "apache", "caddy")
+SERVERS = _servers.NAMES
 
 Runner = t.Callable[..., t.Tuple[int, str, str]]
 
@@ -139,16 +138,11 @@ def _comm(pid: int) -> str | None:
 # --- validation ----------------------------------------------------------------------------------------------------
 
 def validate_argv(server: str, root: str) -> tuple[list[str], dict[str, str]]:
-    """The server's own checker run against the tree ROOT, and its environment."""
-    if server == "nginx":
-        # Without -q: warnings (conflicting server name …) are printed and judged.
-        return ["nginx", "-t", "-c", f"{root}/nginx.conf"], {}
-    if server == "apache":
-        # -S checks the syntax like -t and also lists the virtual hosts and their overlap warnings.
-        return ["apache2ctl", "-S"], {"APACHE_CONFDIR": root}
-    if server == "caddy":
-        return ["caddy", "validate", "--adapter", "caddyfile", "--config", f"{root}/Caddyfile"], {}
-    raise ApplyError(f"server must be one of {', '.join(SERVERS)}, not {server!r}")
+    """The server's own checker (the registry's) run against the tree ROOT, and its environment."""
+    try:
+        return _servers.validate_argv(server, root)
+    except ValueError as exc:
+        raise ApplyError(str(exc).replace("webserver_server", "server")) from None
 
 
 _LOG_PREFIX = re.compile(r"^(nginx:\s*)?(\[[^\]]*\]\s*)*")
@@ -193,7 +187,7 @@ def make_stage(live_root: str, stage_base: str, files: list[dict[str, t.Any]], d
                                                                   "APACHE_STATE_DIRECTORY": state})
         if rc != 0:
             raise ApplyError(f"a2enmod {' '.join(modules)} failed in the staged tree: {err.strip()}")
-    if server in ("nginx", "caddy"):
+    if _servers.get(server).stage_rewrite:
         # Absolute paths into the live tree (include, import) point at the staged copy while it is checked.
         _sites.rewrite_paths(staged, live_root.rstrip("/") + "/", staged + "/")
     return run_dir, staged
@@ -280,7 +274,7 @@ def prove(server: str, service: str, ports: list[int], probes: list[dict[str, t.
 _DEAD = " (it stopped)"
 
 # Where each server writes what made it refuse a configuration at run time (Apache's mod_ssl, nginx's master).
-ERROR_LOGS = {"nginx": "/var/log/nginx/error.log", "apache": "/var/log/apache2/error.log"}
+ERROR_LOGS = {s.name: s.error_log for s in _servers.SERVERS.values() if s.error_log}
 
 
 def log_size(path: str) -> int:
@@ -310,10 +304,10 @@ def _proof_problems(server: str, service: str, ports: list[int], probes: list[di
     if active.strip() != "active":
         return [f"{service} is {active.strip() or 'not active'} after the reload"]
     problems = []
-    if server == "nginx" and old_workers is not None:
+    if old_workers is not None and server in _servers.SERVERS and _servers.get(server).proof_new_workers:
         workers = children(service_pid(service, run))
         if not workers or workers <= old_workers:
-            problems.append("nginx still runs the workers of the previous configuration (the reload was refused)")
+            problems.append(f"{server} still runs the workers of the previous configuration (the reload was refused)")
     try:
         found = listeners(run)
     except ApplyError as exc:
@@ -443,7 +437,8 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
     started = time.time()
     _rc, active, _err = run(["systemctl", "is-active", service])
     was_active = active.strip() == "active"
-    old_workers = children(service_pid(service, run)) if server == "nginx" and was_active else None
+    # A server that keeps its old workers when it refuses a reload (nginx) must run new ones afterwards.
+    old_workers = children(service_pid(service, run)) if _servers.get(server).proof_new_workers and was_active else None
     before_ports = sorted({item["port"] for item in _safe_listeners(run)
                            if owned_by(item, service)})
     run_dir = ""

@@ -2,7 +2,7 @@
 # Copyright: port443.https contributors
 """Read-only state of the webserver role on a host: everything the role's full path would change, compared with
 what is there. Plain Python (no Ansible imports): the host side (inspect) runs inside the webserver_state module,
-the controller side (compare_files, inputs_in_doubt) in its action plugin.
+the controller side (compare_files) in its action plugin, which takes the role's decisions from _decisions.
 
 The rule is one-sided: a check may report drift that the full path then finds converged (it costs time), but it
 must never report converged where the full path would change something. Whatever a check cannot be sure about is
@@ -19,23 +19,10 @@ import stat
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
+from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
 from ansible_collections.port443.https.plugins.module_utils.webserver import _sites
 
-# The names the servers look for as a directory index (the role's placeholder is written where none exists).
-INDEX_NAMES = ("index.html", "index.htm", "index.xhtml", "index.php", "index.shtml", "index.txt", "index.cgi",
-               "index.pl")
-LIVE_ROOTS = ("/etc/nginx", "/etc/apache2", "/etc/caddy")
-SERVERS = ("nginx", "apache", "caddy")
-
-# The same reading of the libssl a binary links as the role's tls_library.yml does.
-_OPENSSL_SCRIPT = r"""
-import ctypes, re, subprocess, sys
-out = subprocess.run(["ldd", sys.argv[1]], capture_output=True, text=True, check=True).stdout
-lib = ctypes.CDLL(re.search(r"libssl\.so[.0-9]*\s+=>\s+(\S+)", out).group(1))
-lib.OpenSSL_version.restype = ctypes.c_char_p
-lib.OpenSSL_version.argtypes = [ctypes.c_int]
-print(lib.OpenSSL_version(0).decode())
-"""
+INDEX_NAMES = _servers.INDEX_NAMES
 
 
 def sha1_bytes(data: bytes) -> str:
@@ -84,13 +71,11 @@ def packages_missing(names: list[str], run: Runner) -> list[str]:
     return [name for name in names if name not in installed] if rc in (0, 1) else list(names)
 
 
-def tls_library(server: str, linked: str, run: Runner) -> dict[str, str]:
-    """Raw version output as the role's tls_library.yml reads it ('' when it cannot be read)."""
-    if server == "caddy":
-        rc, out, _err = run(["sh", "-c", "caddy version; caddy build-info"], None)
-        return {"openssl": "", "caddy": out}
-    rc, out, _err = run(["python3", "-c", _OPENSSL_SCRIPT, linked], None)
-    return {"openssl": out.strip() if rc == 0 else "", "caddy": ""}
+def tls_probe(server: str, run: Runner) -> str:
+    """The output of the server's TLS library probe (_servers.tls_probe), as the role's tls_library.yml reads it ('' when
+    the probe cannot run); the decision is _decisions.tls_library's."""
+    _rc, out, _err = run(_servers.tls_probe(server), None)
+    return out
 
 
 def placeholder_needed(roots: list[str], index_names: t.Iterable[str] = INDEX_NAMES) -> list[str]:
@@ -198,12 +183,14 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     if missing_packages:
         drift.append("packages not installed: " + ", ".join(missing_packages))
 
-    result["tls_library"] = tls_library(spec["server"], spec.get("tls_linked") or "", run)
-    if spec["server"] == "nginx":
-        rc, _out, err = run(["nginx", "-v"], None)
-        result["nginx_version"] = err if rc == 0 else ""
+    result["tls_probe"] = tls_probe(spec["server"], run)
+    version_command = list(_servers.get(spec["server"]).version_command)
+    if version_command:
+        # The role's apply.yml reads it (and fails when it fails): nginx prints its version on stderr.
+        rc, _out, err = run(version_command, None)
+        result["version"] = err if rc == 0 else ""
         if rc != 0:
-            drift.append("nginx -v failed")
+            drift.append(f"{' '.join(version_command)} failed")
 
     # Certificate and key of each vhost that brings its own (the role's vhosts.yml stats these paths).
     missing = []
@@ -221,9 +208,11 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     for root in placeholder_needed(spec.get("content_roots") or [], spec.get("index_names") or INDEX_NAMES):
         drift.append(f"{root} needs its placeholder page")
 
-    caddy_dir = spec.get("caddy_tls_dir") or ""
+    # The server's own copies of key and certificate (Caddy runs as its own user).
+    caddy_dir = spec.get("cert_copy_dir") or ""
+    copy_owner = _servers.get(spec["server"]).cert_copy_owner
     if caddy_dir:
-        problem = owned(caddy_dir, "caddy", "caddy", 0o700, "dir")
+        problem = owned(caddy_dir, copy_owner, copy_owner, 0o700, "dir")
         if problem:
             drift.append(problem)
         for vhost in spec.get("vhost_certs") or []:
@@ -231,7 +220,7 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
                 continue
             for key, suffix in (("cert_file", "crt"), ("key_file", "key")):
                 dest = f"{caddy_dir}/{vhost['name']}.{suffix}"
-                problem = owned(dest, "caddy", "caddy", 0o600, "file")
+                problem = owned(dest, copy_owner, copy_owner, 0o600, "file")
                 if problem or sha1_file(dest) != sha1_file(vhost[key]) or sha1_file(dest) is None:
                     drift.append(problem or f"{dest} differs from {vhost[key]}")
 
@@ -319,41 +308,3 @@ def compare_files(expected: dict[str, str], observed: dict[str, dict[str, t.Any]
         elif (state.get("owner"), state.get("group"), state.get("mode")) != ("root", "root", "0644"):
             drift.append(f"{path} is not root:root 0644")
     return drift
-
-
-_SAFE_DIR = re.compile(r"^(/[^/\s]+)+$")
-
-
-def inputs_in_doubt(options: dict[str, t.Any], guideline_profiles: dict[str, list[str]]) -> list[str]:
-    """Options the role's input checks might refuse: their full path then runs and fails with its own message.
-    Conservative: anything unusual is in doubt."""
-    doubt = []
-    profiles = guideline_profiles.get(str(options.get("webserver_tls_guideline")), [])
-    vhosts = options.get("webserver_vhosts")
-    if not isinstance(vhosts, list) or not all(isinstance(v, dict) for v in vhosts):
-        return ["webserver_vhosts"]
-    if options.get("webserver_tls_profile") not in profiles or any(
-            v.get("tls_profile", options.get("webserver_tls_profile")) not in profiles for v in vhosts):
-        doubt.append("webserver_tls_profile")
-    if options.get("webserver_server") not in SERVERS:
-        doubt.append("webserver_server")
-    if options.get("webserver_server") == "caddy" and options.get("webserver_caddy_caddyfile") not in _caddyfile.TAKEOVER:
-        doubt.append("webserver_caddy_caddyfile")
-    if options.get("webserver_missing_certificate") not in ("fail", "http_only"):
-        doubt.append("webserver_missing_certificate")
-    for v in vhosts:
-        names = v.get("server_names")
-        if not isinstance(v.get("name"), str) or not re.match(r"^[A-Za-z0-9_.-]+$", v["name"]) \
-                or not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names) \
-                or v.get("client_verify", "required") not in ("required", "optional") \
-                or not isinstance(v.get("caddy_automatic_https", False), bool) \
-                or any(key in v and not (isinstance(v[key], str) and v[key]) for key in ("cert_file", "key_file")):
-            # The full path reads some of these with different defaults in different places: it decides.
-            doubt.append("webserver_vhosts")
-            break
-    for key in ("webserver_stage_dir", "webserver_candidate_dir"):
-        path = str(options.get(key, "")).rstrip("/")
-        if not _SAFE_DIR.match(path) or re.search(r"(^|/)\.\.?(/|$)", path) or any(
-                path == root or path.startswith(root + "/") or root.startswith(path + "/") for root in LIVE_ROOTS):
-            doubt.append(key)
-    return doubt

@@ -140,7 +140,7 @@ def _converged_tree(tmp_path, ca_pem):
     with open(copy, "w", encoding="utf-8") as handle:
         handle.write(pem + "\n")
     os.chmod(copy, 0o644)
-    spec = {"server": "nginx", "packages": [], "tls_linked": "/nonexistent",
+    spec = {"server": "nginx", "packages": [],
             "vhost_certs": [{"name": "site", "own": True, "cert_file": str(tree["certs"] / "site.crt"),
                              "key_file": str(tree["certs"] / "site.key")}],
             "dirs": [str(tree["acme"]), str(tree["site"])], "content_roots": [str(tree["site"])],
@@ -186,38 +186,11 @@ def test_inspect_caddy_copies_and_bad_client_ca(tmp_path, ca_pem):
     tree, spec, _copy = _converged_tree(tmp_path, ca_pem)
     caddy = tree["caddy"]
     shutil.chown(caddy, "root", "root")
-    spec.update(server="caddy", caddy_tls_dir=str(caddy), client_cas=[{"name": "staff", "client_ca": str(tmp_path / "none.pem")}])
+    spec.update(server="caddy", cert_copy_dir=str(caddy), client_cas=[{"name": "staff", "client_ca": str(tmp_path / "none.pem")}])
     drift = "\n".join(ws.inspect(spec, run)["drift"])
     assert f"{caddy} is not owned by caddy:caddy" in drift or f"{caddy} has an owner" in drift
     assert f"{caddy}/site.crt is missing" in drift and f"{caddy}/site.key is missing" in drift
     assert "client_ca of staff: unreadable" in drift
-
-
-def test_inputs_in_doubt():
-    profiles = {"5.7": ["modern", "intermediate", "old"], "6.0": ["modern", "intermediate"]}
-    good = {"webserver_server": "nginx", "webserver_tls_guideline": "6.0", "webserver_tls_profile": "intermediate",
-            "webserver_missing_certificate": "fail", "webserver_stage_dir": "/etc/port443-stage",
-            "webserver_candidate_dir": "/var/lib/port443/webserver/",
-            "webserver_vhosts": [{"name": "www", "server_names": ["www.example.org"], "client_verify": "optional"}]}
-    assert ws.inputs_in_doubt(good, profiles) == []
-    cases = {
-        "webserver_tls_profile": {"webserver_tls_profile": "old"},
-        "webserver_server": {"webserver_server": "lighttpd"},
-        "webserver_missing_certificate": {"webserver_missing_certificate": "ignore"},
-        "webserver_stage_dir": {"webserver_stage_dir": "/etc"},
-        "webserver_candidate_dir": {"webserver_candidate_dir": "/etc/nginx/port443"},
-    }
-    for option, change in cases.items():
-        assert option in ws.inputs_in_doubt(dict(good, **change), profiles), option
-    assert ws.inputs_in_doubt(dict(good, webserver_stage_dir="relative/dir"), profiles) == ["webserver_stage_dir"]
-    assert ws.inputs_in_doubt(dict(good, webserver_stage_dir="/var/lib/../etc"), profiles) == ["webserver_stage_dir"]
-    for vhost in ({"name": "a b", "server_names": ["x"]}, {"name": "a", "server_names": []},
-                  {"name": "a", "server_names": ["x"], "client_verify": "sometimes"},
-                  {"name": "a", "server_names": ["x"], "tls_profile": "old"},
-                  {"name": "a", "server_names": ["x"], "caddy_automatic_https": "false"},
-                  {"name": "a", "server_names": ["x"], "cert_file": ""}):
-        assert ws.inputs_in_doubt(dict(good, webserver_vhosts=[vhost]), profiles), vhost
-    assert ws.inputs_in_doubt(dict(good, webserver_vhosts="www"), profiles) == ["webserver_vhosts"]
 
 
 def test_caddyfile_decision_is_part_of_the_state(tmp_path):
@@ -247,16 +220,6 @@ def test_caddyfile_decision_is_part_of_the_state(tmp_path):
     state = ws.inspect(spec, no_dpkg)
     assert any(f"{main} is absent: the role takes it over" == d for d in state["drift"])
     assert "caddyfile" not in ws.inspect({"server": "nginx"}, no_dpkg)
-
-
-def test_bad_caddyfile_option_is_left_to_the_full_path():
-    options = {"webserver_server": "caddy", "webserver_vhosts": [], "webserver_tls_guideline": "6.0",
-               "webserver_tls_profile": "intermediate", "webserver_missing_certificate": "fail",
-               "webserver_stage_dir": "/etc/port443-stage", "webserver_candidate_dir": "/var/lib/port443/webserver"}
-    profiles = {"6.0": ["intermediate"]}
-    assert ws.inputs_in_doubt(dict(options, webserver_caddy_caddyfile="refuse"), profiles) == []
-    assert ws.inputs_in_doubt(dict(options, webserver_caddy_caddyfile="yes"), profiles) == ["webserver_caddy_caddyfile"]
-    assert ws.inputs_in_doubt(dict(options, webserver_server="nginx", webserver_caddy_caddyfile="yes"), profiles) == []
 
 
 def test_sites_state_reports_a_pending_takeover_a_conflict_and_an_unreadable_configuration(tmp_path):

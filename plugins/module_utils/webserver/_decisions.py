@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+"""The webserver role's decisions, each made once: the role's tasks reach them through filters
+(port443.https.webserver_input_errors, webserver_tls, webserver_vhosts) and the role's state step calls the same
+functions in Python, so a converged host and a full run decide alike.
+
+- check_input: the options the role refuses (one message each), before anything changes.
+- tls_library / tls_facts: which TLS library the server uses and whether it speaks X25519MLKEM768; the public fact
+  webserver_tls.
+- vhost_settings: a virtual host with the role's defaults filled in (certificate and key fall back to the
+  certificate role's files), whether it has its certificate (tls_ready) and the site body a takeover carries.
+
+Plain Python (no Ansible imports)."""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines, _tls_profiles
+from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile, _servers
+
+# Mozilla guideline versions and the profiles each has (strictest first).
+GUIDELINE_PROFILES = {v: [p for p in ("modern", "intermediate", "old") if p in _mozilla_guidelines.GUIDELINES[v]["configurations"]]
+                      for v in _mozilla_guidelines.VERSIONS}
+MISSING_CERTIFICATE = ("fail", "http_only")
+CLIENT_VERIFY = ("required", "optional")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_SAFE_DIR = re.compile(r"^(/[^/\s]+)+$")
+_TRUE = ("y", "yes", "on", "1", "true", "t")
+
+
+def to_bool(value: t.Any) -> bool:
+    """What Ansible's bool filter makes of VALUE (the role's options are read with it)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value == 1
+    return isinstance(value, str) and value.strip().lower() in _TRUE
+
+
+def to_int(value: t.Any) -> int:
+    """What Jinja's int filter makes of VALUE (0 when it is no number)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            return 0
+
+
+# --- the options --------------------------------------------------------------------------------------------------
+
+def check_input(*, server: t.Any, vhosts: t.Any, guideline: t.Any, profile: t.Any, missing_certificate: t.Any,
+                stage_dir: t.Any, candidate_dir: t.Any, caddy_caddyfile: t.Any = "refuse", os_family: t.Any = "Debian",
+                distribution: t.Any = None) -> list[str]:
+    """Why the role refuses these options on this host, one message each (empty: it goes on). A host outside the
+    Debian OS family gets that message only."""
+    if os_family != "Debian":
+        return [f"port443.https.webserver supports the Debian OS family only (Debian, Ubuntu); this host runs "
+                f"{distribution or 'an unknown distribution'} (OS family {os_family})."]
+    errors = []
+    if not isinstance(vhosts, list) or not all(isinstance(v, dict) for v in vhosts):
+        return ["webserver_vhosts must be a list of virtual hosts (dicts)."]
+    version = str(guideline)
+    profiles = GUIDELINE_PROFILES.get(version)
+    found = list(dict.fromkeys([profile] + [v.get("tls_profile", profile) for v in vhosts]))
+    if profiles is None:
+        errors.append(f"webserver_tls_guideline must be one of {', '.join(GUIDELINE_PROFILES)}, not {guideline}.")
+    elif any(p not in profiles for p in found):
+        with_old = [v for v, p in GUIDELINE_PROFILES.items() if "old" in p]
+        errors.append(f"Mozilla guideline {version} (webserver_tls_guideline) has the profiles {', '.join(profiles)} only: "
+                      f"webserver_tls_profile and each vhost tls_profile must be one of them (found "
+                      f"{', '.join(map(str, found))})." + ("" if "old" in profiles else
+                                                           f" The old profile exists in guideline {', '.join(with_old)}."))
+    if server not in _servers.SERVERS:
+        errors.append(f"webserver_server must be one of {', '.join(_servers.NAMES)}, not {server}.")
+    elif server == "caddy" and caddy_caddyfile not in _caddyfile.TAKEOVER:
+        errors.append(f"webserver_caddy_caddyfile must be one of {', '.join(_caddyfile.TAKEOVER)}, not {caddy_caddyfile}.")
+    if missing_certificate not in MISSING_CERTIFICATE:
+        errors.append(f"webserver_missing_certificate must be fail or http_only, not {missing_certificate}.")
+    bad = []
+    for index, v in enumerate(vhosts):
+        name, names = v.get("name"), v.get("server_names")
+        if not isinstance(name, str) or not _NAME.match(name) \
+                or not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names) \
+                or v.get("client_verify", "required") not in CLIENT_VERIFY \
+                or any(key in v and not (isinstance(v[key], str) and v[key]) for key in ("cert_file", "key_file")):
+            bad.append(str(name) if isinstance(name, str) and name else f"#{index + 1}")
+    if bad:
+        errors.append(f"webserver_vhosts ({', '.join(bad)}): every vhost needs a file-safe name (letters, digits, _ . -) "
+                      "and at least one server name; cert_file and key_file, where given, are paths; client_verify is "
+                      "required or optional.")
+    bad_dirs = [f"{key}={value}" for key, value in (("webserver_stage_dir", stage_dir),
+                                                   ("webserver_candidate_dir", candidate_dir)) if not safe_dir(value)]
+    if bad_dirs:
+        errors.append(f"Refused {' '.join(bad_dirs)}: webserver_stage_dir and webserver_candidate_dir must be absolute "
+                      "paths without . or .. components, not /, and must not be, contain or lie inside a live web server "
+                      f"configuration ({', '.join(_servers.LIVE_ROOTS)}). Nothing was changed.")
+    return errors
+
+
+def safe_dir(value: t.Any) -> bool:
+    """An absolute directory without . or .. components, not /, and not one, inside one or around one of the live
+    configuration trees."""
+    path = re.sub(r"(.)/+$", r"\1", str(value))
+    return bool(_SAFE_DIR.match(path)) and not re.search(r"(^|/)\.\.?(/|$)", path) and not any(
+        path == root or path.startswith(root + "/") or root.startswith(path + "/") for root in _servers.LIVE_ROOTS)
+
+
+# --- the TLS library ----------------------------------------------------------------------------------------------
+
+def _version(pattern: str, text: str, fallback: str) -> str:
+    match = re.search(pattern, text or "", re.M)
+    return match.group(1) if match else fallback
+
+
+def _at_least(version: str, minimum: str) -> bool:
+    def parts(value: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in value.split("."))
+    return parts(version) >= parts(minimum)
+
+
+def tls_library(server: str, output: t.Any) -> dict[str, t.Any]:
+    """The TLS library of SERVER from the output of its probe (_servers.tls_probe: the OpenSSL version of the libssl
+    it links, or `caddy version; caddy build-info`), and whether it has the hybrid post-quantum group X25519MLKEM768:
+    OpenSSL 3.5 or later; for Caddy, Go 1.24 or later and Caddy 2.10 or later (the first Caddy that names the group:
+    an older one sets its own classical groups whatever its Go has). Output that cannot be read counts as a library
+    without the group: the configuration stays valid everywhere."""
+    text = output if isinstance(output, str) else ""
+    if _servers.get(server).tls_library == "caddy":
+        go = _version(r"^go\s+go([0-9]+\.[0-9]+)", text, "0.0")
+        caddy = _version(r"^v?([0-9]+\.[0-9]+\.[0-9]+)", text, "0.0.0")
+        return {"library": f"Go {go} (Caddy {caddy})", "pq": _at_least(go, "1.24") and _at_least(caddy, "2.10.0"),
+                "versions": {"go": go, "caddy": caddy}}
+    openssl = _version(r"OpenSSL ([0-9]+\.[0-9]+\.[0-9]+)", text, "0.0.0")
+    return {"library": f"OpenSSL {openssl}", "pq": _at_least(openssl, "3.5.0"), "versions": {"openssl": openssl}}
+
+
+def tls_facts(output: t.Any, *, server: str, guideline: t.Any, profile: str) -> dict[str, t.Any]:
+    """The fact webserver_tls: what the role renders (guideline, profile, TLS library, post-quantum, the groups the
+    server offers, whether DH parameters are written)."""
+    library = tls_library(server, output)
+    rendered = _tls_profiles.render(profile, server, str(guideline), pq=library["pq"])
+    return {"guideline": str(guideline), "profile": profile, "library": library["library"], "pq": library["pq"],
+            "groups": rendered["groups"], "dhparam": rendered["dhparam"]}
+
+
+# --- the virtual hosts --------------------------------------------------------------------------------------------
+
+def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missing: t.Iterable[str] | None = None,
+                   takeover: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """A virtual host of webserver_vhosts with the role's defaults filled in. DEFAULTS: tls_profile, hsts_max_age,
+    hsts_include_subdomains, hsts_preload, ocsp_stapling, http2 (the role's options), cert_file and key_file (the
+    certificate role's files, '' when there are none) and probe_address (webserver_verify_address). MISSING: the
+    vhosts without certificate or key on the host (tls_ready false); TAKEOVER: the sites reader's takeovers by vhost
+    name (their bodies are carried)."""
+    v = vhost
+    carried = (takeover or {}).get(v.get("name")) or {}
+    return {
+        "name": v["name"], "server_names": v["server_names"],
+        "cert_file": v.get("cert_file") or str(defaults.get("cert_file") or ""),
+        "key_file": v.get("key_file") or str(defaults.get("key_file") or ""),
+        "tls_profile": v.get("tls_profile", defaults["tls_profile"]),
+        "root": v.get("root", ""), "upstream": v.get("upstream", ""),
+        "hsts_max_age": to_int(v.get("hsts_max_age", defaults["hsts_max_age"])),
+        "hsts_include_subdomains": to_bool(v.get("hsts_include_subdomains", defaults["hsts_include_subdomains"])),
+        "hsts_preload": to_bool(v.get("hsts_preload", defaults["hsts_preload"])),
+        "ocsp_stapling": to_bool(v.get("ocsp_stapling", defaults["ocsp_stapling"])),
+        "http2": to_bool(v.get("http2", defaults["http2"])),
+        "caddy_automatic_https": to_bool(v.get("caddy_automatic_https", False)),
+        "extra_directives": v.get("extra_directives", []),
+        "client_ca": str(v.get("client_ca") or ""), "client_verify": v.get("client_verify", "required"),
+        "tls_ready": v["name"] not in (missing or ()),
+        "takeover_body": carried.get("body", []) if isinstance(carried, dict) else [],
+        "probe": {"host": v["server_names"][0], "address": defaults["probe_address"]},
+    }
+
+
+def vhosts_settings(vhosts: list[dict[str, t.Any]], *, defaults: dict[str, t.Any],
+                    missing: t.Iterable[str] | None = None, takeover: dict[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
+    """vhost_settings of each virtual host, in order."""
+    missing = list(missing or ())
+    return [vhost_settings(v, defaults=defaults, missing=missing, takeover=takeover) for v in vhosts]

@@ -1,0 +1,201 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+"""The web servers the collection sets up, and every fact about each one in one place: packages, service, live
+configuration tree, the files the webserver role writes there (and their templates), the distribution's default site,
+how the TLS library is read, the server's own checker, how a reload is proven, where the sites it already serves are
+read. The webserver role (through the port443.https.webserver_server filter), its state step, its apply step and the
+sites reader all read this registry; adding a server starts with an entry here (see the collection's recipe).
+
+Plain Python (no Ansible imports)."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+# Reads the OpenSSL version of the libssl a binary links (argv[1]): the TLS library of nginx and Apache's mod_ssl.
+OPENSSL_SCRIPT = r"""
+import ctypes, re, subprocess, sys
+out = subprocess.run(["ldd", sys.argv[1]], capture_output=True, text=True, check=True).stdout
+lib = ctypes.CDLL(re.search(r"libssl\.so[.0-9]*\s+=>\s+(\S+)", out).group(1))
+lib.OpenSSL_version.restype = ctypes.c_char_p
+lib.OpenSSL_version.argtypes = [ctypes.c_int]
+print(lib.OpenSSL_version(0).decode())
+"""
+
+# The names the servers look for as a directory index (the role's placeholder page is written where none exists).
+INDEX_NAMES = ("index.html", "index.htm", "index.xhtml", "index.php", "index.shtml", "index.txt", "index.cgi",
+               "index.pl")
+
+# RFC 7919 ffdhe2048, written next to the configuration only while a profile in use still has DHE suites.
+DH_FILE = {"name": "port443-ffdhe2048.pem", "template": "ffdhe2048.pem", "rel": "port443-ffdhe2048.pem", "when": "dhparam"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Server:
+    """One web server on the Debian OS family.
+
+    files: every file the role may write into live_root, each {name (candidate file), template, rel (path in
+    live_root), when}: when is 'always', 'dhparam' (only while a profile in use has DHE suites) or 'main_file' (only
+    when the main-file decision says the role writes it: Caddy's main Caddyfile).
+    tls_library: 'openssl' (the libssl tls_linked links) or 'caddy' (Go and Caddy versions of `caddy build-info`).
+    validate: the checker's argv and environment, '{root}' standing for the tree checked (a staged copy or the live
+    tree). stage_rewrite: absolute paths into the live tree are pointed at the staged copy while it is checked.
+    proof_new_workers: a refused reload keeps the old workers running (nginx), so the proof wants new ones.
+    sites_dump: the command that lists the enabled sites (empty: the sites reader reads the main file the role may
+    write, when='main_file'); sites_available: the directory of sites an operator has not enabled."""
+
+    name: str
+    packages: tuple[str, ...]
+    service: str
+    live_root: str
+    files: tuple[dict[str, str], ...]
+    default_site: str
+    tls_linked: str
+    tls_library: str
+    validate: tuple[str, ...]
+    validate_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    stage_rewrite: bool = False
+    proof_new_workers: bool = False
+    error_log: str = ""
+    version_command: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    proxy_modules: tuple[str, ...] = ()
+    cert_copy_dir: str = ""
+    cert_copy_owner: str = ""
+    sites_dump: tuple[str, ...] = ()
+    sites_available: str = ""
+    sites_available_suffix: str = ""
+
+
+SERVERS: dict[str, Server] = {s.name: s for s in (
+    Server(
+        name="nginx", packages=("nginx",), service="nginx", live_root="/etc/nginx",
+        files=({"name": "port443-https.conf", "template": "nginx-vhosts.conf.j2", "rel": "conf.d/port443-https.conf",
+                "when": "always"}, DH_FILE),
+        default_site="/etc/nginx/sites-enabled/default",
+        tls_linked="/usr/sbin/nginx", tls_library="openssl",
+        # Without -q: warnings (conflicting server name …) are printed and judged.
+        validate=("nginx", "-t", "-c", "{root}/nginx.conf"),
+        stage_rewrite=True, proof_new_workers=True, error_log="/var/log/nginx/error.log",
+        # Its http2 syntax changed in 1.25.1 (the template reads the version).
+        version_command=("nginx", "-v"),
+        sites_dump=("nginx", "-T"), sites_available="/etc/nginx/sites-available",
+    ),
+    Server(
+        name="apache", packages=("apache2",), service="apache2", live_root="/etc/apache2",
+        files=({"name": "port443-tls.conf", "template": "apache-tls.conf.j2", "rel": "conf-enabled/port443-tls.conf",
+                "when": "always"},
+               {"name": "port443-https.conf", "template": "apache-vhosts.conf.j2",
+                "rel": "sites-enabled/port443-https.conf", "when": "always"},
+               DH_FILE),
+        default_site="/etc/apache2/sites-enabled/000-default.conf",
+        tls_linked="/usr/lib/apache2/modules/mod_ssl.so", tls_library="openssl",
+        # -S checks the syntax like -t and also lists the virtual hosts and their overlap warnings.
+        validate=("apache2ctl", "-S"), validate_env={"APACHE_CONFDIR": "{root}"},
+        error_log="/var/log/apache2/error.log",
+        # proxy and proxy_http only where a vhost proxies (an upstream, or a carried site body that needs mod_proxy).
+        modules=("ssl", "headers", "http2", "rewrite", "alias", "socache_shmcb"), proxy_modules=("proxy", "proxy_http"),
+        sites_dump=("apache2ctl", "-S"), sites_available="/etc/apache2/sites-available", sites_available_suffix=".conf",
+    ),
+    Server(
+        name="caddy", packages=("caddy",), service="caddy", live_root="/etc/caddy",
+        # The role's sites live in a file of their own, imported by the main Caddyfile; the main file is written only
+        # when the main-file decision (_caddyfile.inspect) says so.
+        files=({"name": "port443-https.caddy", "template": "port443-https.caddy.j2", "rel": "port443-https.caddy",
+                "when": "always"},
+               {"name": "Caddyfile", "template": "Caddyfile.j2", "rel": "Caddyfile", "when": "main_file"}),
+        default_site="",
+        # Caddy's TLS is Go's crypto/tls, compiled in: `caddy build-info` names the Go version.
+        tls_linked="/usr/bin/caddy", tls_library="caddy",
+        validate=("caddy", "validate", "--adapter", "caddyfile", "--config", "{root}/Caddyfile"),
+        stage_rewrite=True,
+        # Caddy runs as its own user: it gets its own copies of key and certificate.
+        cert_copy_dir="/etc/caddy/port443", cert_copy_owner="caddy",
+    ),
+)}
+
+NAMES = tuple(SERVERS)
+# Live configuration trees of every supported server: the staging and candidate directories must not be one of them,
+# lie inside one, or contain one.
+LIVE_ROOTS = tuple(s.live_root for s in SERVERS.values())
+
+
+def get(name: t.Any) -> Server:
+    """The registry entry of NAME; ValueError naming the supported servers otherwise."""
+    if not isinstance(name, str) or name not in SERVERS:
+        raise ValueError(f"webserver_server must be one of {', '.join(NAMES)}, not {name!r}")
+    return SERVERS[name]
+
+
+def _file(item: dict[str, str], **extra: t.Any) -> dict[str, t.Any]:
+    return dict({k: v for k, v in item.items() if k != "when"}, **extra)
+
+
+def tls_probe(name: str) -> list[str]:
+    """The read-only command whose output tls_library (the decision) reads."""
+    server = get(name)
+    if server.tls_library == "caddy":
+        return ["sh", "-c", "caddy version; caddy build-info"]
+    return ["python3", "-c", OPENSSL_SCRIPT, server.tls_linked]
+
+
+def files(name: str, dhparam: bool = False, main_file: dict[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
+    """The files the role writes this run ({name, template, rel}, foreign_ok where the main file it replaces is not
+    the collection's): DH parameters only with dhparam, the main file only when the main-file decision says so."""
+    out = []
+    for item in get(name).files:
+        if item["when"] == "dhparam" and not dhparam:
+            continue
+        if item["when"] == "main_file":
+            if not (main_file or {}).get("write"):
+                continue
+            out.append(_file(item, **({"foreign_ok": True} if main_file.get("foreign_ok") else {})))
+            continue
+        out.append(_file(item))
+    return out
+
+
+def modules(name: str, proxy: bool = False) -> list[str]:
+    """The server modules the vhosts need (Apache: the proxy modules only where a vhost proxies)."""
+    server = get(name)
+    return list(server.modules) + (list(server.proxy_modules) if proxy else [])
+
+
+def facts(name: t.Any, dhparam: bool = False, main_file: dict[str, t.Any] | None = None,
+          proxy: bool = False) -> dict[str, t.Any]:
+    """The registry entry as plain data for the role (port443.https.webserver_server), with the decisions that depend
+    on this run resolved: files (to write), modules (to enable), packages."""
+    server = get(name)
+    by_when = {item["when"]: item for item in server.files}
+    return {
+        "name": server.name,
+        "packages": list(server.packages),
+        "service": server.service,
+        "live_root": server.live_root,
+        # Every file the role may write (the state step looks at all of them), and the configuration among them.
+        "all_files": [_file(item) for item in server.files],
+        "conf_files": [_file(item) for item in server.files if item["when"] != "dhparam"],
+        "files": files(name, dhparam, main_file),
+        "default_site": server.default_site,
+        "tls_probe": tls_probe(name),
+        "version_command": list(server.version_command),
+        "modules": modules(name, proxy),
+        "module_candidates": modules(name, True),
+        "cert_copy_dir": server.cert_copy_dir,
+        "cert_copy_owner": server.cert_copy_owner,
+        # The role's own site file, and the main file it may write (Caddy: the decision of _caddyfile.inspect).
+        "site_file": f"{server.live_root}/{by_when['always']['rel']}",
+        "main_file": f"{server.live_root}/{by_when['main_file']['rel']}" if "main_file" in by_when else "",
+        "index_names": list(INDEX_NAMES),
+    }
+
+
+def validate_argv(name: str, root: str) -> tuple[list[str], dict[str, str]]:
+    """The server's own checker run against the tree ROOT, and its environment."""
+    server = get(name)
+    return ([arg.replace("{root}", root) for arg in server.validate],
+            {key: value.replace("{root}", root) for key, value in server.validate_env.items()})

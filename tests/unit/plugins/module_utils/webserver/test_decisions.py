@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""The webserver role's decisions (_decisions) and the registry of web servers (_servers)."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+import yaml
+
+from ansible_collections.port443.https.plugins.module_utils.profiles._mozilla_guidelines import GUIDELINES, VERSIONS
+from ansible_collections.port443.https.plugins.module_utils.webserver import _decisions, _servers
+
+ROLE = pathlib.Path(__file__).resolve().parents[5] / "roles" / "webserver"
+GOOD = {"server": "nginx", "guideline": "6.0", "profile": "intermediate", "missing_certificate": "fail",
+        "stage_dir": "/etc/port443-stage", "candidate_dir": "/var/lib/port443/webserver/", "caddy_caddyfile": "refuse",
+        "vhosts": [{"name": "www", "server_names": ["www.example.org"], "client_verify": "optional"}]}
+DEFAULTS = {"tls_profile": "intermediate", "hsts_max_age": 63072000, "hsts_include_subdomains": False,
+            "hsts_preload": False, "ocsp_stapling": False, "http2": True, "cert_file": "/etc/ssl/c.crt",
+            "key_file": "/etc/ssl/c.key", "probe_address": "127.0.0.1"}
+
+
+def test_check_input_accepts_good_options_and_names_each_bad_one():
+    assert _decisions.check_input(**GOOD) == []
+    cases = {
+        "webserver_tls_profile": {"profile": "old"},
+        "webserver_tls_guideline": {"guideline": "7.0"},
+        "webserver_server": {"server": "lighttpd"},
+        "webserver_missing_certificate": {"missing_certificate": "ignore"},
+        "webserver_stage_dir=/etc": {"stage_dir": "/etc"},
+        "webserver_candidate_dir=/etc/nginx/port443": {"candidate_dir": "/etc/nginx/port443"},
+        "webserver_caddy_caddyfile": {"server": "caddy", "caddy_caddyfile": "yes"},
+    }
+    for option, change in cases.items():
+        errors = _decisions.check_input(**dict(GOOD, **change))
+        assert len(errors) == 1 and option in errors[0], (option, errors)
+    # The Caddyfile option matters for Caddy only.
+    assert _decisions.check_input(**dict(GOOD, caddy_caddyfile="yes")) == []
+    for path in ("relative/dir", "/var/lib/../etc", "/", "/etc/caddy/x", "/var/lib/port443/"):
+        assert bool(_decisions.check_input(**dict(GOOD, stage_dir=path))) is (path != "/var/lib/port443/"), path
+    for vhost in ({"name": "a b", "server_names": ["x"]}, {"name": "a", "server_names": []},
+                  {"name": "a", "server_names": ["x"], "client_verify": "sometimes"},
+                  {"name": "a", "server_names": [""]}, {"server_names": ["x"]},
+                  {"name": "a", "server_names": ["x"], "cert_file": ""}, {"name": "a", "server_names": ["x"], "key_file": None}):
+        errors = _decisions.check_input(**dict(GOOD, vhosts=[vhost]))
+        assert len(errors) == 1 and errors[0].startswith("webserver_vhosts ("), (vhost, errors)
+    errors = _decisions.check_input(**dict(GOOD, vhosts=[{"name": "a", "server_names": ["x"], "tls_profile": "old"}]))
+    assert errors == ["Mozilla guideline 6.0 (webserver_tls_guideline) has the profiles modern, intermediate only: "
+                      "webserver_tls_profile and each vhost tls_profile must be one of them (found intermediate, old). "
+                      "The old profile exists in guideline 5.7, 5.8."]
+    assert _decisions.check_input(**dict(GOOD, vhosts="www")) == ["webserver_vhosts must be a list of virtual hosts (dicts)."]
+    # Another OS family: that message only.
+    assert _decisions.check_input(**dict(GOOD, server="x"), os_family="RedHat", distribution="Rocky") == [
+        "port443.https.webserver supports the Debian OS family only (Debian, Ubuntu); this host runs Rocky (OS family RedHat)."]
+
+
+def test_guideline_profiles_follow_the_data():
+    assert {v: sorted(p) for v, p in _decisions.GUIDELINE_PROFILES.items()} == {
+        v: sorted(GUIDELINES[v]["configurations"]) for v in VERSIONS}
+
+
+@pytest.mark.parametrize("server,output,library,pq", [
+    ("nginx", "OpenSSL 3.5.1 1 Jul 2025\n", "OpenSSL 3.5.1", True),
+    ("apache", "OpenSSL 3.0.17 1 Jul 2025\n", "OpenSSL 3.0.17", False),
+    ("nginx", "", "OpenSSL 0.0.0", False),
+    ("caddy", "v2.6.2\ngo\tgo1.24.4\npath\tgithub.com/caddyserver/caddy/v2/cmd/caddy\n", "Go 1.24 (Caddy 2.6.2)", False),
+    ("caddy", "v2.10.0 h1:abc=\ngo\tgo1.24.1\n", "Go 1.24 (Caddy 2.10.0)", True),
+    ("caddy", "v2.10.0\ngo\tgo1.23.9\n", "Go 1.23 (Caddy 2.10.0)", False),
+    ("caddy", "caddy: not found\n", "Go 0.0 (Caddy 0.0.0)", False),
+])
+def test_tls_library(server, output, library, pq):
+    found = _decisions.tls_library(server, output)
+    assert (found["library"], found["pq"]) == (library, pq)
+    facts = _decisions.tls_facts(output, server=server, guideline="6.0", profile="intermediate")
+    assert facts["pq"] is pq and facts["library"] == library
+    assert ("X25519MLKEM768" in facts["groups"]) is pq
+
+
+def test_vhost_settings_fill_in_defaults_and_fallbacks():
+    v = _decisions.vhost_settings({"name": "www", "server_names": ["www.example.org", "example.org"]}, defaults=DEFAULTS)
+    assert v == {"name": "www", "server_names": ["www.example.org", "example.org"], "cert_file": "/etc/ssl/c.crt",
+                 "key_file": "/etc/ssl/c.key", "tls_profile": "intermediate", "root": "", "upstream": "",
+                 "hsts_max_age": 63072000, "hsts_include_subdomains": False, "hsts_preload": False,
+                 "ocsp_stapling": False, "http2": True, "caddy_automatic_https": False, "extra_directives": [],
+                 "client_ca": "", "client_verify": "required", "tls_ready": True, "takeover_body": [],
+                 "probe": {"host": "www.example.org", "address": "127.0.0.1"}}
+    own = _decisions.vhost_settings({"name": "app", "server_names": ["app"], "cert_file": "/a.crt", "http2": "no",
+                                     "hsts_max_age": "0", "caddy_automatic_https": "yes"},
+                                    defaults=dict(DEFAULTS, key_file=""), missing=["app"],
+                                    takeover={"app": {"body": ["root /srv;"], "proxy": False}})
+    assert (own["cert_file"], own["key_file"], own["http2"], own["hsts_max_age"], own["caddy_automatic_https"]) == \
+        ("/a.crt", "", False, 0, True)
+    assert own["tls_ready"] is False and own["takeover_body"] == ["root /srv;"]
+
+
+def test_registry_is_complete_and_the_role_and_modules_offer_its_servers():
+    for server in _servers.SERVERS.values():
+        facts = _servers.facts(server.name)
+        assert facts["service"] and facts["live_root"].startswith("/etc/") and facts["packages"]
+        assert [f for f in server.files if f["when"] == "always"], server.name
+        for item in server.files:
+            assert (ROLE / "templates" / item["template"]).is_file(), item
+        argv, env = _servers.validate_argv(server.name, "/tmp/x")
+        assert "/tmp/x" in " ".join(argv + list(env.values())), server.name
+        assert server.sites_dump or facts["main_file"], server.name
+    specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    assert specs["webserver_server"]["choices"] == list(_servers.NAMES)
+    assert _servers.LIVE_ROOTS == ("/etc/nginx", "/etc/apache2", "/etc/caddy")
+    with pytest.raises(ValueError, match="webserver_server must be one of nginx, apache, caddy, not 'x'"):
+        _servers.get("x")
+
+
+def test_files_follow_dhparam_and_the_main_file_decision():
+    assert [f["name"] for f in _servers.files("nginx")] == ["port443-https.conf"]
+    assert [f["name"] for f in _servers.files("apache", dhparam=True)] == ["port443-tls.conf", "port443-https.conf",
+                                                                            "port443-ffdhe2048.pem"]
+    assert [f["name"] for f in _servers.files("caddy", dhparam=True)] == ["port443-https.caddy"]
+    assert _servers.files("caddy", main_file={"write": True, "foreign_ok": True})[1] == {
+        "name": "Caddyfile", "template": "Caddyfile.j2", "rel": "Caddyfile", "foreign_ok": True}
+    assert _servers.modules("apache", proxy=True)[-2:] == ["proxy", "proxy_http"] and _servers.modules("nginx", True) == []
