@@ -72,8 +72,10 @@ class ActionModule(ActionBase):
         ev = self._eval
         # The options the role checks (converge.yml: port443.https.webserver_input_errors); a refusal is drift, so the
         # full path runs and stops with it. The OS family is checked below when the facts do not say it.
-        os_family = (variables.get("ansible_facts") or {}).get("os_family")
-        refusals = _decisions.check_input(**ev(variables, "{{ __webserver_options }}"), os_family=os_family or "Debian")
+        host_facts = variables.get("ansible_facts") or {}
+        os_family = host_facts.get("os_family")
+        refusals = _decisions.check_input(**ev(variables, "{{ __webserver_options }}"), os_family=os_family or "Debian",
+                                          distribution=host_facts.get("distribution"))
         if refusals:
             return ["refused options: " + " ".join(refusals)], {}
         server = ev(variables, "{{ webserver_server }}")

@@ -155,12 +155,12 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.port443.https.plugins.module_utils.webserver import _sites
+from ansible_collections.port443.https.plugins.module_utils.webserver import _servers, _sites
 
 
 def main() -> t.NoReturn:
     module = AnsibleModule(
-        argument_spec={"server": {"type": "str", "required": True, "choices": ["nginx", "apache", "caddy"]},
+        argument_spec={"server": {"type": "str", "required": True, "choices": list(_servers.NAMES)},
                        "vhosts": {"type": "list", "elements": "dict", "default": []}},
         supports_check_mode=True)
     server = module.params["server"]
