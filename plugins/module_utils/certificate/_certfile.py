@@ -114,8 +114,6 @@ def inspect(params: dict[str, t.Any], run_command: t.Callable[[list[str]], tuple
 
 def days_left_of(value: t.Any, now: t.Any = None) -> int:
     """Days left for a PEM certificate, a facts dict (not_after) or a date ('2026-12-31T23:59:59Z', '20261231235959Z')."""
-    import datetime
-
     now = now or _x509.utcnow()
     if isinstance(value, dict):
         if "not_after" not in value:
@@ -132,15 +130,19 @@ def days_left_of(value: t.Any, now: t.Any = None) -> int:
     if "-----BEGIN CERTIFICATE-----" in text:
         certs = _x509.load_pem_list(text)
         return _x509.days_left(certs[0], now)
-    when = None
+    when = parse_date(text)
+    return int((when - now).total_seconds() // 86400)
+
+
+def parse_date(text: str) -> t.Any:
+    """A date as certificate facts carry it ('2026-12-31T23:59:59Z', '20261231235959Z', ...), UTC when no zone is
+    given; ValueError otherwise."""
+    import datetime
+
     for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y%m%d%H%M%SZ", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
         try:
-            when = datetime.datetime.strptime(text, fmt)
-            break
+            when = datetime.datetime.strptime(text.strip(), fmt)
         except ValueError:
             continue
-    if when is None:
-        raise ValueError(f"cannot read {text[:40]!r} as a PEM certificate or a date")
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return int((when - now).total_seconds() // 86400)
+        return when if when.tzinfo is not None else when.replace(tzinfo=datetime.timezone.utc)
+    raise ValueError(f"cannot read {text[:40]!r} as a PEM certificate or a date")

@@ -139,16 +139,24 @@ def extensions_drift(cert: t.Any, expected: list[t.Any], label: str, aki: bool) 
     return _ski_drift(cert, label)
 
 
-def renewal_drift(cert: t.Any, renew_days: int, renew_percent: float, now: datetime.datetime | None = None) -> list[str]:
-    """The window of the role's current.yml: not valid in renew_days days, or less than renew_percent of its life left."""
+def renewal_reason(start: datetime.datetime, end: datetime.datetime, renew_days: int, renew_percent: float,
+                   now: datetime.datetime | None = None) -> str:
+    """Why a certificate valid from START to END is inside its renewal window ('' when it is not): not valid any more
+    in RENEW_DAYS days, or less than RENEW_PERCENT of its lifetime left. The certificate role's current.yml decides with
+    it too (the port443.https.in_renewal_window test)."""
     now = now or _x509.utcnow()
-    start, end = _x509.not_before(cert), _x509.not_after(cert)
     probe = now + datetime.timedelta(days=renew_days)
     if not start <= probe <= end:
-        return [f"certificate: inside the renewal window ({renew_days} days; valid {_x509.iso(start)} to {_x509.iso(end)})"]
+        return f"certificate: inside the renewal window ({renew_days} days; valid {_x509.iso(start)} to {_x509.iso(end)})"
     if renew_percent > 0 and (end - now).total_seconds() * 100 < renew_percent * (end - start).total_seconds():
-        return [f"certificate: less than {renew_percent:g}% of its lifetime left"]
-    return []
+        return f"certificate: less than {renew_percent:g}% of its lifetime left"
+    return ""
+
+
+def renewal_drift(cert: t.Any, renew_days: int, renew_percent: float, now: datetime.datetime | None = None) -> list[str]:
+    """The renewal window (renewal_reason) of a certificate."""
+    reason = renewal_reason(_x509.not_before(cert), _x509.not_after(cert), renew_days, renew_percent, now)
+    return [reason] if reason else []
 
 
 # ---- the host ---------------------------------------------------------------------------------------------

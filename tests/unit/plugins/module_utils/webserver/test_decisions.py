@@ -119,3 +119,25 @@ def test_files_follow_dhparam_and_the_main_file_decision():
     assert _servers.files("caddy", main_file={"write": True, "foreign_ok": True})[1] == {
         "name": "Caddyfile", "template": "Caddyfile.j2", "rel": "Caddyfile", "foreign_ok": True}
     assert _servers.modules("apache", proxy=True)[-2:] == ["proxy", "proxy_http"] and _servers.modules("nginx", True) == []
+
+
+def test_the_certificate_roles_renewal_window_is_the_state_steps(tmp_path):
+    """roles/certificate/tasks/current.yml decides with the in_renewal_window test, the state step with renewal_drift:
+    both are _certstate.renewal_reason, and the role's task calls the test with the role's two options."""
+    import datetime
+
+    from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
+    from ansible_collections.port443.https.plugins.test.in_renewal_window import TestModule
+
+    test = TestModule().tests()["in_renewal_window"]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for start_days, end_days, days, percent in ((-80, 10, 30, 0), (-80, 40, 30, 0), (-80, 40, 30, 34), (-10, 80, 30, 34),
+                                                (5, 90, 30, 0)):
+        start, end = now + datetime.timedelta(days=start_days), now + datetime.timedelta(days=end_days)
+        facts = {"not_before": start.strftime("%Y%m%d%H%M%SZ"), "not_after": end.strftime("%Y%m%d%H%M%SZ")}
+        expected = bool(_certstate.renewal_reason(start.replace(microsecond=0), end.replace(microsecond=0), days, percent))
+        assert test(facts, days, percent) is expected, (start_days, end_days, days, percent)
+    current = (ROLE.parent / "certificate" / "tasks" / "current.yml").read_text()
+    assert "is port443.https.in_renewal_window(certificate_renew_days, certificate_renew_percent | float)" in current
+    assert "renewal_reason(_x509.not_before(cert), _x509.not_after(cert), renew_days, renew_percent, now)" in \
+        pathlib.Path(_certstate.__file__).read_text()
