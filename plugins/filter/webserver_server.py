@@ -112,6 +112,10 @@ _value:
     main_file:
       description: The main configuration file the role may write (empty when it never does).
       type: str
+    index_names:
+      description: The names the servers look for as a directory index.
+      type: list
+      elements: str
 """
 
 from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
