@@ -79,7 +79,7 @@ def check_input(*, server: t.Any, vhosts: t.Any, guideline: t.Any, profile: t.An
                                                            f" The old profile exists in guideline {', '.join(with_old)}."))
     if server not in _servers.SERVERS:
         errors.append(f"webserver_server must be one of {', '.join(_servers.NAMES)}, not {server}.")
-    elif server == "caddy" and caddy_caddyfile not in _caddyfile.TAKEOVER:
+    elif _servers.facts(server)["main_file"] and caddy_caddyfile not in _caddyfile.TAKEOVER:
         errors.append(f"webserver_caddy_caddyfile must be one of {', '.join(_caddyfile.TAKEOVER)}, not {caddy_caddyfile}.")
     if missing_certificate not in MISSING_CERTIFICATE:
         errors.append(f"webserver_missing_certificate must be fail or http_only, not {missing_certificate}.")

@@ -44,6 +44,8 @@ class Server:
     tls_library: 'openssl' (the libssl tls_linked links) or 'caddy' (Go and Caddy versions of `caddy build-info`).
     validate: the checker's argv and environment, '{root}' standing for the tree checked (a staged copy or the live
     tree). stage_rewrite: absolute paths into the live tree are pointed at the staged copy while it is checked.
+    validate_conflicts: a pattern of the checker's output lines that mean two sites fight for one name or address
+    (errors for the role, although the checker passes them).
     proof_new_workers: a refused reload keeps the old workers running (nginx), so the proof wants new ones.
     sites_dump: the command that lists the enabled sites (empty: the sites reader reads the main file the role may
     write, when='main_file'); sites_available: the directory of sites an operator has not enabled."""
@@ -57,6 +59,7 @@ class Server:
     tls_linked: str
     tls_library: str
     validate: tuple[str, ...]
+    validate_conflicts: str
     validate_env: dict[str, str] = dataclasses.field(default_factory=dict)
     stage_rewrite: bool = False
     proof_new_workers: bool = False
@@ -79,7 +82,7 @@ SERVERS: dict[str, Server] = {s.name: s for s in (
         default_site="/etc/nginx/sites-enabled/default",
         tls_linked="/usr/sbin/nginx", tls_library="openssl",
         # Without -q: warnings (conflicting server name …) are printed and judged.
-        validate=("nginx", "-t", "-c", "{root}/nginx.conf"),
+        validate=("nginx", "-t", "-c", "{root}/nginx.conf"), validate_conflicts=r"conflicting server name",
         stage_rewrite=True, proof_new_workers=True, error_log="/var/log/nginx/error.log",
         # Its http2 syntax changed in 1.25.1 (the template reads the version).
         version_command=("nginx", "-v"),
@@ -96,6 +99,7 @@ SERVERS: dict[str, Server] = {s.name: s for s in (
         tls_linked="/usr/lib/apache2/modules/mod_ssl.so", tls_library="openssl",
         # -S checks the syntax like -t and also lists the virtual hosts and their overlap warnings.
         validate=("apache2ctl", "-S"), validate_env={"APACHE_CONFDIR": "{root}"},
+        validate_conflicts=r"overlapping VirtualHost|VirtualHost\s+\S+\s+overlaps|VirtualHost overlap",
         error_log="/var/log/apache2/error.log",
         # proxy and proxy_http only where a vhost proxies (an upstream, or a carried site body that needs mod_proxy).
         modules=("ssl", "headers", "http2", "rewrite", "alias", "socache_shmcb"), proxy_modules=("proxy", "proxy_http"),
@@ -112,6 +116,7 @@ SERVERS: dict[str, Server] = {s.name: s for s in (
         # Caddy's TLS is Go's crypto/tls, compiled in: `caddy build-info` names the Go version.
         tls_linked="/usr/bin/caddy", tls_library="caddy",
         validate=("caddy", "validate", "--adapter", "caddyfile", "--config", "{root}/Caddyfile"),
+        validate_conflicts=r"ambiguous site definition|duplicate site address",
         stage_rewrite=True,
         # Caddy runs as its own user: it gets its own copies of key and certificate.
         cert_copy_dir="/etc/caddy/port443", cert_copy_owner="caddy",

@@ -708,11 +708,7 @@ def uses_proxy(body: t.Iterable[str]) -> bool:
                for line in body)
 
 
-_FINDINGS = {
-    "nginx": re.compile(r"conflicting server name"),
-    "apache": re.compile(r"overlapping VirtualHost|VirtualHost\s+\S+\s+overlaps|VirtualHost overlap", re.IGNORECASE),
-    "caddy": re.compile(r"ambiguous site definition|duplicate site address", re.IGNORECASE),
-}
+_FINDINGS = {s.name: re.compile(s.validate_conflicts, re.IGNORECASE) for s in _servers.SERVERS.values()}
 
 
 def validator_findings(server: str, output: str) -> list[str]:
