@@ -30,31 +30,19 @@ CADDY_NAMES = {"x25519mlkem768": "X25519MLKEM768", "x25519": "X25519", "secp256r
 
 
 # Ansible resolves port443.https.tls_profile through its collection loader, which must be installed before anything
-# imports ansible_collections (pytest has done that already): the templates are rendered in one child interpreter.
+# imports ansible_collections (pytest has done that already): the templates are rendered in one child interpreter, with
+# the helpers of webserver_parity_child.py (importing it installs the loader for the collection root in argv[1]).
 _RENDERER = r"""
 import json, sys
-from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
-_AnsibleCollectionFinder(paths=[sys.argv[1]])._install()
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar
-try:
-    from ansible.template import trust_as_template
-except ImportError:
-    trust_as_template = lambda text: text
-def trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [trusted(v) for v in value]
-    return value
+sys.path.insert(0, sys.argv[2])
+from webserver_parity_child import DataLoader, Templar, trust_as_template, trusted
 out = []
 for job in json.load(sys.stdin):
     templar = Templar(loader=DataLoader(), variables=trusted(job["variables"]))
     out.append([str(templar.template(trust_as_template(text))) for text in job["texts"]])
 json.dump(out, sys.stdout)
 """
+HERE = str(pathlib.Path(__file__).resolve().parent)
 
 
 def _variables(server: str, guideline: str, profile: str, pq: bool) -> dict[str, t.Any]:
@@ -100,7 +88,7 @@ def rendered() -> dict[tuple[t.Any, ...], list[str]]:
 
     jobs = _jobs()
     root = str(pathlib.Path(list(coll.__path__)[0]).parents[2])
-    proc = subprocess.run([sys.executable, "-c", _RENDERER, root], input=json.dumps([job for unused_key, job in jobs]),
+    proc = subprocess.run([sys.executable, "-c", _RENDERER, root, HERE], input=json.dumps([job for unused_key, job in jobs]),
                           capture_output=True, text=True, check=False, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {key: out for (key, unused_job), out in zip(jobs, json.loads(proc.stdout))}
@@ -259,7 +247,7 @@ def _render_jobs(jobs: list[dict[str, t.Any]]) -> list[list[str]]:
     import ansible_collections.port443.https as coll
 
     root = str(pathlib.Path(list(coll.__path__)[0]).parents[2])
-    proc = subprocess.run([sys.executable, "-c", _RENDERER, root], input=json.dumps(jobs),
+    proc = subprocess.run([sys.executable, "-c", _RENDERER, root, HERE], input=json.dumps(jobs),
                           capture_output=True, text=True, check=False, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
