@@ -12,7 +12,7 @@ author:
   - port443.https contributors (@port443)
 description:
   - Takes the name of a web server the P(port443.https.webserver#role) role sets up and returns its entry of the
-    collection's registry of web servers (Debian OS family): packages, systemd service, live configuration tree, the
+    collection's registry of web servers (Debian OS family) - packages, systemd service, live configuration tree, the
     files the role writes there, the distribution's default site, how its TLS library is read.
   - The role reads every fact about its server through this filter; the role's state and apply steps read the same
     registry.

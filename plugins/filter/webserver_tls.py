@@ -11,10 +11,11 @@ version_added: 0.1.0
 author:
   - port443.https contributors (@port443)
 description:
-  - Reads the output of a server's TLS library probe (C(tls_probe) of P(port443.https.webserver_server#filter): the
-    OpenSSL version of the libssl nginx or Apache's mod_ssl links, or C(caddy version; caddy build-info)) and decides
-    whether the server speaks the hybrid post-quantum group X25519MLKEM768 (OpenSSL 3.5 or later; Caddy 2.10 or later
-    built with Go 1.24 or later). Output that cannot be read counts as a library without the group.
+  - Reads the output of a server's TLS library probe (C(tls_probe) of P(port443.https.webserver_server#filter), the
+    OpenSSL version of the libssl nginx or Apache's mod_ssl links, or the output of C(caddy version) and
+    C(caddy build-info)) and decides whether the server speaks the hybrid post-quantum group X25519MLKEM768 (OpenSSL 3.5
+    or later; Caddy 2.10 or later built with Go 1.24 or later). Output that cannot be read counts as a library without
+    the group.
   - Returns the fact C(webserver_tls) of the P(port443.https.webserver#role) role; the role's state step makes the
     same decision with the same code.
 options:

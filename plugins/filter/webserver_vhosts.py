@@ -12,7 +12,7 @@ author:
   - port443.https contributors (@port443)
 description:
   - Takes C(webserver_vhosts) of the P(port443.https.webserver#role) role and returns each virtual host with the
-    role's defaults filled in, as the role's templates, its state step and its verification read them: certificate
+    role's defaults filled in, as the role's templates, its state step and its verification read them. Certificate
     and key fall back to the certificate role's files, C(tls_ready) says whether the host has them, C(takeover_body)
     is the site body a takeover carries, C(probe) is what the verification probes.
 options:

@@ -73,10 +73,10 @@ def check_input(*, server: t.Any, vhosts: t.Any, guideline: t.Any, profile: t.An
         errors.append(f"webserver_tls_guideline must be one of {', '.join(GUIDELINE_PROFILES)}, not {guideline}.")
     elif any(p not in profiles for p in found):
         with_old = [v for v, p in GUIDELINE_PROFILES.items() if "old" in p]
+        old = "" if "old" in profiles else f" The old profile exists in guideline {', '.join(with_old)}."
         errors.append(f"Mozilla guideline {version} (webserver_tls_guideline) has the profiles {', '.join(profiles)} only: "
                       f"webserver_tls_profile and each vhost tls_profile must be one of them (found "
-                      f"{', '.join(map(str, found))})." + ("" if "old" in profiles else
-                                                           f" The old profile exists in guideline {', '.join(with_old)}."))
+                      f"{', '.join(map(str, found))}).{old}")
     if server not in _servers.SERVERS:
         errors.append(f"webserver_server must be one of {', '.join(_servers.NAMES)}, not {server}.")
     elif _servers.facts(server)["main_file"] and caddy_caddyfile not in _caddyfile.TAKEOVER:
@@ -95,8 +95,8 @@ def check_input(*, server: t.Any, vhosts: t.Any, guideline: t.Any, profile: t.An
         errors.append(f"webserver_vhosts ({', '.join(bad)}): every vhost needs a file-safe name (letters, digits, _ . -) "
                       "and at least one server name; cert_file and key_file, where given, are paths; client_verify is "
                       "required or optional.")
-    bad_dirs = [f"{key}={value}" for key, value in (("webserver_stage_dir", stage_dir),
-                                                   ("webserver_candidate_dir", candidate_dir)) if not safe_dir(value)]
+    dirs = {"webserver_stage_dir": stage_dir, "webserver_candidate_dir": candidate_dir}
+    bad_dirs = [f"{key}={value}" for key, value in dirs.items() if not safe_dir(value)]
     if bad_dirs:
         errors.append(f"Refused {' '.join(bad_dirs)}: webserver_stage_dir and webserver_candidate_dir must be absolute "
                       "paths without . or .. components, not /, and must not be, contain or lie inside a live web server "

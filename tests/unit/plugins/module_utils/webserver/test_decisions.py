@@ -21,8 +21,12 @@ DEFAULTS = {"tls_profile": "intermediate", "hsts_max_age": 63072000, "hsts_inclu
             "key_file": "/etc/ssl/c.key", "probe_address": "127.0.0.1"}
 
 
+def check(**change):
+    return _decisions.check_input(**{**GOOD, **change})
+
+
 def test_check_input_accepts_good_options_and_names_each_bad_one():
-    assert _decisions.check_input(**GOOD) == []
+    assert check() == []
     cases = {
         "webserver_tls_profile": {"profile": "old"},
         "webserver_tls_guideline": {"guideline": "7.0"},
@@ -33,25 +37,25 @@ def test_check_input_accepts_good_options_and_names_each_bad_one():
         "webserver_caddy_caddyfile": {"server": "caddy", "caddy_caddyfile": "yes"},
     }
     for option, change in cases.items():
-        errors = _decisions.check_input(**dict(GOOD, **change))
+        errors = check(**change)
         assert len(errors) == 1 and option in errors[0], (option, errors)
     # The Caddyfile option matters for Caddy only.
-    assert _decisions.check_input(**dict(GOOD, caddy_caddyfile="yes")) == []
+    assert check(caddy_caddyfile="yes") == []
     for path in ("relative/dir", "/var/lib/../etc", "/", "/etc/caddy/x", "/var/lib/port443/"):
-        assert bool(_decisions.check_input(**dict(GOOD, stage_dir=path))) is (path != "/var/lib/port443/"), path
+        assert bool(check(stage_dir=path)) is (path != "/var/lib/port443/"), path
     for vhost in ({"name": "a b", "server_names": ["x"]}, {"name": "a", "server_names": []},
                   {"name": "a", "server_names": ["x"], "client_verify": "sometimes"},
                   {"name": "a", "server_names": [""]}, {"server_names": ["x"]},
                   {"name": "a", "server_names": ["x"], "cert_file": ""}, {"name": "a", "server_names": ["x"], "key_file": None}):
-        errors = _decisions.check_input(**dict(GOOD, vhosts=[vhost]))
+        errors = check(vhosts=[vhost])
         assert len(errors) == 1 and errors[0].startswith("webserver_vhosts ("), (vhost, errors)
-    errors = _decisions.check_input(**dict(GOOD, vhosts=[{"name": "a", "server_names": ["x"], "tls_profile": "old"}]))
+    errors = check(vhosts=[{"name": "a", "server_names": ["x"], "tls_profile": "old"}])
     assert errors == ["Mozilla guideline 6.0 (webserver_tls_guideline) has the profiles modern, intermediate only: "
                       "webserver_tls_profile and each vhost tls_profile must be one of them (found intermediate, old). "
                       "The old profile exists in guideline 5.7, 5.8."]
-    assert _decisions.check_input(**dict(GOOD, vhosts="www")) == ["webserver_vhosts must be a list of virtual hosts (dicts)."]
+    assert check(vhosts="www") == ["webserver_vhosts must be a list of virtual hosts (dicts)."]
     # Another OS family: that message only.
-    assert _decisions.check_input(**dict(GOOD, server="x"), os_family="RedHat", distribution="Rocky") == [
+    assert check(server="x", os_family="RedHat", distribution="Rocky") == [
         "port443.https.webserver supports the Debian OS family only (Debian, Ubuntu); this host runs Rocky (OS family RedHat)."]
 
 
@@ -113,8 +117,8 @@ def test_registry_is_complete_and_the_role_and_modules_offer_its_servers():
 
 def test_files_follow_dhparam_and_the_main_file_decision():
     assert [f["name"] for f in _servers.files("nginx")] == ["port443-https.conf"]
-    assert [f["name"] for f in _servers.files("apache", dhparam=True)] == ["port443-tls.conf", "port443-https.conf",
-                                                                            "port443-ffdhe2048.pem"]
+    with_dh = ["port443-tls.conf", "port443-https.conf", "port443-ffdhe2048.pem"]
+    assert [f["name"] for f in _servers.files("apache", dhparam=True)] == with_dh
     assert [f["name"] for f in _servers.files("caddy", dhparam=True)] == ["port443-https.caddy"]
     assert _servers.files("caddy", main_file={"write": True, "foreign_ok": True})[1] == {
         "name": "Caddyfile", "template": "Caddyfile.j2", "rel": "Caddyfile", "foreign_ok": True}
