@@ -77,9 +77,10 @@ options:
   packages:
     description:
       - Debian packages the backend needs (for example V(ufw), or V(iptables) and V(iptables-persistent)).
-      - When one of them is not installed (as dpkg's database says), the module changes nothing and returns them in
-        RV(missing_packages), so that the caller installs them and runs the module again; when all are installed it
-        proceeds. This spares a package-manager run on every converged run.
+      - When one of them is not installed (as dpkg's database says; a held package counts as installed, as for
+        M(ansible.builtin.apt) with O(ansible.builtin.apt#module:state=present)), the module changes nothing and
+        returns them in RV(missing_packages), so that the caller installs them and runs the module again; when all are
+        installed it proceeds. This spares a package-manager run on every converged run.
     type: list
     elements: str
     default: []

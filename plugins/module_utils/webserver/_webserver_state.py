@@ -18,6 +18,7 @@ import re
 import stat
 import typing as t
 
+from ansible_collections.port443.https.plugins.module_utils.host import _packages
 from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
 from ansible_collections.port443.https.plugins.module_utils.webserver import _sites
 
@@ -76,12 +77,8 @@ def owned(path: str, owner: str, group: str, mode: int, kind: str) -> str | None
 
 
 def packages_missing(names: list[str], run: Runner) -> list[str]:
-    """The packages dpkg does not list as installed (all of them when dpkg-query cannot answer)."""
-    if not names:
-        return []
-    rc, out, _err = run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *names], None)
-    installed = {line.split(" ", 1)[0].split(":")[0] for line in out.splitlines() if line.endswith(" install ok installed")}
-    return [name for name in names if name not in installed] if rc in (0, 1) else list(names)
+    """The packages dpkg does not list as installed, as the collection's one reader (host/_packages) says."""
+    return _packages.missing(lambda argv: run(argv, None), names)
 
 
 def tls_library(server: str, linked: str, run: Runner) -> dict[str, str]:

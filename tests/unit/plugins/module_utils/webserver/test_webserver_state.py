@@ -124,6 +124,11 @@ def test_packages_missing():
     assert ws.packages_missing([], run) == []
 
 
+def test_packages_missing_counts_a_held_package_as_installed():
+    # The collection's one dpkg reader: a held nginx ("hi") is installed, as apt's state=present sees it.
+    assert ws.packages_missing(["nginx", "ssl-cert"], lambda argv, stdin: (0, "nginx hi \nssl-cert rc \n", "")) == ["ssl-cert"]
+
+
 def _converged_tree(tmp_path, ca_pem):
     """A tree as the full path leaves it (root-owned: run as root)."""
     tree = {n: tmp_path / n for n in ("acme", "site", "caddy", "client-ca", "candidate", "live", "certs", "mods")}
