@@ -407,7 +407,7 @@ def main() -> t.NoReturn:
             "aia_fetch": {"type": "bool", "default": True},
             "timeout": {"type": "float", "default": 5},
             "workers": {"type": "int", "default": 64},
-            "min_tls_version": {"type": "str", "choices": ["1.0", "1.1", "1.2", "1.3"], "default": "1.2"},
+            "min_tls_version": {"type": "str", "choices": list(_classify.TLS_VERSIONS), "default": "1.2"},
             **_policy.ARGUMENT_SPEC,
             **_ciphers.ARGUMENT_SPEC,
             "client_cert": {"type": "path"},

@@ -30,7 +30,6 @@ CONTROLLER = "controller"
 MODES = ("all", "shard")
 # Codes added by the comparison (the registry in _classify holds their texts).
 CODES = ("vantage_filtered", "vantage_refused", "vantage_answer_differs", "vantage_missing")
-TLS_FAILURES = ("no_tls_response", "not_tls", "handshake_failure")
 
 
 class VantageInputError(ValueError):
@@ -135,7 +134,7 @@ def _served(res: dict[str, t.Any]) -> str | None:
     """What a TLS client sees: the leaf's fingerprint, 'no TLS' when TCP opens but TLS fails, None when unknown."""
     if _tcp(res) != "open":
         return None
-    if any(code in TLS_FAILURES for code in _codes(res)):
+    if any(code in _classify.TLS_FAILURES for code in _codes(res)):
         return "no TLS"
     cert = res.get("certificate")
     if isinstance(cert, dict) and cert.get("fingerprint_sha256"):
