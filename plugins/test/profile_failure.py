@@ -12,7 +12,7 @@ author:
   - port443.https contributors (@port443)
 description:
   - True for the reason codes of the C(ciphers) check of M(port443.https.https_endpoint_info) that mean the server is
-    not shown to serve the Mozilla profile given as O(port443.https.https_endpoint_info#module:tls_profile):
+    not shown to serve the Mozilla profile given as O(port443.https.https_endpoint_info#module:tls_profile), namely
     C(profile_mismatch), C(weak_cipher), C(weak_dh), and C(cipher_enumeration_unknown) (an enumeration that did not
     finish proves nothing). False for every other code, among them the warnings C(cbc_only), C(no_forward_secrecy)
     and C(no_pq_kex).
