@@ -26,9 +26,10 @@ import socket
 import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _hello, _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _hello
+from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines, _tls_profiles
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
 # The options of the ciphers check (documented once in the port443.https._ciphers doc fragment).
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {

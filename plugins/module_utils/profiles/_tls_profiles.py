@@ -16,7 +16,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.profiles._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
-from ansible_collections.port443.https.plugins.module_utils.report._classify import TLS_VERSIONS
+from ansible_collections.port443.https.plugins.module_utils.reasons._classify import TLS_VERSIONS
 
 SERVERS = ("nginx", "apache", "caddy", "generic")
 

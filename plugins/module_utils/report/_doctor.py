@@ -17,7 +17,7 @@ import typing as t
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
 from ansible_collections.port443.https.plugins.module_utils.firewall import detect as _detect
 from ansible_collections.port443.https.plugins.module_utils.firewall.base import FirewallError
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
 WEB_SERVICES = ("nginx", "apache2", "httpd", "caddy", "haproxy", "lighttpd", "traefik", "envoy")
 

@@ -12,7 +12,7 @@ from ansible_collections.port443.https.plugins.filter.days_left import FilterMod
 from ansible_collections.port443.https.plugins.filter.endpoint_summary import FilterModule as SummaryFilters
 from ansible_collections.port443.https.plugins.filter.reason_explain import FilterModule as ExplainFilters
 from ansible_collections.port443.https.plugins.filter.tls_version_compare import FilterModule as CompareFilters
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.test.expiring_within import TestModule as ExpiringTests
 from ansible_collections.port443.https.plugins.test.profile_failure import TestModule as ProfileFailureTests
 from ansible_collections.port443.https.plugins.test.tls_at_least import TestModule as AtLeastTests

@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify, _doctor
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.report import _doctor
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
 
