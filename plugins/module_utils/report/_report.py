@@ -271,16 +271,21 @@ def _matrix_cell(cell: dict[str, t.Any] | None) -> str:
     return f"{cell['status']}: {seen}"
 
 
+def _differs_text(row: dict[str, t.Any]) -> str:
+    """A row seen differently without a comparison finding: in what its cells disagree."""
+    return f"differs: {', '.join(row['differs'])}" if row.get("differs") else ""
+
+
 def render_matrix_markdown(matrix: dict[str, t.Any], max_rows: int = 50) -> list[str]:
     """The endpoint x vantage table: rows with a difference between vantages first, then the worst."""
     vantages = matrix["vantages"]
-    rows = sorted(matrix["rows"], key=lambda r: (not r["findings"], -SEVERITIES.index(r["status"])))
+    rows = sorted(matrix["rows"], key=lambda r: (not (r["findings"] or r.get("differs")), -SEVERITIES.index(r["status"])))
     lines = [f"### Vantage matrix ({len(vantages)} vantage point(s), {matrix['differences']} endpoint(s) seen differently)", "",
              "| Endpoint | " + " | ".join(_md_cell(v) for v in vantages) + " | Findings |",
              "| --- | " + " | ".join(["---"] * len(vantages)) + " | --- |"]
     for row in rows[:max_rows]:
         cells = " | ".join(_md_cell(_matrix_cell(row["cells"].get(v))) for v in vantages)
-        findings = ", ".join(_md_code(code) for code in row["findings"]) or "\u2014"
+        findings = ", ".join(_md_code(code) for code in row["findings"]) or _differs_text(row) or "\u2014"
         lines.append(f"| {_md_cell(row['endpoint'])} | {cells} | {findings} |")
     if len(rows) > max_rows:
         lines.append(f"\n... and {len(rows) - max_rows} more endpoint(s): see report.html / report.json.")
