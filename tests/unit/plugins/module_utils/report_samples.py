@@ -106,3 +106,29 @@ def large_fleet(count=200):
         extra.setdefault("days", 20 + (idx * 37) % 340)
         out.append(endpoint(f"web{idx + 1:03d}.fleet.example", status, copy.deepcopy(reasons), **extra))
     return out
+
+
+def two_vantages():
+    """Results merged from two vantage points: one endpoint filtered from outside, one trusted only from inside (its
+    own CA bundle there), one alike from both."""
+    from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
+    from ansible_collections.port443.https.plugins.module_utils.report import _classify
+
+    r = _classify.reason
+    plan = _vantage.plan([{"host": "a.test"}, {"host": "b.test"}, {"host": "c.test"}], ["controller", "inside"], ["w1", "w2"])
+    outside = [endpoint("a.test", "critical", [r("filtered")], tcp="filtered"),
+               endpoint("b.test", "warning", [r("no_hsts")]), endpoint("c.test")]
+    inside = [endpoint("a.test"), endpoint("b.test", "critical", [r("no_hsts"), r("untrusted_root")]), endpoint("c.test")]
+    return _vantage.merge([{"item": "controller", "endpoints": outside}, {"item": "inside", "endpoints": inside}], plan)["endpoints"]
+
+
+def preview_reports():
+    """{name: report} of the sample fleets, for looking at the HTML page (tests/tools/report_template.py --preview)."""
+    from ansible_collections.port443.https.plugins.module_utils.report import _report
+
+    return {
+        "short-lived": _report.build(short_lived_fleet(), title="Short-lived certificates (six days)",
+                                     thresholds={"warning_days": 2, "critical_days": 1}),
+        "fleet-200": _report.build(large_fleet(), title="Fleet of 200 hosts"),
+        "vantages": _report.build(two_vantages(), title="Two vantage points"),
+    }
