@@ -64,7 +64,7 @@ def _cert_times(endpoint_result, hours_left):
 
 def short_lived_fleet():
     """Six-day certificates renewed every few days: hours to six days left, two of them expiring within the day."""
-    from ansible_collections.port443.https.plugins.module_utils.report import _classify
+    from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
     out = []
     for idx, hours in enumerate((3, 11, 20, 30, 41, 52, 66, 80, 95, 110, 122, 133, 140, 143)):
@@ -82,7 +82,7 @@ def short_lived_fleet():
 
 def large_fleet(count=200):
     """A fleet of COUNT hosts: most fine, some with one to four findings whose messages and fixes are the real ones."""
-    from ansible_collections.port443.https.plugins.module_utils.report import _classify
+    from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
     r = _classify.reason
     shapes = [
@@ -111,8 +111,8 @@ def large_fleet(count=200):
 def two_vantages():
     """Results merged from two vantage points: one endpoint filtered from outside, one trusted only from inside (its
     own CA bundle there), one alike from both."""
-    from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
-    from ansible_collections.port443.https.plugins.module_utils.report import _classify
+    from ansible_collections.port443.https.plugins.module_utils.report import _vantage
+    from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
     r = _classify.reason
     plan = _vantage.plan([{"host": "a.test"}, {"host": "b.test"}, {"host": "c.test"}], ["controller", "inside"], ["w1", "w2"])
