@@ -94,8 +94,8 @@ options:
     default: 7
   html_template:
     description:
-      - Path of an HTML template to render C(report.html) from instead of the collection's own, read on the node the
-        module runs on (normally the controller, with C(delegate_to: localhost)).
+      - "Path of an HTML template to render C(report.html) from instead of the collection's own, read on the node the
+        module runs on (normally the controller, with C(delegate_to: localhost))."
       - "Start from a copy of the collection's template, C(plugins/module_utils/report/report.html) in the installed
         collection. Its only syntax is C({{ name }}) placeholders (C(title), C(subtitle), C(schema_version),
         C(expiry_chart) and, required, C(report_data)) and C({# comments #}), which are left out of the page;
