@@ -354,6 +354,10 @@ def test_short_lived_certificates_read_well(tmp_path):
     assert found["data-finding-opens"] == "true" and int(found["data-finding-line-height"]) <= 24, found
     assert re.findall(r'<td class="left nowrap soon"[^>]*>(\d+ h)</td>', dom)[:2] == ["3 h", "11 h"]
     _screenshot(page, "report-short-lived.png", tmp_path, height=1900)
+    # With the default thresholds (30/7 days) the same fleet once got a one-day step: 41 labels, 30 of them overlapping.
+    default = _fleet_page(tmp_path, "short-lived-default", short_lived_fleet(), "Short-lived certificates")
+    found, dummy = _measured(default, tmp_path)
+    assert found["data-tick-overlaps"] == "0" and 4 <= int(found["data-ticks"]) <= 10, found
 
 
 def test_a_fleet_of_200_hosts_reads_well(tmp_path):
