@@ -46,7 +46,8 @@ RETURN = r"""
 _value:
   description:
     - C(endpoints), the flat result list for M(port443.https.https_report), and C(matrix)
-      (C(vantages), C(rows) with C(endpoint), C(status), C(cells) per vantage and C(findings), and C(differences)).
+      (C(vantages), C(rows) with C(endpoint), C(status), C(cells) per vantage, C(findings) and C(differs) (in what
+      the cells disagree), and C(differences), the number of rows with a finding or a disagreement).
   type: dict
 """
 

@@ -310,8 +310,9 @@ endpoints:
     certificate:
       description:
         - Facts and verdicts about the served certificate (V(null) when there was no handshake or the check was off).
-        - C(subject), C(issuer), C(common_name), C(serial), C(not_before), C(not_after), C(days_left), C(sans),
-          C(key_type), C(key_size), C(signature_algorithm), C(is_ca), C(self_signed), C(fingerprint_sha256) of the leaf;
+        - C(subject), C(issuer), C(common_name), C(serial), C(not_before), C(not_after), C(days_left),
+          C(hours_left) (whole hours, for short-lived certificates), C(sans), C(key_type), C(key_size),
+          C(signature_algorithm), C(is_ca), C(self_signed), C(fingerprint_sha256) of the leaf;
           C(trusted) (V(true) only when the path validator accepted the chain), C(verification) (V(trusted), or the
           reason code that explains the rejection, e.g. V(self_signed), V(untrusted_root), V(incomplete_chain),
           V(issuer_not_ca), V(path_length_exceeded), V(name_constraints_violated), V(unsuitable_purpose),

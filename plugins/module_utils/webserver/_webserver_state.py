@@ -18,6 +18,7 @@ import re
 import stat
 import typing as t
 
+from ansible_collections.port443.https.plugins.module_utils.host import _files
 from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
 from ansible_collections.port443.https.plugins.module_utils.webserver import _sites
 
@@ -113,8 +114,10 @@ def read_client_ca(value: str) -> tuple[str | None, str]:
     try:
         with open(value, "rb") as handle:
             return handle.read().decode("utf-8").strip(), ""
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, str(exc)
+    except OSError as exc:
+        return None, _files.why_unreadable(value, exc)
+    except UnicodeDecodeError:
+        return None, f"{value!r} is not text (PEM)"
 
 
 def client_ca_copy(ca_dir: str, name: str, pem: str) -> str:
@@ -242,7 +245,7 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
         problem = client_ca_problem(pem, run)
         if problem:
             # The full path refuses it with its own message.
-            drift.append(f"client_ca of {vhost['name']}: {problem} {error}".strip())
+            drift.append(f"client_ca of {vhost['name']}: {error or problem}")
             continue
         copy = client_ca_copy(ca_dir, vhost["name"], pem)
         client_cas[vhost["name"]] = copy
