@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: vantage_merge
 short_description: Merge HTTPS probe results from several vantage points into one list and an endpoint x vantage matrix
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - port443.https contributors (@port443)
 description:

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: certificate_file_info
 short_description: Evaluate certificate, chain and key files on a host
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Parses a PEM certificate (optionally followed by its chain), a separate chain file and a private key, and
     reports what a client would think of them, with the same verdicts as M(port443.https.https_endpoint_info)

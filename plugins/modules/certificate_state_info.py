@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: certificate_state_info
 short_description: Decide in one read-only step whether the certificate role has anything to change
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - The first step of the C(port443.https.certificate) role (its C(main) entry point). It learns, without changing
     anything, whether the role's full path (packages, directories, key, signing, copies, full chain, trust store)

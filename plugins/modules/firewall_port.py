@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: firewall_port
 short_description: Open or close ports in the host firewall (ufw, firewalld, nftables, iptables) without locking out SSH
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Ensures that inbound TCP or UDP ports (single ports or ranges) are allowed, or no longer allowed, by the firewall the
     host really uses, one of C(ufw), C(firewalld), C(nftables) or C(iptables)/C(ip6tables).

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: https_doctor_info
 short_description: The inside view of a host for HTTPS troubleshooting, and one diagnosis with the fix
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - "Answers, on the managed host, the questions of the port 443 troubleshooting checklist: is anything listening on
     443 and 80, on which addresses (all interfaces, a specific address, or 127.0.0.1 only) and which process

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: https_endpoint_info
 short_description: Probe many HTTPS endpoints concurrently and explain what is wrong
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Probes a list of endpoints concurrently inside one task (bounded thread pool) and tells for each one whether
     the port really serves good HTTPS, and if not, why.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: https_report
 short_description: Write the fleet HTTPS report (JSON, HTML, JUnit, Prometheus, Markdown) from probe results
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - "Turns the RV(port443.https.https_endpoint_info#module:endpoints) list of M(port443.https.https_endpoint_info)
     into report files in one directory of the node the task runs on, normally the controller
