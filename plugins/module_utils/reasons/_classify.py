@@ -28,7 +28,7 @@ class Reason(t.NamedTuple):
     check: str
 
 
-# code -> Reason. The wording follows the troubleshooting logic of the seed documents: closed means nothing listens
+# code -> Reason. The wording follows one troubleshooting logic: closed means nothing listens
 # (or the wrong interface), a timeout means a firewall drops packets, open-but-TLS-fails means certificate, SNI or
 # proxy configuration.
 REASONS: dict[str, Reason] = {
