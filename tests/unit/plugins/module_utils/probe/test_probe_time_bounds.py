@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
-from ansible_collections.port443.https.plugins.module_utils.probe import _net, _probe, _reach, _tls
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.host import _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe, _reach, _tls
 
 
 def test_deadline_never_gives_a_zero_socket_timeout():
@@ -175,4 +176,4 @@ def test_unfinished_checks_become_deadline_exceeded(monkeypatch):
     opts = {"checks": ["tcp", "tls_versions", "certificate", "http"], "min_tls_version": "1.2"}
     index, out = _probe._tls_phase(res, reach, opts, 5)  # pylint: disable=protected-access
     assert index == 0 and [r["code"] for r in out["reasons"]] == ["deadline_exceeded"]
-    assert out["status"] == _classify.REASONS["deadline_exceeded"][0] != "ok"
+    assert out["status"] == _classify.REASONS["deadline_exceeded"].severity != "ok"
