@@ -11,7 +11,7 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.port443.https.plugins.module_utils import _certstate
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
 
 MODULE = "port443.https.certificate_state_info"
 # Options the action consumes; the rest go to the module on the host.

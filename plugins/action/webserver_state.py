@@ -22,7 +22,7 @@ try:
 except ImportError:  # other ansible-core versions: ansible_managed is not rendered the same, which only costs drift
     generate_ansible_template_vars = None
 
-from ansible_collections.port443.https.plugins.module_utils import _webserver_state
+from ansible_collections.port443.https.plugins.module_utils.webserver import _webserver_state
 
 # The same expressions as the role's tls_library.yml and vhosts.yml, evaluated with the same variables.
 _PQ = """{{ (__openssl is version('3.5.0', '>=')) if webserver_server != 'caddy'

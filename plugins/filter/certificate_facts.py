@@ -44,7 +44,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.port443.https.plugins.module_utils import _certfile
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
 from ansible_collections.port443.https.plugins.plugin_utils._filters import expect_text, wrap
 
 

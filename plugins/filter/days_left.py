@@ -46,7 +46,7 @@ _value:
   type: int
 """
 
-from ansible_collections.port443.https.plugins.module_utils import _certfile
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
 from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 
 

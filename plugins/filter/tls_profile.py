@@ -147,7 +147,7 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.port443.https.plugins.module_utils._tls_profiles import LATEST, ProfileError, render
+from ansible_collections.port443.https.plugins.module_utils.profiles._tls_profiles import LATEST, ProfileError, render
 
 
 def tls_profile(profile: t.Any, server: str = "generic", guideline: t.Any = LATEST, pq: t.Any = True) -> dict[str, t.Any]:

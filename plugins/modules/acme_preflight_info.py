@@ -101,7 +101,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils import _dns
+from ansible_collections.port443.https.plugins.module_utils.certificate import _dns
 
 
 def run(params: dict[str, t.Any], client: _dns.Client) -> tuple[list[dict[str, t.Any]], list[str]]:

@@ -119,7 +119,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils import _caddyfile
+from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
 
 
 def main() -> t.NoReturn:

@@ -116,7 +116,8 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.port443.https.plugins.module_utils import _certfile, _policy, _x509
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile, _x509
+from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
 
 
 def _joined(outcome: tuple[int, str, str]) -> tuple[int, str]:

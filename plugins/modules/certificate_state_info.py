@@ -206,7 +206,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils import _certstate
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
     "source": {"type": "str", "required": True, "choices": ["selfsigned", "internal_ca", "provided", "acme"]},

@@ -180,7 +180,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils import _dns
+from ansible_collections.port443.https.plugins.module_utils.certificate import _dns
 
 
 def run(params: dict[str, t.Any], client: _dns.Client, check_mode: bool, sleep=time.sleep) -> dict[str, t.Any]:

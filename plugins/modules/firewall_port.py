@@ -380,8 +380,9 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils._firewall import packages, rollback
-from ansible_collections.port443.https.plugins.module_utils._firewall.base import (
+from ansible_collections.port443.https.plugins.module_utils.firewall import rollback
+from ansible_collections.port443.https.plugins.module_utils.host import _packages as packages
+from ansible_collections.port443.https.plugins.module_utils.firewall.base import (
     FirewallError,
     build_rules,
     build_wanted,
@@ -389,11 +390,11 @@ from ansible_collections.port443.https.plugins.module_utils._firewall.base impor
     render_rules,
     validate_comment,
 )
-from ansible_collections.port443.https.plugins.module_utils._firewall.detect import BINARIES, detect_backend, ssh_ports
-from ansible_collections.port443.https.plugins.module_utils._firewall.firewalld import FirewalldBackend
-from ansible_collections.port443.https.plugins.module_utils._firewall.iptables import IptablesBackend
-from ansible_collections.port443.https.plugins.module_utils._firewall.nftables import NftablesBackend
-from ansible_collections.port443.https.plugins.module_utils._firewall.ufw import UfwBackend
+from ansible_collections.port443.https.plugins.module_utils.firewall.detect import BINARIES, detect_backend, ssh_ports
+from ansible_collections.port443.https.plugins.module_utils.firewall.firewalld import FirewalldBackend
+from ansible_collections.port443.https.plugins.module_utils.firewall.iptables import IptablesBackend
+from ansible_collections.port443.https.plugins.module_utils.firewall.nftables import NftablesBackend
+from ansible_collections.port443.https.plugins.module_utils.firewall.ufw import UfwBackend
 
 BOOT_SERVICES = {"nftables": "nftables", "iptables": "netfilter-persistent"}
 GUARD_REASONS = {

@@ -160,7 +160,8 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.port443.https.plugins.module_utils import _doctor, _x509
+from ansible_collections.port443.https.plugins.module_utils.report import _doctor
+from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 ENV = {"LC_ALL": "C", "LANGUAGE": "C"}
 

@@ -379,7 +379,10 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.port443.https.plugins.module_utils import _ciphers, _classify, _policy, _probe, _x509
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _probe
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
+from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 
 def main() -> t.NoReturn:

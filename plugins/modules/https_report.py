@@ -164,7 +164,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
-from ansible_collections.port443.https.plugins.module_utils import _report
+from ansible_collections.port443.https.plugins.module_utils.report import _report
 
 DIFF_FORMATS = ("markdown", "json")
 

@@ -196,7 +196,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils import _webserver_apply
+from ansible_collections.port443.https.plugins.module_utils.webserver import _webserver_apply
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
     "server": {"type": "str", "required": True, "choices": list(_webserver_apply.SERVERS)},

@@ -155,7 +155,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.port443.https.plugins.module_utils import _sites
+from ansible_collections.port443.https.plugins.module_utils.webserver import _sites
 
 
 def main() -> t.NoReturn:

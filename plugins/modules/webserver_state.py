@@ -108,7 +108,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils import _webserver_state
+from ansible_collections.port443.https.plugins.module_utils.webserver import _webserver_state
 
 
 def main() -> t.NoReturn:

@@ -12,7 +12,7 @@ import typing as t
 
 from ansible.errors import AnsibleError, AnsibleFilterError
 
-from ansible_collections.port443.https.plugins.module_utils import _x509
+from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 
 def wrap(name: str, func: t.Callable[..., t.Any], needs_cryptography: bool = False) -> t.Callable[..., t.Any]:

@@ -219,7 +219,7 @@ def run_child(cmd, env=None, label=None):
 
 CORE = """
 import json, resource, sys, time
-from ansible_collections.port443.https.plugins.module_utils import _probe
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe
 params = json.load(open(sys.argv[1]))
 t = time.monotonic(); out = _probe.probe(params); wall = time.monotonic() - t
 print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "summary": out["summary"],

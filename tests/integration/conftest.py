@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 import pki  # noqa: E402  pylint: disable=wrong-import-position
 
-from ansible_collections.port443.https.plugins.module_utils import _probe  # noqa: E402
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe  # noqa: E402
 
 
 def pytest_configure(config):

@@ -22,7 +22,7 @@ import pki
 import pytest
 from conftest import codes, free_port, probe, wait_listening
 
-from ansible_collections.port443.https.plugins.module_utils import _mozilla_guidelines
+from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
 
 MOZ = _mozilla_guidelines.GUIDELINES["6.0"]["configurations"]["intermediate"]
 NO13 = ["-no_tls1_3"]

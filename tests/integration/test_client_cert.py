@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import pki
-from ansible_collections.port443.https.plugins.module_utils import _probe
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe
 
 VERSIONS = {"1.2": {"1.0": False, "1.1": False, "1.2": True, "1.3": False},
             "1.3": {"1.0": False, "1.1": False, "1.2": False, "1.3": True}}

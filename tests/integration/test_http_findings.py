@@ -76,7 +76,7 @@ def test_http_error_off_without_the_http_check(http_lab):
 def test_report_shows_http_status_redirect_and_hsts(http_lab, tmp_path):
     """The HTML report (rendered by Chromium with its own JavaScript), report.md and report.json show the HTTPS
     answer's status, the port 80 redirect and HSTS per endpoint."""
-    from ansible_collections.port443.https.plugins.module_utils import _report
+    from ansible_collections.port443.https.plugins.module_utils.report import _report
     from test_report_html import _run_chromium
 
     names = ["http_ok", "http_not_found", "http_downgrade", "http_silent"]

@@ -21,7 +21,7 @@ from conftest import codes, wait_listening
 
 import pki
 
-from ansible_collections.port443.https.plugins.module_utils import _probe
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe
 
 SLACK = 0.75  # seconds over the bound for thread scheduling on a shared 2-core machine
 
@@ -189,7 +189,7 @@ def test_many_dead_endpoints_cost_about_one_timeout(lab):
 
 CHILD = """
 import json, sys, time
-from ansible_collections.port443.https.plugins.module_utils import _probe
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe
 params = json.load(open(sys.argv[1]))
 start = time.monotonic()
 out = _probe.probe(params)

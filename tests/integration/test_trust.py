@@ -23,7 +23,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 import pki  # noqa: E402  pylint: disable=wrong-import-position
 from cryptography.x509.oid import ExtendedKeyUsageOID  # noqa: E402
 
-from ansible_collections.port443.https.plugins.module_utils import _certfile, _probe  # noqa: E402
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe  # noqa: E402
 
 N, D = pki.NOW, pki.DAY
 

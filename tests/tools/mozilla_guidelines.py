@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Generate plugins/module_utils/_mozilla_guidelines.py from Mozilla's published guideline JSON files.
+"""Generate plugins/module_utils/profiles/_mozilla_guidelines.py from Mozilla's published guideline JSON files.
 
 Usage: python tests/tools/mozilla_guidelines.py [JSON_DIR]   (default: tests/unit/data/mozilla-guidelines)
        python tests/tools/mozilla_guidelines.py --check [JSON_DIR]   (exit 1 when the module is not up to date)
@@ -14,7 +14,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_DIR = os.path.join(ROOT, "tests", "unit", "data", "mozilla-guidelines")
-TARGET = os.path.join(ROOT, "plugins", "module_utils", "_mozilla_guidelines.py")
+TARGET = os.path.join(ROOT, "plugins", "module_utils", "profiles", "_mozilla_guidelines.py")
 
 HEADER = '''\
 # SPDX-License-Identifier: MPL-2.0

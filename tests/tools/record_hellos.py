@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 
-from ansible_collections.port443.https.plugins.module_utils import _hello
+from ansible_collections.port443.https.plugins.module_utils.probe import _hello
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "unit", "data", "hello")
 RANDOM = bytes(range(32))

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-from ansible_collections.port443.https.plugins.module_utils import _mozilla_guidelines as mg
+from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines as mg
 
 HERE = os.path.dirname(__file__)
 DATA = os.path.join(HERE, "data", "mozilla-guidelines")

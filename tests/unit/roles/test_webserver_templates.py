@@ -17,7 +17,7 @@ import typing as t
 import pytest
 import yaml
 
-from ansible_collections.port443.https.plugins.module_utils._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
+from ansible_collections.port443.https.plugins.module_utils.profiles._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
 
 ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "webserver"
 GO_MISSING = {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
@@ -319,7 +319,7 @@ def test_caddy_site_file_needs_no_global_options_and_the_main_file_imports_it() 
 def test_tls_served_reads_which_vhosts_the_rendered_configuration_serves_over_tls() -> None:
     """The state step reads the live configuration with _webserver_state.tls_served: for each server, a vhost with its
     certificate (tls_ready) is found serving TLS, a vhost on port 80 only (http_only, no certificate yet) is not."""
-    from ansible_collections.port443.https.plugins.module_utils._webserver_state import tls_served
+    from ansible_collections.port443.https.plugins.module_utils.webserver._webserver_state import tls_served
 
     jobs = []
     for server, names in SERVERS.items():

@@ -7,8 +7,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.port443.https.plugins.filter.tls_profile import FilterModule, tls_profile
-from ansible_collections.port443.https.plugins.module_utils import _tls_profiles
-from ansible_collections.port443.https.plugins.module_utils._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
+from ansible_collections.port443.https.plugins.module_utils.profiles import _tls_profiles
+from ansible_collections.port443.https.plugins.module_utils.profiles._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
 
 
 def test_filter_is_registered() -> None:

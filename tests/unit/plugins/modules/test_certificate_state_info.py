@@ -10,9 +10,9 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils import basic
 
 from ansible_collections.port443.https.plugins.action.certificate_state_info import ActionModule
-from ansible_collections.port443.https.plugins.module_utils import _certstate
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
 from ansible_collections.port443.https.plugins.modules import certificate_state_info
-from ansible_collections.port443.https.tests.unit.plugins.module_utils import test_certstate as fixtures
+from ansible_collections.port443.https.tests.unit.plugins.module_utils.certificate import test_certstate as fixtures
 from ansible_collections.port443.https.tests.unit.plugins.modules.module_harness import FailJson, patch_exit, run_module
 
 

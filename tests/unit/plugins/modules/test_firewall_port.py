@@ -8,8 +8,8 @@ import pytest
 from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.port443.https.plugins.module_utils._firewall import rollback
-from ansible_collections.port443.https.plugins.module_utils._firewall.base import Plan
+from ansible_collections.port443.https.plugins.module_utils.firewall import rollback
+from ansible_collections.port443.https.plugins.module_utils.firewall.base import Plan
 from ansible_collections.port443.https.plugins.modules import firewall_port
 
 
@@ -84,7 +84,7 @@ def test_bad_input_fails_before_anything(args, msg, _patch):
 
 
 def test_check_mode_predicts(tmp_path, monkeypatch):
-    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils._firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
     result = run({"port": ["443", "8000-8010"], "persistent": False, "_ansible_check_mode": True, "_ansible_diff": True})
     assert result["changed"] is True
     assert result["backend"] == "nftables"
@@ -100,8 +100,8 @@ def test_confirm_without_pending(monkeypatch, tmp_path):
 
 
 def test_enable_reports_the_ssh_guard(tmp_path, monkeypatch):
-    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils._firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
-    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils._firewall.nftables.CONF_PATH", str(tmp_path / "none.conf"))
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.CONF_PATH", str(tmp_path / "none.conf"))
     monkeypatch.setattr("ansible_collections.port443.https.plugins.modules.firewall_port.NftablesBackend.__init__.__defaults__",
                         ("nft", str(tmp_path / "x.nft"), str(tmp_path / "none.conf")))
     monkeypatch.delenv("SSH_CONNECTION", raising=False)
@@ -140,7 +140,7 @@ def test_stale_state_is_reported_and_moved_aside(tmp_path):
 
 
 def test_rules_apply_in_one_run(tmp_path, monkeypatch, _patch):
-    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils._firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
     result = run({"rules": [{"port": ["443", "80"]}, {"port": ["8000-8010"], "source": ["10.0.0.0/8"], "comment": "admin"},
                             {"port": ["8443"], "state": "closed"}],
                   "comment": "https", "persistent": False, "_ansible_check_mode": True})

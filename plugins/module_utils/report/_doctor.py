@@ -1,0 +1,569 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+"""The inside-the-host view for HTTPS troubleshooting (plain Python, no Ansible imports): HostView runs the
+read-only commands (`ss -H -ltnp`, `systemctl show`, the firewall's own listing) through the caller's runner;
+parsers read their output; the firewall is found by _firewall.detect and certificate files are judged by _certfile;
+`diagnose()` combines the inside facts with the probe's outside result into one diagnosis and a fix."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import typing as t
+
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
+from ansible_collections.port443.https.plugins.module_utils.firewall import detect as _detect
+from ansible_collections.port443.https.plugins.module_utils.firewall.base import FirewallError
+
+WEB_SERVICES = ("nginx", "apache2", "httpd", "caddy", "haproxy", "lighttpd", "traefik", "envoy")
+TLS_FAILURES = ("no_tls_response", "not_tls", "handshake_failure")
+
+
+# ---- listeners (ss) -----------------------------------------------------------------------------------
+
+_PROC = re.compile(r'\("([^"]*)",pid=(\d+)')
+
+
+def _split_addr(local: str) -> tuple[str, int] | None:
+    host, sep, port = local.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    host = host.strip("[]")
+    host = host.split("%", 1)[0]  # 192.168.1.5%eth0 (bound to an interface)
+    return host, int(port)
+
+
+def scope_of(address: str) -> str:
+    """all (wildcard), loopback or specific."""
+    if address in ("*", "0.0.0.0", "::", ""):
+        return "all"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return "specific"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return "loopback" if ip.is_loopback else "specific"
+
+
+def parse_ss(output: str) -> list[dict[str, t.Any]]:
+    """Listening TCP sockets from `ss -H -ltnp` (also accepts output with a header line)."""
+    listeners = []
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[0] in ("State", "Netid"):
+            continue
+        # With -H: State Recv-Q Send-Q Local Peer [Process]; with -a / tcp and udp mixed there may be a Netid first.
+        if fields[0] in ("tcp", "tcp6"):
+            fields = fields[1:]
+        if fields[0] != "LISTEN" or len(fields) < 5:
+            continue
+        parsed = _split_addr(fields[3])
+        if parsed is None:
+            continue
+        address, port = parsed
+        procs = _PROC.findall(" ".join(fields[5:]))
+        names = list(dict.fromkeys(name for name, _pid in procs))
+        listeners.append({
+            "address": address,
+            "port": port,
+            "scope": scope_of(address),
+            "process": names[0] if names else None,
+            "processes": names,
+            "pids": sorted({int(pid) for _name, pid in procs}),
+        })
+    return listeners
+
+
+def port_view(listeners: list[dict[str, t.Any]], port: int) -> dict[str, t.Any]:
+    """Who listens on a port and where: listening, scope (all|specific|loopback|none), addresses, processes."""
+    mine = [item for item in listeners if item["port"] == port]
+    scopes = {item["scope"] for item in mine}
+    scope = "none" if not mine else "all" if "all" in scopes else "specific" if "specific" in scopes else "loopback"
+    return {
+        "port": port,
+        "listening": bool(mine),
+        "scope": scope,
+        "addresses": sorted({item["address"] for item in mine}),
+        "processes": sorted({name for item in mine for name in item["processes"]}),
+        "pids": sorted({pid for item in mine for pid in item["pids"]}),
+    }
+
+
+# ---- services (systemctl show) ------------------------------------------------------------------------
+
+def parse_systemctl_show(output: str) -> list[dict[str, t.Any]]:
+    """Blocks of Key=Value lines from `systemctl show -p Id,LoadState,ActiveState,SubState unit…`."""
+    units = []
+    for block in re.split(r"\n\s*\n", output.strip()):
+        props = {}
+        for line in block.splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                props[key.strip()] = value.strip()
+        if props.get("Id"):
+            units.append({
+                "unit": props["Id"],
+                "loaded": props.get("LoadState") == "loaded",
+                "load_state": props.get("LoadState"),
+                "active_state": props.get("ActiveState"),
+                "sub_state": props.get("SubState"),
+                "active": props.get("ActiveState") == "active",
+            })
+    return units
+
+
+# ---- firewall -----------------------------------------------------------------------------------------
+
+def _ports_match(spec: str, port: int) -> bool:
+    """'443', '{ 80, 443 }', '400-500', 'https' against a port."""
+    spec = spec.strip().strip("{}").strip()
+    for part in re.split(r"[,\s]+", spec):
+        if not part:
+            continue
+        if part in ("https",) and port == 443 or part in ("http",) and port == 80:
+            return True
+        if "-" in part:
+            low, _sep, high = part.partition("-")
+            if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
+                return True
+        elif part.isdigit() and int(part) == port:
+            return True
+    return False
+
+
+_NFT_DPORT = re.compile(r"\bdport\s+(\{[^}]*\}|\S+)")
+
+
+def _nft_action(rule: str) -> str | None:
+    words = rule.split()
+    for action in ("drop", "reject", "accept"):
+        if action in words:
+            return action
+    return None
+
+
+def parse_nft(output: str, port: int = 443) -> dict[str, t.Any]:
+    """Verdict for inbound TCP `port` from `nft list ruleset` text (best effort).
+
+    Input-hook chains decide: the first rule naming the port wins, else the chain policy. Rules in other
+    chains (jump targets such as ufw's or firewalld's) count as evidence too."""
+    chains: list[dict[str, t.Any]] = []
+    current: dict[str, t.Any] | None = None
+    table = ""
+    for raw in output.splitlines():
+        line = raw.strip()
+        if line.startswith("table "):
+            table = line[len("table "):].rstrip("{").strip()
+            continue
+        if line.startswith("chain "):
+            name = line[len("chain "):].rstrip("{").strip()
+            current = {"name": f"{table} {name}", "input": False, "hooked": False, "policy": "accept", "rules": []}
+            chains.append(current)
+            continue
+        if current is None or not line or line == "}":
+            continue
+        if line.startswith("type ") and "hook" in line:
+            current["hooked"] = True
+            current["input"] = " hook input " in f" {line} "
+            pol = re.search(r"policy (\w+)", line)
+            if pol:
+                current["policy"] = pol.group(1)
+            continue
+        current["rules"].append(line)
+
+    inputs = [chain for chain in chains if chain["input"]]
+    if not inputs:
+        return {"allows": True, "evidence": ["no input chain in the nftables ruleset"]}
+    jumped: list[tuple[str, str]] = []
+    for chain in chains:
+        if chain["hooked"]:
+            continue
+        hit = _nft_port_rule(chain["rules"], port)
+        if hit:
+            jumped.append((hit[0], f"{chain['name']}: {hit[1]}"))
+    blocking = []
+    allowing = []
+    for chain in inputs:
+        hit = _nft_port_rule(chain["rules"], port)
+        if hit:
+            (allowing if hit[0] == "accept" else blocking).append(f"{chain['name']}: {hit[1]}")
+        elif chain["policy"] in ("drop", "reject"):
+            accepted = [text for action, text in jumped if action == "accept"]
+            if accepted:
+                allowing.append(accepted[0])
+            else:
+                blocking.append(f"{chain['name']}: policy {chain['policy']} and no rule accepts {port}/tcp")
+        else:
+            allowing.append(f"{chain['name']}: policy {chain['policy']}")
+    blocking += [text for action, text in jumped if action != "accept"]
+    if blocking:
+        return {"allows": False, "evidence": blocking}
+    return {"allows": True, "evidence": allowing}
+
+
+def _nft_port_rule(rules: list[str], port: int) -> tuple[str, str] | None:
+    for rule in rules:
+        match = _NFT_DPORT.search(rule)
+        if not match or not _ports_match(match.group(1), port):
+            continue
+        if "udp dport" in rule:
+            continue
+        action = _nft_action(rule)
+        if action:
+            return action, rule
+    return None
+
+
+def parse_iptables_save(output: str, port: int = 443) -> dict[str, t.Any]:
+    """Verdict from `iptables -S` (or iptables-save) output for the INPUT chain and the chains it jumps to."""
+    policy = "ACCEPT"
+    rules: dict[str, list[str]] = {}
+    for line in output.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "-P" and words[1] == "INPUT":
+            policy = words[2]
+        elif len(words) >= 2 and words[0] == "-A":
+            rules.setdefault(words[1], []).append(line)
+
+    def walk(chain: str, depth: int = 0) -> tuple[str, str] | None:
+        if depth > 8:
+            return None
+        for rule in rules.get(chain, []):
+            words = rule.split()
+            target = words[words.index("-j") + 1] if "-j" in words and words.index("-j") + 1 < len(words) else None
+            dport = None
+            for flag in ("--dport", "--dports", "--destination-port"):
+                if flag in words and words.index(flag) + 1 < len(words):
+                    dport = words[words.index(flag) + 1].replace(":", "-")
+            if dport is not None and not _ports_match(dport, port):
+                continue
+            if "-p" in words and words[words.index("-p") + 1] not in ("tcp", "6"):
+                continue
+            if dport is None and target in ("ACCEPT", "DROP", "REJECT") and len(words) > 4:
+                continue  # a rule for something else (state, interface, source): not about this port
+            if target in ("ACCEPT", "DROP", "REJECT") and dport is not None:
+                return target, rule
+            if target and target in rules:
+                found = walk(target, depth + 1)
+                if found:
+                    return found
+        return None
+
+    found = walk("INPUT")
+    if found:
+        return {"allows": found[0] == "ACCEPT", "evidence": [found[1]]}
+    return {"allows": policy == "ACCEPT", "evidence": [f"-P INPUT {policy}"]}
+
+
+def parse_ufw(output: str, port: int = 443) -> dict[str, t.Any]:
+    """Verdict from `ufw status verbose`."""
+    if "Status: inactive" in output:
+        return {"allows": True, "active": False, "evidence": ["ufw is inactive"]}
+    default = re.search(r"Default:\s*(\w+)\s*\(incoming\)", output)
+    default_in = default.group(1) if default else "deny"
+    names = {443: ("https", "nginx full", "nginx https", "apache full", "apache secure", "www full", "www secure"),
+             80: ("http", "nginx full", "nginx http", "apache full", "apache", "www full", "www")}.get(port, ())
+    for line in output.splitlines():
+        match = re.match(r"^(.+?)\s{2,}(ALLOW|DENY|REJECT|LIMIT)(?:\s+IN)?\s+", line.strip() + "  ")
+        if not match:
+            continue
+        target = match.group(1).strip()
+        spec = target.split(" (v6)")[0].split("/")[0].strip()
+        if spec.lower() in names or _ports_match(spec.replace(":", "-"), port):
+            return {"allows": match.group(2) in ("ALLOW", "LIMIT"), "active": True, "evidence": [line.strip()]}
+    return {"allows": default_in == "allow", "active": True, "evidence": [f"no rule for {port}/tcp; default incoming policy {default_in}"]}
+
+
+def parse_firewalld(services: str, ports: str, port: int = 443) -> dict[str, t.Any]:
+    """Verdict from `firewall-cmd --list-services` and `--list-ports` (default zone)."""
+    name = {443: "https", 80: "http"}.get(port)
+    if name and name in services.split():
+        return {"allows": True, "evidence": [f"service {name} enabled"]}
+    for item in ports.split():
+        spec, _sep, proto = item.partition("/")
+        if proto in ("tcp", "") and _ports_match(spec, port):
+            return {"allows": True, "evidence": [f"port {item} open"]}
+    return {"allows": False, "evidence": [f"neither the {name or port} service nor {port}/tcp is open in the default zone"]}
+
+
+# ---- certificate files --------------------------------------------------------------------------------
+
+# The files are judged by the collection's certificate-file check (_certfile, as certificate_file_info does), except
+# for trust in a root: whether clients trust the issuer is the outside probe's verdict, not the host's store's.
+_HOST_TRUST_CODES = ("untrusted_root", "self_signed", "verification_unknown")
+_OPTION_OF = {"path": "cert", "chain_path": "chain", "key_path": "key"}
+
+
+def check_certificate_files(item: dict[str, t.Any], names: list[str], run_command: t.Callable[[list[str]], tuple[int, str]] | None,
+                            openssl: str | None) -> dict[str, t.Any]:
+    """Facts and problems for one configured certificate (+ key, + chain): item has cert, key and chain paths.
+
+    problems are the critical findings of _certfile.inspect, trust in the root left out; reasons are all of them."""
+    params = {"path": item["cert"], "chain_path": item.get("chain"), "key_path": item.get("key"), "names": names}
+    try:
+        found = _certfile.inspect(params, run_command, openssl)
+    except _certfile.CertFileError as exc:
+        option, sep, rest = str(exc).partition(": ")
+        return {"ok": False, "problems": [f"{_OPTION_OF.get(option, option)}: {rest}" if sep else str(exc)], "reasons": []}
+    info = found["certificate"]
+    reasons = found["reasons"]
+    problems = [f"{r['message']}: {r['detail']}" if r.get("detail") else r["message"]
+                for r in reasons if r["severity"] == "critical" and r["code"] not in _HOST_TRUST_CODES]
+    result = {key: info.get(key) for key in ("subject", "issuer", "sans", "not_after", "days_left", "self_signed",
+                                             "chain_in_order", "key_matches")}
+    result.update(
+        chain_length=len(info.get("chain", [])),
+        names_not_covered=list(info.get("names_not_covered", [])),
+        names_match=not info.get("names_not_covered"),
+        chain_complete=info.get("verification") != "incomplete_chain",
+        reasons=reasons,
+        problems=problems,
+        ok=not problems,
+    )
+    return result
+
+
+# ---- diagnosis ----------------------------------------------------------------------------------------
+
+DIAGNOSES = {
+    "ok": ("ok", "ok", "HTTPS works from the outside.", "Nothing to fix."),
+    "unresolvable": ("critical", "name does not resolve", "The host name does not resolve from the probing side.",
+                     "Create the DNS A/AAAA record for the name, or probe the IP with address:."),
+    "service_not_running": ("critical", "service not running", "The web server unit is not running and nothing listens on {port}.",
+                            "Start it and look at why it stopped: systemctl start {unit}; journalctl -u {unit} -n 50."),
+    "nothing_listening": ("critical", "nothing listening on {port}", "No process listens on TCP {port} on this host.",
+                          "Configure the web server with a TLS listener on {port} (nginx 'listen {port} ssl;') and reload it; check with ss -tlnp."),
+    "localhost_only": ("critical", "listening on localhost only", "The service listens on {port} only on the loopback address, so other hosts cannot connect.",
+                       "Bind the listener to all interfaces or the public address (nginx 'listen {port} ssl;' not 'listen 127.0.0.1:{port}'), then reload."),
+    "firewall_drops": ("critical", "firewall drops {port} (timeout)", "Connections to {port} time out: a firewall drops the packets.",
+                       "Allow inbound TCP {port} in the host firewall (ufw allow {port}/tcp, firewall-cmd --add-service=https, an nft accept rule) "
+                       "and in any cloud security group or router in between."),
+    "firewall_rejects": ("critical", "firewall rejects {port}", "The service listens but connections to {port} are refused by a firewall REJECT rule.",
+                         "Allow inbound TCP {port} in the host firewall instead of rejecting it."),
+    "unreachable": ("critical", "{port} unreachable from outside", "The service listens on all interfaces but the outside probe cannot connect.",
+                    "Check the network path: container port publishing, NAT/port forwarding, cloud security groups, load balancer listeners."),
+    "tls_broken": ("critical", "port open but TLS broken", "TCP {port} accepts connections but the TLS handshake fails.",
+                   "Check what listens (ss -tlnp): the listener must speak TLS with a certificate; check SNI routing and the proxy upstream."),
+    "hostname_mismatch": ("critical", "certificate does not match hostname", "The served certificate does not cover the name clients use.",
+                          "Issue a certificate whose subjectAltName lists the name (or fix SNI so the right certificate is served)."),
+    "chain_incomplete": ("critical", "chain incomplete", "The server sends its certificate without the intermediate CA certificate(s).",
+                         "Serve the full chain: leaf followed by intermediates (nginx ssl_certificate fullchain.pem)."),
+    "certificate_problem": ("critical", "certificate problem", "The served certificate is not acceptable to clients.",
+                            "See the probe's reasons and fixes."),
+    "not_probed": ("warning", "no outside view", "Only the inside view is available (the endpoint was not probed).",
+                   "Run the probe from the controller (delegate_to: localhost) for the outside view."),
+}
+
+
+def _make(code: str, evidence: list[str], port: int, detail: str | None = None, fix: str | None = None,
+          unit: str = "the service") -> dict[str, t.Any]:
+    severity, cause, message, default_fix = DIAGNOSES[code]
+    values = {"port": port, "unit": unit}
+    cause, message = cause.format(**values), message.format(**values)
+    fix_text = fix if fix else default_fix.format(**values)
+    if code == "tls_broken" and detail:
+        cause = f"{cause}: {detail}"
+        detail = f"({detail})"
+    if detail:
+        message = f"{message} {detail}"
+    return {"code": code, "cause": cause, "severity": severity, "message": message, "fix": fix_text, "evidence": evidence}
+
+
+def check_outside(outside: t.Any) -> str | None:
+    """Why outside is not one item of https_endpoint_info's endpoints list (None when it can be used)."""
+    if outside is None:
+        return None
+    if not isinstance(outside, dict):
+        return f"expected one item of https_endpoint_info's endpoints list (a dict), got {type(outside).__name__}"
+    for key in ("host", "server_name", "status"):
+        if outside.get(key) is not None and not isinstance(outside[key], str):
+            return f"{key}: expected a string, got {type(outside[key]).__name__}"
+    tcp = outside.get("tcp")
+    if tcp is not None and not isinstance(tcp, dict):
+        return f"tcp: expected a dict with state (open, closed, filtered, unresolvable), got {type(tcp).__name__}"
+    if tcp and tcp.get("state") is not None and not isinstance(tcp["state"], str):
+        return f"tcp.state: expected a string, got {type(tcp['state']).__name__}"
+    reasons = outside.get("reasons")
+    if reasons is not None and not isinstance(reasons, list):
+        return f"reasons: expected a list of dicts with code, severity, message and fix, got {type(reasons).__name__}"
+    for idx, item in enumerate(reasons or []):
+        if not isinstance(item, dict):
+            return f"reasons[{idx}]: expected a dict with code, severity, message and fix, got {type(item).__name__}"
+        for key in ("code", "severity", "message", "fix"):
+            if item.get(key) is not None and not isinstance(item[key], str):
+                return f"reasons[{idx}].{key}: expected a string, got {type(item[key]).__name__}"
+    return None
+
+
+def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, port: int = 443) -> dict[str, t.Any]:
+    """One diagnosis for a host from the inside facts (https_doctor_info) and the outside probe result
+    (one item of https_endpoint_info's endpoints). Either side may be missing."""
+    inside = inside or {}
+    listen = inside.get("listen", {}).get(str(port)) or inside.get("listen", {}).get(port) or {}
+    services = [s for s in inside.get("services") or [] if s.get("loaded")]
+    firewall = inside.get("firewall") or {}
+    evidence: list[str] = []
+    if listen:
+        where = ", ".join(listen.get("addresses") or []) or "nowhere"
+        who = ", ".join(listen.get("processes") or []) or "unknown process"
+        evidence.append(f"inside: {port}/tcp listening={listen.get('listening')} on {where} ({who})")
+    for svc in services:
+        evidence.append(f"inside: {svc['unit']} is {svc.get('active_state')}")
+    if firewall and firewall.get("backend"):
+        verdict = {True: "allows", False: "blocks", None: "may or may not allow"}[firewall.get("allows")]
+        evidence.append(f"inside: the {firewall['backend']} firewall {verdict} {port}/tcp")
+    elif firewall:
+        evidence.append("inside: no host firewall tool found")
+    reasons = (outside or {}).get("reasons") or []
+    codes = [r.get("code") for r in reasons]
+    tcp_state = ((outside or {}).get("tcp") or {}).get("state")
+    if outside:
+        evidence.append(f"outside: tcp {tcp_state}, status {outside.get('status')}"
+                        + (f", reasons {', '.join(c for c in codes if c)}" if codes else ""))
+
+    if tcp_state == "unresolvable":
+        return _make("unresolvable", evidence, port)
+    inactive = [s for s in services if not s.get("active")]
+    listening = listen.get("listening")
+    if listening is False or (listening is None and tcp_state == "closed" and inactive):
+        if inactive and not [s for s in services if s.get("active")]:
+            unit = inactive[0]["unit"]
+            return _make("service_not_running", evidence, port, detail=f"({unit} is {inactive[0].get('active_state')})", unit=unit)
+        return _make("nothing_listening", evidence, port)
+    if listen.get("scope") == "loopback":
+        return _make("localhost_only", evidence, port, detail=f"(bound to {', '.join(listen.get('addresses') or [])})")
+    blocked = firewall.get("allows") is False
+    if tcp_state == "filtered" or (outside is None and blocked):
+        detail = "(the host firewall drops it)" if blocked else "(the host firewall looks open: check cloud security groups and routers)"
+        return _make("firewall_drops", evidence, port, detail=detail)
+    if tcp_state == "closed":
+        if blocked:
+            return _make("firewall_rejects", evidence, port)
+        if listening:
+            return _make("unreachable", evidence, port)
+        return _make("nothing_listening", evidence, port)
+    if outside is None:
+        return _make("not_probed", evidence, port)
+    tls_fail = [r for r in reasons if r.get("code") in TLS_FAILURES]
+    if tls_fail:
+        first = tls_fail[0]
+        detail = {"not_tls": "plain HTTP (or another protocol) on 443", "no_tls_response": "no answer to the TLS ClientHello",
+                  "handshake_failure": "TLS handshake failure"}[first["code"]]
+        return _make("tls_broken", evidence, port, detail=detail, fix=first.get("fix") or None)
+    if "hostname_mismatch" in codes or "cn_only" in codes:
+        hit = next(r for r in reasons if r.get("code") in ("hostname_mismatch", "cn_only"))
+        return _make("hostname_mismatch", evidence, port, detail=_paren(hit.get("message")), fix=hit.get("fix") or None)
+    if "incomplete_chain" in codes:
+        return _make("chain_incomplete", evidence, port)
+    critical = [r for r in reasons if r.get("severity") == "critical"]
+    if critical:
+        return _make("certificate_problem", evidence, port, detail=critical[0].get("message"), fix=critical[0].get("fix") or None)
+    diag = _make("ok", evidence, port)
+    warnings = [r for r in reasons if r.get("severity") == "warning"]
+    if warnings:
+        diag["severity"] = "warning"
+        diag["message"] += " Warnings: " + "; ".join(str(r.get("code")) for r in warnings) + "."
+        diag["fix"] = " ".join(dict.fromkeys(str(r.get("fix")) for r in warnings if r.get("fix")))
+    return diag
+
+
+def _paren(message: t.Any) -> str | None:
+    if not message:
+        return None
+    match = re.search(r"\(([^()]*)\)\s*$", str(message))
+    return f"({match.group(1)})" if match else None
+
+
+# ---- the host view: the read-only commands, run through the caller's runner ---------------------------
+
+Runner = t.Callable[[t.List[str]], t.Tuple[int, str, str]]
+Which = t.Callable[[str], t.Optional[str]]
+
+
+class DoctorError(Exception):
+    """The inside view cannot be taken (a required tool is missing or failed)."""
+
+
+class HostView:
+    """What the host itself says about its HTTPS service. Every command it runs is read-only and recorded."""
+
+    def __init__(self, run: Runner, which: Which) -> None:
+        self._run = run
+        self.which = which
+        self.commands: list[str] = []
+
+    def run(self, argv: list[str]) -> tuple[int, str, str]:
+        self.commands.append(" ".join(argv))
+        return self._run(argv)
+
+    def listeners(self) -> list[dict[str, t.Any]]:
+        ss = self.which("ss")
+        if not ss:
+            raise DoctorError("ss (package iproute2) is required to list listening sockets")
+        rc, out, err = self.run([ss, "-H", "-ltnp"])
+        if rc != 0:
+            raise DoctorError(f"ss -H -ltnp failed: {err.strip()}")
+        return parse_ss(out)
+
+    def services(self, names: list[str]) -> list[dict[str, t.Any]]:
+        systemctl = self.which("systemctl")
+        if not systemctl or not names:
+            return []
+        units = [n if "." in n else f"{n}.service" for n in names]
+        rc, out, _err = self.run([systemctl, "show", "-p", "Id,LoadState,ActiveState,SubState", "--"] + units)
+        if rc != 0:
+            return []
+        return [u for u in parse_systemctl_show(out) if u["loaded"]]
+
+    def firewall(self, port: int, http_port: int) -> dict[str, t.Any]:
+        """The verdict of the firewall the host really uses (found as firewall_port finds it) for both ports."""
+        try:
+            backend, _why = _detect.detect_backend(self.run, self.which)
+        except FirewallError:
+            return {"backend": None, "allows": None, "allows_http": None,
+                    "evidence": ["no firewall tool (ufw, firewall-cmd, nft, iptables) could be queried"]}
+        verdicts = self._firewall_verdicts(backend, port, http_port)
+        if verdicts is None:
+            return {"backend": backend, "allows": None, "allows_http": None, "evidence": [f"the {backend} rules could not be read"]}
+        main, http = verdicts
+        return {"backend": backend, "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
+
+    def _firewall_verdicts(self, backend: str, port: int, http_port: int) -> tuple[dict[str, t.Any], dict[str, t.Any]] | None:
+        tool = self.which(_detect.BINARIES[backend][0])
+        if backend == "ufw":
+            rc, out, _err = self.run([tool, "status", "verbose"])
+            return (parse_ufw(out, port), parse_ufw(out, http_port)) if rc == 0 else None
+        if backend == "firewalld":
+            rc, services, _err = self.run([tool, "--list-services"])
+            rc2, ports, _err = self.run([tool, "--list-ports"])
+            if rc or rc2:
+                return None
+            return parse_firewalld(services, ports, port), parse_firewalld(services, ports, http_port)
+        if backend == "nftables":
+            rc, out, _err = self.run([tool, "list", "ruleset"])
+            return (parse_nft(out, port), parse_nft(out, http_port)) if rc == 0 else None
+        rc, out, _err = self.run([tool, "-S"])
+        return (parse_iptables_save(out, port), parse_iptables_save(out, http_port)) if rc == 0 else None
+
+    def certificates(self, items: list[dict[str, t.Any]], default_names: list[str]) -> list[dict[str, t.Any]]:
+        openssl = self.which("openssl")
+
+        def run_joined(argv: list[str]) -> tuple[int, str]:
+            rc, out, err = self.run(argv)
+            return rc, out + err
+
+        out = []
+        for idx, item in enumerate(items):
+            names = item.get("names") or default_names
+            entry: dict[str, t.Any] = {k: item[k] for k in ("cert", "key", "chain") if item.get(k)}
+            checked = check_certificate_files(item, names, run_joined, openssl)
+            if not checked["ok"] and "subject" not in checked:
+                checked["problems"] = [f"certificates[{idx}].{p}" for p in checked["problems"]]
+            entry.update(checked)
+            entry["names"] = names
+            out.append(entry)
+        return out

@@ -1,0 +1,611 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+#
+# Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
+# Do not use this from other collections or standalone plugins/modules!
+"""The webserver role's apply step, on the host: check before any change (ports held by other processes, files the
+collection did not write), stage a copy of the live tree with the change applied, validate it with the server's own
+checker (a warning the change introduces is an error), swap the files in, reload, and prove the server serves the
+new state (active, listening on its ports, new workers for nginx, each site's certificate on the wire). When the proof
+fails, everything this run changed is put back, the server is started again with the previous tree and proven to
+serve it, and the step fails naming the cause. Plain Python (no Ansible imports): the module passes its runner."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import ssl
+import tempfile
+import time
+import typing as t
+
+from ansible_collections.port443.https.plugins.module_utils.report import _doctor
+from ansible_collections.port443.https.plugins.module_utils.webserver import _sites, _webserver_state
+
+# The distribution's layout: which trees hold the enabled sites and modules (Debian OS family).
+SERVERS = ("nginx", "apache", "caddy")
+
+Runner = t.Callable[..., t.Tuple[int, str, str]]
+
+
+class ApplyError(Exception):
+    """A refusal or a failure, with the message the role shows."""
+
+
+# --- before any change ---------------------------------------------------------------------------------------------
+
+def foreign_files(files: list[dict[str, t.Any]]) -> list[str]:
+    """Live targets that exist, were not written by the collection and were not handed over (foreign_ok)."""
+    return [f["dest"] for f in files
+            if os.path.lexists(f["dest"]) and not f.get("foreign_ok") and not _sites.written_by_collection(f["dest"])]
+
+
+def _unit(service: str) -> str:
+    return service if service.endswith(".service") else f"{service}.service"
+
+
+def in_service(pid: int, service: str, proc: str = "/proc") -> bool:
+    """True when the process runs in the systemd unit SERVICE (its cgroup path names SERVICE.service)."""
+    unit = _unit(service)
+    try:
+        with open(f"{proc}/{pid}/cgroup", "r", encoding="utf-8") as handle:
+            return any(line.rstrip("\n").split("/")[-1] == unit or f"/{unit}/" in line for line in handle)
+    except OSError:
+        return False
+
+
+_CGROUP = re.compile(r"\scgroup:(\S+)")
+
+
+def parse_listeners(output: str) -> list[dict[str, t.Any]]:
+    """Listening TCP sockets of `ss -H -ltnpe`: address, port, processes and pids (as the doctor reads them) and the
+    cgroup of the socket (-e). The cgroup names the unit even where the process is hidden: a server with file
+    capabilities (Caddy's cap_net_bind_service) is not dumpable, and without CAP_SYS_PTRACE `ss -p` cannot name it."""
+    found = []
+    for line in output.splitlines():
+        parsed = _doctor.parse_ss(line)
+        if parsed:
+            match = _CGROUP.search(line)
+            found.append(dict(parsed[0], cgroup=match.group(1) if match else ""))
+    return found
+
+
+def listeners(run: Runner) -> list[dict[str, t.Any]]:
+    rc, out, err = run(["ss", "-H", "-ltnpe"])
+    if rc != 0:
+        raise ApplyError(f"the listening sockets could not be read (ss -H -ltnpe: {err.strip() or rc}): "
+                         "install iproute2 so the role can check that ports 80 and 443 are free")
+    return parse_listeners(out)
+
+
+def socket_unit(item: dict[str, t.Any]) -> str:
+    """The systemd unit (service or scope) whose cgroup created the socket, '' when ss did not say."""
+    cgroup = str(item.get("cgroup") or "")
+    last = cgroup.rstrip("/").rsplit("/", maxsplit=1)[-1]
+    return last if cgroup.startswith("/") and last.endswith((".service", ".scope")) else ""
+
+
+def owned_by(item: dict[str, t.Any], service: str, member: t.Callable[[int, str], bool] = in_service) -> bool:
+    """True when the listening socket belongs to SERVICE: its cgroup is the unit's, or every process holding it runs
+    in the unit."""
+    if socket_unit(item):
+        return socket_unit(item) == _unit(service)
+    return bool(item["pids"]) and all(member(pid, service) for pid in item["pids"])
+
+
+def port_conflicts(ports: list[int], service: str, found: list[dict[str, t.Any]],
+                   member: t.Callable[[int, str], bool] = in_service) -> list[str]:
+    """'0.0.0.0:443 is in use by python3, pid 812' for each listener on PORTS that is not the server's."""
+    out = []
+    for item in found:
+        if item["port"] not in ports or owned_by(item, service, member):
+            continue
+        others = [pid for pid in item["pids"] if not member(pid, service)] or item["pids"]
+        unit = socket_unit(item)
+        if others:
+            who = ", ".join(f"{_comm(pid) or item['process'] or '?'}, pid {pid}" for pid in others)
+        elif unit:
+            who = f"the unit {unit}"
+        else:
+            who = "a process this user cannot see"
+        out.append(f"{_addr(item)} is in use by {who}")
+    return sorted(set(out))
+
+
+def port_refusal(spec: dict[str, t.Any], run: Runner) -> str:
+    """Why the server could not listen where its configuration asks ('' when the ports are free or its own)."""
+    conflicts = port_conflicts(ports_of(spec), spec["service"], listeners(run))
+    if not conflicts:
+        return ""
+    return ("; ".join(conflicts) + f": {spec['service']} could not listen there. Stop that process or move it to "
+            "another port, then run again.")
+
+
+def _addr(item: dict[str, t.Any]) -> str:
+    address = item["address"] or "*"
+    return f"[{address}]:{item['port']}" if ":" in address else f"{address}:{item['port']}"
+
+
+def _comm(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/comm", "r", encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return None
+
+
+# --- validation ----------------------------------------------------------------------------------------------------
+
+def validate_argv(server: str, root: str) -> tuple[list[str], dict[str, str]]:
+    """The server's own checker run against the tree ROOT, and its environment."""
+    if server == "nginx":
+        # Without -q: warnings (conflicting server name …) are printed and judged.
+        return ["nginx", "-t", "-c", f"{root}/nginx.conf"], {}
+    if server == "apache":
+        # -S checks the syntax like -t and also lists the virtual hosts and their overlap warnings.
+        return ["apache2ctl", "-S"], {"APACHE_CONFDIR": root}
+    if server == "caddy":
+        return ["caddy", "validate", "--adapter", "caddyfile", "--config", f"{root}/Caddyfile"], {}
+    raise ApplyError(f"server must be one of {', '.join(SERVERS)}, not {server!r}")
+
+
+_LOG_PREFIX = re.compile(r"^(nginx:\s*)?(\[[^\]]*\]\s*)*")
+
+
+def warnings_of(server: str, output: str) -> list[str]:
+    """The checker's warnings that the role treats as errors (two sites claim one name or address; the patterns are
+    the sites reader's), without the time stamps and pids that differ from one check to the next."""
+    return list(dict.fromkeys(_LOG_PREFIX.sub("", line) for line in _sites.validator_findings(server, output)))
+
+
+def check_tree(server: str, root: str, run: Runner) -> tuple[bool, str, list[str]]:
+    """(valid, output, warnings) of the checker on ROOT."""
+    argv, env = validate_argv(server, root)
+    rc, out, err = run(argv, environ=env)
+    text = (err + "\n" + out).strip()
+    return rc == 0, text, warnings_of(server, text)
+
+
+# --- the staged tree -----------------------------------------------------------------------------------------------
+
+def make_stage(live_root: str, stage_base: str, files: list[dict[str, t.Any]], disable: list[str],
+               modules: list[str], server: str, run: Runner) -> tuple[str, str]:
+    """A private run directory in STAGE_BASE with a copy of the live tree and this run's change applied. Returns
+    (run_dir, staged_root)."""
+    os.makedirs(stage_base, mode=0o700, exist_ok=True)
+    run_dir = tempfile.mkdtemp(prefix="run.", dir=stage_base)
+    staged = os.path.join(run_dir, os.path.basename(live_root.rstrip("/")))
+    rc, _out, err = run(["cp", "-a", live_root, staged])
+    if rc != 0:
+        raise ApplyError(f"could not copy {live_root} to the staging directory: {err.strip()}")
+    for item in files:
+        shutil.copyfile(item["src"], _inside(staged, live_root, item["dest"]))
+    for path in disable:
+        target = _inside(staged, live_root, path)
+        if os.path.lexists(target):
+            os.unlink(target)
+    if modules:
+        state = os.path.join(run_dir, "apache-state")
+        os.mkdir(state)
+        rc, _out, err = run(["a2enmod", "-q", *modules], environ={"APACHE_CONFDIR": staged,
+                                                                  "APACHE_STATE_DIRECTORY": state})
+        if rc != 0:
+            raise ApplyError(f"a2enmod {' '.join(modules)} failed in the staged tree: {err.strip()}")
+    if server in ("nginx", "caddy"):
+        # Absolute paths into the live tree (include, import) point at the staged copy while it is checked.
+        _sites.rewrite_paths(staged, live_root.rstrip("/") + "/", staged + "/")
+    return run_dir, staged
+
+
+def _inside(staged: str, live_root: str, path: str) -> str:
+    rel = os.path.relpath(path, live_root)
+    if rel.startswith(".."):
+        raise ApplyError(f"{path} is not inside {live_root}")
+    return os.path.join(staged, rel)
+
+
+def live_paths(text: str, run_dir: str, staged: str, live_root: str) -> str:
+    """The checker's output with the staged paths read as the live ones (the operator edits those)."""
+    return text.replace(staged, live_root.rstrip("/")).replace(run_dir + "/", "")
+
+
+# --- the proof ------------------------------------------------------------------------------------------------------
+
+def service_pid(service: str, run: Runner) -> int:
+    rc, out, _err = run(["systemctl", "show", "-p", "MainPID", "--value", service])
+    try:
+        return int(out.strip()) if rc == 0 else 0
+    except ValueError:
+        return 0
+
+
+def children(pid: int, proc: str = "/proc") -> set[int]:
+    """The direct children of PID (nginx's workers)."""
+    out = set()
+    if pid <= 0:
+        return out
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{proc}/{entry}/stat", "r", encoding="utf-8") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields and len(fields) > 1 and fields[1] == str(pid):
+            out.add(int(entry))
+    return out
+
+
+def leaf_der(cert_file: str) -> bytes | None:
+    try:
+        with open(cert_file, "r", encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return None
+    match = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S)
+    return ssl.PEM_cert_to_DER_cert(match.group(0)) if match else None
+
+
+def served_leaf(address: str, port: int, name: str, timeout: float = 3.0) -> tuple[bytes | None, str]:
+    """(DER of the certificate served for NAME, '') or (None, why)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=name) as tls:
+                return tls.getpeercert(binary_form=True), ""
+    except ssl.SSLError as exc:
+        return None, f"TLS failed ({exc.reason or exc})"
+    except OSError as exc:
+        return None, f"{exc.strerror or exc}"
+
+
+def prove(server: str, service: str, ports: list[int], probes: list[dict[str, t.Any]], run: Runner,
+          old_workers: set[int] | None, timeout: float, address: str = "127.0.0.1") -> list[str]:
+    """What is not yet as it should be after a reload (empty: the server serves the new state). Waits up to timeout
+    seconds for the server to settle."""
+    deadline = time.monotonic() + timeout
+    while True:
+        problems = _proof_problems(server, service, ports, probes, run, old_workers, address)
+        # A unit that failed or stopped does not come back by itself: no need to wait for it.
+        if not problems or time.monotonic() >= deadline or problems[0].endswith(_DEAD):
+            return problems
+        time.sleep(0.3)
+
+
+_DEAD = " (it stopped)"
+
+# Where each server writes what made it refuse a configuration at run time (Apache's mod_ssl, nginx's master).
+ERROR_LOGS = {"nginx": "/var/log/nginx/error.log", "apache": "/var/log/apache2/error.log"}
+
+
+def log_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def log_errors(path: str, offset: int) -> list[str]:
+    """The emergency, alert, critical and error lines PATH got after OFFSET (the last five)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset if offset <= os.path.getsize(path) else 0)
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    lines = [line.strip() for line in text.splitlines() if re.search(r"[:\[](emerg|alert|crit|error)\]", line)]
+    return lines[-5:]
+
+
+def _proof_problems(server: str, service: str, ports: list[int], probes: list[dict[str, t.Any]], run: Runner,
+                    old_workers: set[int] | None, address: str) -> list[str]:
+    rc, active, _err = run(["systemctl", "is-active", service])
+    if active.strip() in ("failed", "inactive"):
+        return [f"{service} is {active.strip()}{_DEAD}"]
+    if active.strip() != "active":
+        return [f"{service} is {active.strip() or 'not active'} after the reload"]
+    problems = []
+    if server == "nginx" and old_workers is not None:
+        workers = children(service_pid(service, run))
+        if not workers or workers <= old_workers:
+            problems.append("nginx still runs the workers of the previous configuration (the reload was refused)")
+    try:
+        found = listeners(run)
+    except ApplyError as exc:
+        return [str(exc)]
+    mine = {item["port"] for item in found if owned_by(item, service)}
+    for port in ports:
+        if port not in mine:
+            problems.append(f"{service} does not listen on port {port}")
+    for probe in probes:
+        want = leaf_der(probe["cert_file"]) if probe.get("cert_file") else None
+        got, why = served_leaf(address, 443, probe["name"])
+        if got is None:
+            if "CERTIFICATE_REQUIRED" in why.upper():
+                continue  # a staff-only site refuses a client without a certificate: it serves TLS
+            problems.append(f"https://{probe['name']}/ on {address}:443: {why}")
+        elif want is not None and got != want:
+            problems.append(f"https://{probe['name']}/ on {address}:443 serves another certificate than {probe['cert_file']}")
+    return problems
+
+
+def journal(service: str, since: float, run: Runner) -> str:
+    rc, out, _err = run(["journalctl", "-u", service, "--since", f"@{int(since) - 1}", "-n", "15", "--no-pager", "-q",
+                         "-o", "cat"])
+    return " | ".join(line.strip() for line in out.splitlines() if line.strip()) if rc == 0 else ""
+
+
+def same_content(src: str, dest: str) -> bool:
+    """DEST is a regular file (no link) with SRC's content, root:root 0644: what the swap would write."""
+    return not os.path.islink(dest) and _webserver_state.owned(dest, "root", "root", 0o644, "file") is None \
+        and _webserver_state.sha1_file(src) == _webserver_state.sha1_file(dest)
+
+
+# --- the whole step --------------------------------------------------------------------------------------------------
+
+def files_of(spec: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """The files entries as source, live destination and foreign_ok (name and rel are required)."""
+    live_root = spec["live_root"].rstrip("/")
+    out = []
+    for index, item in enumerate(spec.get("files") or []):
+        name, rel = item.get("name"), item.get("rel")
+        if not isinstance(name, str) or not isinstance(rel, str) or not name or not rel or "/" in name \
+                or rel.startswith("/") or ".." in rel.split("/"):
+            raise ApplyError(f"files[{index}]: needs a file name 'name' and a path 'rel' inside {live_root}, got {item!r}")
+        out.append({"src": os.path.join(spec["candidate_dir"], name), "dest": os.path.join(live_root, rel),
+                    "foreign_ok": bool(item.get("foreign_ok"))})
+    return out
+
+
+def ports_of(spec: dict[str, t.Any]) -> list[int]:
+    """The ports the configuration listens on: ports, else 80 and 443 when a vhost serves TLS."""
+    if spec.get("ports") is not None:
+        return [int(p) for p in spec["ports"]]
+    vhosts = spec.get("vhosts") or []
+    return [80] + ([443] if any(v.get("tls_ready") or v.get("caddy_automatic_https") for v in vhosts) else [])
+
+
+def probes_of(spec: dict[str, t.Any]) -> list[dict[str, str]]:
+    """Each site with a certificate of its own: its first name and the certificate it must serve."""
+    return [{"name": v["server_names"][0], "cert_file": str(v.get("cert_file") or "")}
+            for v in spec.get("vhosts") or []
+            if v.get("tls_ready") and not v.get("caddy_automatic_https") and v.get("server_names")]
+
+
+def plan(spec: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
+    """What a run would change: files that differ from their candidate, sites to disable that are still there,
+    Apache modules not yet enabled, and whether a reload is asked for (a changed certificate). In check mode the
+    candidates are not rendered (a file there may be left from an earlier run): the caller passes only the files
+    that differ, and each counts as a change."""
+    live_root = spec["live_root"].rstrip("/")
+    files = files_of(spec)
+    for item in files:
+        if not check_mode and not os.path.isfile(item["src"]):
+            raise ApplyError(f"the candidate file {item['src']} is missing (render it before this step)")
+    return {
+        "files": files if check_mode else [f for f in files if not same_content(f["src"], f["dest"])],
+        "disable": [p for p in spec.get("disable") or [] if os.path.lexists(p)],
+        "modules": [m for m in spec.get("modules") or [] if not os.path.lexists(f"{live_root}/mods-enabled/{m}.load")],
+        "reload": bool(spec.get("reload")),
+    }
+
+
+def refusals(spec: dict[str, t.Any], todo: dict[str, t.Any], run: Runner) -> list[str]:
+    """Reasons to stop before any change."""
+    out = []
+    foreign = foreign_files(todo["files"])
+    if foreign:
+        out.append(", ".join(foreign) + (" was" if len(foreign) == 1 else " were") + " not written by the collection"
+                   f" (no '{_sites.OWN_MARK}' header): it is the operator's or the distribution's file and is never "
+                   "replaced. Move it out of the way, or rename the collection's virtual host.")
+    ports = port_refusal(spec, run)
+    if ports:
+        out.append(ports)
+    return out
+
+
+def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.Any]:
+    """Plan, refuse, stage, validate, swap, reload, prove, restore on failure. Raises ApplyError with the message
+    the role shows; returns what was done."""
+    server, service = spec["server"], spec["service"]
+    live_root = spec["live_root"].rstrip("/")
+    if spec.get("preflight"):
+        refusal = port_refusal(spec, run)
+        if refusal:
+            raise ApplyError("Nothing was changed. " + refusal)
+        return {"changed": False, "files": [], "disabled": [], "modules": [], "reloaded": False, "warnings": [],
+                "proof": []}
+    todo = plan(spec, check_mode)
+    result: dict[str, t.Any] = {
+        "changed": False, "files": [f["dest"] for f in todo["files"]], "disabled": todo["disable"],
+        "modules": todo["modules"], "reloaded": False, "warnings": [], "proof": [],
+    }
+    config_change = bool(todo["files"] or todo["disable"] or todo["modules"])
+    if not config_change and not todo["reload"]:
+        return result
+    stop = refusals(spec, todo, run) if config_change else []
+    if stop:
+        raise ApplyError("Nothing was changed. " + " ".join(stop))
+    if check_mode:
+        # The files a real run swaps in are the caller's compare step's to report (the role's check-mode template shows
+        # each with its diff); this step reports what only it knows: sites to disable, modules, a reload due.
+        result["changed"] = bool(todo["disable"] or todo["modules"] or todo["reload"])
+        return result
+    result["changed"] = True
+    if spec.get("roll_stopped"):
+        raise ApplyError(spec["roll_stopped"])
+
+    started = time.time()
+    _rc, active, _err = run(["systemctl", "is-active", service])
+    was_active = active.strip() == "active"
+    old_workers = children(service_pid(service, run)) if server == "nginx" and was_active else None
+    before_ports = sorted({item["port"] for item in _safe_listeners(run)
+                           if owned_by(item, service)})
+    run_dir = ""
+    done: list[tuple[str, str, str]] = []
+    error_log = ERROR_LOGS.get(server, "")
+    error_offset = log_size(error_log) if error_log else 0
+    timeout = float(spec.get("prove_timeout") or 20)
+    try:
+        if config_change:
+            run_dir, staged = make_stage(live_root, spec["stage_dir"], todo["files"], todo["disable"], todo["modules"],
+                                         server, run)
+            _validate(server, live_root, run_dir, staged, run, result)
+            _swap(spec, todo, run_dir, staged, done)
+        command = "reload" if was_active else "start"
+        rc, _out, err = run(["systemctl", command, service])
+        result["reloaded"] = True
+        problems = [f"systemctl {command} {service} failed: {err.strip()}"] if rc != 0 else \
+            prove(server, service, ports_of(spec), probes_of(spec), run, old_workers, timeout,
+                  spec.get("address") or "127.0.0.1")
+        result["proof"] = problems
+        if problems:
+            cause = _cause(spec, run, started, error_log, error_offset)
+            if not done:
+                raise ApplyError(f"{service} does not serve after the {command} ({'; '.join(problems)}).{cause} "
+                                 "This run changed no file of its configuration (the reload was for a changed "
+                                 "certificate): check the certificate and key files it serves.")
+            restored = _restore(done)
+            back = _restart_and_prove(service, before_ports, run, timeout)
+            raise ApplyError(
+                f"The new {server} configuration was not applied: after the {command}, {'; '.join(problems)}.{cause} "
+                f"The previous configuration was restored ({', '.join(restored)})"
+                + (f" and {service} serves it again (listening on {', '.join(map(str, before_ports)) or 'no port'})."
+                   if not back else f", but {service} does not serve it either: {'; '.join(back)}."))
+    finally:
+        if run_dir and os.path.isdir(run_dir):
+            shutil.rmtree(run_dir, ignore_errors=True)
+    return result
+
+
+def _safe_listeners(run: Runner) -> list[dict[str, t.Any]]:
+    try:
+        return listeners(run)
+    except ApplyError:
+        return []
+
+
+def _validate(server: str, live_root: str, run_dir: str, staged: str, run: Runner, result: dict[str, t.Any]) -> None:
+    ok, text, warns = check_tree(server, staged, run)
+    text, warns = live_paths(text, run_dir, staged, live_root), [live_paths(w, run_dir, staged, live_root) for w in warns]
+    if ok and not warns:
+        return
+    live_ok, live_text, live_warns = check_tree(server, live_root, run)
+    if not ok and not live_ok:
+        raise ApplyError(f"Nothing was changed: the live {server} configuration was already broken before this run, "
+                         f"and it still is. {server} checker said: {_squash(live_text)} Fix that file (the problem "
+                         "predates the run), then run again.")
+    if not ok:
+        raise ApplyError(f"Nothing was changed: the new {server} configuration did not validate, and the previous one "
+                         f"keeps serving. {server} checker said: {_squash(text)}")
+    new = [w for w in warns if w not in live_warns]
+    result["warnings"] = [w for w in warns if w in live_warns]
+    if new:
+        raise ApplyError(f"Nothing was changed: with the new {server} configuration the checker warns: "
+                         f"{'; '.join(new)}. Two sites claim the same name or address and one of them would never "
+                         "answer: remove the names from the operator's site, or take the site over (vhost option "
+                         "takeover), then run again.")
+
+
+def _squash(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip() and "syntax is ok" not in line.lower()]
+    return " | ".join(lines[-12:])
+
+
+def _swap(spec: dict[str, t.Any], todo: dict[str, t.Any], run_dir: str, staged: str,
+          done: list[tuple[str, str, str]]) -> None:
+    """Apply the validated change to the live tree, recording in DONE how to undo each step."""
+    live_root = spec["live_root"].rstrip("/")
+    backup = os.path.join(run_dir, "backup")
+    os.mkdir(backup, 0o700)
+    for src, dest in _new_module_links(live_root, staged, run_dir) if todo["modules"] else []:
+        shutil.copy2(src, dest, follow_symlinks=False)
+        done.append(("created", dest, ""))
+    for index, path in enumerate(todo["disable"]):
+        saved = os.path.join(backup, f"disabled-{index}")
+        shutil.copy2(path, saved, follow_symlinks=False)
+        done.append(("disabled", path, saved))
+        os.unlink(path)
+    for index, item in enumerate(todo["files"]):
+        dest = item["dest"]
+        if os.path.lexists(dest):
+            saved = os.path.join(backup, f"file-{index}")
+            shutil.copy2(dest, saved, follow_symlinks=False)
+            done.append(("replaced", dest, saved))
+        else:
+            done.append(("created", dest, ""))
+        tmp = f"{dest}.port443-new"
+        shutil.copyfile(item["src"], tmp)
+        os.chown(tmp, 0, 0)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+
+
+def _new_module_links(live_root: str, staged: str, run_dir: str) -> list[tuple[str, str]]:
+    """The links a2enmod made in the staged tree (and its state files) that the live tree lacks."""
+    out = []
+    staged_mods = os.path.join(staged, "mods-enabled")
+    for name in sorted(os.listdir(staged_mods)):
+        dest = os.path.join(live_root, "mods-enabled", name)
+        if not os.path.lexists(dest):
+            out.append((os.path.join(staged_mods, name), dest))
+    state = os.path.join(run_dir, "apache-state", "module", "enabled_by_admin")
+    if os.path.isdir(state):
+        os.makedirs("/var/lib/apache2/module/enabled_by_admin", exist_ok=True)
+        for name in sorted(os.listdir(state)):
+            dest = os.path.join("/var/lib/apache2/module/enabled_by_admin", name)
+            if not os.path.exists(dest):
+                out.append((os.path.join(state, name), dest))
+    return out
+
+
+def _restore(done: list[tuple[str, str, str]]) -> list[str]:
+    """Undo DONE in reverse order; returns what was put back."""
+    restored = []
+    for kind, path, saved in reversed(done):
+        if kind == "created":
+            if os.path.lexists(path):
+                os.unlink(path)
+            restored.append(f"removed {path}")
+        elif kind == "replaced":
+            shutil.copy2(saved, f"{path}.port443-old", follow_symlinks=False)
+            os.replace(f"{path}.port443-old", path)
+            restored.append(f"restored {path}")
+        elif kind == "disabled":
+            shutil.copy2(saved, path, follow_symlinks=False)
+            restored.append(f"re-enabled {path}")
+    return restored
+
+
+def _restart_and_prove(service: str, ports: list[int], run: Runner, timeout: float) -> list[str]:
+    """Serve the restored tree: reload a server that still runs (nginx keeps its workers, Caddy its config after a
+    refused reload), start one that died; then prove it is active and listens where it did before."""
+    _rc, active, _err = run(["systemctl", "is-active", service])
+    command = "reload" if active.strip() == "active" else "restart"
+    rc, _out, err = run(["systemctl", command, service])
+    if rc != 0 and command == "reload":
+        rc, _out, err = run(["systemctl", "restart", service])
+    if rc != 0:
+        return [f"systemctl {command} {service} failed: {err.strip()}"]
+    return prove("", service, ports, [], run, None, timeout)
+
+
+def _cause(spec: dict[str, t.Any], run: Runner, since: float, error_log: str, error_offset: int) -> str:
+    """What the host says about the failure: who holds the ports, the unit's journal since the reload, and the lines
+    the server's error log got since then."""
+    parts = []
+    conflicts = port_conflicts(ports_of(spec), spec["service"], _safe_listeners(run))
+    if conflicts:
+        parts.append("; ".join(conflicts))
+    log = journal(spec["service"], since, run)
+    if log:
+        parts.append(f"{spec['service']} said: {log}")
+    errors = log_errors(error_log, error_offset) if error_log else []
+    if errors:
+        parts.append(f"{error_log}: " + " | ".join(errors))
+    return (" " + ". ".join(parts) + ".") if parts else ""

@@ -1,0 +1,359 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""Read-only state of the webserver role on a host: everything the role's full path would change, compared with
+what is there. Plain Python (no Ansible imports): the host side (inspect) runs inside the webserver_state module,
+the controller side (compare_files, inputs_in_doubt) in its action plugin.
+
+The rule is one-sided: a check may report drift that the full path then finds converged (it costs time), but it
+must never report converged where the full path would change something. Whatever a check cannot be sure about is
+drift."""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+import re
+import stat
+import typing as t
+
+from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
+from ansible_collections.port443.https.plugins.module_utils.webserver import _sites
+
+# The names the servers look for as a directory index (the role's placeholder is written where none exists).
+INDEX_NAMES = ("index.html", "index.htm", "index.xhtml", "index.php", "index.shtml", "index.txt", "index.cgi",
+               "index.pl")
+LIVE_ROOTS = ("/etc/nginx", "/etc/apache2", "/etc/caddy")
+SERVERS = ("nginx", "apache", "caddy")
+
+# The same reading of the libssl a binary links as the role's tls_library.yml does.
+_OPENSSL_SCRIPT = r"""
+import ctypes, re, subprocess, sys
+out = subprocess.run(["ldd", sys.argv[1]], capture_output=True, text=True, check=True).stdout
+lib = ctypes.CDLL(re.search(r"libssl\.so[.0-9]*\s+=>\s+(\S+)", out).group(1))
+lib.OpenSSL_version.restype = ctypes.c_char_p
+lib.OpenSSL_version.argtypes = [ctypes.c_int]
+print(lib.OpenSSL_version(0).decode())
+"""
+
+
+def sha1_bytes(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()  # noqa: S324 - the checksum Ansible's copy/template compare with
+
+
+def sha1_file(path: str) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return sha1_bytes(handle.read())
+    except OSError:
+        return None
+
+
+# How commands run: (argv, stdin text or None) -> (rc, stdout, stderr). The module passes AnsibleModule.run_command.
+Runner = t.Callable[[t.List[str], t.Optional[str]], t.Tuple[int, str, str]]
+
+
+def owned(path: str, owner: str, group: str, mode: int, kind: str) -> str | None:
+    """None when path is a kind ('dir'/'file') owned by owner:group with mode (symlinks followed, as the file,
+    copy and template modules do for these paths), else what differs."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path} is missing"
+    if kind == "dir" and not stat.S_ISDIR(st.st_mode):
+        return f"{path} is not a directory"
+    if kind == "file" and not stat.S_ISREG(st.st_mode):
+        return f"{path} is not a regular file"
+    try:
+        if pwd.getpwuid(st.st_uid).pw_name != owner or grp.getgrgid(st.st_gid).gr_name != group:
+            return f"{path} is not owned by {owner}:{group}"
+    except KeyError:
+        return f"{path} has an owner without a name"
+    if stat.S_IMODE(st.st_mode) != mode:
+        return f"{path} has mode {stat.S_IMODE(st.st_mode):04o}, not {mode:04o}"
+    return None
+
+
+def packages_missing(names: list[str], run: Runner) -> list[str]:
+    """The packages dpkg does not list as installed (all of them when dpkg-query cannot answer)."""
+    if not names:
+        return []
+    rc, out, _err = run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *names], None)
+    installed = {line.split(" ", 1)[0].split(":")[0] for line in out.splitlines() if line.endswith(" install ok installed")}
+    return [name for name in names if name not in installed] if rc in (0, 1) else list(names)
+
+
+def tls_library(server: str, linked: str, run: Runner) -> dict[str, str]:
+    """Raw version output as the role's tls_library.yml reads it ('' when it cannot be read)."""
+    if server == "caddy":
+        rc, out, _err = run(["sh", "-c", "caddy version; caddy build-info"], None)
+        return {"openssl": "", "caddy": out}
+    rc, out, _err = run(["python3", "-c", _OPENSSL_SCRIPT, linked], None)
+    return {"openssl": out.strip() if rc == 0 else "", "caddy": ""}
+
+
+def placeholder_needed(roots: list[str], index_names: t.Iterable[str] = INDEX_NAMES) -> list[str]:
+    """Content roots where the role would create the root or write its placeholder page."""
+    needed = []
+    for root in roots:
+        if not os.path.lexists(root):
+            needed.append(root)
+        elif os.path.isdir(root):
+            # A name that exists only as a dangling link is no index here (drift: the full path decides).
+            if not any(os.path.exists(os.path.join(root, name)) for name in index_names):
+                needed.append(root)
+    return needed
+
+
+def read_client_ca(value: str) -> tuple[str | None, str]:
+    """The PEM text of a client_ca option (content or host path), trimmed as the role trims it; None when unreadable."""
+    if "-----BEGIN" in value:
+        return value.strip(), ""
+    try:
+        with open(value, "rb") as handle:
+            return handle.read().decode("utf-8").strip(), ""
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, str(exc)
+
+
+def client_ca_copy(ca_dir: str, name: str, pem: str) -> str:
+    """Where the role keeps a vhost's client CA: named after the vhost and the content's hash."""
+    return f"{ca_dir}/{name}-{hashlib.sha256(pem.encode('utf-8')).hexdigest()[:16]}.pem"
+
+
+def client_ca_problem(pem: str | None, run: Runner) -> str | None:
+    """None when the full path would accept this client CA (PEM certificates that parse, no private key)."""
+    if pem is None:
+        return "unreadable"
+    if "-----BEGIN CERTIFICATE-----" not in pem or "PRIVATE KEY" in pem:
+        return "not a PEM certificate"
+    rc, _out, err = run(["openssl", "crl2pkcs7", "-nocrl", "-certfile", "/dev/stdin", "-out", "/dev/null"], pem + "\n")
+    return None if rc == 0 else f"does not parse: {err.strip()}"
+
+
+# A vhost's section in a configuration the role rendered starts with "# --- NAME: TLS profile ..."; a line of it that
+# names a certificate (nginx), turns TLS on (Apache) or opens an https:// site block (Caddy) means it serves TLS.
+_SECTION = re.compile(r"(?m)^# --- ([A-Za-z0-9_.-]+): ")
+_TLS_LINE = re.compile(r"(?m)^(\s*ssl_certificate\s|\s*SSLEngine\s+on\b|https://)")
+
+
+def tls_served(text: str) -> list[str]:
+    """Names of the virtual hosts that a configuration rendered by the role serves over TLS (in file order)."""
+    starts = list(_SECTION.finditer(text))
+    names = []
+    for i, match in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(text)
+        if _TLS_LINE.search(text, match.end(), end) and match.group(1) not in names:
+            names.append(match.group(1))
+    return names
+
+
+def tls_served_files(paths: list[str]) -> list[str]:
+    """tls_served over the live configuration files the role wrote (a file that is not there serves nothing)."""
+    names: list[str] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            continue
+        names += [name for name in tls_served(text) if name not in names]
+    return names
+
+
+def file_state(path: str) -> dict[str, t.Any]:
+    """Content checksum and owner/group/mode of a file the role writes (exists false when it is not a regular file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {"exists": False}
+    if not stat.S_ISREG(st.st_mode):
+        return {"exists": False}
+    try:
+        owner, group = pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name
+    except KeyError:
+        owner, group = "", ""
+    return {"exists": True, "checksum": sha1_file(path), "owner": owner, "group": group,
+            "mode": f"{stat.S_IMODE(st.st_mode):04o}"}
+
+
+def service_state(service: str, run: Runner) -> str | None:
+    """None when systemd runs the service and starts it at boot, else what differs."""
+    _rc, active, _err = run(["systemctl", "is-active", service], None)
+    if active.strip() != "active":
+        return f"{service} is {active.strip() or 'unknown'}"
+    rc, enabled, _err = run(["systemctl", "is-enabled", service], None)
+    if rc != 0 or enabled.strip() != "enabled":
+        return f"{service} is {enabled.strip() or 'not enabled'} at boot"
+    return None
+
+
+def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
+    """Everything the host can tell about the role's state. spec keys: see the webserver_state module's options."""
+    drift: list[str] = []
+    result: dict[str, t.Any] = {"debian": os.path.exists("/etc/debian_version")}
+
+    missing_packages = packages_missing(spec.get("packages") or [], run)
+    if missing_packages:
+        drift.append("packages not installed: " + ", ".join(missing_packages))
+
+    result["tls_library"] = tls_library(spec["server"], spec.get("tls_linked") or "", run)
+    if spec["server"] == "nginx":
+        rc, _out, err = run(["nginx", "-v"], None)
+        result["nginx_version"] = err if rc == 0 else ""
+        if rc != 0:
+            drift.append("nginx -v failed")
+
+    # Certificate and key of each vhost that brings its own (the role's vhosts.yml stats these paths).
+    missing = []
+    for vhost in spec.get("vhost_certs") or []:
+        if not all(os.path.exists(vhost[key]) for key in ("cert_file", "key_file")):
+            missing.append(vhost["name"])
+    result["missing"] = sorted(set(missing), key=missing.index)
+    # The vhosts the live configuration serves over TLS now: a missing certificate must not turn them into HTTP only.
+    result["tls_served"] = tls_served_files(spec.get("live_conf") or [])
+
+    for path in spec.get("dirs") or []:
+        problem = owned(path, "root", "root", 0o755, "dir")
+        if problem:
+            drift.append(problem)
+    for root in placeholder_needed(spec.get("content_roots") or [], spec.get("index_names") or INDEX_NAMES):
+        drift.append(f"{root} needs its placeholder page")
+
+    caddy_dir = spec.get("caddy_tls_dir") or ""
+    if caddy_dir:
+        problem = owned(caddy_dir, "caddy", "caddy", 0o700, "dir")
+        if problem:
+            drift.append(problem)
+        for vhost in spec.get("vhost_certs") or []:
+            if vhost["name"] in missing or not vhost.get("own"):
+                continue
+            for key, suffix in (("cert_file", "crt"), ("key_file", "key")):
+                dest = f"{caddy_dir}/{vhost['name']}.{suffix}"
+                problem = owned(dest, "caddy", "caddy", 0o600, "file")
+                if problem or sha1_file(dest) != sha1_file(vhost[key]) or sha1_file(dest) is None:
+                    drift.append(problem or f"{dest} differs from {vhost[key]}")
+
+    client_cas = {}
+    ca_dir = spec.get("client_ca_dir") or ""
+    for vhost in spec.get("client_cas") or []:
+        pem, error = read_client_ca(vhost["client_ca"])
+        problem = client_ca_problem(pem, run)
+        if problem:
+            # The full path refuses it with its own message.
+            drift.append(f"client_ca of {vhost['name']}: {problem} {error}".strip())
+            continue
+        copy = client_ca_copy(ca_dir, vhost["name"], pem)
+        client_cas[vhost["name"]] = copy
+        copied = file_state(copy)
+        if not copied.get("exists") or copied["checksum"] != sha1_bytes((pem + "\n").encode("utf-8")) \
+                or (copied["owner"], copied["group"], copied["mode"]) != ("root", "root", "0644"):
+            drift.append(f"{copy} differs")
+    if spec.get("client_cas"):
+        problem = owned(ca_dir, "root", "root", 0o755, "dir")
+        if problem:
+            drift.append(problem)
+    result["client_ca_files"] = client_cas
+
+    caddyfile = spec.get("caddyfile")
+    if caddyfile:
+        try:
+            decision = _caddyfile.inspect(caddyfile["path"], caddyfile["site_file"], caddyfile["takeover"],
+                                          bool(caddyfile.get("http2", True)), run)
+        except (OSError, ValueError) as exc:
+            decision = {"write": False, "foreign_ok": False, "refusal": f"{caddyfile['path']}: {exc}"}
+        result["caddyfile"] = decision
+        if decision["refusal"]:
+            drift.append(decision["refusal"])
+        elif decision["write"] and decision["owner"] != "collection":
+            drift.append(f"{caddyfile['path']} is {decision['owner']}: the role takes it over")
+
+    result["files"] = {path: file_state(path) for path in spec.get("files") or []}
+    candidate_dir = spec.get("candidate_dir") or ""
+    if candidate_dir:
+        problem = owned(candidate_dir, "root", "root", 0o700, "dir")
+        if problem:
+            drift.append(problem)
+
+    default_site = spec.get("default_site") or ""
+    if default_site and os.path.lexists(default_site):
+        drift.append(f"{default_site} is there")
+    # Which modules are needed is decided by the caller (proxy modules depend on the carried site bodies).
+    result["modules_present"] = {path: os.path.lexists(path) for path in spec.get("modules") or []}
+    result["takeover"] = {}
+    if spec.get("sites") is not None:
+        drift += sites_state(spec["server"], spec["sites"].get("vhosts") or [], run, result)
+
+    problem = service_state(spec["service"], run) if spec.get("service") else "no service named"
+    if problem:
+        drift.append(problem)
+    result["drift"] = drift
+    return result
+
+
+def sites_state(server: str, vhosts: list[dict[str, t.Any]], run: Runner, result: dict[str, t.Any]) -> list[str]:
+    """Drift from the sites the server already serves (the role's sites.yml refuses or takes them over): a conflict
+    or a refused takeover (the full path fails with its message), a link in sites-enabled/ still to remove, or a
+    configuration that cannot be read. Sets result['takeover'] (the carried bodies the templates render)."""
+    try:
+        found = _sites.collect(server, run)
+    except _sites.SitesError as exc:
+        return [f"the sites of {server} could not be read: {exc}"]
+    decided = _sites.plan(server, found["sites"], vhosts)
+    result["takeover"] = decided["takeover"]
+    drift = [f"refused: {message}" for message in decided["conflicts"] + decided["refusals"]]
+    return drift + [f"takeover pending: {link} is still enabled" for link in decided["disable"]]
+
+
+def compare_files(expected: dict[str, str], observed: dict[str, dict[str, t.Any]]) -> list[str]:
+    """Drift of the files the role renders: expected maps each path to its rendered text, observed is file_state
+    of each path (root:root 0644)."""
+    drift = []
+    for path, text in expected.items():
+        state = observed.get(path) or {"exists": False}
+        if not state.get("exists"):
+            drift.append(f"{path} is missing")
+        elif state.get("checksum") != sha1_bytes(text.encode("utf-8")):
+            drift.append(f"{path} differs from the rendered configuration")
+        elif (state.get("owner"), state.get("group"), state.get("mode")) != ("root", "root", "0644"):
+            drift.append(f"{path} is not root:root 0644")
+    return drift
+
+
+_SAFE_DIR = re.compile(r"^(/[^/\s]+)+$")
+
+
+def inputs_in_doubt(options: dict[str, t.Any], guideline_profiles: dict[str, list[str]]) -> list[str]:
+    """Options the role's input checks might refuse: their full path then runs and fails with its own message.
+    Conservative: anything unusual is in doubt."""
+    doubt = []
+    profiles = guideline_profiles.get(str(options.get("webserver_tls_guideline")), [])
+    vhosts = options.get("webserver_vhosts")
+    if not isinstance(vhosts, list) or not all(isinstance(v, dict) for v in vhosts):
+        return ["webserver_vhosts"]
+    if options.get("webserver_tls_profile") not in profiles or any(
+            v.get("tls_profile", options.get("webserver_tls_profile")) not in profiles for v in vhosts):
+        doubt.append("webserver_tls_profile")
+    if options.get("webserver_server") not in SERVERS:
+        doubt.append("webserver_server")
+    if options.get("webserver_server") == "caddy" and options.get("webserver_caddy_caddyfile") not in _caddyfile.TAKEOVER:
+        doubt.append("webserver_caddy_caddyfile")
+    if options.get("webserver_missing_certificate") not in ("fail", "http_only"):
+        doubt.append("webserver_missing_certificate")
+    for v in vhosts:
+        names = v.get("server_names")
+        if not isinstance(v.get("name"), str) or not re.match(r"^[A-Za-z0-9_.-]+$", v["name"]) \
+                or not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names) \
+                or v.get("client_verify", "required") not in ("required", "optional") \
+                or not isinstance(v.get("caddy_automatic_https", False), bool) \
+                or any(key in v and not (isinstance(v[key], str) and v[key]) for key in ("cert_file", "key_file")):
+            # The full path reads some of these with different defaults in different places: it decides.
+            doubt.append("webserver_vhosts")
+            break
+    for key in ("webserver_stage_dir", "webserver_candidate_dir"):
+        path = str(options.get(key, "")).rstrip("/")
+        if not _SAFE_DIR.match(path) or re.search(r"(^|/)\.\.?(/|$)", path) or any(
+                path == root or path.startswith(root + "/") or root.startswith(path + "/") for root in LIVE_ROOTS):
+            doubt.append(key)
+    return doubt

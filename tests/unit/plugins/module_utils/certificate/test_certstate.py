@@ -1,0 +1,239 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""certificate_state_info's core with real keys and certificates (made like the role makes them) in temp dirs:
+converged files report nothing, every drift the role's full path would fix is reported."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
+
+NOW = datetime.datetime.now(datetime.timezone.utc)
+CA_KEY = ec.generate_private_key(ec.SECP384R1())
+LEAF_KEY = ec.generate_private_key(ec.SECP256R1())
+OTHER_KEY = ec.generate_private_key(ec.SECP256R1())
+PERMITTED = ("DNS:lab.test",)
+
+
+@pytest.fixture(autouse=True)
+def _owner(monkeypatch):
+    monkeypatch.setattr(_certstate, "ROOT_UID", os.getuid())
+    monkeypatch.setattr(_certstate, "ROOT_GID", os.getgid())
+
+
+def _pem_key(key):
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+def _name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _ca_cert(key=CA_KEY, cn="port443 internal CA", permitted=PERMITTED, excluded=True):
+    nc = x509.NameConstraints([x509.DNSName(p[4:]) for p in permitted],
+                              [x509.IPAddress(ipaddress.ip_network("0.0.0.0/0")), x509.IPAddress(ipaddress.ip_network("::/0"))]
+                              if excluded else None)
+    builder = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn)).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(NOW - datetime.timedelta(days=1))
+               .not_valid_after(NOW + datetime.timedelta(days=3650))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+               .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+               .add_extension(nc, critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    return builder.sign(key, hashes.SHA256())
+
+
+CA = _ca_cert()
+CA_PEM = CA.public_bytes(serialization.Encoding.PEM)
+
+
+def _leaf(key=LEAF_KEY, names=("www.lab.test",), issuer=None, issuer_key=None, days=365, age=0, extra=None):
+    """A certificate as x509_certificate builds it from the role's signing request (SAN not critical, SKI; AKI from the CA)."""
+    start = NOW - datetime.timedelta(days=age)
+    builder = (x509.CertificateBuilder().subject_name(_name(names[0]))
+               .issuer_name(issuer.subject if issuer else _name(names[0])).public_key(key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(start)
+               .not_valid_after(start + datetime.timedelta(days=days))
+               .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    if issuer is not None:
+        ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+    if extra is not None:
+        builder = builder.add_extension(extra, critical=False)
+    return builder.sign(issuer_key or key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def _write(path, data, mode):
+    with open(path, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, mode)
+
+
+def _host(tmp_path, source="selfsigned", cert=None, trust=False, **overrides):
+    cert_dir = tmp_path / "ssl"
+    key_dir = cert_dir / "private"
+    key_dir.mkdir(parents=True)
+    os.chmod(cert_dir, 0o755)
+    os.chmod(key_dir, 0o700)
+    if cert is None:
+        cert = _leaf(issuer=CA, issuer_key=CA_KEY) if source == "internal_ca" else _leaf()
+    _write(key_dir / "www.key", _pem_key(LEAF_KEY), 0o600)
+    _write(cert_dir / "www.crt", cert, 0o644)
+    _write(cert_dir / "www-fullchain.crt", cert.strip() + b"\n", 0o644)
+    params = {
+        "source": source, "sans": ["DNS:www.lab.test"], "common_name": "www.lab.test",
+        "key_type": "ECC", "key_curve": "secp256r1", "key_size": 2048,
+        "cert_dir": str(cert_dir), "key_dir": str(key_dir), "cert_path": str(cert_dir / "www.crt"),
+        "key_path": str(key_dir / "www.key"), "fullchain_path": str(cert_dir / "www-fullchain.crt"),
+        "ca_copy_path": str(cert_dir / "ca.crt"), "trust_path": str(tmp_path / "trust-ca.crt"), "ca_trust": trust,
+        "ca_cert": "", "renew_days": 30, "renew_percent": 0, "packages": [],
+    }
+    if source == "internal_ca":
+        params["ca_cert"] = CA_PEM.decode()
+        _write(cert_dir / "ca.crt", CA_PEM, 0o644)
+        if trust:
+            _write(tmp_path / "trust-ca.crt", CA_PEM, 0o644)
+    params.update(overrides)
+    return params
+
+
+def test_selfsigned_converged(tmp_path):
+    assert _certstate.host_state(_host(tmp_path)) == []
+
+
+def test_internal_ca_converged_with_trust(tmp_path):
+    assert _certstate.host_state(_host(tmp_path, "internal_ca", trust=True)) == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda p: os.chmod(p["key_path"], 0o644), "mode 0644, expected 0600"),
+    (lambda p: os.chmod(p["key_dir"], 0o755), "mode 0755, expected 0700"),
+    (lambda p: os.remove(p["fullchain_path"]), "full chain missing"),
+    (lambda p: _write(p["fullchain_path"], b"old\n", 0o644), "full chain differs"),
+    (lambda p: os.chmod(p["fullchain_path"], 0o600), "mode 0600, expected 0644"),
+    (lambda p: os.remove(p["key_path"]), "missing or unreadable"),
+    (lambda p: _write(p["key_path"], b"garbage", 0o600), "cannot be loaded"),
+    (lambda p: _write(p["cert_path"], _leaf(key=OTHER_KEY), 0o644), "does not match the key"),
+    (lambda p: os.remove(p["cert_path"]), "missing or unreadable"),
+    (lambda p: p.update(sans=["DNS:www.lab.test", "DNS:lab.test"]), "extensions differ"),
+    (lambda p: p.update(common_name="other.lab.test"), "subject CN=www.lab.test, expected CN=other.lab.test"),
+    (lambda p: p.update(key_curve="secp384r1"), "curve secp256r1, expected secp384r1"),
+    (lambda p: p.update(key_type="RSA"), "not an RSA key"),
+    (lambda p: p.update(renew_days=400), "inside the renewal window"),
+    (lambda p: p.update(sans=["DNS:WWW.lab.test"]), "not lower-case ASCII"),
+    (lambda p: p.update(source="acme"), "always takes the full path"),
+])
+def test_selfsigned_drift(tmp_path, change, expected):
+    params = _host(tmp_path)
+    change(params)
+    reasons = _certstate.host_state(params)
+    assert any(expected in r for r in reasons), reasons
+
+
+def test_percent_window(tmp_path):
+    old = _leaf(days=100, age=95)
+    params = _host(tmp_path, cert=old, renew_days=1, renew_percent=10)
+    assert any("less than 10% of its lifetime" in r for r in _certstate.host_state(params))
+    params["renew_percent"] = 4
+    assert _certstate.host_state(params) == []
+
+
+def test_extra_extension_is_drift(tmp_path):
+    params = _host(tmp_path, cert=_leaf(extra=x509.BasicConstraints(ca=False, path_length=None)))
+    assert any("extensions differ" in r for r in _certstate.host_state(params))
+
+
+def test_packages(tmp_path):
+    params = _host(tmp_path, packages=["openssl", "ca-certificates"])
+    assert _certstate.host_state(params, lambda pkgs: {"openssl": "installed", "ca-certificates": "installed"}) == []
+    assert _certstate.host_state(params, lambda pkgs: {"openssl": "installed"}) == ["package ca-certificates: not installed"]
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda p, t: os.remove(p["trust_path"]), "trust-store entry missing"),
+    (lambda p, t: os.remove(p["ca_copy_path"]), "CA certificate copy missing"),
+    (lambda p, t: _write(p["cert_path"], _leaf(), 0o644), "not issued by the internal CA"),
+    (lambda p, t: p.update(ca_cert=""), "its certificate was not given"),
+    (lambda p, t: p.update(ca_cert=_ca_cert(key=ec.generate_private_key(ec.SECP384R1())).public_bytes(serialization.Encoding.PEM).decode()),
+     "not issued by the internal CA"),
+])
+def test_internal_ca_drift(tmp_path, change, expected):
+    params = _host(tmp_path, "internal_ca", trust=True)
+    change(params, tmp_path)
+    reasons = _certstate.host_state(params)
+    assert any(expected in r for r in reasons), reasons
+
+
+def test_untrusted_ca_entry_of_this_ca_is_drift_and_others_are_left(tmp_path):
+    params = _host(tmp_path, "internal_ca", trust=False)
+    assert _certstate.host_state(params) == []
+    _write(params["trust_path"], CA_PEM, 0o644)
+    assert any("although certificate_ca_trust is false" in r for r in _certstate.host_state(params))
+    # Somebody else's certificate at that path, or no certificate at all: the full path leaves it alone.
+    _write(params["trust_path"], _leaf(key=OTHER_KEY), 0o644)
+    assert _certstate.host_state(params) == []
+    _write(params["trust_path"], b"not a certificate\n", 0o644)
+    assert _certstate.host_state(params) == []
+
+
+def _ca_dir(tmp_path, cert=CA, key=CA_KEY, permitted=PERMITTED, passphrase=None):
+    ca_dir = tmp_path / "ca"
+    ca_dir.mkdir()
+    os.chmod(ca_dir, 0o700)
+    encryption = serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
+    _write(ca_dir / "ca.key", key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption), 0o600)
+    _write(ca_dir / "ca.crt", cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    _write(ca_dir / "ca.json", (json.dumps(list(permitted), indent=4) + "\n").encode(), 0o644)
+    return {"ca_dir": str(ca_dir), "passphrase": passphrase or "", "common_name": "port443 internal CA", "permitted": [],
+            "ca_paths": {"key": str(ca_dir / "ca.key"), "cert": str(ca_dir / "ca.crt"), "constraints": str(ca_dir / "ca.json")}}
+
+
+def test_ca_converged(tmp_path):
+    reasons, pem = _certstate.ca_state(_ca_dir(tmp_path, passphrase="s3cret"))
+    assert reasons == []
+    assert pem.encode() == CA_PEM
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda p: os.chmod(p["ca_paths"]["key"], 0o644), "mode 0644, expected 0600"),
+    (lambda p: os.chmod(p["ca_dir"], 0o755), "mode 0755, expected 0700"),
+    (lambda p: os.remove(p["ca_paths"]["key"]), "CA key"),
+    (lambda p: os.remove(p["ca_paths"]["constraints"]), "none recorded"),
+    (lambda p: p.update(passphrase="wrong"), "cannot be loaded with certificate_ca_passphrase"),
+    (lambda p: p.update(permitted=["DNS:other.test"]), "CA name constraints differs"),
+    (lambda p: p.update(common_name="another CA"), "expected CN=another CA"),
+    (lambda p: _write(p["ca_paths"]["cert"], _ca_cert(key=ec.generate_private_key(ec.SECP384R1())).public_bytes(serialization.Encoding.PEM), 0o644),
+     "does not match the CA key"),
+    (lambda p: _write(p["ca_paths"]["cert"], _ca_cert(excluded=False).public_bytes(serialization.Encoding.PEM), 0o644),
+     "extensions differ"),
+])
+def test_ca_drift(tmp_path, change, expected):
+    params = _ca_dir(tmp_path, passphrase="s3cret")
+    change(params)
+    reasons, _pem = _certstate.ca_state(params)
+    assert any(expected in r for r in reasons), reasons
+
+
+def test_rsa_key_size():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert _certstate.key_drift(key, "RSA", "", 2048) == []
+    assert _certstate.key_drift(key, "RSA", "", 3072) == ["key: 2048 bits, expected 3072"]
+    assert _certstate.key_drift(key, "ECC", "secp256r1", 0) == ["key: not an ECC key"]
+
+
+def test_nice_json_matches_ansible():
+    from ansible.plugins.filter.core import to_nice_json
+
+    value = ["DNS:lab.test", "IP:10.0.0.0/8"]
+    assert _certstate.nice_json(value) == to_nice_json(value)

@@ -1,0 +1,272 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""The ciphers check without a network: prime checks, known DH groups, the enumeration loop against scripted
+answers (choices, refusals, timeouts, nonsense) and the findings of hand-written results."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _hello, _probe
+from ansible_collections.port443.https.plugins.module_utils.host import _net
+
+
+# ---- primes and DH groups -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n, prime", [(2, True), (3, True), (4, False), (1, False), (0, False), (97, True), (561, False),
+                                      (2 ** 127 - 1, True), (2 ** 127 + 1, False), ((2 ** 61 - 1) * (2 ** 89 - 1), False),
+                                      (3215031751, False)])
+def test_miller_rabin(n, prime):
+    assert _ciphers.is_probable_prime(n) is prime
+
+
+def test_dh_facts_safe_composite_and_small_subgroup():
+    safe = 2 * 1019 + 1  # 2039 and 1019 both prime
+    assert _ciphers.dh_facts(safe, 2) == {"bits": 11, "prime": True, "safe_prime": True, "known_group": None, "generator": 2}
+    mersenne = 2 ** 127 - 1  # prime, (p-1)/2 = 2^126 - 1 composite: small subgroups
+    facts = _ciphers.dh_facts(mersenne, 3)
+    assert facts["prime"] and not facts["safe_prime"]
+    assert any("safe prime" in p for p in _ciphers.dh_problems(facts))
+    composite = (2 ** 1279 - 1) * (2 ** 607 - 1) * (2 ** 521 - 1)
+    facts = _ciphers.dh_facts(composite, 2)
+    assert not facts["prime"] and not facts["safe_prime"] and facts["bits"] >= 2048
+    assert _ciphers.dh_problems(facts) == ["the modulus p is not prime"]
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="needs the openssl CLI to produce the RFC groups")
+@pytest.mark.parametrize("group", ["ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe8192", "modp_1536", "modp_2048", "modp_4096"])
+def test_known_groups_match_openssls_copies(group, tmp_path):
+    from cryptography.hazmat.primitives.serialization import load_pem_parameters
+    pem = subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", f"group:{group}"],
+                         capture_output=True, check=True).stdout
+    numbers = load_pem_parameters(pem).parameter_numbers()
+    facts = _ciphers.dh_facts(numbers.p, numbers.g)
+    assert facts["known_group"] == group and facts["safe_prime"]
+    # A changed prime is no longer the known group, and its primality is really computed.
+    other = _ciphers.dh_facts(numbers.p + 2, numbers.g)
+    assert other["known_group"] is None
+
+
+def test_known_group_digests_are_the_primes_of_their_size():
+    assert len(_ciphers.KNOWN_GROUPS) == 11 and all(len(d) == 64 for d in _ciphers.KNOWN_GROUPS)
+
+
+# ---- the enumeration loop against scripted answers ------------------------------------------------------------------
+
+def answer(kind, version=None, suite=None, group=None, dh=None, detail=None):
+    out = _hello.Answer(kind, detail)
+    out.version, out.suite, out.group, out.dh = version, suite, group, dh
+    if kind == "alert":
+        out.alert = 40
+    return out
+
+
+class FakeServer:
+    """Answers like a server with these suites per version, in its own preference order when server_order."""
+
+    def __init__(self, suites, groups13=(), groups12=(), server_order=False, dh=None, broken=None, cert_curve=None):
+        self.suites, self.groups13, self.groups12 = suites, list(groups13), list(groups12)
+        self.server_order, self.dh, self.broken = server_order, dh, broken
+        self.hellos = 0
+        self.cert_curve = cert_curve  # an ECDSA certificate's curve: TLS 1.2 clients must offer it
+
+    def __call__(self, family, sockaddr, hello, timeout, want_key_exchange=False):
+        self.hellos += 1
+        version, offered, groups = parse_offer(hello)
+        scripted = self.broken(version, offered) if self.broken else None
+        if scripted:
+            return answer(*scripted)
+        have = self.suites.get(version, [])
+        common = [s for s in (have if self.server_order else offered) if s in (offered if self.server_order else have)]
+        if not common:
+            return answer("alert")
+        suite = common[0]
+        if version == "1.3":
+            pick = [g for g in self.groups13 if g in groups]
+            return answer("hrr", "1.3", suite, pick[0]) if pick else answer("alert")
+        kex = _hello.suite_info(suite)["kex"]
+        if self.cert_curve is not None and self.cert_curve not in groups:
+            return answer("alert")
+        if kex == "ECDHE":
+            pick = [g for g in (self.groups12 if self.server_order else groups) if g in (groups if self.server_order else self.groups12)]
+            return answer("hello", version, suite, pick[0] if want_key_exchange else None) if pick else answer("alert")
+        return answer("hello", version, suite, dh=self.dh if want_key_exchange and kex == "DHE" else None)
+
+
+def parse_offer(hello):
+    body = hello[9:]
+    legacy = int.from_bytes(body[:2], "big")
+    pos = 2 + 32
+    pos += 1 + body[pos]
+    n = int.from_bytes(body[pos:pos + 2], "big")
+    suites = [int.from_bytes(body[pos + 2 + i:pos + 4 + i], "big") for i in range(0, n, 2)]
+    pos += 2 + n + 2
+    ext_end = pos + 2 + int.from_bytes(body[pos:pos + 2], "big")
+    pos += 2
+    groups, version = [], _hello.VERSION_NAMES[legacy]
+    while pos < ext_end:
+        kind, length = int.from_bytes(body[pos:pos + 2], "big"), int.from_bytes(body[pos + 2:pos + 4], "big")
+        data = body[pos + 4:pos + 4 + length]
+        if kind == 0x000A:
+            groups = [int.from_bytes(data[2 + i:4 + i], "big") for i in range(0, len(data) - 2, 2)]
+        if kind == 0x002B:
+            version = "1.3"
+        pos += 4 + length
+    return version, suites, groups
+
+
+def run(monkeypatch, server, seconds=30):
+    monkeypatch.setattr(_hello, "exchange", server)
+    return _ciphers.enumerate_endpoint(2, ("192.0.2.1", 443), "www.example.com", 5, _net.Deadline(seconds))
+
+
+INTERMEDIATE_RSA = {"1.2": [0xC02F, 0xC030, 0xCCA8], "1.3": [0x1301, 0x1302, 0x1303]}
+
+
+def test_enumerates_suites_groups_and_order(monkeypatch):
+    server = FakeServer(INTERMEDIATE_RSA, groups13=[0x11EC, 0x001D, 0x0017, 0x0018], groups12=[0x001D, 0x0017, 0x0018])
+    sec = run(monkeypatch, server)
+    assert sec["complete"] and sec["versions"]["1.0"] == {"suites": [], "server_order": None}
+    assert set(sec["versions"]["1.2"]["suites"]) == {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                                                     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"}
+    assert sec["versions"]["1.2"]["server_order"] is False and sec["server_order"] is False
+    # TLS 1.2 groups are enumerated only where TLS 1.3 is off (one server setting decides both).
+    assert sec["groups"] == {"1.3": ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"]}
+    assert sec["forward_secrecy"] is True and sec["dh"] is None
+    assert sec["handshakes"] == server.hellos
+    found = [f[0] for f in _ciphers.findings(sec, {"tls_profile": "intermediate", "tls_guideline": "6.0", "require_pq_kex": True})]
+    assert found == []
+
+
+def test_tls12_groups_behind_an_ecdsa_certificate(monkeypatch):
+    """The certificate's curve must stay offered in TLS 1.2, or the server refuses and the groups look fewer."""
+    server = FakeServer({"1.2": [0xC02B]}, groups12=[0x001D, 0x0017, 0x0018, 0x0019], cert_curve=0x0017)
+    sec = run(monkeypatch, server)
+    assert sec["complete"] and sec["groups"]["1.2"] == ["x25519", "secp256r1", "secp384r1", "secp521r1"]
+
+
+def test_server_order_enforced(monkeypatch):
+    server = FakeServer({"1.2": [0xCCA8, 0xC030, 0xC02F]}, groups12=[0x001D], server_order=True)
+    sec = run(monkeypatch, server)
+    assert sec["versions"]["1.2"]["suites"][0] == "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+    assert sec["versions"]["1.2"]["server_order"] is True and sec["server_order"] is True
+    assert sec["groups"] == {"1.2": ["x25519"]}
+
+
+def test_tls10_and_11_take_the_order_of_tls12(monkeypatch):
+    server = FakeServer({"1.0": [0xC013, 0xC014], "1.1": [0xC013, 0xC014], "1.2": [0xC02F, 0xC030]}, groups12=[0x001D], server_order=True)
+    sec = run(monkeypatch, server)
+    assert [sec["versions"][v]["server_order"] for v in ("1.0", "1.1", "1.2")] == [True, True, True]
+    # 1.0 and 1.1: suites + refusal, no order probe; 1.2: suites + refusal + order; 1.3 refused; 1.2 groups: 1 + refusal
+    assert sec["handshakes"] == 3 + 3 + 4 + 1 + 2
+
+
+def test_timeouts_and_nonsense_make_the_enumeration_unknown(monkeypatch):
+    seen = []
+
+    def second_tls12_hello_times_out(version, offered):
+        seen.append(version)
+        return ("timeout", None, None, None, None, "no answer") if seen.count("1.2") == 2 and version == "1.2" else None
+
+    server = FakeServer(INTERMEDIATE_RSA, groups13=[0x001D], groups12=[0x001D], broken=second_tls12_hello_times_out)
+    sec = run(monkeypatch, server)
+    assert not sec["complete"] and sec["versions"]["1.2"] is None and "TLS 1.2 suites: no answer" in sec["unknown"]
+    assert [f[0] for f in _ciphers.findings(sec, {"tls_profile": "intermediate"})] == ["cipher_enumeration_unknown"]
+    # A choice that was not offered is nonsense, never an accepted suite.
+    server = FakeServer(INTERMEDIATE_RSA, groups13=[0x001D], broken=lambda v, offered: ("hello", v, 0x000A) if v == "1.2" else None)
+    sec = run(monkeypatch, server)
+    assert sec["versions"]["1.2"] is None and "not offered" in sec["unknown"][0]
+
+
+def test_no_time_left_is_unknown(monkeypatch):
+    sec = run(monkeypatch, FakeServer(INTERMEDIATE_RSA), seconds=0)
+    assert not sec["complete"] and all(v is None for v in sec["versions"].values())
+    assert "no time left" in sec["unknown"][0]
+
+
+# ---- findings -------------------------------------------------------------------------------------------------------
+
+def section(versions, groups=None, dh=None, complete=True):
+    return {"versions": {v: ({"suites": versions.get(v, []), "server_order": None}) for v in ("1.0", "1.1", "1.2", "1.3")},
+            "groups": groups or {}, "dh": dh, "complete": complete, "unknown": [] if complete else ["TLS 1.2 suites: timeout"]}
+
+
+def codes(sec, **opts):
+    return [f[0] for f in _ciphers.findings(sec, opts)]
+
+
+def test_weak_cipher_each_flag():
+    for name in ("TLS_RSA_WITH_NULL_SHA", "TLS_DH_anon_WITH_AES_128_CBC_SHA", "TLS_RSA_EXPORT_WITH_RC4_40_MD5",
+                 "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_DES_CBC_SHA", "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"):
+        found = _ciphers.findings(section({"1.2": [name, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]}), {})
+        assert found[0][0] == "weak_cipher" and name in found[0][1], name
+
+
+def test_cbc_only_static_rsa_and_dh():
+    assert codes(section({"1.2": ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"], "1.3": ["TLS_AES_128_GCM_SHA256"]})) == ["cbc_only"]
+    assert codes(section({"1.2": ["TLS_RSA_WITH_AES_128_GCM_SHA256"]})) == ["no_forward_secrecy"]
+    weak = {"bits": 1024, "prime": True, "safe_prime": True, "known_group": None, "generator": 2}
+    assert codes(section({"1.2": ["TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"]}, dh=weak)) == ["weak_dh"]
+    good = {"bits": 2048, "prime": True, "safe_prime": True, "known_group": "ffdhe2048", "generator": 2}
+    assert codes(section({"1.2": ["TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"]}, dh=good)) == []
+
+
+def test_pq_only_when_asked():
+    sec = section({"1.3": ["TLS_AES_128_GCM_SHA256"]}, groups={"1.3": ["x25519"]})
+    assert codes(sec) == [] and codes(sec, require_pq_kex=True) == ["no_pq_kex"]
+    sec["groups"]["1.3"] = ["X25519MLKEM768", "x25519"]
+    assert codes(sec, require_pq_kex=True) == []
+    assert codes(section({"1.2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]}), require_pq_kex=True) == ["no_pq_kex"]
+
+
+MOZ_RSA = {"1.2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                   "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"],
+           "1.3": ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]}
+
+
+def test_profile_mismatch_lists_extra_and_missing():
+    groups = {"1.3": ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"], "1.2": ["x25519", "secp256r1", "secp384r1"]}
+    opts = {"tls_profile": "intermediate", "tls_guideline": "6.0"}
+    assert codes(section(MOZ_RSA, groups), **opts) == []
+    # Without the PQ group: a mismatch unless tls_pq says the stack cannot speak it.
+    old_stack = {"1.3": ["x25519", "secp256r1", "secp384r1"], "1.2": ["x25519", "secp256r1", "secp384r1"]}
+    found = _ciphers.findings(section(MOZ_RSA, old_stack), opts)
+    assert [f[0] for f in found] == ["profile_mismatch"] and "missing: group X25519MLKEM768 (TLS 1.3)" in found[0][1]
+    assert "ssl_ecdh_curve" in found[0][3] and "SSLCipherSuite" in found[0][3] and "Caddy" in found[0][3]
+    assert codes(section(MOZ_RSA, old_stack), tls_pq=False, **opts) == []
+    # Extra version and suite, missing suite.
+    extra = dict(MOZ_RSA, **{"1.1": ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"],
+                             "1.2": MOZ_RSA["1.2"][:2] + ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]})
+    detail = _ciphers.findings(section(extra, groups), opts)
+    assert [f[0] for f in detail] == ["profile_mismatch"]
+    text = detail[0][1]
+    assert "extra: TLS 1.1, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA" in text
+    assert "missing: TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" in text
+    # The modern profile has no TLS 1.2.
+    assert "extra: TLS 1.2" in _ciphers.findings(section(MOZ_RSA, groups), {"tls_profile": "modern"})[0][1]
+    # An unfinished enumeration gives no profile verdict, only the unknown.
+    assert codes(section(MOZ_RSA, old_stack, complete=False), **opts) == ["cipher_enumeration_unknown"]
+
+
+def test_ecdsa_suites_are_not_missing_behind_an_rsa_certificate():
+    text = _ciphers.findings(section({"1.2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"], "1.3": MOZ_RSA["1.3"]},
+                                     {"1.3": ["X25519MLKEM768", "x25519", "secp256r1", "secp384r1"]}),
+                             {"tls_profile": "intermediate"})[0][1]
+    assert "ECDSA" not in text and "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" in text
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"tls_profile": "fancy"}, "tls_profile: 'fancy'"),
+    ({"tls_guideline": "4.0"}, "tls_guideline: '4.0'"),
+    ({"tls_profile": "intermediate", "checks": ["tcp", "tls_versions"]}, "tls_profile: needs the ciphers check"),
+    ({"require_pq_kex": True}, "require_pq_kex: needs the ciphers check"),
+])
+def test_bad_options_name_the_option(params, message):
+    given = {"endpoints": [{"host": "example.com"}], "checks": ["tcp", "ciphers"] if "tls_profile" not in params else None}
+    given.update(params)
+    if "checks" in params or params.get("require_pq_kex"):
+        given["checks"] = params.get("checks", ["tcp", "tls_versions"])
+    with pytest.raises(_probe.ProbeInputError, match=message):
+        _probe.validate(given)

@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""Unit tests of the time-bound parts of the probe: Deadline, connect error states, the liveness ClientHello,
+how the reachability loop concludes, and version-probe verdicts from canned handshakes."""
+from __future__ import annotations
+
+import errno
+import socket
+import threading
+import time
+
+import pytest
+
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.host import _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe, _reach, _tls
+
+
+def test_deadline_never_gives_a_zero_socket_timeout():
+    d = _net.Deadline(0.2)
+    assert 0 < d.timeout(5) <= 0.2 and d.timeout(0.05) == 0.05
+    d = _net.Deadline(-1)
+    assert d.expired and d.timeout(5) == 0.001  # settimeout(0) would mean non-blocking
+
+
+@pytest.mark.parametrize("error, state", [
+    (errno.ECONNREFUSED, "closed"), (errno.ECONNRESET, "closed"), (errno.ETIMEDOUT, "filtered"),
+    (errno.EHOSTUNREACH, "filtered"), (errno.ENETUNREACH, "filtered"), (errno.EACCES, "filtered"),
+    (socket.timeout(), "filtered"), (ConnectionRefusedError(errno.ECONNREFUSED, "refused"), "closed"),
+])
+def test_connect_error_states(error, state):
+    assert _net.error_state(error) == state
+
+
+def test_hello_is_one_well_formed_client_hello_then_a_blank_line():
+    hello = _reach.HELLO
+    assert hello.endswith(b"\r\n\r\n")
+    record = hello[:-4]
+    assert record[0] == 0x16 and int.from_bytes(record[3:5], "big") == len(record) - 5
+    body = record[5:]
+    assert body[0] == 1 and int.from_bytes(body[1:4], "big") == len(body) - 4
+    # client_version 1.2, 32-byte random, empty session id, one cipher suite: TLS_NULL_WITH_NULL_NULL.
+    assert body[4:6] == b"\x03\x03" and body[38] == 0 and body[39:43] == b"\x00\x02\x00\x00"
+
+
+def test_literal_lookup_needs_no_thread():
+    before = threading.active_count()
+    lookup = _net.Lookup("[::1]")
+    assert lookup.done() and lookup.addresses and lookup.addresses[0][1][0] == "::1"
+    assert threading.active_count() == before
+    assert _net.resolve_all("127.0.0.1", 8443, 1) == ("ok", [(socket.AF_INET, ("127.0.0.1", 8443))])
+
+
+def _reach_with(attempts):
+    r = _reach.Reach(0, {"host": "h", "port": 443}, 10)
+    r.start = time.monotonic()
+    r.addresses = [(socket.AF_INET, (a["address"], 443)) for a in attempts]
+    r.attempts = [dict(a, latency_ms=None) for a in attempts]
+    _reach._conclude(r)  # pylint: disable=protected-access
+    return r
+
+
+@pytest.mark.parametrize("states, expected", [
+    (["closed", "filtered"], ("filtered", "10.0.0.2", None)),
+    (["closed", "closed"], ("closed", "10.0.0.1", None)),
+    (["filtered", "open"], ("open", "10.0.0.2", False)),  # connected but silent: no TLS answer on any address
+])
+def test_conclusion_from_attempts(states, expected):
+    r = _reach_with([{"address": f"10.0.0.{i + 1}", "state": s, "error": s} for i, s in enumerate(states)])
+    assert (r.state, r.sockaddr[0], r.answered) == expected
+
+
+def _sink():
+    """A loopback listener whose accept queue is full: further SYNs are dropped (connects time out)."""
+    sink = socket.socket()
+    sink.bind(("127.0.0.1", 0))
+    sink.listen(0)
+    filler = socket.create_connection(sink.getsockname(), 2)
+    return sink, filler
+
+
+@pytest.mark.parametrize("cap, low, high", [(100, 0.25, 0.9), (1, 0.75, 2.5)])
+def test_reach_all_dead_endpoints_in_parallel_up_to_the_cap(cap, low, high):
+    sink, filler = _sink()
+    try:
+        eps = [{"host": "127.0.0.1", "port": sink.getsockname()[1]} for dummy in range(3)]
+        start = time.monotonic()
+        out = list(_reach.reach_all(eps, 0.25, 0.5, hello=False, max_inflight=cap))
+        elapsed = time.monotonic() - start
+    finally:
+        filler.close()
+        sink.close()
+    assert sorted(r.index for r in out) == [0, 1, 2]
+    assert all(r.state == "filtered" for r in out)
+    assert low <= elapsed <= high, elapsed
+
+
+def test_reach_all_open_closed_and_silent():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    try:
+        eps = [{"host": "127.0.0.1", "port": listener.getsockname()[1]}, {"host": "127.0.0.1", "port": closed_port}]
+        tcp_only = {r.index: r for r in _reach.reach_all(eps, 0.3, 0.6, hello=False, max_inflight=10)}
+        with_hello = {r.index: r for r in _reach.reach_all(eps, 0.3, 0.6, hello=True, max_inflight=10)}
+    finally:
+        listener.close()
+    assert (tcp_only[0].state, tcp_only[0].answered) == ("open", None)
+    assert tcp_only[1].state == "closed" and tcp_only[1].attempts[0]["state"] == "closed"
+    # The listener never reads nor answers: open, but silent.
+    assert (with_hello[0].state, with_hello[0].answered) == ("open", False)
+
+
+def test_raise_nofile_and_cap():
+    soft = _reach.raise_nofile()
+    assert soft >= 256
+    assert 16 <= _reach.inflight_cap(64) <= max(16, soft - 64)
+
+
+# ---- version probes from canned handshakes ------------------------------------------------------------------
+
+
+class FakeHs:
+    def __init__(self, ok=False, version=None, kind=None):
+        self.ok, self.version, self.kind = ok, version, kind
+
+
+@pytest.mark.parametrize("outcomes, budget, versions, codes", [
+    # 1.2 negotiated by the default handshake; 1.0 refused, 1.1 timed out: unknown, with a reason.
+    ({"1.0": FakeHs(kind="rejected"), "1.1": FakeHs(kind="timeout")}, 10,
+     {"1.0": False, "1.1": None, "1.2": True, "1.3": False}, ["tls_version_unknown"]),
+    # Every probe accepted: legacy versions reported.
+    ({"1.0": FakeHs(True, "1.0"), "1.1": FakeHs(True, "1.1")}, 10,
+     {"1.0": True, "1.1": True, "1.2": True, "1.3": False}, ["legacy_tls_enabled"]),
+    # No time left: no verdict, and the deadline is what the reason says.
+    ({}, 0, {"1.0": None, "1.1": None, "1.2": True, "1.3": False}, []),
+])
+def test_version_probes(monkeypatch, outcomes, budget, versions, codes):
+    monkeypatch.setattr(_net, "connect", lambda *a, **k: ("open", object(), 0.1, None))
+    monkeypatch.setattr(_tls, "handshake", lambda sock, sni, timeout, version=None, **k: outcomes[version])
+    res = _probe._empty_result({"host": "h", "port": 443, "server_name": "h", "address": None})  # pylint: disable=protected-access
+    reach = _reach.Reach(0, {"host": "h", "port": 443, "server_name": "h"}, 10)
+    reach.family, reach.sockaddr = socket.AF_INET, ("127.0.0.1", 443)
+    unfinished = []
+    opts = {"min_tls_version": "1.2"}
+    _probe._version_probes(res, reach, opts, 5, _net.Deadline(budget), unfinished, FakeHs(True, "1.2"))  # pylint: disable=protected-access
+    assert res["tls"]["versions"] == versions
+    assert [r["code"] for r in res["reasons"]] == codes
+    assert unfinished == ([] if budget else ["TLS 1.0, 1.1"])
+
+
+def test_version_refused_with_a_client_certificate_alert_is_unknown_without_the_second_try(monkeypatch):
+    """An unwatched version probe refused with an alert a client certificate demand may explain is asked again,
+    watched; when that second connection fails, the version is unknown (null, with a reason), never refused."""
+    maybe = FakeHs(kind="rejected")
+    maybe.maybe_client_cert = True
+    connects = iter([("open", object(), 0.1, None), ("closed", None, None, "refused")] * 2)
+    monkeypatch.setattr(_net, "connect", lambda *a, **k: next(connects))
+    monkeypatch.setattr(_tls, "handshake", lambda sock, sni, timeout, version=None, **k: maybe)
+    res = _probe._empty_result({"host": "h", "port": 443, "server_name": "h", "address": None})  # pylint: disable=protected-access
+    reach = _reach.Reach(0, {"host": "h", "port": 443, "server_name": "h"}, 10)
+    reach.family, reach.sockaddr = socket.AF_INET, ("127.0.0.1", 443)
+    _probe._version_probes(res, reach, {"min_tls_version": "1.2"}, 5, _net.Deadline(10), [], FakeHs(True, "1.2"))  # pylint: disable=protected-access
+    assert res["tls"]["versions"] == {"1.0": None, "1.1": None, "1.2": True, "1.3": False}
+    assert [r["code"] for r in res["reasons"]] == ["tls_version_unknown"]
+
+
+def test_unfinished_checks_become_deadline_exceeded(monkeypatch):
+    reach = _reach.Reach(0, {"host": "h", "port": 443, "server_name": "h", "address": None}, 0)
+    reach.start = reach.end = time.monotonic()
+    res = _probe._empty_result(reach.ep)  # pylint: disable=protected-access
+    opts = {"checks": ["tcp", "tls_versions", "certificate", "http"], "min_tls_version": "1.2"}
+    index, out = _probe._tls_phase(res, reach, opts, 5)  # pylint: disable=protected-access
+    assert index == 0 and [r["code"] for r in out["reasons"]] == ["deadline_exceeded"]
+    assert out["status"] == _classify.REASONS["deadline_exceeded"][0] != "ok"

@@ -1,0 +1,285 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+from __future__ import annotations
+
+import datetime
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.port443.https.plugins.module_utils.report import _doctor
+from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
+from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
+
+SS = """\
+LISTEN 0      511          0.0.0.0:80        0.0.0.0:*    users:(("nginx",pid=812,fd=6),("nginx",pid=811,fd=6))
+LISTEN 0      511        127.0.0.1:443       0.0.0.0:*    users:(("nginx",pid=812,fd=7))
+LISTEN 0      4096   127.0.0.53%lo:53        0.0.0.0:*    users:(("systemd-resolve",pid=400,fd=14))
+LISTEN 0      128             [::]:22           [::]:*    users:(("sshd",pid=600,fd=4))
+LISTEN 0      5                  *:8443             *:*    users:(("openssl",pid=900,fd=3))
+LISTEN 0      5      192.0.2.7%eth0:9443      0.0.0.0:*
+LISTEN 0      5                [::1]:6443        [::]:*
+LISTEN 0      5   [::ffff:127.0.0.1]:7443          *:*
+"""
+
+
+def test_parse_ss():
+    listeners = _doctor.parse_ss(SS)
+    by_port = {item["port"]: item for item in listeners}
+    assert by_port[80]["scope"] == "all" and by_port[80]["processes"] == ["nginx"] and by_port[80]["pids"] == [811, 812]
+    assert by_port[443]["scope"] == "loopback" and by_port[443]["process"] == "nginx"
+    assert by_port[53]["address"] == "127.0.0.53" and by_port[53]["scope"] == "loopback"
+    assert by_port[22]["scope"] == "all" and by_port[8443]["scope"] == "all"
+    assert by_port[9443]["scope"] == "specific" and by_port[9443]["process"] is None
+    assert by_port[6443]["scope"] == "loopback" and by_port[7443]["scope"] == "loopback"
+    # A header line (ss without -H) and garbage are ignored.
+    assert _doctor.parse_ss("State Recv-Q Send-Q Local Address:Port Peer Address:Port\nnonsense\n") == []
+
+
+def test_port_view():
+    listeners = _doctor.parse_ss(SS)
+    assert _doctor.port_view(listeners, 443)["scope"] == "loopback"
+    assert _doctor.port_view(listeners, 80)["listening"] is True
+    assert _doctor.port_view(listeners, 444) == {"port": 444, "listening": False, "scope": "none", "addresses": [], "processes": [], "pids": []}
+    both = _doctor.parse_ss("LISTEN 0 5 127.0.0.1:443 0.0.0.0:*\nLISTEN 0 5 192.0.2.1:443 0.0.0.0:*\n")
+    assert _doctor.port_view(both, 443)["scope"] == "specific"
+
+
+def test_parse_systemctl_show():
+    out = ("Id=nginx.service\nLoadState=loaded\nActiveState=failed\nSubState=failed\n\n"
+           "Id=apache2.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\n")
+    units = _doctor.parse_systemctl_show(out)
+    assert units[0] == {"unit": "nginx.service", "loaded": True, "load_state": "loaded", "active_state": "failed",
+                        "sub_state": "failed", "active": False}
+    assert units[1]["loaded"] is False
+
+
+NFT_DROP = """\
+table inet filter {
+\tchain input {
+\t\ttype filter hook input priority filter; policy accept;
+\t\tct state established,related accept
+\t\ttcp dport 443 drop
+\t}
+\tchain forward {
+\t\ttype filter hook forward priority filter; policy drop;
+\t}
+}
+"""
+NFT_POLICY_DROP_ACCEPT = """\
+table inet filter {
+\tchain input {
+\t\ttype filter hook input priority filter; policy drop;
+\t\tiifname "lo" accept
+\t\ttcp dport { 22, 80, 443 } accept
+\t}
+}
+"""
+NFT_POLICY_DROP = NFT_POLICY_DROP_ACCEPT.replace("tcp dport { 22, 80, 443 } accept", "tcp dport 22 accept")
+NFT_JUMP = """\
+table ip filter {
+\tchain INPUT {
+\t\ttype filter hook input priority filter; policy drop;
+\t\tcounter packets 0 bytes 0 jump ufw-user-input
+\t}
+\tchain ufw-user-input {
+\t\tmeta l4proto tcp tcp dport 443 counter packets 0 bytes 0 accept
+\t}
+}
+"""
+
+
+@pytest.mark.parametrize("text, port, allows", [
+    (NFT_DROP, 443, False),
+    (NFT_DROP, 80, True),
+    (NFT_POLICY_DROP_ACCEPT, 443, True),
+    (NFT_POLICY_DROP, 443, False),
+    (NFT_JUMP, 443, True),
+    (NFT_JUMP, 80, False),
+    ("", 443, True),
+    ("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\ttcp dport 400-500 reject\n\t}\n}\n", 443, False),
+])
+def test_parse_nft(text, port, allows):
+    verdict = _doctor.parse_nft(text, port)
+    assert verdict["allows"] is allows
+    assert verdict["evidence"]
+
+
+@pytest.mark.parametrize("text, allows", [
+    ("-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 443 -j DROP\n", False),
+    ("-P INPUT DROP\n-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\n", True),
+    ("-P INPUT DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\n", False),
+    ("-P INPUT ACCEPT\n", True),
+    ("-P INPUT DROP\n-N web\n-A INPUT -j web\n-A web -p tcp --dport 443 -j ACCEPT\n", True),
+    ("-P INPUT ACCEPT\n-A INPUT -p tcp --dport 400:500 -j REJECT\n", False),
+    ("-P INPUT ACCEPT\n-A INPUT -p udp --dport 443 -j DROP\n", True),
+])
+def test_parse_iptables(text, allows):
+    assert _doctor.parse_iptables_save(text, 443)["allows"] is allows
+
+
+UFW_ACTIVE = """\
+Status: active
+Logging: on (low)
+Default: deny (incoming), allow (outgoing), disabled (routed)
+New profiles: skip
+
+To                         Action      From
+--                         ------      ----
+22/tcp                     ALLOW IN    Anywhere
+443/tcp                    ALLOW IN    Anywhere
+Nginx HTTP                 ALLOW IN    Anywhere
+22/tcp (v6)                ALLOW IN    Anywhere (v6)
+"""
+
+
+def test_parse_ufw():
+    assert _doctor.parse_ufw("Status: inactive\n")["allows"] is True
+    assert _doctor.parse_ufw(UFW_ACTIVE, 443)["allows"] is True
+    assert _doctor.parse_ufw(UFW_ACTIVE, 80)["allows"] is True
+    assert _doctor.parse_ufw(UFW_ACTIVE, 8443)["allows"] is False
+    denied = UFW_ACTIVE.replace("443/tcp                    ALLOW IN", "443/tcp                    DENY IN ")
+    assert _doctor.parse_ufw(denied, 443)["allows"] is False
+    assert _doctor.parse_ufw(UFW_ACTIVE.replace("deny (incoming)", "allow (incoming)"), 8443)["allows"] is True
+
+
+def test_parse_firewalld():
+    assert _doctor.parse_firewalld("ssh dhcpv6-client https", "", 443)["allows"] is True
+    assert _doctor.parse_firewalld("ssh", "8000-9000/tcp", 8443)["allows"] is True
+    assert _doctor.parse_firewalld("ssh", "443/udp", 443)["allows"] is False
+
+
+# ---- certificate files ----
+
+
+def _pki(tmp_path):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def make(cn, issuer_cert=None, issuer_key=None, ca=False, sans=None):
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        builder = (x509.CertificateBuilder().subject_name(name)
+                   .issuer_name(issuer_cert.subject if issuer_cert else name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=90))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if sans:
+            builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False)
+        cert = builder.sign(issuer_key or key, hashes.SHA256())
+        return cert, key
+
+    root, root_key = make("Root", ca=True)
+    inter, inter_key = make("Inter", root, root_key, ca=True)
+    leaf, leaf_key = make("www.example", inter, inter_key, sans=["www.example"])
+    other, other_key = make("other", sans=["other"])
+
+    def pem(c):
+        return c.public_bytes(serialization.Encoding.PEM)
+
+    def keypem(k):
+        return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+    return {"leaf": pem(leaf), "inter": pem(inter), "key": keypem(leaf_key), "other_key": keypem(other_key), "self": pem(other)}
+
+
+def _openssl(argv):
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(not _x509.HAS_CRYPTOGRAPHY, reason="cryptography missing")
+def test_certificate_files(tmp_path):
+    """The files are judged by _certfile (real openssl verify); trust in the lab's private root is left out."""
+    p = _pki(tmp_path)
+    for name, data in {"full": p["leaf"] + p["inter"], "leaf": p["leaf"], "inter": p["inter"], "reversed": p["inter"] + p["leaf"],
+                       "key": p["key"], "other_key": p["other_key"], "junk": b"nothing", "self": p["self"]}.items():
+        (tmp_path / name).write_bytes(data)
+    openssl = shutil.which("openssl")
+
+    def check(names=(), **item):
+        return _doctor.check_certificate_files({k: str(tmp_path / v) for k, v in item.items()}, list(names), _openssl, openssl)
+
+    good = check(["www.example"], cert="full", key="key")
+    assert good["ok"], good["problems"]
+    assert good["key_matches"] and good["names_match"] and good["chain_in_order"] and good["chain_length"] == 2
+    assert good["chain_complete"] and [r["code"] for r in good["reasons"]] == ["untrusted_root"]
+    wrong = check(["api.example"], cert="leaf", key="other_key")
+    assert not wrong["ok"] and not wrong["chain_complete"]
+    assert wrong["key_matches"] is False and wrong["names_not_covered"] == ["api.example"] and wrong["names_match"] is False
+    assert sorted(r["code"] for r in wrong["reasons"]) == ["hostname_mismatch", "incomplete_chain", "key_mismatch"]
+    assert len(wrong["problems"]) == 3 and any("api.example" in text for text in wrong["problems"])
+    assert check(["www.example"], cert="leaf", chain="inter")["ok"]
+    assert check([], cert="reversed")["chain_in_order"] is False
+    unreadable = check([], cert="junk")
+    assert unreadable == {"ok": False, "problems": [f"cert: no PEM certificate found in {str(tmp_path / 'junk')!r}"], "reasons": []}
+    assert check([], cert="self", key="junk")["problems"][0].startswith("key: cannot load the private key")
+
+
+# ---- diagnosis ----
+
+
+def inside(listening=True, scope="all", services=None, allows=True):
+    return {
+        "listen": {"443": {"listening": listening, "scope": scope, "addresses": ["127.0.0.1"] if scope == "loopback" else ["0.0.0.0"],
+                           "processes": ["nginx"] if listening else []}},
+        "services": services if services is not None else [{"unit": "nginx.service", "loaded": True, "active": True, "active_state": "active"}],
+        "firewall": {"backend": "nftables", "allows": allows},
+    }
+
+
+def crit(code, message="m (detail)"):
+    return {"code": code, "severity": "critical", "message": message, "fix": f"fix {code}"}
+
+
+CLOSED = endpoint("h", "critical", [crit("closed")], tcp="closed")
+FILTERED = endpoint("h", "critical", [crit("filtered")], tcp="filtered")
+STOPPED = [{"unit": "nginx.service", "loaded": True, "active": False, "active_state": "inactive"}]
+
+
+@pytest.mark.parametrize("ins, out, code", [
+    (inside(listening=False, services=STOPPED), CLOSED, "service_not_running"),
+    (inside(listening=False, services=[]), CLOSED, "nothing_listening"),
+    (inside(listening=False), CLOSED, "nothing_listening"),
+    (inside(scope="loopback"), CLOSED, "localhost_only"),
+    (inside(allows=False), FILTERED, "firewall_drops"),
+    (inside(), FILTERED, "firewall_drops"),
+    (inside(allows=False), CLOSED, "firewall_rejects"),
+    (inside(), CLOSED, "unreachable"),
+    (inside(), endpoint("h", "critical", [crit("not_tls", "not TLS (plain HTTP answered with status 200)")]), "tls_broken"),
+    (inside(), endpoint("h", "critical", [crit("hostname_mismatch", "does not cover (h not in wrong.example)")]), "hostname_mismatch"),
+    (inside(), endpoint("h", "critical", [crit("incomplete_chain")]), "chain_incomplete"),
+    (inside(), endpoint("h", "critical", [crit("expired")]), "certificate_problem"),
+    (inside(), endpoint("h"), "ok"),
+    (inside(), None, "not_probed"),
+    (None, endpoint("h", "critical", [crit("unresolvable")], tcp="unresolvable"), "unresolvable"),
+    (None, CLOSED, "nothing_listening"),
+    (None, FILTERED, "firewall_drops"),
+    (inside(allows=False), None, "firewall_drops"),
+])
+def test_diagnose(ins, out, code):
+    diag = _doctor.diagnose(ins, out)
+    assert diag["code"] == code
+    assert diag["cause"] and diag["fix"] and diag["message"]
+    assert diag["severity"] in ("ok", "warning", "critical")
+
+
+def test_diagnose_texts():
+    diag = _doctor.diagnose(inside(listening=False, services=STOPPED), CLOSED)
+    assert diag["cause"] == "service not running" and "systemctl start nginx.service" in diag["fix"]
+    tls = _doctor.diagnose(inside(), endpoint("h", "critical", [crit("not_tls")]))
+    assert tls["cause"] == "port open but TLS broken: plain HTTP (or another protocol) on 443"
+    assert _doctor.diagnose(inside(), FILTERED)["cause"] == "firewall drops 443 (timeout)"
+    assert _doctor.diagnose(inside(scope="loopback"), CLOSED)["cause"] == "listening on localhost only"
+    mism = _doctor.diagnose(inside(), endpoint("h", "critical", [crit("hostname_mismatch", "x (h not in wrong.example)")]))
+    assert mism["cause"] == "certificate does not match hostname" and "(h not in wrong.example)" in mism["message"]
+    warn = _doctor.diagnose(inside(), endpoint("h", "warning", [{"code": "no_hsts", "severity": "warning", "message": "m", "fix": "add HSTS"}]))
+    assert warn["code"] == "ok" and warn["severity"] == "warning" and "no_hsts" in warn["message"] and warn["fix"] == "add HSTS"
+    other = _doctor.diagnose(inside(listening=False), CLOSED, port=8443)
+    assert other["cause"] == "nothing listening on 8443"
+    assert any(e.startswith("outside: tcp closed") for e in diag["evidence"])
