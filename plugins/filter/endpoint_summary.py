@@ -40,7 +40,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 
 

@@ -57,7 +57,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
+from ansible_collections.port443.https.plugins.module_utils.report import _vantage
 from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 
 

@@ -117,7 +117,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile, _x509
-from ansible_collections.port443.https.plugins.module_utils.profiles import _policy
+from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
 
 
 def _joined(outcome: tuple[int, str, str]) -> tuple[int, str]:

@@ -234,8 +234,9 @@ def test_html_in_chromium(report_dir, tmp_path):
 
 def test_vantage_matrix_in_chromium(tmp_path):
     """A report merged from two vantage points renders its endpoint x vantage matrix, without console errors."""
-    from ansible_collections.port443.https.plugins.module_utils.report import _classify, _report
-    from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
+    from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+    from ansible_collections.port443.https.plugins.module_utils.report import _report
+    from ansible_collections.port443.https.plugins.module_utils.report import _vantage
     from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
 
     plan = _vantage.plan([{"host": "a.test"}, {"host": "b.test"}], ["controller", "inside"], ["w1", "w2"])

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: port443.https contributors
-"""The reason table of docs/checks.md is written from the registry (plugins/module_utils/report/_classify.py).
+"""The reason table of docs/checks.md is written from the registry (plugins/module_utils/reasons/_classify.py).
 
     python tests/tools/reason_table.py          # rewrite the table's code/severity/meaning/fix columns in place
     python tests/tools/reason_table.py --check  # exit 1 when the table and the registry disagree
@@ -21,7 +21,7 @@ HEADER = "| code | default severity | what it means | likely fix | proved by (te
 
 
 def registry() -> dict[str, tuple[str, str, str]]:
-    spec = importlib.util.spec_from_file_location("_classify", os.path.join(ROOT, "plugins", "module_utils", "report", "_classify.py"))
+    spec = importlib.util.spec_from_file_location("_classify", os.path.join(ROOT, "plugins", "module_utils", "reasons", "_classify.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module.REASONS

@@ -26,7 +26,8 @@ import socket
 import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _hello, _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _hello
+from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
 
 PROFILES = ("modern", "intermediate", "old")

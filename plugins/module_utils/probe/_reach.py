@@ -19,7 +19,7 @@ import socket
 import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _net
+from ansible_collections.port443.https.plugins.module_utils.host import _net
 
 # A TLS 1.2 ClientHello that offers only TLS_NULL_WITH_NULL_NULL and no extensions. Any TLS server answers it
 # at once and cheaply (a handshake_failure or protocol_version alert, or a close), without computing a key

@@ -16,8 +16,8 @@ import re
 import typing as t
 import xml.etree.ElementTree as ET
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
-from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.report import _vantage
 
 SEVERITIES = _classify.SEVERITIES
 TLS_VERSIONS = _classify.TLS_VERSIONS

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _chain
+from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 x509 = pytest.importorskip("cryptography.x509")

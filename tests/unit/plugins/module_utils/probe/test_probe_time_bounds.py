@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
-from ansible_collections.port443.https.plugins.module_utils.probe import _net, _probe, _reach, _tls
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.host import _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe, _reach, _tls
 
 
 def test_deadline_never_gives_a_zero_socket_timeout():

@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify, _report
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.report import _report
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint, fleet
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify, _report
-from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.report import _report
+from ansible_collections.port443.https.plugins.module_utils.report import _vantage
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
 
 EPS = [{"host": "a.test"}, {"host": "b.test", "port": 8443}, {"host": "c.test", "address": "192.0.2.3"}]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _net
+from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 # The argument spec of the shared options (documented once in the port443.https._policy doc fragment).

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
 CONTROLLER = "controller"
 MODES = ("all", "shard")
