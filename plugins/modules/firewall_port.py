@@ -387,8 +387,8 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils.firewall import registry
-from ansible_collections.port443.https.plugins.module_utils.firewall.run import FirewallRun, RunFailed
+from ansible_collections.port443.https.plugins.module_utils.firewall import _registry as registry
+from ansible_collections.port443.https.plugins.module_utils.firewall._run import FirewallRun, RunFailed
 
 
 def main() -> t.NoReturn:

@@ -12,7 +12,7 @@ without changing anything, so check mode predicts exactly) and ``apply(plan)`` (
 ``allows(port, proto)`` answers, read-only, whether the live ruleset lets a port in (the doctor asks it).
 Backends never import Ansible: they receive a ``runner`` callable
 ``runner(argv, data=None) -> (rc, stdout, stderr)`` so unit tests can feed canned output.
-Which backends exist, and what each needs, is listed once, in ``registry``.
+Which backends exist, and what each needs, is listed once, in ``_registry``.
 """
 
 from __future__ import annotations

@@ -12,13 +12,13 @@ import re
 import typing as t
 
 from .base import Runner, Which
-from .registry import detect
+from ._registry import detect
 
 
 def detect_backend(runner: Runner, which: Which, enable: bool = False) -> tuple[str, str]:
     """Return ``(backend, reason)``: an active firewalld or ufw wins; else an nftables ruleset; else iptables.
 
-    The checks and their order are the registry's (``registry.BACKENDS``, by rank).
+    The checks and their order are the registry's (``_registry.BACKENDS``, by rank).
     """
     return detect(runner, which, enable)
 

@@ -5,7 +5,7 @@
 # Do not use this from other collections or standalone plugins/modules!
 """The inside-the-host view for HTTPS troubleshooting (plain Python, no Ansible imports): HostView runs the
 read-only commands (`ss -H -ltnp`, `systemctl show`) through the caller's runner and parsers read their output; the
-firewall is found and asked whether it allows a port by its backend (firewall.registry), certificate files are judged
+firewall is found and asked whether it allows a port by its backend (firewall._registry), certificate files are judged
 by _certfile;
 `diagnose()` combines the inside facts with the probe's outside result into one diagnosis and a fix."""
 
@@ -16,7 +16,7 @@ import re
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
-from ansible_collections.port443.https.plugins.module_utils.firewall import registry as _firewalls
+from ansible_collections.port443.https.plugins.module_utils.firewall import _registry as _firewalls
 from ansible_collections.port443.https.plugins.module_utils.firewall.base import FirewallError, read_cache
 
 WEB_SERVICES = ("nginx", "apache2", "httpd", "caddy", "haproxy", "lighttpd", "traefik", "envoy")

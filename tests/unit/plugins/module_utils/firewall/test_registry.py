@@ -8,7 +8,7 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.port443.https.plugins.module_utils.firewall import registry
+from ansible_collections.port443.https.plugins.module_utils.firewall import _registry as registry
 from ansible_collections.port443.https.plugins.module_utils.firewall.base import Backend, FirewallError
 from ansible_collections.port443.https.plugins.modules import firewall_port
 

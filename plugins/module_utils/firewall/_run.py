@@ -21,7 +21,7 @@ from ansible_collections.port443.https.plugins.module_utils.host import _package
 from . import rollback
 from .base import Backend, FirewallError, Plan, Rule, Runner, Which, build_rules, build_wanted, read_cache, render_rules, validate_comment
 from .detect import detect_backend, ssh_ports
-from .registry import create, get, require
+from ._registry import create, get, require
 
 
 class RunFailed(Exception):
