@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: firewall_port
 short_description: Open or close ports in the host firewall (ufw, firewalld, nftables, iptables) without locking out SSH
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Ensures that inbound TCP or UDP ports (single ports or ranges) are allowed, or no longer allowed, by the firewall the
     host really uses, one of C(ufw), C(firewalld), C(nftables) or C(iptables)/C(ip6tables).
@@ -77,9 +77,10 @@ options:
   packages:
     description:
       - Debian packages the backend needs (for example V(ufw), or V(iptables) and V(iptables-persistent)).
-      - When one of them is not installed (as dpkg's database says), the module changes nothing and returns them in
-        RV(missing_packages), so that the caller installs them and runs the module again; when all are installed it
-        proceeds. This spares a package-manager run on every converged run.
+      - When one of them is not installed (as dpkg's database says; a held package counts as installed, as for
+        M(ansible.builtin.apt) with O(ansible.builtin.apt#module:state=present)), the module changes nothing and
+        returns them in RV(missing_packages), so that the caller installs them and runs the module again; when all are
+        installed it proceeds. This spares a package-manager run on every converged run.
     type: list
     elements: str
     default: []

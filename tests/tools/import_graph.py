@@ -24,8 +24,8 @@ BEGIN, END = "<!-- import-graph:begin (tests/tools/import_graph.py) -->", "<!-- 
 
 # Lower layers first. A package may import packages of lower layers and itself, never a higher one.
 LAYERS = (
-    ("host", "profiles", "reasons"),
-    ("certificate", "firewall"),
+    ("host", "reasons"),
+    ("profiles", "certificate", "firewall"),
     ("probe",),
     ("report",),
     ("webserver",),

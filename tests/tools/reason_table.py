@@ -17,10 +17,10 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, "docs", "checks.md")
-HEADER = "| code | default severity | what it means | likely fix | proved by (tests/integration) |"
+HEADER = "| code | check | default severity | what it means | likely fix | proved by (tests/integration) |"
 
 
-def registry() -> dict[str, tuple[str, str, str]]:
+def registry() -> dict[str, tuple[str, str, str, str]]:
     spec = importlib.util.spec_from_file_location("_classify", os.path.join(ROOT, "plugins", "module_utils", "reasons", "_classify.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
@@ -37,8 +37,8 @@ def render(text: str) -> str:
         proved[cells[0][3:-1]] = lines[end].rsplit(" | ", 1)[1][:-2]
         end += 1
     rows = []
-    for code, (severity, message, fix) in registry().items():
-        rows.append(f"| `{code}` | {severity} | {message} | {fix} | {proved.get(code, 'TODO')} |")
+    for code, (severity, message, fix, check) in registry().items():
+        rows.append(f"| `{code}` | {check} | {severity} | {message} | {fix} | {proved.get(code, 'TODO')} |")
     return "\n".join(lines[:start + 2] + rows + lines[end:])
 
 

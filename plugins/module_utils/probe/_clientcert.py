@@ -25,6 +25,8 @@ import threading
 import time
 import typing as t
 
+from ansible_collections.port443.https.plugins.module_utils.host import _files
+
 _HANDSHAKE = 22
 _CERTIFICATE_REQUEST = 13
 _NEW_SESSION_TICKET = 4
@@ -153,10 +155,9 @@ def check_files(cert: str | None, key: str | None) -> str | None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     for option, path in (("client_cert", cert), ("client_key", key)):
         try:
-            with open(path, "rb"):
-                pass
-        except OSError as exc:
-            return f"{option}: cannot read {path!r} ({exc.strerror or exc})"
+            _files.read_bytes(option, path)
+        except _files.FileReadError as exc:
+            return str(exc)
     try:
         load(ctx, (cert, key))
     except ssl.SSLError as exc:

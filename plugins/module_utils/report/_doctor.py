@@ -18,9 +18,9 @@ import typing as t
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
 from ansible_collections.port443.https.plugins.module_utils.firewall import _registry as _firewalls
 from ansible_collections.port443.https.plugins.module_utils.firewall.base import FirewallError, read_cache
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
 WEB_SERVICES = ("nginx", "apache2", "httpd", "caddy", "haproxy", "lighttpd", "traefik", "envoy")
-TLS_FAILURES = ("no_tls_response", "not_tls", "handshake_failure")
 
 
 # ---- listeners (ss) -----------------------------------------------------------------------------------
@@ -156,6 +156,10 @@ def check_certificate_files(item: dict[str, t.Any], names: list[str], run_comman
 
 # ---- diagnosis ----------------------------------------------------------------------------------------
 
+# code -> (severity, cause, message, fix). A diagnosis that is one reason code of the registry (_classify.REASONS)
+# carries that code (unresolvable, filtered, hostname_mismatch, incomplete_chain); the others are the doctor's own:
+# what only the inside view tells apart (service_not_running, localhost_only ...) or a group of reason codes
+# (tls_broken, certificate_problem).
 DIAGNOSES = {
     "ok": ("ok", "ok", "HTTPS works from the outside.", "Nothing to fix."),
     "unresolvable": ("critical", "name does not resolve", "The host name does not resolve from the probing side.",
@@ -166,9 +170,9 @@ DIAGNOSES = {
                           "Configure the web server with a TLS listener on {port} (nginx 'listen {port} ssl;') and reload it; check with ss -tlnp."),
     "localhost_only": ("critical", "listening on localhost only", "The service listens on {port} only on the loopback address, so other hosts cannot connect.",
                        "Bind the listener to all interfaces or the public address (nginx 'listen {port} ssl;' not 'listen 127.0.0.1:{port}'), then reload."),
-    "firewall_drops": ("critical", "firewall drops {port} (timeout)", "Connections to {port} time out: a firewall drops the packets.",
-                       "Allow inbound TCP {port} in the host firewall (ufw allow {port}/tcp, firewall-cmd --add-service=https, an nft accept rule) "
-                       "and in any cloud security group or router in between."),
+    "filtered": ("critical", "firewall drops {port} (timeout)", "Connections to {port} time out: a firewall drops the packets.",
+                 "Allow inbound TCP {port} in the host firewall (ufw allow {port}/tcp, firewall-cmd --add-service=https, an nft accept rule) "
+                 "and in any cloud security group or router in between."),
     "firewall_rejects": ("critical", "firewall rejects {port}", "The service listens but connections to {port} are refused by a firewall REJECT rule.",
                          "Allow inbound TCP {port} in the host firewall instead of rejecting it."),
     "unreachable": ("critical", "{port} unreachable from outside", "The service listens on all interfaces but the outside probe cannot connect.",
@@ -177,7 +181,7 @@ DIAGNOSES = {
                    "Check what listens (ss -tlnp): the listener must speak TLS with a certificate; check SNI routing and the proxy upstream."),
     "hostname_mismatch": ("critical", "certificate does not match hostname", "The served certificate does not cover the name clients use.",
                           "Issue a certificate whose subjectAltName lists the name (or fix SNI so the right certificate is served)."),
-    "chain_incomplete": ("critical", "chain incomplete", "The server sends its certificate without the intermediate CA certificate(s).",
+    "incomplete_chain": ("critical", "chain incomplete", "The server sends its certificate without the intermediate CA certificate(s).",
                          "Serve the full chain: leaf followed by intermediates (nginx ssl_certificate fullchain.pem)."),
     "certificate_problem": ("critical", "certificate problem", "The served certificate is not acceptable to clients.",
                             "See the probe's reasons and fixes."),
@@ -266,7 +270,7 @@ def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, 
     blocked = firewall.get("allows") is False
     if tcp_state == "filtered" or (outside is None and blocked):
         detail = "(the host firewall drops it)" if blocked else "(the host firewall looks open: check cloud security groups and routers)"
-        return _make("firewall_drops", evidence, port, detail=detail)
+        return _make("filtered", evidence, port, detail=detail)
     if tcp_state == "closed":
         if blocked:
             return _make("firewall_rejects", evidence, port)
@@ -275,7 +279,7 @@ def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, 
         return _make("nothing_listening", evidence, port)
     if outside is None:
         return _make("not_probed", evidence, port)
-    tls_fail = [r for r in reasons if r.get("code") in TLS_FAILURES]
+    tls_fail = [r for r in reasons if r.get("code") in _classify.TLS_FAILURES]
     if tls_fail:
         first = tls_fail[0]
         detail = {"not_tls": "plain HTTP (or another protocol) on 443", "no_tls_response": "no answer to the TLS ClientHello",
@@ -285,7 +289,7 @@ def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, 
         hit = next(r for r in reasons if r.get("code") in ("hostname_mismatch", "cn_only"))
         return _make("hostname_mismatch", evidence, port, detail=_paren(hit.get("message")), fix=hit.get("fix") or None)
     if "incomplete_chain" in codes:
-        return _make("chain_incomplete", evidence, port)
+        return _make("incomplete_chain", evidence, port)
     critical = [r for r in reasons if r.get("severity") == "critical"]
     if critical:
         return _make("certificate_problem", evidence, port, detail=critical[0].get("message"), fix=critical[0].get("fix") or None)

@@ -118,7 +118,7 @@ def test_certificates_unreadable(module_env, tmp_path):
     module_env({"ss -H -ltnp": (0, "", "")}, {"ss"})
     res = run({"services": [], "certificates": [{"cert": str(tmp_path / "missing.pem")}]})
     assert res["certificates"][0]["ok"] is False
-    assert "cannot read" in res["certificates"][0]["problems"][0]
+    assert res["certificates"][0]["problems"][0] == f"certificates[0].cert: {str(tmp_path / 'missing.pem')!r} does not exist"
 
 
 @pytest.mark.parametrize("outside, needle", [

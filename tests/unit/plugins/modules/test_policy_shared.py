@@ -16,7 +16,7 @@ BAD_POLICY = [
     ({"critical_days": 4000}, "critical_days: 4000 is out of range (0-3650)"),
     ({"min_rsa_bits": -1}, "min_rsa_bits: -1 is out of range (512-16384)"),
     ({"min_rsa_bits": 100000}, "min_rsa_bits: 100000 is out of range (512-16384)"),
-    ({"ca_path": "/nonexistent/ca.pem"}, "ca_path: cannot read the CA bundle '/nonexistent/ca.pem'"),
+    ({"ca_path": "/nonexistent/ca.pem"}, "ca_path: the CA bundle '/nonexistent/ca.pem' does not exist"),
 ]
 
 

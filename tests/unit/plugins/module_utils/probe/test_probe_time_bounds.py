@@ -176,4 +176,4 @@ def test_unfinished_checks_become_deadline_exceeded(monkeypatch):
     opts = {"checks": ["tcp", "tls_versions", "certificate", "http"], "min_tls_version": "1.2"}
     index, out = _probe._tls_phase(res, reach, opts, 5)  # pylint: disable=protected-access
     assert index == 0 and [r["code"] for r in out["reasons"]] == ["deadline_exceeded"]
-    assert out["status"] == _classify.REASONS["deadline_exceeded"][0] != "ok"
+    assert out["status"] == _classify.REASONS["deadline_exceeded"].severity != "ok"

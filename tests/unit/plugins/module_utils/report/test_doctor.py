@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.report import _doctor
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
@@ -192,20 +193,20 @@ STOPPED = [{"unit": "nginx.service", "loaded": True, "active": False, "active_st
     (inside(listening=False, services=[]), CLOSED, "nothing_listening"),
     (inside(listening=False), CLOSED, "nothing_listening"),
     (inside(scope="loopback"), CLOSED, "localhost_only"),
-    (inside(allows=False), FILTERED, "firewall_drops"),
-    (inside(), FILTERED, "firewall_drops"),
+    (inside(allows=False), FILTERED, "filtered"),
+    (inside(), FILTERED, "filtered"),
     (inside(allows=False), CLOSED, "firewall_rejects"),
     (inside(), CLOSED, "unreachable"),
     (inside(), endpoint("h", "critical", [crit("not_tls", "not TLS (plain HTTP answered with status 200)")]), "tls_broken"),
     (inside(), endpoint("h", "critical", [crit("hostname_mismatch", "does not cover (h not in wrong.example)")]), "hostname_mismatch"),
-    (inside(), endpoint("h", "critical", [crit("incomplete_chain")]), "chain_incomplete"),
+    (inside(), endpoint("h", "critical", [crit("incomplete_chain")]), "incomplete_chain"),
     (inside(), endpoint("h", "critical", [crit("expired")]), "certificate_problem"),
     (inside(), endpoint("h"), "ok"),
     (inside(), None, "not_probed"),
     (None, endpoint("h", "critical", [crit("unresolvable")], tcp="unresolvable"), "unresolvable"),
     (None, CLOSED, "nothing_listening"),
-    (None, FILTERED, "firewall_drops"),
-    (inside(allows=False), None, "firewall_drops"),
+    (None, FILTERED, "filtered"),
+    (inside(allows=False), None, "filtered"),
 ])
 def test_diagnose(ins, out, code):
     diag = _doctor.diagnose(ins, out)
@@ -228,3 +229,17 @@ def test_diagnose_texts():
     other = _doctor.diagnose(inside(listening=False), CLOSED, port=8443)
     assert other["cause"] == "nothing listening on 8443"
     assert any(e.startswith("outside: tcp closed") for e in diag["evidence"])
+
+
+# The diagnoses that are no reason code: what only the inside view tells apart, or a group of reason codes. A new
+# diagnosis that means one reason code must be that code (and this list does not grow).
+DOCTOR_OWN = {"ok", "service_not_running", "nothing_listening", "localhost_only", "firewall_rejects", "unreachable",
+              "tls_broken", "certificate_problem", "not_probed"}
+
+
+def test_diagnosis_codes_are_the_reason_codes_they_mean():
+    shared = set(_doctor.DIAGNOSES) - DOCTOR_OWN
+    assert shared == {"unresolvable", "filtered", "hostname_mismatch", "incomplete_chain"}
+    assert not DOCTOR_OWN & set(_classify.REASONS)
+    for code in shared:
+        assert _doctor.DIAGNOSES[code][0] == _classify.REASONS[code].severity, code
