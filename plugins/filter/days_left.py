@@ -32,6 +32,8 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ item.host }}: {{ item.certificate | port443.https.days_left }} days"
   loop: "{{ audit.endpoints | selectattr('certificate') }}"
+  loop_control:
+    label: "{{ item.host }}:{{ item.port }}"
 
 - name: Days left until a date
   ansible.builtin.debug:

@@ -195,6 +195,9 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ item.host }}:{{ item.port }} {{ item.status }}: {{ item.reasons | map(attribute='code') | join(', ') }}"
   loop: "{{ audit.endpoints | rejectattr('status', 'equalto', 'ok') }}"
+  loop_control:
+    # Each endpoint result is kilobytes: print its address, not the whole item.
+    label: "{{ item.host }}:{{ item.port }}"
 
 - name: Check this host's own listener against an internal CA (inside view)
   port443.https.https_endpoint_info:

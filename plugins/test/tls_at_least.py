@@ -30,6 +30,8 @@ EXAMPLES = r"""
     that:
       - item.tls.negotiated is port443.https.tls_at_least('1.2')
   loop: "{{ audit.endpoints | selectattr('tls.negotiated') }}"
+  loop_control:
+    label: "{{ item.host }}:{{ item.port }}"
 """
 
 RETURN = r"""

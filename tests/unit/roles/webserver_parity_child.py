@@ -143,7 +143,7 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, 
     out["client_cas"] = [[v["name"], v["client_ca"]] for v in role.ev(client["loop"])]
     out["client_ca_dir"] = role.ev(task("client_ca.yml", "Create the directory of the client CA copies")["ansible.builtin.file"]["path"])
     # apply.yml
-    version = task("apply.yml", "Find the version of")
+    version = task("apply.yml", "Find the web server's version")
     out["version_command"] = plain(role.ev(version["ansible.builtin.command"]["argv"])) if role.ev(version["when"]) else []
     role.vars["__webserver_version"] = {"stderr": host["version"]}
     role.vars["__webserver_client_ca_files"] = host["client_ca_files"]
