@@ -48,7 +48,7 @@ class Exchange:
     neither side keeps the connection in TIME_WAIT).
     """
 
-    __slots__ = ("budget", "family", "sockaddr", "sock", "owned", "out", "phase", "started", "due", "latency_ms", "task")
+    __slots__ = ("budget", "family", "sockaddr", "sock", "owned", "out", "phase", "started", "latency_ms", "task", "entry")
 
     RESET = True
     FRESH_STEP = False  # the read phase gets a step of its own after the connect
@@ -62,9 +62,9 @@ class Exchange:
         self.out = out
         self.phase = "start"
         self.started = 0.0
-        self.due = 0.0
         self.latency_ms: float | None = None
         self.task: Task | None = None
+        self.entry: list[Exchange | None] = [None]  # its place in the loop's timer heap (emptied when it ends)
 
     def connected(self) -> t.Any:
         """The connect completed (latency_ms is set): None to go on with sending and reading."""
@@ -118,7 +118,9 @@ class Reactor:
         self._sel = selectors.DefaultSelector()
         self._waiting: collections.deque[Task] = collections.deque()
         self._active = 0
-        self._heap: list[tuple[float, int, t.Any]] = []  # (due, seq, Exchange or Timer)
+        # (due, seq, Timer or [Exchange]): an exchange's entry is emptied when it ends or gets a new step, so the
+        # entries left behind until they are due hold nothing.
+        self._heap: list[tuple[float, int, t.Any]] = []
         self._seq = itertools.count()
         self._timers = 0  # live Timers
         self._calls: collections.deque[t.Callable[[], None]] = collections.deque()
@@ -187,8 +189,9 @@ class Reactor:
                         if item.live:
                             self.cancel(item)
                             item.fn()
-                    elif item.phase != "done" and item.due <= now:  # else ended, or an older step of a FRESH_STEP exchange
-                        self._finish(item, item.timed_out(item.phase))
+                    elif item[0] is not None:
+                        ex = item[0]
+                        self._finish(ex, ex.timed_out(ex.phase))
         finally:
             self.close()
 
@@ -224,9 +227,13 @@ class Reactor:
             if ex.phase != "done":
                 return
 
+    def _deadline(self, ex: Exchange, due: float) -> None:
+        ex.entry[0] = None
+        ex.entry = [ex]
+        heapq.heappush(self._heap, (due, next(self._seq), ex.entry))
+
     def _start(self, ex: Exchange) -> t.Any:
         ex.started = time.monotonic()
-        ex.due = ex.started + ex.budget.step()
         if ex.sock is None:
             try:
                 sock = socket.socket(ex.family, socket.SOCK_STREAM)
@@ -248,7 +255,7 @@ class Reactor:
         else:
             ex.phase = "read"
             self._sel.register(ex.sock, selectors.EVENT_READ, ex)
-        heapq.heappush(self._heap, (ex.due, next(self._seq), ex))
+        self._deadline(ex, ex.started + ex.budget.step())
         return None
 
     def _event(self, ex: Exchange) -> None:
@@ -264,8 +271,7 @@ class Reactor:
                 self._finish(ex, result)
                 return
             if ex.FRESH_STEP:
-                ex.due = time.monotonic() + ex.budget.step()
-                heapq.heappush(self._heap, (ex.due, next(self._seq), ex))
+                self._deadline(ex, time.monotonic() + ex.budget.step())
             if not ex.out:
                 ex.phase = "read"
                 self._sel.modify(sock, selectors.EVENT_READ, ex)
@@ -292,8 +298,10 @@ class Reactor:
         if ex.sock is not None:
             self._sel.unregister(ex.sock)
         ex.phase = "done"
+        ex.entry[0] = None
         ex.close()
-        self._advance(t.cast(Task, ex.task), result)
+        task, ex.task = ex.task, None
+        self._advance(t.cast(Task, task), result)
 
 
 def run_one(exchange: Exchange) -> t.Any:
