@@ -99,15 +99,12 @@ class Exchange:
 
 
 class Timer:
-    """A callback at a moment, cancellable; it keeps the loop running until it fires or is cancelled."""
+    """A callback at a moment (Reactor.call_at); it keeps the loop running until it fires or is cancelled."""
 
-    __slots__ = ("due", "fn", "live")
+    __slots__ = ("fn", "live")
 
-    def __init__(self, due: float, fn: t.Callable[[], None]) -> None:
-        self.due, self.fn, self.live = due, fn, True
-
-    def cancel(self) -> None:
-        self.live = False
+    def __init__(self, fn: t.Callable[[], None]) -> None:
+        self.fn, self.live = fn, True
 
 
 class Reactor:
@@ -134,12 +131,13 @@ class Reactor:
         self._waiting.append(task)
 
     def call_at(self, due: float, fn: t.Callable[[], None]) -> Timer:
-        timer = Timer(due, fn)
+        timer = Timer(fn)
         self._timers += 1
         heapq.heappush(self._heap, (due, next(self._seq), timer))
         return timer
 
     def cancel(self, timer: Timer) -> None:
+        """The timer will not fire (no effect when it has fired already)."""
         if timer.live:
             timer.live = False
             self._timers -= 1
