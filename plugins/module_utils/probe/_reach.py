@@ -11,7 +11,6 @@ one timeout in total, whatever their number (plain Python)."""
 from __future__ import annotations
 
 import collections
-import time
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.probe import _net, _reactor
