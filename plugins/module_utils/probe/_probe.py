@@ -157,12 +157,16 @@ class EndpointRun:
     budget (BUDGET_FACTOR x timeout in all, each step at most timeout; spent only while its work runs, not while it
     waits for a free slot or worker)."""
 
+    __slots__ = ("ep", "settings", "result", "budget", "reach", "family", "sockaddr", "unfinished", "cipher_target")
+
     def __init__(self, index: int, ep: dict[str, t.Any], settings: Settings) -> None:
         self.ep = ep
         self.settings = settings
         self.result = _empty_result(ep)
         self.budget = _net.Budget(BUDGET_FACTOR * settings.timeout, settings.timeout, running=False)
-        self.reach = _reach.Reach(index, ep, self.budget)
+        self.reach: _reach.Reach | None = _reach.Reach(index, ep, self.budget)  # until the reachability phase ends
+        self.family: int = 0  # the address that answered, for every later connection
+        self.sockaddr: tuple[t.Any, ...] = ()
         self.unfinished: list[str] = []  # what got no verdict for want of time
         self.cipher_target: _ciphers.Target | None = None  # set by the TLS phase when the ciphers check is to run
 
@@ -177,7 +181,8 @@ class EndpointRun:
     def reached(self) -> bool:
         """The result as far as the reachability phase tells (TCP state, addresses tried, the reason when it ends
         there); True when the endpoint goes on to the TLS phase."""
-        reach, ep, res = self.reach, self.ep, self.result
+        reach, ep, res = t.cast(_reach.Reach, self.reach), self.ep, self.result
+        self.reach = None  # what the result does not copy (addresses, attempts) is not kept
         res["tcp"].update(state=reach.state, latency_ms=reach.latency_ms, error=reach.error,
                           attempts=[{k: a.get(k) for k in ("address", "state", "latency_ms", "error")} for a in reach.attempts])
         if reach.state == "unresolvable":
@@ -187,6 +192,7 @@ class EndpointRun:
             self.reason("dns_timeout", reach.error)
             return False
         if reach.sockaddr is not None:
+            self.family, self.sockaddr = t.cast(int, reach.family), reach.sockaddr
             res["address"] = reach.sockaddr[0]
         if reach.state in ("closed", "filtered"):
             detail = "; ".join(f"{_hostport(a['address'], ep['port'])}: {a['error']}" for a in reach.attempts) or reach.error
@@ -217,7 +223,7 @@ class EndpointRun:
 
     def _connect(self) -> socket.socket | None:
         """A new connection to the address that answered (None when it fails)."""
-        return _net.connect(self.reach.family, self.reach.sockaddr, self.budget.step())[1]
+        return _net.connect(self.family, self.sockaddr, self.budget.step())[1]
 
     def _tls_steps(self) -> None:
         ep, cfg, budget, tls = self.ep, self.settings, self.budget, self.result["tls"]
@@ -225,13 +231,13 @@ class EndpointRun:
         if budget.expired:
             self.unfinished.append("tls")
             return
-        state, sock, _lat, error = _net.connect(self.reach.family, self.reach.sockaddr, budget.step())
+        state, sock, _lat, error = _net.connect(self.family, self.sockaddr, budget.step())
         if sock is None:
             if budget.expired:
                 self.unfinished.append("tls")
                 return
             self.result["tcp"].update(state=state, error=error)
-            self.reason(state, f"{_hostport(self.reach.sockaddr[0], ep['port'])}: answered, then a new connection failed: {error}")
+            self.reason(state, f"{_hostport(self.sockaddr[0], ep['port'])}: answered, then a new connection failed: {error}")
             return
         step = budget.step()
         hs = self._main_handshake(sock, step, keep="http" in checks)
@@ -264,7 +270,7 @@ class EndpointRun:
             if hs.kind == "not_tls":
                 plain = None
                 if not budget.expired:
-                    plain = _net.tcp_request(self.reach.family, self.reach.sockaddr, _http.request_bytes(ep["server_name"]), budget.step())
+                    plain = _net.tcp_request(self.family, self.sockaddr, _http.request_bytes(ep["server_name"]), budget.step())
                 status, _headers = _http.parse_response(plain)
                 self.reason("not_tls", f"plain HTTP answered with status {status}" if status else hs.error)
                 tls["versions"] = {v: False for v in _classify.TLS_VERSIONS}
@@ -285,7 +291,7 @@ class EndpointRun:
             # Also when the handshake failed: a server that accepts only suites the local TLS library no longer
             # speaks (3DES, RC4, export) fails it, and the hand-built ClientHellos still see what it accepts.
             # The enumeration itself runs after the TLS phase, for all endpoints at once (_ciphers_phase).
-            self.cipher_target = _ciphers.Target(self.reach.family, self.reach.sockaddr, ep["server_name"], budget)
+            self.cipher_target = _ciphers.Target(self.family, self.sockaddr, ep["server_name"], budget)
 
         if hs.ok and hs.chain_der and ("certificate" in checks or "revocation" in checks):
             if not _x509.HAS_CRYPTOGRAPHY:
@@ -315,7 +321,7 @@ class EndpointRun:
                             client_cert=cfg.client_cert)
         if hs.kind != "verify_failed":
             return hs
-        _state, again, _lat, error = _net.connect(self.reach.family, self.reach.sockaddr, self.budget.step())
+        _state, again, _lat, error = _net.connect(self.family, self.sockaddr, self.budget.step())
         if again is None:
             hs.kind, hs.error = "error", f"the chain was rejected ({hs.verify_message}); reconnecting to read it failed: {error}"
             return hs
@@ -424,9 +430,9 @@ class EndpointRun:
         out: dict[str, t.Any] = {"redirect": None, "hsts": None, "path": ep.get("http_path") or "/", "status": None, "location": None}
         self.result["http"] = out
         # Port 80 (or http_port): plain request, expect a redirect to the https URL.
-        sockaddr = self.reach.sockaddr
+        sockaddr = self.sockaddr
         http_addr = (sockaddr[0], ep["http_port"]) + tuple(sockaddr[2:])
-        raw = _net.tcp_request(self.reach.family, http_addr, _http.request_bytes(_http.host_header(ep["server_name"], ep["http_port"], 80), "GET"),
+        raw = _net.tcp_request(self.family, http_addr, _http.request_bytes(_http.host_header(ep["server_name"], ep["http_port"], 80), "GET"),
                                self.budget.step())
         status, headers = _http.parse_response(raw)
         redirect = _http.evaluate_redirect(status, headers, ep["server_name"], ep["port"])
@@ -494,7 +500,7 @@ def _run(endpoints: list[dict[str, t.Any]], settings: Settings) -> list[dict[str
             run.conclude()
 
     try:
-        _reach.reach_all([run.reach for run in runs], hello=want_tls, max_inflight=_reach.inflight_cap(workers), on_done=reached)
+        _reach.reach_all([t.cast(_reach.Reach, run.reach) for run in runs], hello=want_tls, max_inflight=_reach.inflight_cap(workers), on_done=reached)
         for future in futures:
             future.result()
     finally:

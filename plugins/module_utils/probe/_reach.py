@@ -64,6 +64,8 @@ class Reach:
     """Outcome of the reachability phase for one endpoint. Its budget is the endpoint's: it runs while the name is
     looked up and while addresses are tried, not while the endpoint waits for a free slot."""
 
+    __slots__ = ("index", "ep", "budget", "state", "addresses", "attempts", "family", "sockaddr", "latency_ms", "error", "answered")
+
     def __init__(self, index: int, ep: dict[str, t.Any], budget: _net.Budget) -> None:
         self.index = index
         self.ep = ep
@@ -182,6 +184,7 @@ def reach_all(reaches: list[Reach], hello: bool, max_inflight: int, on_done: t.C
             else:
                 r.addresses = [(f, _net.with_port(sa, r.ep["port"])) for f, sa in addresses]
                 reactor.submit(_try_addresses(r, hello, on_done))
+        item.reaches = []
 
     def collect(item: _Lookup) -> None:
         if item.over:
@@ -200,6 +203,7 @@ def reach_all(reaches: list[Reach], hello: bool, max_inflight: int, on_done: t.C
             r.budget.pause()
             r.state, r.error = "dns_timeout", f"{item.name} did not resolve within {item.wait:g}s"
             on_done(r)
+        item.reaches = []
         start_lookups()
 
     start_lookups()

@@ -155,7 +155,7 @@ def _run(budget=10, opts=None):
     opts = {"checks": ["tcp", "tls_versions"], "min_tls_version": "1.2", "timeout": 5, **(opts or {})}
     run = _probe.EndpointRun(0, {"host": "h", "port": 443, "server_name": "h", "address": None}, _probe.Settings(opts))
     run.budget = _net.Budget(budget, 5)
-    run.reach.family, run.reach.sockaddr = socket.AF_INET, ("127.0.0.1", 443)
+    run.reach, run.family, run.sockaddr = None, socket.AF_INET, ("127.0.0.1", 443)
     return run
 
 
