@@ -162,7 +162,7 @@ class EndpointRun:
     def __init__(self, index: int, ep: dict[str, t.Any], settings: Settings) -> None:
         self.ep = ep
         self.settings = settings
-        self.result = _empty_result(ep)
+        self.result: dict[str, t.Any] = {}  # filled in from the reachability phase on (few live objects until then)
         self.budget = _net.Budget(BUDGET_FACTOR * settings.timeout, settings.timeout, running=False)
         self.reach: _reach.Reach | None = _reach.Reach(index, ep, self.budget)  # until the reachability phase ends
         self.family: int = 0  # the address that answered, for every later connection
@@ -181,8 +181,9 @@ class EndpointRun:
     def reached(self) -> bool:
         """The result as far as the reachability phase tells (TCP state, addresses tried, the reason when it ends
         there); True when the endpoint goes on to the TLS phase."""
-        reach, ep, res = t.cast(_reach.Reach, self.reach), self.ep, self.result
+        reach, ep = t.cast(_reach.Reach, self.reach), self.ep
         self.reach = None  # what the result does not copy (addresses, attempts) is not kept
+        res = self.result = _empty_result(ep)
         res["tcp"].update(state=reach.state, latency_ms=reach.latency_ms, error=reach.error,
                           attempts=[{k: a.get(k) for k in ("address", "state", "latency_ms", "error")} for a in reach.attempts])
         if reach.state == "unresolvable":

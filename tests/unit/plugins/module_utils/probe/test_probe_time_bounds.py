@@ -156,6 +156,7 @@ def _run(budget=10, opts=None):
     run = _probe.EndpointRun(0, {"host": "h", "port": 443, "server_name": "h", "address": None}, _probe.Settings(opts))
     run.budget = _net.Budget(budget, 5)
     run.reach, run.family, run.sockaddr = None, socket.AF_INET, ("127.0.0.1", 443)
+    run.result = _probe._empty_result(run.ep)  # pylint: disable=protected-access
     return run
 
 
@@ -206,4 +207,6 @@ def test_a_run_holds_no_private_keys_in_options_or_results(tmp_path):
     settings = _probe.Settings(opts, run_command=lambda argv: (0, ""))
     assert not [k for k in opts if k.startswith("_")] and settings.client_cert is None and settings.verify_ca == ""
     run = _probe.EndpointRun(0, endpoints[0], settings)
-    assert not [k for k in run.result if k.startswith("_")]
+    run.reach.state = "unresolvable"
+    assert run.reached() is False and run.reach is None
+    assert not [k for k in run.result if k.startswith("_")] and run.result["reasons"][0]["code"] == "unresolvable"
