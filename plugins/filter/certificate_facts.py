@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: certificate_facts
 short_description: Facts about the certificates in a PEM text
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - port443.https contributors (@port443)
 description:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: days_left
 short_description: Whole days until a certificate expires
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - port443.https contributors (@port443)
 description:
@@ -32,6 +32,8 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ item.host }}: {{ item.certificate | port443.https.days_left }} days"
   loop: "{{ audit.endpoints | selectattr('certificate') }}"
+  loop_control:
+    label: "{{ item.host }}:{{ item.port }}"
 
 - name: Days left until a date
   ansible.builtin.debug:

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: tls_profile
 short_description: Render a Mozilla server-side TLS profile for nginx, Apache or Caddy
-version_added: 0.1.0
+version_added: 1.0.0
 author: port443.https contributors
 description:
   - Takes the name of a profile from Mozilla's server-side TLS guidelines (versions 5.7, 5.8 and 6.0, shipped

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: tls_version_compare
 short_description: Compare two TLS versions
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - port443.https contributors (@port443)
 description:
@@ -40,7 +40,7 @@ _value:
   type: int
 """
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 
 

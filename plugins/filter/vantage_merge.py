@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: vantage_merge
 short_description: Merge HTTPS probe results from several vantage points into one list and an endpoint x vantage matrix
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - port443.https contributors (@port443)
 description:
@@ -46,11 +46,12 @@ RETURN = r"""
 _value:
   description:
     - C(endpoints), the flat result list for M(port443.https.https_report), and C(matrix)
-      (C(vantages), C(rows) with C(endpoint), C(status), C(cells) per vantage and C(findings), and C(differences)).
+      (C(vantages), C(rows) with C(endpoint), C(status), C(cells) per vantage, C(findings) and C(differs) (in what
+      the cells disagree), and C(differences), the number of rows with a finding or a disagreement).
   type: dict
 """
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
+from ansible_collections.port443.https.plugins.module_utils.report import _vantage
 from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 
 

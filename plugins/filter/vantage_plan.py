@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: vantage_plan
 short_description: Assign endpoints to vantage points for a multi-vantage (or sharded) HTTPS audit
-version_added: 0.2.0
+version_added: 1.0.0
 author:
   - port443.https contributors (@port443)
 description:
@@ -57,7 +57,7 @@ _value:
   type: dict
 """
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
+from ansible_collections.port443.https.plugins.module_utils.report import _vantage
 from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 
 

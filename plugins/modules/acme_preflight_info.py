@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: acme_preflight_info
 short_description: Check the names of an ACME order before a CA is asked
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Validates the names of a certificate order (DNS names, a wildcard only as the whole leftmost label and only with
     DNS-01, no IP address with DNS-01, no duplicates), checks that they resolve and that their CAA records (RFC 8659)

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: caddyfile_info
 short_description: Tell who owns Caddy's main Caddyfile before the webserver role changes anything
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - The P(port443.https.webserver#role) role keeps its Caddy site blocks in a file of its own (O(site_file)) that the
     main Caddyfile (O(path)) imports. This module decides, read-only, whether the role may write the main file.

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: certificate_file_info
 short_description: Evaluate certificate, chain and key files on a host
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Parses a PEM certificate (optionally followed by its chain), a separate chain file and a private key, and
     reports what a client would think of them, with the same verdicts as M(port443.https.https_endpoint_info)
@@ -99,8 +99,8 @@ reasons:
   sample: []
 certificate:
   description:
-    - Facts about the leaf (C(subject), C(issuer), C(serial), C(not_before), C(not_after), C(days_left), C(sans),
-      C(key_type), C(key_size), C(signature_algorithm), C(fingerprint_sha256)), the C(chain) (facts per certificate
+    - Facts about the leaf (C(subject), C(issuer), C(serial), C(not_before), C(not_after), C(days_left), C(hours_left),
+      C(sans), C(key_type), C(key_size), C(signature_algorithm), C(fingerprint_sha256)), the C(chain) (facts per certificate
       in file order, each with subject, issuer, serial, validity, key and signature algorithm), C(verification)
       (V(trusted), or the reason code explaining the rejection, as for M(port443.https.https_endpoint_info), or V(unknown)),
       C(trusted) (V(true) only when C(openssl verify) accepted the chain), C(validator) (what it said), C(path),
@@ -117,7 +117,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile, _x509
-from ansible_collections.port443.https.plugins.module_utils.profiles import _policy
+from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
 
 
 def _joined(outcome: tuple[int, str, str]) -> tuple[int, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: certificate_state_info
 short_description: Decide in one read-only step whether the certificate role has anything to change
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - The first step of the C(port443.https.certificate) role (its C(main) entry point). It learns, without changing
     anything, whether the role's full path (packages, directories, key, signing, copies, full chain, trust store)
@@ -207,6 +207,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
+from ansible_collections.port443.https.plugins.module_utils.host import _packages as packages
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
     "source": {"type": "str", "required": True, "choices": ["selfsigned", "internal_ca", "provided", "acme"]},
@@ -253,21 +254,13 @@ def main() -> t.NoReturn:
         module.fail_json(msg="sans: must not be empty (certificate_sans)")
     if params["source"] == "internal_ca" and not (params["ca_copy_path"] and params["trust_path"]):
         module.fail_json(msg="ca_copy_path and trust_path: required with source internal_ca")
-    dpkg = module.get_bin_path("dpkg-query")
+    has_dpkg = module.get_bin_path("dpkg-query") is not None
 
-    def dpkg_status(packages: list[str]) -> dict[str, str]:
-        if not dpkg:
-            return {}
-        _rc, out, _err = module.run_command([dpkg, "-W", "-f=${Package} ${Status}\\n"] + packages)
-        status = {}
-        for line in out.splitlines():
-            words = line.split()
-            # "want flag status": apt's state=present is satisfied by an installed package (held or not).
-            if len(words) == 4 and words[2] == "ok" and words[3] == "installed":
-                status[words[0].split(":")[0]] = "installed"
-        return status
+    def packages_missing(names: list[str]) -> list[str]:
+        # Without dpkg-query (not a Debian host) every package counts as missing: the full path decides.
+        return packages.missing(module.run_command, names) if has_dpkg else list(names)
 
-    reasons = list(params["full_path_reasons"]) + _certstate.host_state(params, dpkg_status)
+    reasons = list(params["full_path_reasons"]) + _certstate.host_state(params, packages_missing)
     module.exit_json(changed=False, drift=bool(reasons), reasons=reasons)
 
 

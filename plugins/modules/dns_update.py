@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: dns_update
 short_description: Publish or remove TXT records through RFC 2136 dynamic updates signed with TSIG
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Adds or removes exact TXT values (for example C(_acme-challenge) records of an ACME DNS-01 order) with RFC 2136
     dynamic updates signed with a TSIG key (RFC 8945), the standard BIND, Knot and PowerDNS speak.

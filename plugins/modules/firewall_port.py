@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: firewall_port
 short_description: Open or close ports in the host firewall (ufw, firewalld, nftables, iptables) without locking out SSH
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Ensures that inbound TCP or UDP ports (single ports or ranges) are allowed, or no longer allowed, by the firewall the
     host really uses, one of C(ufw), C(firewalld), C(nftables) or C(iptables)/C(ip6tables).
@@ -77,12 +77,20 @@ options:
   packages:
     description:
       - Debian packages the backend needs (for example V(ufw), or V(iptables) and V(iptables-persistent)).
-      - When one of them is not installed (as dpkg's database says), the module changes nothing and returns them in
-        RV(missing_packages), so that the caller installs them and runs the module again; when all are installed it
-        proceeds. This spares a package-manager run on every converged run.
+      - When one of them is not installed (as dpkg's database says; a held package counts as installed, as for
+        M(ansible.builtin.apt) with O(ansible.builtin.apt#module:state=present)), the module changes nothing and
+        returns them in RV(missing_packages), so that the caller installs them and runs the module again; when all are
+        installed it proceeds. This spares a package-manager run on every converged run.
     type: list
     elements: str
     default: []
+  check_packages:
+    description:
+      - Check the Debian packages the collection knows O(backend) needs (V(ufw); V(firewalld); V(nftables); V(iptables)
+        and V(iptables-persistent)) as O(packages) does, so that the caller need not list them. Needs a O(backend) other
+        than V(auto).
+    type: bool
+    default: false
   rules:
     description:
       - Several sets of ports, each with its own protocol, state, sources and comment, applied in one run. The
@@ -261,8 +269,8 @@ EXAMPLES = r"""
 
 RETURN = r"""
 missing_packages:
-  description: The packages of O(packages) that are not installed; when returned, nothing else was done.
-  returned: when some of O(packages) are not installed
+  description: The packages of O(packages) and O(check_packages) that are not installed; when returned, nothing else was done.
+  returned: when some of them are not installed
   type: list
   elements: str
   sample: [ufw]
@@ -380,43 +388,8 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.port443.https.plugins.module_utils.firewall import rollback
-from ansible_collections.port443.https.plugins.module_utils.host import _packages as packages
-from ansible_collections.port443.https.plugins.module_utils.firewall.base import (
-    FirewallError,
-    build_rules,
-    build_wanted,
-    read_cache,
-    render_rules,
-    validate_comment,
-)
-from ansible_collections.port443.https.plugins.module_utils.firewall.detect import BINARIES, detect_backend, ssh_ports
-from ansible_collections.port443.https.plugins.module_utils.firewall.firewalld import FirewalldBackend
-from ansible_collections.port443.https.plugins.module_utils.firewall.iptables import IptablesBackend
-from ansible_collections.port443.https.plugins.module_utils.firewall.nftables import NftablesBackend
-from ansible_collections.port443.https.plugins.module_utils.firewall.ufw import UfwBackend
-
-BOOT_SERVICES = {"nftables": "nftables", "iptables": "netfilter-persistent"}
-GUARD_REASONS = {
-    "nftables": "nftables: the module changes no policy, so it adds no SSH rule; the rules found are reported",
-    "iptables": "iptables: the module changes no policy, so it adds no SSH rule; the rules found are reported",
-}
-
-
-def make_backend(name: str, module: AnsibleModule, runner, options: dict[str, t.Any]):
-    which = module.get_bin_path
-    if name == "ufw":
-        return UfwBackend(runner, options, ufw=which("ufw"))
-    if name == "firewalld":
-        return FirewalldBackend(runner, options, cmd=which("firewall-cmd"), offline_cmd=which("firewall-offline-cmd"),
-                                systemctl=which("systemctl"))
-    if name == "nftables":
-        return NftablesBackend(runner, options, nft=which("nft"), unshare=which("unshare"))
-    return IptablesBackend(runner, options, binaries={"ipv4": which("iptables"), "ipv6": which("ip6tables")})
-
-
-def rule_dict(rule) -> dict[str, t.Any]:
-    return {"protocol": rule.proto, "port": rule.port_text("-"), "source": rule.source, "families": rule.families()}
+from ansible_collections.port443.https.plugins.module_utils.firewall import _registry as registry
+from ansible_collections.port443.https.plugins.module_utils.firewall._run import FirewallRun, RunFailed
 
 
 def main() -> t.NoReturn:
@@ -433,7 +406,7 @@ def main() -> t.NoReturn:
             "protocol": {"type": "str", "choices": ["tcp", "udp"], "default": "tcp"},
             "state": {"type": "str", "choices": ["open", "closed"], "default": "open"},
             "source": {"type": "list", "elements": "str"},
-            "backend": {"type": "str", "choices": ["auto", "ufw", "firewalld", "nftables", "iptables"], "default": "auto"},
+            "backend": {"type": "str", "choices": ["auto"] + registry.names(), "default": "auto"},
             "zone": {"type": "str"},
             "comment": {"type": "str"},
             "persistent": {"type": "bool", "default": True},
@@ -442,173 +415,26 @@ def main() -> t.NoReturn:
             "rollback_timeout": {"type": "int"},
             "confirm": {"type": "bool", "default": False},
             "packages": {"type": "list", "elements": "str", "default": []},
+            "check_packages": {"type": "bool", "default": False},
         },
         required_if=[("confirm", False, ("port", "rules"), True)],
         mutually_exclusive=[("port", "rules")],
         supports_check_mode=True,
     )
-    p = module.params
 
     def run_command(argv: list[str], data: str | None = None) -> tuple[int, str, str]:
         return module.run_command(argv, data=data, binary_data=data is not None,
                                   environ_update={"LC_ALL": "C", "LANGUAGE": "C"})
 
-    # The backend detection and the backend read the same status once (ufw status, firewall-cmd --state, nft -j -a list
-    # ruleset); the cache is dropped before anything changes.
-    runner, drop_cache = read_cache(run_command)
-
-    which = module.get_bin_path
-
-    if p["confirm"]:
-        try:
-            rollback.Lock(create=not module.check_mode).acquire()
-            earlier = rollback.settle(runner, which, module.check_mode)
-            if earlier.get("expired"):
-                module.fail_json(msg="too late to confirm: " + earlier["message"], rollback={"armed": False, "earlier": earlier})
-            confirmed = rollback.confirm(runner, which, module.check_mode)
-        except (OSError, RuntimeError) as exc:
-            module.fail_json(msg=f"cannot disarm the rollback: {exc}")
-        info: dict[str, t.Any] = {"armed": False, "confirmed": confirmed > 0, "generations": confirmed}
-        if earlier.get("stale"):
-            info["earlier"] = earlier
-            module.warn(earlier["message"])
-        module.exit_json(changed=confirmed > 0 or bool(earlier.get("stale")), rollback=info,
-                         backend=p["backend"], rules_added=[], rules_removed=[], commands=[], files=[])
-
-    # 1. Validate everything before touching anything.
+    run = FirewallRun(module.params, run_command, module.get_bin_path, check_mode=module.check_mode, diff=module._diff,
+                      environ=os.environ)
     try:
-        validate_comment(p["comment"])
-        if p["rules"] is not None:
-            wanted = build_wanted(p["rules"], p)
-        else:
-            wanted = [(rule, p["state"] == "open") for rule in build_rules(p["port"], p["protocol"], p["source"])]
-        if p["rollback_timeout"] is not None and not 1 <= p["rollback_timeout"] <= 86400:
-            raise FirewallError("rollback_timeout: use 1 to 86400 seconds")
-        for port in p["ssh_ports"] or []:
-            if not 1 <= port <= 65535:
-                raise FirewallError(f"ssh_ports: {port} is out of range (1-65535)")
-    except FirewallError as exc:
-        module.fail_json(msg=str(exc))
-
-    # 1b. The backend's packages: when one is missing, change nothing and say which (the caller installs them first).
-    absent = packages.missing(run_command, p["packages"])
-    if absent:
-        module.exit_json(changed=False, missing_packages=absent, backend=p["backend"], rules_added=[], rules_removed=[],
-                         commands=[], files=[])
-
-    # 2. Serialise with other runs and with the rollback restore: the lock is held until the module exits.
-    try:
-        rollback.Lock(create=not module.check_mode).acquire()
-        earlier = rollback.settle(runner, which, module.check_mode)
-    except rollback.RollbackError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg=f"cannot settle the rollback of an earlier run: {exc}")
-    if earlier.get("stale") or earlier.get("expired"):
-        module.warn(earlier["message"])
-
-    # 3. Choose the backend.
-    try:
-        if p["backend"] == "auto":
-            backend_name, reason = detect_backend(runner, which, enable=p["enable"])
-        else:
-            backend_name, reason = p["backend"], "requested"
-            missing = [b for b in BINARIES[backend_name] if not which(b)]
-            if missing:
-                raise FirewallError(f"backend={backend_name}: {', '.join(missing)} is not installed on this host")
-    except FirewallError as exc:
-        module.fail_json(msg=str(exc))
-
-    options = {"comment": p["comment"], "persistent": p["persistent"], "enable": p["enable"], "zone": p["zone"]}
-    result: dict[str, t.Any] = {"backend": backend_name, "backend_reason": reason}
-    if p["enable"]:
-        found = ssh_ports(os.environ, runner, which, explicit=p["ssh_ports"] or ())
-        options["ssh_ports"] = found["ports"]
-        options["ssh_port_sources"] = found["port_sources"]
-        result["ssh_port"] = found["ports"][0]
-
-    backend = make_backend(backend_name, module, runner, options)
-    try:
-        state = backend.read_state()
-        plan = backend.plan_wanted(state, wanted)
-        if p["enable"] and backend_name in BOOT_SERVICES and which("systemctl"):
-            svc = BOOT_SERVICES[backend_name]
-            rc, out, _err = runner([which("systemctl"), "is-enabled", svc])
-            if out.strip() not in ("enabled", "enabled-runtime", "static", "alias"):
-                if rc == 4 or "not-found" in out or "No such file" in _err:
-                    backend.warnings.append(f"{svc}.service is not installed: persisted rules are not loaded at boot")
-                else:
-                    plan.add_step([which("systemctl"), "enable", svc])
-                    plan.enable = True
-                    plan.extra.append(f"enable {svc}.service so the persisted rules load at boot")
-        if p["enable"]:
-            guard = plan.ssh_guard or backend.ssh_guard(
-                state, GUARD_REASONS.get(backend_name, f"{backend_name} is already active: nothing is enabled"))
-            guard["notes"] = found["notes"]
-            result["ssh_guard"] = guard
-    except FirewallError as exc:
-        module.fail_json(msg=str(exc), backend=backend_name, backend_reason=reason)
-
-    before = state["rules"]
-    after = {fam: list(v) for fam, v in before.items()}
-    for rule in plan.added:
-        for fam in rule.families():
-            if rule.describe() not in after[fam]:
-                after[fam].append(rule.describe())
-    for rule in plan.removed:
-        for fam in rule.families():
-            if rule.describe() in after[fam]:
-                after[fam].remove(rule.describe())
-    after = {fam: sorted(v) for fam, v in after.items()}
-
-    result.update(
-        changed=plan.changed,
-        active=bool(state.get("active")),
-        rules_added=[rule_dict(r) for r in plan.added],
-        rules_removed=[rule_dict(r) for r in plan.removed],
-        commands=list(plan.commands),
-        files=sorted(set(plan.files) | set(plan.saves)),
-        rules=after,
-        notes=list(plan.extra),
-    )
-    if module._diff:
-        result["diff"] = {"before": render_rules(before), "after": render_rules(after),
-                          "before_header": f"{backend_name} rules (before)", "after_header": f"{backend_name} rules (after)"}
-    if p["rollback_timeout"] or earlier:
-        result["rollback"] = {"armed": False, "timeout": p["rollback_timeout"]}
-        if earlier:
-            result["rollback"]["earlier"] = earlier
-    if plan.changed and earlier.get("pending") and not p["rollback_timeout"]:
-        # A rollback of an earlier run would put back files this change writes: refuse rather than let it undo this run.
-        module.fail_json(msg=(f"nothing changed: a commit-confirmed change of an earlier run is pending (armed at"
-                              f" {earlier['armed_at']}, reverted in {earlier['due_in']} s unless confirmed). Confirm it first"
-                              " (confirm=true), or give rollback_timeout so this change is rolled back with it"), **result)
-
-    drop_cache()
-    if plan.changed and not module.check_mode:
-        paths = backend.persist_paths()
-        if p["rollback_timeout"]:
-            try:
-                result["rollback"].update(rollback.arm(runner, plan, paths, p["rollback_timeout"], which))
-            except (OSError, RuntimeError) as exc:
-                module.fail_json(msg=f"nothing changed: cannot arm the rollback: {exc}", **result)
-        try:
-            backend.apply(plan)
-        except (FirewallError, OSError) as exc:
-            if p["rollback_timeout"]:
-                rollback.seal(paths, result["rollback"]["generation"])
-            module.fail_json(msg=f"applying the change failed: {exc}", **result)
-        if p["rollback_timeout"]:
-            # Armed before the change (in case applying it cuts us off); the window counts from the end of the change.
-            try:
-                rollback.seal(paths, result["rollback"]["generation"])
-                result["rollback"].update(rollback.start_timer(runner, p["rollback_timeout"], which, result["rollback"]["generation"]))
-            except (OSError, RuntimeError) as exc:
-                module.fail_json(msg=f"the change is applied but the rollback timer could not be restarted: {exc}", **result)
-    elif plan.changed and p["rollback_timeout"]:
-        result["rollback"]["would_arm"] = True
-
-    for warning in backend.warnings:
+        result = run.execute()
+    except RunFailed as exc:
+        for warning in run.warnings:
+            module.warn(warning)
+        module.fail_json(msg=exc.msg, **exc.result)
+    for warning in run.warnings:
         module.warn(warning)
     module.exit_json(**result)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: https_doctor_info
 short_description: The inside view of a host for HTTPS troubleshooting, and one diagnosis with the fix
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - "Answers, on the managed host, the questions of the port 443 troubleshooting checklist: is anything listening on
     443 and 80, on which addresses (all interfaces, a specific address, or 127.0.0.1 only) and which process
@@ -140,6 +140,10 @@ certificates:
 diagnosis:
   description:
     - C(code), C(cause) (the short human name), C(severity), C(message), C(fix) and C(evidence) (the facts it rests on).
+    - C(code) is the reason code of O(outside) where the diagnosis is one (V(unresolvable), V(filtered),
+      V(hostname_mismatch), V(incomplete_chain); see P(port443.https.reason_explain#filter)), else one of the doctor's
+      own V(ok), V(service_not_running), V(nothing_listening), V(localhost_only), V(firewall_rejects), V(unreachable),
+      V(tls_broken), V(certificate_problem) or V(not_probed).
   returned: always
   type: dict
   sample:
@@ -213,7 +217,7 @@ def main() -> t.NoReturn:
     inside = {"listen": listen, "services": services, "firewall": firewall}
     diagnosis = _doctor.diagnose(inside, outside, port)
     bad_files = [c for c in certificates if not c.get("ok")]
-    if bad_files and diagnosis["code"] in ("ok", "not_probed", "certificate_problem", "hostname_mismatch", "chain_incomplete"):
+    if bad_files and diagnosis["code"] in ("ok", "not_probed", "certificate_problem", "hostname_mismatch", "incomplete_chain"):
         diagnosis["evidence"].append("inside: certificate files: " + "; ".join("; ".join(c.get("problems", [])) for c in bad_files))
     module.exit_json(
         changed=False,

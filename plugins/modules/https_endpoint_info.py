@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: https_endpoint_info
 short_description: Probe many HTTPS endpoints concurrently and explain what is wrong
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Probes a list of endpoints concurrently inside one task (bounded thread pool) and tells for each one whether
     the port really serves good HTTPS, and if not, why.
@@ -195,6 +195,9 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ item.host }}:{{ item.port }} {{ item.status }}: {{ item.reasons | map(attribute='code') | join(', ') }}"
   loop: "{{ audit.endpoints | rejectattr('status', 'equalto', 'ok') }}"
+  loop_control:
+    # Each endpoint result is kilobytes: print its address, not the whole item.
+    label: "{{ item.host }}:{{ item.port }}"
 
 - name: Check this host's own listener against an internal CA (inside view)
   port443.https.https_endpoint_info:
@@ -310,8 +313,9 @@ endpoints:
     certificate:
       description:
         - Facts and verdicts about the served certificate (V(null) when there was no handshake or the check was off).
-        - C(subject), C(issuer), C(common_name), C(serial), C(not_before), C(not_after), C(days_left), C(sans),
-          C(key_type), C(key_size), C(signature_algorithm), C(is_ca), C(self_signed), C(fingerprint_sha256) of the leaf;
+        - C(subject), C(issuer), C(common_name), C(serial), C(not_before), C(not_after), C(days_left),
+          C(hours_left) (whole hours, for short-lived certificates), C(sans), C(key_type), C(key_size),
+          C(signature_algorithm), C(is_ca), C(self_signed), C(fingerprint_sha256) of the leaf;
           C(trusted) (V(true) only when the path validator accepted the chain), C(verification) (V(trusted), or the
           reason code that explains the rejection, e.g. V(self_signed), V(untrusted_root), V(incomplete_chain),
           V(issuer_not_ca), V(path_length_exceeded), V(name_constraints_violated), V(unsuitable_purpose),
@@ -377,8 +381,8 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _probe
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
-from ansible_collections.port443.https.plugins.module_utils.profiles import _policy
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 
@@ -407,7 +411,7 @@ def main() -> t.NoReturn:
             "aia_fetch": {"type": "bool", "default": True},
             "timeout": {"type": "float", "default": 5},
             "workers": {"type": "int", "default": 64},
-            "min_tls_version": {"type": "str", "choices": ["1.0", "1.1", "1.2", "1.3"], "default": "1.2"},
+            "min_tls_version": {"type": "str", "choices": list(_classify.TLS_VERSIONS), "default": "1.2"},
             **_policy.ARGUMENT_SPEC,
             **_ciphers.ARGUMENT_SPEC,
             "client_cert": {"type": "path"},

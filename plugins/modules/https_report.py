@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: https_report
 short_description: Write the fleet HTTPS report (JSON, HTML, JUnit, Prometheus, Markdown) from probe results
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - "Turns the RV(port443.https.https_endpoint_info#module:endpoints) list of M(port443.https.https_endpoint_info)
     into report files in one directory of the node the task runs on, normally the controller
@@ -26,6 +26,11 @@ description:
     links, images, emphasis, autolinks, HTML and table pipes; the HTML page inserts it as text."
   - "The HTML page and C(report.md) show per endpoint what the HTTPS answer said (status, probed path, redirect target),
     the port 80 redirect and HSTS."
+  - "The HTML page shows each finding as one line (severity, code, the start of the message) that opens to the whole
+    message and its fix. The expiry timeline chooses its ticks from a short list of steps (hours while the axis
+    spans under two days, then 1, 2, 5, 7, 14, 30... days) so that labels never run together; a certificate with
+    under two days left is shown in hours."
+  - "The page is rendered from a template that can be edited (O(html_template)); see C(docs/reports.md)."
   - "Results probed from several vantage points (each with C(source), as the C(port443.https.verify_https) playbook
     merges them with the C(port443.https.vantage_merge) filter) also give an endpoint x vantage matrix: C(matrix) in
     C(report.json), a section of the HTML page and a table in C(report.md), rows with a difference between vantages
@@ -87,6 +92,18 @@ options:
     description: Critical threshold drawn on the expiry timeline (use the probe's value).
     type: int
     default: 7
+  html_template:
+    description:
+      - "Path of an HTML template to render C(report.html) from instead of the collection's own, read on the node the
+        module runs on (normally the controller, with C(delegate_to: localhost))."
+      - "Start from a copy of the collection's template, C(plugins/module_utils/report/report.html) in the installed
+        collection. Its only syntax is C({{ name }}) placeholders (C(title), C(subtitle), C(schema_version),
+        C(expiry_chart) and, required, C(report_data)) and C({# comments #}), which are left out of the page;
+        the values are already safe where they stand."
+      - A template that cannot render a report (an unknown placeholder, a filter or statement, no C(report_data))
+        fails the task with one message naming it, before anything is written.
+    type: path
+    version_added: 0.2.0
 seealso:
   - module: port443.https.https_endpoint_info
   - module: port443.https.https_doctor_info
@@ -164,6 +181,7 @@ import typing as t
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
+from ansible_collections.port443.https.plugins.module_utils.host import _files
 from ansible_collections.port443.https.plugins.module_utils.report import _report
 
 DIFF_FORMATS = ("markdown", "json")
@@ -187,12 +205,22 @@ def main() -> t.NoReturn:
             "failure_severity": {"type": "str", "choices": ["critical", "warning"], "default": "critical"},
             "warning_days": {"type": "int", "default": 30},
             "critical_days": {"type": "int", "default": 7},
+            "html_template": {"type": "path"},
         },
         add_file_common_args=True,
         supports_check_mode=True,
     )
     dest: str = module.params["dest"]
     formats: list[str] = list(dict.fromkeys(module.params["formats"]))
+    template = None
+    if module.params["html_template"] and "html" in formats:
+        try:
+            raw = _files.read_bytes("html_template", module.params["html_template"], "the template")
+            template = raw.decode("utf-8")
+        except _files.FileReadError as exc:
+            module.fail_json(msg=str(exc))
+        except UnicodeDecodeError as exc:
+            module.fail_json(msg=f"html_template: {module.params['html_template']!r} is not UTF-8 text ({exc.reason} at byte {exc.start})")
     try:
         report = _report.build(
             module.params["results"],
@@ -200,7 +228,7 @@ def main() -> t.NoReturn:
             failure_severity=module.params["failure_severity"],
             thresholds={"warning_days": module.params["warning_days"], "critical_days": module.params["critical_days"]},
         )
-        contents = _report.render_all(report, formats)
+        contents = _report.render_all(report, formats, template)
         markdown = contents.get("markdown") or _report.render_markdown(report)
     except _report.ReportInputError as exc:
         module.fail_json(msg=str(exc))

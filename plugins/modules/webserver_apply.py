@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: webserver_apply
 short_description: Apply a web server configuration safely, prove it serves, restore it when it does not
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - The apply step of the P(port443.https.webserver#role) role, in one call to the host.
   - Before any change it stops when a port the configuration listens on (O(ports)) is held by a process outside the

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: webserver_sites_info
 short_description: List the sites a web server already serves, and what the webserver role's vhosts would clash with
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the configuration the server itself loads and lists its sites (server blocks, virtual hosts, site blocks)
     with their names, ports, FILE:LINE, whether a link in C(sites-enabled/) enables them, whether they are the

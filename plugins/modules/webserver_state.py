@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: webserver_state
 short_description: Read-only state step of the port443.https.webserver role
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - The first step of the P(port443.https.webserver#role) role. It learns, in one call to the host, everything the
     role would change and reports what drifts; when nothing drifts, the role skips its full path (staged validation,

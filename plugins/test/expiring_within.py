@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: expiring_within
 short_description: Does a certificate expire within a number of days
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - port443.https contributors (@port443)
 description:

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: tls_at_least
 short_description: Is a TLS version at least a given version
-version_added: 0.1.0
+version_added: 1.0.0
 author:
   - port443.https contributors (@port443)
 description:
@@ -30,6 +30,8 @@ EXAMPLES = r"""
     that:
       - item.tls.negotiated is port443.https.tls_at_least('1.2')
   loop: "{{ audit.endpoints | selectattr('tls.negotiated') }}"
+  loop_control:
+    label: "{{ item.host }}:{{ item.port }}"
 """
 
 RETURN = r"""
@@ -38,7 +40,7 @@ _value:
   type: bool
 """
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 
 

@@ -166,7 +166,7 @@ def test_optional_client_certificate_is_not_a_finding(staff, version):
 @pytest.mark.parametrize("options, message", [
     ({"client_cert": "alice"}, "client_cert and client_key: give both"),
     ({"client_key": "alice"}, "client_cert and client_key: give both"),
-    ({"client_cert": "/nonexistent/alice.crt", "client_key": "alice"}, "client_cert: cannot read '/nonexistent/alice.crt'"),
+    ({"client_cert": "/nonexistent/alice.crt", "client_key": "alice"}, "client_cert: '/nonexistent/alice.crt' does not exist"),
     ({"client_cert": "alice", "client_key": "mallory"}, "are not a PEM certificate and its matching unencrypted private key"),
     ({"client_cert": "alice", "client_key": "encrypted"}, "are not a PEM certificate and its matching unencrypted private key"),
 ])

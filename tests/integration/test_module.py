@@ -79,7 +79,7 @@ BAD_INPUT = [
     ({"endpoints": [{"host": "bad_host name"}]}, "endpoints[0].host: 'bad_host name' is not a valid host name"),
     ({"endpoints": [{"host": "x.test"}], "min_tls_version": "1.4"}, "min_tls_version"),
     ({"endpoints": [{"host": "x.test"}], "fail_on": "always"}, "fail_on"),
-    ({"endpoints": [{"host": "x.test"}], "ca_path": "/nonexistent.pem"}, "ca_path: cannot read the CA bundle '/nonexistent.pem'"),
+    ({"endpoints": [{"host": "x.test"}], "ca_path": "/nonexistent.pem"}, "ca_path: the CA bundle '/nonexistent.pem' does not exist"),
 ]
 
 

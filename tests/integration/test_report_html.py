@@ -182,7 +182,8 @@ def _chromium():
                        env=env, check=False, capture_output=True, timeout=900)
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        pytest.skip("Debian's chromium is not installed and could not be installed")
+        # Not a skip: a page nobody looked at has not passed (scripts/test installs chromium with apt_need).
+        pytest.fail("Debian's chromium is not installed and could not be installed (apt-get install chromium)")
     return found
 
 
@@ -205,12 +206,13 @@ def test_html_in_chromium(report_dir, tmp_path):
     for ep in data["endpoints"]:
         ident = f"{ep['host']}:{ep['port']}" + (f" ({ep['server_name']})" if ep["server_name"] != ep["host"] else "")
         assert sum(f"<td>{ident}</td>" in row for row in rows) == 1, ident
-    # #sort=days sorted the table by days left, ascending (endpoints without a certificate last).
-    days = [int(d) for d in re.findall(r"<td>(-?\d+)</td>", "".join(rows))]
-    assert days == sorted(days) and len(days) == 2
+    # #sort=days sorted the table by the time left, ascending (endpoints without a certificate last).
+    left = [int(n) * (24 if unit == "d" else 1) for n, unit in re.findall(r'<td class="left[^"]*"[^>]*>(-?\d+) ([dh])</td>', "".join(rows))]
+    assert left == sorted(left) and len(left) == 2
     assert 'aria-sort="ascending"' in dom.stdout
     # Reasons and fixes are in the rows; the TLS matrix and the expiry chart are rendered.
     assert "hostname_mismatch" in dom.stdout and "Fix: " in dom.stdout
+    assert '<details class="reason" data-code="hostname_mismatch">' in dom.stdout
     assert len(re.findall(r'<tr class="tls-row"', dom.stdout)) == 5
     assert 'id="expiry-chart"' in dom.stdout
     os.makedirs(OUTPUT, exist_ok=True)
@@ -233,24 +235,142 @@ def test_html_in_chromium(report_dir, tmp_path):
 
 
 def test_vantage_matrix_in_chromium(tmp_path):
-    """A report merged from two vantage points renders its endpoint x vantage matrix, without console errors."""
-    from ansible_collections.port443.https.plugins.module_utils.report import _classify, _report
-    from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
-    from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
+    """A report merged from two vantage points renders its endpoint x vantage matrix, without console errors; an
+    endpoint whose vantages disagree without a comparison finding is counted as seen differently and says in what."""
+    from ansible_collections.port443.https.plugins.module_utils.report import _report
+    from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import two_vantages
 
-    plan = _vantage.plan([{"host": "a.test"}, {"host": "b.test"}], ["controller", "inside"], ["w1", "w2"])
-    outside_a = endpoint("a.test", "critical", [_classify.reason("filtered")], tcp="filtered")
-    merged = _vantage.merge([{"item": "controller", "endpoints": [outside_a, endpoint("b.test")]},
-                             {"item": "inside", "endpoints": [endpoint("a.test"), endpoint("b.test")]}], plan)
     page = tmp_path / "report.html"
-    page.write_text(_report.render_html(_report.build(merged["endpoints"], title="Two views")))
+    page.write_text(_report.render_html(_report.build(two_vantages(), title="Two views")))
     dom = _run_chromium(["--dump-dom", page.as_uri()], tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert ":CONSOLE" not in dom.stderr
     body = re.search(r"<body[^>]*>", dom.stdout).group(0)
     assert 'data-render-state="done"' in body and "data-js-errors" not in body
     assert re.search(r'<section id="vantage-matrix">', dom.stdout)  # no longer hidden
+    assert "2 vantage point(s); 2 endpoint(s) seen differently" in dom.stdout
     rows = re.findall(r'<tr class="vantage-row"[^>]*>(.*?)</tr>', dom.stdout, re.S)
-    assert len(rows) == 2
+    assert len(rows) == 3
     assert "<td>a.test:443</td>" in rows[0] and "<code>vantage_filtered</code>" in rows[0]
     assert 'data-vantage="controller"' in rows[0] and "filtered" in rows[0] and "TLS 1.3" in rows[0]
+    assert "<td>b.test:443</td>" in rows[1] and "differs: status, reasons" in rows[1]
+    assert "<td>c.test:443</td>" in rows[2] and rows[2].endswith("<td>\u2014</td>")
+
+
+# ---- how the page reads: row heights, axis labels, width, in a real browser ----------------------------
+
+# Run in the page after its own script: what a person would see, measured, written into the DOM for --dump-dom.
+MEASURE = """<script>
+(function () {
+  var body = document.body;
+  function rect(node) { return node.getBoundingClientRect(); }
+  var rows = Array.prototype.slice.call(document.querySelectorAll("#endpoint-table tr.endpoint-row"));
+  body.setAttribute("data-max-row-height", String(Math.round(Math.max.apply(null, rows.map(function (r) { return rect(r).height; })))));
+  var ticks = Array.prototype.slice.call(document.querySelectorAll("#expiry-chart text.tick"))
+    .filter(function (t) { return t.textContent !== "today"; }).map(rect);
+  var overlaps = 0;
+  for (var i = 1; i < ticks.length; i++) { if (ticks[i].left < ticks[i - 1].right + 4) { overlaps += 1; } }
+  body.setAttribute("data-ticks", String(ticks.length));
+  body.setAttribute("data-tick-overlaps", String(overlaps));
+  var values = Array.prototype.slice.call(document.querySelectorAll("#expiry-chart text.value")).map(function (t) { return t.textContent; });
+  body.setAttribute("data-bar-values", values.join("|"));
+  var table = rect(document.getElementById("endpoint-table")), section = rect(document.getElementById("endpoints"));
+  body.setAttribute("data-table-overflow", String(Math.max(0, Math.round(table.right - section.right))));
+  var first = document.querySelector("#endpoint-table details.reason");
+  if (first) {
+    var closed = rect(first).height;
+    first.open = true;
+    // Opened, the finding shows its whole message and the fix below it: at least one more line.
+    body.setAttribute("data-finding-opens", String(rect(first).height >= closed + 16));
+    body.setAttribute("data-finding-line-height", String(Math.round(closed)));
+    first.open = false;
+  }
+}());
+</script>"""
+
+WINDOW = (1400, 2000)
+
+
+def _shots_dir():
+    """Where the screenshots are kept: the work directory when scripts/test runs (it survives the next stage's
+    re-sync of the collection copy), else tests/output."""
+    base = os.environ.get("PORT443_WORK")
+    return os.path.join(base, "screenshots") if base else os.path.join(OUTPUT, "screenshots")
+
+
+def _png_size(path):
+    with open(path, "rb") as handle:
+        head = handle.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", path
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def _measured(page, tmp_path):
+    """The page's body attributes after the page's script and MEASURE ran in Chromium at WINDOW."""
+    html = page.read_text()
+    probe = tmp_path / ("measured-" + page.name)
+    probe.write_text(html.replace("</body>", MEASURE + "\n</body>"))
+    dom = _run_chromium([f"--window-size={WINDOW[0]},{WINDOW[1]}", "--dump-dom", probe.as_uri()], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert ":CONSOLE" not in dom.stderr, [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    body = re.search(r"<body[^>]*>", dom.stdout).group(0)
+    return dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', body)), dom.stdout
+
+
+def _screenshot(page, name, tmp_path, height=WINDOW[1]):
+    os.makedirs(_shots_dir(), exist_ok=True)
+    shot = os.path.join(_shots_dir(), name)
+    if os.path.exists(shot):
+        os.unlink(shot)
+    snap = _run_chromium([f"--window-size={WINDOW[0]},{height}", "--hide-scrollbars", f"--screenshot={shot}", page.as_uri()], tmp_path)
+    assert snap.returncode == 0, snap.stderr[-2000:]
+    assert ":CONSOLE" not in snap.stderr
+    assert _png_size(shot) == (WINDOW[0], height)
+    assert os.path.getsize(shot) > 50000, "an almost empty screenshot"
+    return shot
+
+
+def _fleet_page(tmp_path, name, results, title, **thresholds):
+    from ansible_collections.port443.https.plugins.module_utils.report import _report
+
+    page = tmp_path / f"{name}.html"
+    page.write_text(_report.render_html(_report.build(results, title=title, thresholds=thresholds or None)))
+    return page
+
+
+def test_short_lived_certificates_read_well(tmp_path):
+    """Six-day certificates (hours to six days left): the axis labels stand apart, under two days the bars say hours,
+    each row is one line per finding, and the table fits the page."""
+    from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import short_lived_fleet
+
+    page = _fleet_page(tmp_path, "short-lived", short_lived_fleet(), "Short-lived certificates", warning_days=2, critical_days=1)
+    found, dom = _measured(page, tmp_path)
+    assert found["data-render-state"] == "done" and "data-js-errors" not in found
+    assert int(found["data-ticks"]) >= 4 and found["data-tick-overlaps"] == "0", found
+    values = found["data-bar-values"].split("|")
+    assert values[:5] == ["3 h", "11 h", "20 h", "30 h", "41 h"] and values[5] == "2 d", values
+    assert int(found["data-max-row-height"]) <= 40, found  # one finding: one line
+    assert int(found["data-table-overflow"]) == 0, found
+    assert found["data-finding-opens"] == "true" and int(found["data-finding-line-height"]) <= 24, found
+    assert re.findall(r'<td class="left nowrap soon"[^>]*>(\d+ h)</td>', dom)[:2] == ["3 h", "11 h"]
+    _screenshot(page, "report-short-lived.png", tmp_path, height=1900)
+    # With the default thresholds (30/7 days) the same fleet once got a one-day step: 41 labels, 30 of them overlapping.
+    default = _fleet_page(tmp_path, "short-lived-default", short_lived_fleet(), "Short-lived certificates")
+    found, dummy = _measured(default, tmp_path)
+    assert found["data-tick-overlaps"] == "0" and 4 <= int(found["data-ticks"]) <= 10, found
+
+
+def test_a_fleet_of_200_hosts_reads_well(tmp_path):
+    """200 hosts with up to four findings each: rows stay short (a line per finding), nothing runs out of the page."""
+    from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import large_fleet
+
+    page = _fleet_page(tmp_path, "fleet-200", large_fleet(200), "A fleet of 200 hosts")
+    found, dom = _measured(page, tmp_path)
+    assert found["data-render-state"] == "done" and found["data-rendered-rows"] == "200"
+    assert len(re.findall(r'<tr class="endpoint-row"', dom)) == 200
+    assert int(found["data-max-row-height"]) <= 4 * 24 + 16, found  # four findings: four lines and the padding
+    assert found["data-tick-overlaps"] == "0" and int(found["data-ticks"]) >= 3, found
+    assert int(found["data-table-overflow"]) == 0, found
+    assert found["data-finding-opens"] == "true", found
+    assert "Showing the 40 certificates that expire first (140 more in the table)." in dom
+    _screenshot(page, "report-fleet-200.png", tmp_path)

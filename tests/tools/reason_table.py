@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: port443.https contributors
-"""The reason table of docs/checks.md is written from the registry (plugins/module_utils/report/_classify.py).
+"""The reason table of docs/checks.md is written from the registry (plugins/module_utils/reasons/_classify.py).
 
     python tests/tools/reason_table.py          # rewrite the table's code/severity/meaning/fix columns in place
     python tests/tools/reason_table.py --check  # exit 1 when the table and the registry disagree
@@ -17,11 +17,11 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DOC = os.path.join(ROOT, "docs", "checks.md")
-HEADER = "| code | default severity | what it means | likely fix | proved by (tests/integration) |"
+HEADER = "| code | check | default severity | what it means | likely fix | proved by (tests/integration) |"
 
 
-def registry() -> dict[str, tuple[str, str, str]]:
-    spec = importlib.util.spec_from_file_location("_classify", os.path.join(ROOT, "plugins", "module_utils", "report", "_classify.py"))
+def registry() -> dict[str, tuple[str, str, str, str]]:
+    spec = importlib.util.spec_from_file_location("_classify", os.path.join(ROOT, "plugins", "module_utils", "reasons", "_classify.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module.REASONS
@@ -37,8 +37,8 @@ def render(text: str) -> str:
         proved[cells[0][3:-1]] = lines[end].rsplit(" | ", 1)[1][:-2]
         end += 1
     rows = []
-    for code, (severity, message, fix) in registry().items():
-        rows.append(f"| `{code}` | {severity} | {message} | {fix} | {proved.get(code, 'TODO')} |")
+    for code, (severity, message, fix, check) in registry().items():
+        rows.append(f"| `{code}` | {check} | {severity} | {message} | {fix} | {proved.get(code, 'TODO')} |")
     return "\n".join(lines[:start + 2] + rows + lines[end:])
 
 

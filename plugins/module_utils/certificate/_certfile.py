@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _chain
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
-from ansible_collections.port443.https.plugins.module_utils.profiles import _policy
+from ansible_collections.port443.https.plugins.module_utils.host import _files
+from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 
@@ -21,15 +22,16 @@ class CertFileError(ValueError):
 
 def _read(option: str, path: str) -> bytes:
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise CertFileError(f"{option}: cannot read {path!r}: {exc.strerror or exc}") from None
+        return _files.read_bytes(option, path)
+    except _files.FileReadError as exc:
+        raise CertFileError(str(exc)) from None
 
 
 def _certs(option: str, path: str) -> list[t.Any]:
+    # Read first: a file that cannot be read is said so, never reported as bad PEM.
+    data = _read(option, path)
     try:
-        certs = _x509.load_pem_list(_read(option, path))
+        certs = _x509.load_pem_list(data)
     except ValueError as exc:
         raise CertFileError(f"{option}: {path!r} is not valid PEM: {exc}") from None
     if not certs:

@@ -208,17 +208,16 @@ def _aki_drift(cert: t.Any, ca: t.Any) -> list[str]:
     return [] if have == expected else ["certificate: authority key identifier is not the CA's"]
 
 
-def host_state(p: dict[str, t.Any], dpkg_status: t.Callable[[list[str]], dict[str, str]] | None = None,
+def host_state(p: dict[str, t.Any], packages_missing: t.Callable[[list[str]], list[str]] | None = None,
                now: datetime.datetime | None = None) -> list[str]:
-    """Reasons the role's full path would change something on this host (empty = converged)."""
+    """Reasons the role's full path would change something on this host (empty = converged). packages_missing
+    (the collection's dpkg reader, host/_packages) names the packages not installed; without it all of them are."""
     if p["source"] not in DECIDED_SOURCES:
         return [f"source {p['source']}: always takes the full path"]
     reasons: list[str] = []
     if p.get("packages"):
-        status = dpkg_status(p["packages"]) if dpkg_status else {}
-        for package in p["packages"]:
-            if status.get(package) != "installed":
-                reasons.append(f"package {package}: not installed")
+        absent = packages_missing(p["packages"]) if packages_missing else list(p["packages"])
+        reasons += [f"package {package}: not installed" for package in absent]
     if not _x509.HAS_CRYPTOGRAPHY:
         return reasons + ["cryptography: not importable on the host"]
     reasons += file_attrs(p["cert_dir"], 0o755, "directory")

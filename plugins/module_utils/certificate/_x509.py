@@ -56,6 +56,19 @@ def days_left(cert: t.Any, now: datetime.datetime | None = None) -> int:
     return int(delta.total_seconds() // 86400)
 
 
+def hours_left(cert: t.Any, now: datetime.datetime | None = None) -> int:
+    """Whole hours until notAfter (negative once expired): what a short-lived certificate has left."""
+    now = now or utcnow()
+    return int((not_after(cert) - now).total_seconds() // 3600)
+
+
+def left_text(days: int, hours: int | None = None) -> str:
+    """'N day(s) left', or 'N hour(s) left' under two days when the hours are known."""
+    if hours is not None and 0 <= hours < 48:
+        return f"{hours} hour(s) left"
+    return f"{days} day(s) left"
+
+
 def load_der(der: bytes) -> t.Any:
     return x509.load_der_x509_certificate(der)
 
@@ -172,6 +185,7 @@ def facts(cert: t.Any, now: datetime.datetime | None = None) -> dict[str, t.Any]
         "not_before": iso(not_before(cert)),
         "not_after": iso(not_after(cert)),
         "days_left": days_left(cert, now),
+        "hours_left": hours_left(cert, now),
         "sans": (sans[0] + sans[1]) if sans else [],
         "key_type": key_type,
         "key_size": key_size,

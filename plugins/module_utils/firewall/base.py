@@ -9,8 +9,10 @@
 Every backend follows the same three steps: ``read_state()`` (what the host has now),
 ``plan(state, desired, want_open)`` (the exact commands and the rules they add or remove, computed
 without changing anything, so check mode predicts exactly) and ``apply(plan)`` (run the commands).
+``allows(port, proto)`` answers, read-only, whether the live ruleset lets a port in (the doctor asks it).
 Backends never import Ansible: they receive a ``runner`` callable
 ``runner(argv, data=None) -> (rc, stdout, stderr)`` so unit tests can feed canned output.
+Which backends exist, and what each needs, is listed once, in ``_registry``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ import re
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.host._run import Runner  # noqa: F401 (re-exported)
+
+Which = t.Callable[[str], t.Optional[str]]
+# A detection check of backend=auto: (runner, which, enable, the backend's binaries) -> why this is the backend, or None.
+Check = t.Callable[[Runner, Which, bool, t.Sequence[str]], t.Optional[str]]
 
 MARK = "port443.https"
 """Every rule the collection writes carries this marker (in a comment), so it only ever touches its own rules."""
@@ -221,11 +227,19 @@ class Backend:
     """Interface every firewall backend implements."""
 
     name = "base"
+    # The lockout guard's reason when the backend never enables anything itself (None: "<name> is already active").
+    guard_reason: str | None = None
 
     def __init__(self, runner: Runner, options: dict[str, t.Any] | None = None) -> None:
         self.runner = runner
         self.options = options or {}
         self.warnings: list[str] = []
+        self._reads: dict[tuple[str, ...], str] = {}
+
+    @classmethod
+    def create(cls, runner: Runner, options: dict[str, t.Any], which: Which) -> Backend:
+        """The backend for this host: its tools found with ``which``."""
+        return cls(runner, options)
 
     # Helpers -------------------------------------------------------------
     def run(self, argv: list[str], data: str | None = None, check: bool = True) -> tuple[int, str, str]:
@@ -234,7 +248,21 @@ class Backend:
             raise FirewallError(f"{' '.join(argv)} failed (rc={rc}): {(err or out).strip()}")
         return rc, out, err
 
+    def read_once(self, argv: list[str]) -> str:
+        """The output of a read-only command, run once for the backend's lifetime (``allows`` asks once per port)."""
+        key = tuple(argv)
+        if key not in self._reads:
+            self._reads[key] = self.run(argv)[1]
+        return self._reads[key]
+
     # Interface -------------------------------------------------------------
+    def allows(self, port: int, proto: str = "tcp") -> dict[str, t.Any]:
+        """Whether the live ruleset lets inbound ``proto/port`` in, read-only: ``{"allows": bool, "evidence": [...]}``.
+
+        Every rule counts, not only the collection's own. Raises FirewallError when the rules cannot be read.
+        """
+        raise FirewallError(f"{self.name}: reading whether a port is allowed is not supported")
+
     def read_state(self) -> dict[str, t.Any]:
         """Return at least ``{"active": bool, "rules": {family: [Rule, ...]}}``."""
         raise NotImplementedError
@@ -293,6 +321,36 @@ def port_in(port: int, spec: str, range_sep: str = ":") -> bool:
         if lo.isdigit() and (hi or lo).isdigit() and int(lo) <= port <= int(hi or lo):
             return True
     return False
+
+
+_PORT_NAMES = {"https": 443, "http": 80}
+
+
+def spec_covers(spec: str, port: int) -> bool:
+    """Whether a port list as firewalls print it holds ``port``: ``443``, ``{ 80, 443 }``, ``400-500``, ``https``."""
+    spec = spec.strip().strip("{}").strip()
+    for part in re.split(r"[,\s]+", spec):
+        if _PORT_NAMES.get(part) == port:
+            return True
+        low, sep, high = part.partition("-")
+        high = high if sep else low
+        if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
+            return True
+    return False
+
+
+def installed(reason: str) -> Check:
+    """A detection check that holds when every binary of the backend is installed."""
+    def check(runner: Runner, which: Which, enable: bool, binaries: t.Sequence[str]) -> str | None:
+        return reason if all(which(b) for b in binaries) else None
+    return check
+
+
+def installed_if_enable(reason: str) -> Check:
+    """A detection check that holds with enable=true when every binary of the backend is installed."""
+    def check(runner: Runner, which: Which, enable: bool, binaries: t.Sequence[str]) -> str | None:
+        return reason if enable and all(which(b) for b in binaries) else None
+    return check
 
 
 # Read-only commands whose output is the same for the detection and the backend within one run.

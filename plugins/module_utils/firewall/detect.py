@@ -11,51 +11,16 @@ from __future__ import annotations
 import re
 import typing as t
 
-from .base import FirewallError, Runner
-from .nftables import iptables_made, parse_ruleset
-
-Which = t.Callable[[str], t.Optional[str]]
-
-BINARIES = {
-    "ufw": ["ufw"],
-    "firewalld": ["firewall-cmd"],
-    "nftables": ["nft"],
-    "iptables": ["iptables"],
-}
+from .base import Runner, Which
+from ._registry import detect
 
 
 def detect_backend(runner: Runner, which: Which, enable: bool = False) -> tuple[str, str]:
-    """Return ``(backend, reason)``: an active firewalld or ufw wins; else an nftables ruleset; else iptables."""
-    firewall_cmd = which("firewall-cmd")
-    if firewall_cmd:
-        rc, _out, _err = runner([firewall_cmd, "--state"])
-        if rc == 0:
-            return "firewalld", "firewalld is running"
-    ufw = which("ufw")
-    if ufw:
-        rc, out, _err = runner([ufw, "status"])
-        if rc == 0 and "Status: active" in out:
-            return "ufw", "ufw is active"
-    if enable and firewall_cmd:
-        return "firewalld", "firewalld is installed but stopped, and enable=true"
-    if enable and ufw:
-        return "ufw", "ufw is installed but inactive, and enable=true"
-    nft = which("nft")
-    if nft:
-        rc, out, _err = runner([nft, "-j", "-a", "list", "ruleset"])  # the argv read_state runs: one call with a read cache
-        if rc == 0:
-            parsed = parse_ruleset(out)
-            made = iptables_made(parsed["table"], parsed["chain"])
-            native = [tb for tb in parsed["table"] if (tb.get("family"), tb.get("name")) not in made]
-            if native:
-                names = ", ".join(f"{tb.get('family')} {tb.get('name')}" for tb in native[:5])
-                return "nftables", f"the nftables ruleset has native tables ({names})"
-    iptables = which("iptables")
-    if iptables:
-        return "iptables", "no active firewalld/ufw and no native nftables tables; iptables is installed"
-    if nft:
-        return "nftables", "nft is installed and the ruleset is empty"
-    raise FirewallError("backend=auto found no firewall tool (ufw, firewall-cmd, nft or iptables); install one")
+    """Return ``(backend, reason)``: an active firewalld or ufw wins; else an nftables ruleset; else iptables.
+
+    The checks and their order are the registry's (``_registry.BACKENDS``, by rank).
+    """
+    return detect(runner, which, enable)
 
 
 _SSH_UNIT = re.compile(r"^sshd?(@[^ ]*)?\.(socket|service)$")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from .base import Backend, FirewallError, Plan, Rule, port_in, rules_by_family, shell_quote
+from .base import Backend, FirewallError, Plan, Rule, Runner, Which, port_in, rules_by_family, shell_quote
 
 _RICH = re.compile(
     r'^rule family="(ipv4|ipv6)" source address="([^"]+)" port port="(\d+)(?:-(\d+))?" protocol="(tcp|udp)" accept$'
@@ -91,6 +91,8 @@ def list_all_zone(text: str) -> str | None:
     return None
 
 
+# Services whose ports firewalld's own definitions give as 443/tcp and 80/tcp.
+_WEB_SERVICES = {443: "https", 80: "http"}
 # Services whose ports firewalld's own definitions give as 22/tcp.
 _SSH_SERVICES = {"ssh": "22"}
 
@@ -169,6 +171,31 @@ class FirewalldBackend(Backend):
         self.cmd = cmd
         self.offline_cmd = offline_cmd
         self.systemctl = systemctl
+
+    @classmethod
+    def create(cls, runner: Runner, options: dict[str, t.Any], which: Which) -> FirewalldBackend:
+        return cls(runner, options, cmd=which("firewall-cmd"), offline_cmd=which("firewall-offline-cmd"),
+                   systemctl=which("systemctl"))
+
+    @staticmethod
+    def detect_running(runner: Runner, which: Which, enable: bool, binaries: t.Sequence[str]) -> str | None:
+        cmd = which(binaries[0])
+        if cmd and runner([cmd, "--state"])[0] == 0:
+            return "firewalld is running"
+        return None
+
+    def allows(self, port: int, proto: str = "tcp") -> dict[str, t.Any]:
+        """The zone's services (by the port's usual name: https, http) and ports, runtime configuration."""
+        zone = self.options.get("zone")
+        info = parse_list_all(self.read_once([self.cmd] + ([f"--zone={zone}"] if zone else []) + ["--list-all"]))
+        name = _WEB_SERVICES.get(port)
+        if name and name in info["services"]:
+            return {"allows": True, "evidence": [f"service {name} enabled"]}
+        for rule in info["rules"]:
+            if not rule.source and rule.proto == proto and rule.port_lo <= port <= rule.port_hi:
+                return {"allows": True, "evidence": [f"port {rule.port_text('-')}/{rule.proto} open"]}
+        return {"allows": False, "evidence": [f"neither the {name or port} service nor {port}/{proto} is open in the "
+                                              f"{f'zone {zone}' if zone else 'default zone'}"]}
 
     def _read(self, base: list[str], zone: str | None) -> dict[str, t.Any]:
         rc, out, err = self.run(base + ["--list-all"], check=False)

@@ -25,6 +25,8 @@ from .base import (
     FirewallError,
     Plan,
     Rule,
+    Runner,
+    Which,
     comment_for,
     key_from_comment,
     port_in,
@@ -124,6 +126,49 @@ def saved_ssh_rules(content: str, port: int) -> list[str]:
     return found
 
 
+def input_allows(text: str, port: int, proto: str = "tcp") -> dict[str, t.Any]:
+    """Whether ``iptables -S`` (every chain of the filter table) lets inbound ``proto/port`` in: the first rule of INPUT,
+    or of a chain it jumps to, that names the port decides, else the policy of INPUT."""
+    policy = "ACCEPT"
+    rules: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "-P" and words[1] == "INPUT":
+            policy = words[2]
+        elif len(words) >= 2 and words[0] == "-A":
+            rules.setdefault(words[1], []).append(line)
+    protos = ("tcp", "6") if proto == "tcp" else (proto, "17") if proto == "udp" else (proto,)
+
+    def walk(chain: str, depth: int = 0) -> tuple[str, str] | None:
+        if depth > 8:
+            return None
+        for rule in rules.get(chain, []):
+            words = rule.split()
+            target = words[words.index("-j") + 1] if "-j" in words and words.index("-j") + 1 < len(words) else None
+            dport = None
+            for flag in ("--dport", "--dports", "--destination-port"):
+                if flag in words and words.index(flag) + 1 < len(words):
+                    dport = words[words.index(flag) + 1]
+            if dport is not None and not port_in(port, dport):
+                continue
+            if "-p" in words and words.index("-p") + 1 < len(words) and words[words.index("-p") + 1] not in protos:
+                continue
+            if dport is None and target in ("ACCEPT", "DROP", "REJECT") and len(words) > 4:
+                continue  # a rule for something else (state, interface, source): not about this port
+            if target in ("ACCEPT", "DROP", "REJECT") and dport is not None:
+                return target, rule
+            if target and target in rules:
+                found = walk(target, depth + 1)
+                if found:
+                    return found
+        return None
+
+    found = walk("INPUT")
+    if found:
+        return {"allows": found[0] == "ACCEPT", "evidence": [found[1]]}
+    return {"allows": policy == "ACCEPT", "evidence": [f"-P INPUT {policy}"]}
+
+
 def rule_spec(rule: Rule, comment: str) -> list[str]:
     spec = []
     if rule.source:
@@ -184,11 +229,20 @@ def edit_saved(content: str | None, lines: list[str]) -> str:
 
 class IptablesBackend(Backend):
     name = "iptables"
+    guard_reason = "iptables: the module changes no policy, so it adds no SSH rule; the rules found are reported"
 
     def __init__(self, runner, options=None, binaries: dict[str, str | None] | None = None, paths: dict[str, str] | None = None) -> None:
         super().__init__(runner, options)
         self.binaries = binaries or {fam: b for fam, (b, _p) in FAMILIES.items()}
         self.paths = paths or {fam: p for fam, (_b, p) in FAMILIES.items()}
+
+    @classmethod
+    def create(cls, runner: Runner, options: dict[str, t.Any], which: Which) -> IptablesBackend:
+        return cls(runner, options, binaries={"ipv4": which("iptables"), "ipv6": which("ip6tables")})
+
+    def allows(self, port: int, proto: str = "tcp") -> dict[str, t.Any]:
+        """IPv4 (``iptables -S``)."""
+        return input_allows(self.read_once([self.binaries.get("ipv4") or "iptables", "-w", "-S"]), port, proto)
 
     def persist_paths(self) -> list[str]:
         return list(self.paths.values())

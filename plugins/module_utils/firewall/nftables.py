@@ -36,12 +36,15 @@ from .base import (
     FirewallError,
     Plan,
     Rule,
+    Runner,
+    Which,
     comment_for,
     key_from_comment,
     port_in,
     read_file,
     rules_by_family,
     shell_quote,
+    spec_covers,
 )
 
 OWN_FAMILY = "inet"
@@ -102,6 +105,20 @@ def _dport_covers(right: t.Any, port: int) -> bool | None:
     return None
 
 
+_VERDICTS = ("accept", "drop", "reject")
+
+
+def _value(right: t.Any) -> str:
+    """The right side of a match as nft prints it: ``10.0.0.0/8``, ``{ 22, 8000-9000 }``, ``400-500``."""
+    if isinstance(right, dict) and "prefix" in right:
+        return f"{right['prefix'].get('addr')}/{right['prefix'].get('len')}"
+    if isinstance(right, dict) and "set" in right:
+        return "{ " + ", ".join(_value(x) for x in right["set"]) + " }"
+    if isinstance(right, dict) and "range" in right:
+        return "-".join(_value(x) for x in right["range"])
+    return str(right)
+
+
 def _render(expr: list[dict[str, t.Any]]) -> str:
     """A short text of a rule's matches and verdict, for the result (``ip saddr 10.0.0.0/8 tcp dport 22 accept``)."""
     parts = []
@@ -114,15 +131,12 @@ def _render(expr: list[dict[str, t.Any]]) -> str:
                 name = f"meta {left['meta'].get('key', '')}"
             else:
                 name = next(iter(left), "?") if isinstance(left, dict) else str(left)
-            if isinstance(right, dict) and "prefix" in right:
-                right = f"{right['prefix'].get('addr')}/{right['prefix'].get('len')}"
-            elif isinstance(right, dict) and "set" in right:
-                right = "{ " + ", ".join(str(x) for x in right["set"]) + " }"
-            elif isinstance(right, dict) and "range" in right:
-                right = "-".join(str(x) for x in right["range"])
-            parts.append(f"{name} {right}")
-        elif "accept" in e:
-            parts.append("accept")
+            op = e["match"].get("op", "==")
+            parts.append(f"{name} {'' if op in ('==', 'in') else op + ' '}{_value(right)}")
+        else:
+            parts += [verdict for verdict in _VERDICTS if verdict in e]
+            parts += [f"{verdict} {e[verdict].get('target')}" for verdict in ("jump", "goto")
+                      if isinstance(e.get(verdict), dict)]
     return " ".join(parts)
 
 
@@ -155,12 +169,67 @@ def ruleset_ssh_rules(parsed: dict[str, list[dict[str, t.Any]]], port: int) -> l
     return found
 
 
+def _port_verdict(expr: list[dict[str, t.Any]], port: int, proto: str) -> str | None:
+    """The verdict (drop, reject or accept) of a rule whose destination port match holds ``port``, else None."""
+    dports = [e["match"] for e in expr if "match" in e
+              and isinstance(e["match"].get("left"), dict) and e["match"]["left"].get("payload", {}).get("field") == "dport"]
+    if not dports or any(m["left"]["payload"].get("protocol") == ("tcp" if proto == "udp" else "udp") for m in dports):
+        return None
+    right = dports[0].get("right")
+    if dports[0].get("op", "==") not in ("==", "in") or not (
+            _dport_covers(right, port) or isinstance(right, str) and spec_covers(right, port)):
+        return None
+    return next((verdict for verdict in ("drop", "reject", "accept") if any(verdict in e for e in expr)), None)
+
+
+def ruleset_allows(parsed: dict[str, list[dict[str, t.Any]]], port: int, proto: str = "tcp") -> dict[str, t.Any]:
+    """Whether a ruleset (``nft -j list ruleset``) lets inbound ``proto/port`` in: in each input-hook chain the first rule
+    matching the port decides, else the chain's policy; a rule matching it in a regular chain (a jump target, such as
+    ufw's or firewalld's) counts too. Every table counts, the collection's own and every other."""
+    rules: dict[tuple[str, str, str], list[dict[str, t.Any]]] = {}
+    for rule in parsed["rule"]:
+        rules.setdefault((rule.get("family"), rule.get("table"), rule.get("chain")), []).append(rule)
+
+    def first_hit(ch: dict[str, t.Any]) -> tuple[str, str] | None:
+        for rule in rules.get((ch.get("family"), ch.get("table"), ch.get("name")), []):
+            verdict = _port_verdict(rule.get("expr", []), port, proto)
+            if verdict:
+                return verdict, f"{ch.get('family')} {ch.get('table')} {ch.get('name')}: {_render(rule.get('expr', []))}"
+        return None
+
+    inputs = [ch for ch in parsed["chain"] if ch.get("hook") == "input"]
+    if not inputs:
+        return {"allows": True, "evidence": ["no input chain in the nftables ruleset"]}
+    jumped = [hit for hit in (first_hit(ch) for ch in parsed["chain"] if "hook" not in ch) if hit]
+    blocking: list[str] = []
+    allowing: list[str] = []
+    for ch in inputs:
+        hit = first_hit(ch)
+        policy = ch.get("policy", "accept")
+        if hit:
+            (allowing if hit[0] == "accept" else blocking).append(hit[1])
+        elif policy in ("drop", "reject"):
+            accepted = [text for verdict, text in jumped if verdict == "accept"]
+            if accepted:
+                allowing.append(accepted[0])
+            else:
+                blocking.append(f"{ch.get('family')} {ch.get('table')} {ch.get('name')}: policy {policy} and no rule "
+                                f"accepts {port}/{proto}")
+        else:
+            allowing.append(f"{ch.get('family')} {ch.get('table')} {ch.get('name')}: policy {policy}")
+    blocking += [text for verdict, text in jumped if verdict != "accept"]
+    if blocking:
+        return {"allows": False, "evidence": blocking}
+    return {"allows": True, "evidence": allowing}
+
+
 def chain_id(family: str, table: str, chain: str) -> str:
     return f"{family} {table} {chain}"
 
 
 class NftablesBackend(Backend):
     name = "nftables"
+    guard_reason = "nftables: the module changes no policy, so it adds no SSH rule; the rules found are reported"
 
     def __init__(self, runner, options=None, nft: str = "nft", include_path: str = INCLUDE_PATH, conf_path: str = CONF_PATH,
                  unshare: str | None = "unshare") -> None:
@@ -171,6 +240,27 @@ class NftablesBackend(Backend):
         self.unshare = unshare
         self._boot_expect: dict[str, tuple[list[str], bool]] = {}
         self._boot: tuple[dict[str, list[dict[str, t.Any]]] | None, str] | None = None
+
+    @classmethod
+    def create(cls, runner: Runner, options: dict[str, t.Any], which: Which) -> NftablesBackend:
+        return cls(runner, options, nft=which("nft"), unshare=which("unshare"))
+
+    @staticmethod
+    def detect_native(runner: Runner, which: Which, enable: bool, binaries: t.Sequence[str]) -> str | None:
+        nft = which(binaries[0])
+        if nft:
+            rc, out, _err = runner([nft, "-j", "-a", "list", "ruleset"])  # the argv read_state runs: one call with a read cache
+            if rc == 0:
+                parsed = parse_ruleset(out)
+                made = iptables_made(parsed["table"], parsed["chain"])
+                native = [tb for tb in parsed["table"] if (tb.get("family"), tb.get("name")) not in made]
+                if native:
+                    names = ", ".join(f"{tb.get('family')} {tb.get('name')}" for tb in native[:5])
+                    return f"the nftables ruleset has native tables ({names})"
+        return None
+
+    def allows(self, port: int, proto: str = "tcp") -> dict[str, t.Any]:
+        return ruleset_allows(parse_ruleset(self.read_once([self.nft, "-j", "-a", "list", "ruleset"])), port, proto)
 
     def persist_paths(self) -> list[str]:
         return [self.include_path, self.conf_path]

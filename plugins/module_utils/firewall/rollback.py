@@ -38,7 +38,7 @@ import time
 import typing as t
 import uuid
 
-from .base import Plan, Runner, shell_quote, write_file
+from .base import Plan, Runner, Which, shell_quote, write_file
 
 STATE_DIR = "/var/lib/port443-https/firewall-rollback"
 LOCK_PATH = "/var/lib/port443-https/firewall.lock"
@@ -47,7 +47,6 @@ BOOT_ID = "/proc/sys/kernel/random/boot_id"
 UNIT = "port443-https-firewall-rollback"
 LOCK_WAIT = 120
 
-Which = t.Callable[[str], t.Optional[str]]
 HELD: list[Lock] = []  # locks taken with acquire() stay referenced (and held) until released or the process exits
 
 

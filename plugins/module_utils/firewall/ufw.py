@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from .base import Backend, Plan, Rule, comment_for, port_in, read_file, rules_by_family, shell_quote
+from .base import Backend, Plan, Rule, Runner, Which, comment_for, port_in, read_file, rules_by_family, shell_quote, spec_covers
 
 _SIMPLE = re.compile(r"^ufw allow (\d+)(?::(\d+))?/(tcp|udp)(?:\s+comment\s+.*)?$")
 _FROM = re.compile(r"^ufw allow from (\S+) to any port (\d+)(?::(\d+))? proto (tcp|udp)(?:\s+comment\s+.*)?$")
@@ -112,6 +112,33 @@ def added_allows(line: str, port: int) -> bool:
     return proto in ("any", "tcp") and port_in(port, dport)
 
 
+# Application profiles (``ufw app list``) that open 443 or 80.
+_APPS = {443: ("https", "nginx full", "nginx https", "apache full", "apache secure", "www full", "www secure"),
+         80: ("http", "nginx full", "nginx http", "apache full", "apache", "www full", "www")}
+_STATUS_RULE = re.compile(r"^(.+?)\s{2,}(ALLOW|DENY|REJECT|LIMIT)(?:\s+IN)?\s+")
+
+
+def status_allows(text: str, port: int, proto: str = "tcp") -> dict[str, t.Any]:
+    """Whether ``ufw status verbose`` lets inbound ``proto/port`` in: the first rule naming the port (a port, a range,
+    an application profile) decides, else the default incoming policy."""
+    if "Status: inactive" in text:
+        return {"allows": True, "evidence": ["ufw is inactive"]}
+    default = re.search(r"Default:\s*(\w+)\s*\(incoming\)", text)
+    default_in = default.group(1) if default else "deny"
+    names = _APPS.get(port, ())
+    for line in text.splitlines():
+        match = _STATUS_RULE.match(line.strip() + "  ")
+        if not match:
+            continue
+        target = match.group(1).strip().split(" (v6)")[0]
+        spec, _sep, rule_proto = target.partition("/")
+        if rule_proto.split(" ")[0] not in ("", proto):
+            continue
+        if spec.strip().lower() in names or spec_covers(spec.replace(":", "-"), port):
+            return {"allows": match.group(2) in ("ALLOW", "LIMIT"), "evidence": [line.strip()]}
+    return {"allows": default_in == "allow", "evidence": [f"no rule for {port}/{proto}; default incoming policy {default_in}"]}
+
+
 def ufw_spec(rule: Rule) -> list[str]:
     if rule.source:
         return ["from", rule.source, "to", "any", "port", rule.port_text(":"), "proto", rule.proto]
@@ -125,6 +152,22 @@ class UfwBackend(Backend):
         super().__init__(runner, options)
         self.ufw = ufw
         self.user_rules = user_rules
+
+    @classmethod
+    def create(cls, runner: Runner, options: dict[str, t.Any], which: Which) -> UfwBackend:
+        return cls(runner, options, ufw=which("ufw"))
+
+    @staticmethod
+    def detect_active(runner: Runner, which: Which, enable: bool, binaries: t.Sequence[str]) -> str | None:
+        ufw = which(binaries[0])
+        if ufw:
+            rc, out, _err = runner([ufw, "status"])
+            if rc == 0 and "Status: active" in out:
+                return "ufw is active"
+        return None
+
+    def allows(self, port: int, proto: str = "tcp") -> dict[str, t.Any]:
+        return status_allows(self.read_once([self.ufw, "status", "verbose"]), port, proto)
 
     def read_state(self) -> dict[str, t.Any]:
         _rc, status, _err = self.run([self.ufw, "status"])

@@ -19,14 +19,14 @@ import hashlib
 import random
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _hello, _net, _reactor
-from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
-
-PROFILES = ("modern", "intermediate", "old")
+from ansible_collections.port443.https.plugins.module_utils.probe import _hello, _reactor
+from ansible_collections.port443.https.plugins.module_utils.host import _net
+from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines, _tls_profiles
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
 # The options of the ciphers check (documented once in the port443.https._ciphers doc fragment).
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
-    "tls_profile": {"type": "str", "choices": list(PROFILES)},
+    "tls_profile": {"type": "str", "choices": list(_tls_profiles.PROFILE_NAMES)},
     "tls_guideline": {"type": "str", "default": _mozilla_guidelines.LATEST},
     "tls_pq": {"type": "bool", "default": True},
     "require_pq_kex": {"type": "bool", "default": False},
@@ -40,8 +40,8 @@ class CipherInputError(ValueError):
 def check_options(opts: dict[str, t.Any]) -> None:
     """tls_profile and tls_guideline must name a profile of a carried guideline version."""
     profile = opts.get("tls_profile")
-    if profile is not None and profile not in PROFILES:
-        raise CipherInputError(f"tls_profile: {profile!r} is not one of {', '.join(PROFILES)}")
+    if profile is not None and profile not in _tls_profiles.PROFILE_NAMES:
+        raise CipherInputError(f"tls_profile: {profile!r} is not one of {', '.join(_tls_profiles.PROFILE_NAMES)}")
     guideline = opts.get("tls_guideline")
     if guideline is not None and str(guideline) not in _mozilla_guidelines.VERSIONS:
         raise CipherInputError(f"tls_guideline: {guideline!r} is not a carried Mozilla guideline version "
@@ -134,9 +134,6 @@ def dh_problems(dh: dict[str, t.Any] | None) -> list[str]:
 
 # ---- enumeration --------------------------------------------------------------------------------------------------
 
-VERSIONS = ("1.0", "1.1", "1.2", "1.3")
-
-
 def candidates(version: str) -> list[int]:
     """The suites offered for a version: TLS 1.3 suites for 1.3; for 1.2 every other suite; below, those not tied to 1.2."""
     return list(_candidates(version))
@@ -204,7 +201,7 @@ def plan() -> Plan:
         return (version, list(suites), list(groups), want_key_exchange)
 
     order_of_12 = None
-    for version in ("1.3", "1.2", "1.1", "1.0"):
+    for version in reversed(_classify.TLS_VERSIONS):
         groups = _hello.TLS13_GROUPS if version == "1.3" else _hello.TLS12_GROUPS
         found = yield from _walk(unknown, "suites", version, candidates(version), "suite",
                                  lambda left, v=version, g=groups: ask(v, left, g))
@@ -227,7 +224,7 @@ def plan() -> Plan:
             if version == "1.2":
                 order_of_12 = order
         versions[version] = {"suites": [_hello.suite_name(c) for c in found], "server_order": order}
-    versions = {v: versions[v] for v in VERSIONS}
+    versions = {v: versions[v] for v in _classify.TLS_VERSIONS}
 
     groups_by_version: dict[str, list[str] | None] = {}
     if accepted.get("1.3"):
@@ -341,7 +338,7 @@ def enumerate_many(targets: list[Target], max_inflight: int = 256) -> list[dict[
 
 # ---- findings -----------------------------------------------------------------------------------------------------
 
-def _codes_of(section: dict[str, t.Any], versions: t.Iterable[str] = VERSIONS) -> list[tuple[str, int]]:
+def _codes_of(section: dict[str, t.Any], versions: t.Iterable[str] = _classify.TLS_VERSIONS) -> list[tuple[str, int]]:
     out = []
     for version in versions:
         entry = section["versions"].get(version)
@@ -402,12 +399,12 @@ def profile_diff(section: dict[str, t.Any], opts: dict[str, t.Any]) -> tuple[lis
     extra: list[str] = []
     missing: list[str] = []
     want_versions = [v.replace("TLSv", "") for v in data["tls_versions"]]
-    have = [v for v in VERSIONS if (section["versions"].get(v) or {}).get("suites")]
+    have = [v for v in _classify.TLS_VERSIONS if (section["versions"].get(v) or {}).get("suites")]
     extra += [f"TLS {v}" for v in have if v not in want_versions]
     missing += [f"TLS {v}" for v in want_versions if v not in have]
 
     want12 = list(data["ciphers"]["iana"])
-    got12 = _codes_of(section, ("1.0", "1.1", "1.2"))
+    got12 = _codes_of(section, [v for v in _classify.TLS_VERSIONS if v != "1.3"])
     extra_suites = {_hello.suite_name(c) for _v, c in got12} - set(want12)
     extra += sorted(extra_suites)
     if "1.2" in have:

@@ -23,7 +23,8 @@ import ssl
 import threading
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _net, _reactor
+from ansible_collections.port443.https.plugins.module_utils.host import _files, _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _reactor
 
 _HANDSHAKE = 22
 _CERTIFICATE_REQUEST = 13
@@ -159,10 +160,9 @@ def check_files(cert: str | None, key: str | None) -> str | None:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     for option, path in (("client_cert", cert), ("client_key", key)):
         try:
-            with open(path, "rb"):
-                pass
-        except OSError as exc:
-            return f"{option}: cannot read {path!r} ({exc.strerror or exc})"
+            _files.read_bytes(option, path)
+        except _files.FileReadError as exc:
+            return str(exc)
     try:
         load(ctx, (cert, key))
     except ssl.SSLError as exc:

@@ -13,9 +13,11 @@ import socket
 import ssl
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _chain, _ciphers, _clientcert, _http, _net, _reach, _tls
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
-from ansible_collections.port443.https.plugins.module_utils.profiles import _policy
+from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _http, _reach, _tls
+from ansible_collections.port443.https.plugins.module_utils.host import _net
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http", "ciphers")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import collections
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _net, _reactor
+from ansible_collections.port443.https.plugins.module_utils.host import _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _reactor
 
 # A TLS 1.2 ClientHello that offers only TLS_NULL_WITH_NULL_NULL and no extensions. Any TLS server answers it
 # at once and cheaply (a handshake_failure or protocol_version alert, or a close), without computing a key

@@ -30,7 +30,7 @@ import struct
 import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _net
+from ansible_collections.port443.https.plugins.module_utils.host import _net
 
 _IN_PROGRESS = (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY)
 _LINGER_RESET = struct.pack("ii", 1, 0)

@@ -15,13 +15,10 @@ from __future__ import annotations
 
 import typing as t
 
-from ._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
+from ansible_collections.port443.https.plugins.module_utils.profiles._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
+from ansible_collections.port443.https.plugins.module_utils.reasons._classify import TLS_VERSIONS
 
 SERVERS = ("nginx", "apache", "caddy", "generic")
-
-PROFILE_NAMES = ("modern", "intermediate", "old")
-
-_ALL_VERSIONS = ["1.0", "1.1", "1.2", "1.3"]
 
 # Hybrid post-quantum groups: rendered only where the TLS stack speaks them (OpenSSL >= 3.5; Caddy >= 2.10 on Go >= 1.24).
 PQ_GROUPS = ("X25519MLKEM768",)
@@ -78,6 +75,17 @@ def _version(name: str) -> str:
     # "TLSv1" -> "1.0", "TLSv1.2" -> "1.2"
     number = name[len("TLSv"):]
     return number if "." in number else number + ".0"
+
+
+def _oldest_tls(name: str) -> int:
+    """How far back profile ``name`` reaches: the index in TLS_VERSIONS of the oldest TLS version it allows, in the
+    newest guideline that has it."""
+    newest = [v for v in VERSIONS if name in GUIDELINES[v]["configurations"]][-1]
+    return min(TLS_VERSIONS.index(_version(v)) for v in GUIDELINES[newest]["configurations"][name]["tls_versions"])
+
+
+# Every profile name of the guideline data, strictest first: modern, intermediate, old.
+PROFILE_NAMES = tuple(sorted({p for v in VERSIONS for p in GUIDELINES[v]["configurations"]}, key=lambda p: -_oldest_tls(p)))
 
 
 def get_profile(name: str, guideline: t.Any = LATEST) -> dict[str, t.Any]:
@@ -154,7 +162,7 @@ def render(
         "server": server,
         "pq": bool(pq),
         "versions": versions,
-        "versions_disabled": [v for v in _ALL_VERSIONS if v not in versions],
+        "versions_disabled": [v for v in TLS_VERSIONS if v not in versions],
         "min_version": versions[0],
         "hsts_min_age": data["hsts_min_age"],
         "server_preferred_order": data["server_preferred_order"],
@@ -189,4 +197,4 @@ def render(
     return result
 
 
-__all__ = ["GUIDELINES", "LATEST", "VERSIONS", "ProfileError", "get_profile", "render"]
+__all__ = ["GUIDELINES", "LATEST", "PROFILE_NAMES", "VERSIONS", "ProfileError", "get_profile", "render"]

@@ -4,8 +4,9 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 """The inside-the-host view for HTTPS troubleshooting (plain Python, no Ansible imports): HostView runs the
-read-only commands (`ss -H -ltnp`, `systemctl show`, the firewall's own listing) through the caller's runner;
-parsers read their output; the firewall is found by _firewall.detect and certificate files are judged by _certfile;
+read-only commands (`ss -H -ltnp`, `systemctl show`) through the caller's runner and parsers read their output; the
+firewall is found and asked whether it allows a port by its backend (firewall._registry), certificate files are judged
+by _certfile;
 `diagnose()` combines the inside facts with the probe's outside result into one diagnosis and a fix."""
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import re
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
-from ansible_collections.port443.https.plugins.module_utils.firewall import detect as _detect
-from ansible_collections.port443.https.plugins.module_utils.firewall.base import FirewallError
+from ansible_collections.port443.https.plugins.module_utils.firewall import _registry as _firewalls
+from ansible_collections.port443.https.plugins.module_utils.firewall.base import FirewallError, read_cache
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
 WEB_SERVICES = ("nginx", "apache2", "httpd", "caddy", "haproxy", "lighttpd", "traefik", "envoy")
-TLS_FAILURES = ("no_tls_response", "not_tls", "handshake_failure")
 
 
 # ---- listeners (ss) -----------------------------------------------------------------------------------
@@ -116,180 +117,6 @@ def parse_systemctl_show(output: str) -> list[dict[str, t.Any]]:
     return units
 
 
-# ---- firewall -----------------------------------------------------------------------------------------
-
-def _ports_match(spec: str, port: int) -> bool:
-    """'443', '{ 80, 443 }', '400-500', 'https' against a port."""
-    spec = spec.strip().strip("{}").strip()
-    for part in re.split(r"[,\s]+", spec):
-        if not part:
-            continue
-        if part in ("https",) and port == 443 or part in ("http",) and port == 80:
-            return True
-        if "-" in part:
-            low, _sep, high = part.partition("-")
-            if low.isdigit() and high.isdigit() and int(low) <= port <= int(high):
-                return True
-        elif part.isdigit() and int(part) == port:
-            return True
-    return False
-
-
-_NFT_DPORT = re.compile(r"\bdport\s+(\{[^}]*\}|\S+)")
-
-
-def _nft_action(rule: str) -> str | None:
-    words = rule.split()
-    for action in ("drop", "reject", "accept"):
-        if action in words:
-            return action
-    return None
-
-
-def parse_nft(output: str, port: int = 443) -> dict[str, t.Any]:
-    """Verdict for inbound TCP `port` from `nft list ruleset` text (best effort).
-
-    Input-hook chains decide: the first rule naming the port wins, else the chain policy. Rules in other
-    chains (jump targets such as ufw's or firewalld's) count as evidence too."""
-    chains: list[dict[str, t.Any]] = []
-    current: dict[str, t.Any] | None = None
-    table = ""
-    for raw in output.splitlines():
-        line = raw.strip()
-        if line.startswith("table "):
-            table = line[len("table "):].rstrip("{").strip()
-            continue
-        if line.startswith("chain "):
-            name = line[len("chain "):].rstrip("{").strip()
-            current = {"name": f"{table} {name}", "input": False, "hooked": False, "policy": "accept", "rules": []}
-            chains.append(current)
-            continue
-        if current is None or not line or line == "}":
-            continue
-        if line.startswith("type ") and "hook" in line:
-            current["hooked"] = True
-            current["input"] = " hook input " in f" {line} "
-            pol = re.search(r"policy (\w+)", line)
-            if pol:
-                current["policy"] = pol.group(1)
-            continue
-        current["rules"].append(line)
-
-    inputs = [chain for chain in chains if chain["input"]]
-    if not inputs:
-        return {"allows": True, "evidence": ["no input chain in the nftables ruleset"]}
-    jumped: list[tuple[str, str]] = []
-    for chain in chains:
-        if chain["hooked"]:
-            continue
-        hit = _nft_port_rule(chain["rules"], port)
-        if hit:
-            jumped.append((hit[0], f"{chain['name']}: {hit[1]}"))
-    blocking = []
-    allowing = []
-    for chain in inputs:
-        hit = _nft_port_rule(chain["rules"], port)
-        if hit:
-            (allowing if hit[0] == "accept" else blocking).append(f"{chain['name']}: {hit[1]}")
-        elif chain["policy"] in ("drop", "reject"):
-            accepted = [text for action, text in jumped if action == "accept"]
-            if accepted:
-                allowing.append(accepted[0])
-            else:
-                blocking.append(f"{chain['name']}: policy {chain['policy']} and no rule accepts {port}/tcp")
-        else:
-            allowing.append(f"{chain['name']}: policy {chain['policy']}")
-    blocking += [text for action, text in jumped if action != "accept"]
-    if blocking:
-        return {"allows": False, "evidence": blocking}
-    return {"allows": True, "evidence": allowing}
-
-
-def _nft_port_rule(rules: list[str], port: int) -> tuple[str, str] | None:
-    for rule in rules:
-        match = _NFT_DPORT.search(rule)
-        if not match or not _ports_match(match.group(1), port):
-            continue
-        if "udp dport" in rule:
-            continue
-        action = _nft_action(rule)
-        if action:
-            return action, rule
-    return None
-
-
-def parse_iptables_save(output: str, port: int = 443) -> dict[str, t.Any]:
-    """Verdict from `iptables -S` (or iptables-save) output for the INPUT chain and the chains it jumps to."""
-    policy = "ACCEPT"
-    rules: dict[str, list[str]] = {}
-    for line in output.splitlines():
-        words = line.split()
-        if len(words) >= 3 and words[0] == "-P" and words[1] == "INPUT":
-            policy = words[2]
-        elif len(words) >= 2 and words[0] == "-A":
-            rules.setdefault(words[1], []).append(line)
-
-    def walk(chain: str, depth: int = 0) -> tuple[str, str] | None:
-        if depth > 8:
-            return None
-        for rule in rules.get(chain, []):
-            words = rule.split()
-            target = words[words.index("-j") + 1] if "-j" in words and words.index("-j") + 1 < len(words) else None
-            dport = None
-            for flag in ("--dport", "--dports", "--destination-port"):
-                if flag in words and words.index(flag) + 1 < len(words):
-                    dport = words[words.index(flag) + 1].replace(":", "-")
-            if dport is not None and not _ports_match(dport, port):
-                continue
-            if "-p" in words and words[words.index("-p") + 1] not in ("tcp", "6"):
-                continue
-            if dport is None and target in ("ACCEPT", "DROP", "REJECT") and len(words) > 4:
-                continue  # a rule for something else (state, interface, source): not about this port
-            if target in ("ACCEPT", "DROP", "REJECT") and dport is not None:
-                return target, rule
-            if target and target in rules:
-                found = walk(target, depth + 1)
-                if found:
-                    return found
-        return None
-
-    found = walk("INPUT")
-    if found:
-        return {"allows": found[0] == "ACCEPT", "evidence": [found[1]]}
-    return {"allows": policy == "ACCEPT", "evidence": [f"-P INPUT {policy}"]}
-
-
-def parse_ufw(output: str, port: int = 443) -> dict[str, t.Any]:
-    """Verdict from `ufw status verbose`."""
-    if "Status: inactive" in output:
-        return {"allows": True, "active": False, "evidence": ["ufw is inactive"]}
-    default = re.search(r"Default:\s*(\w+)\s*\(incoming\)", output)
-    default_in = default.group(1) if default else "deny"
-    names = {443: ("https", "nginx full", "nginx https", "apache full", "apache secure", "www full", "www secure"),
-             80: ("http", "nginx full", "nginx http", "apache full", "apache", "www full", "www")}.get(port, ())
-    for line in output.splitlines():
-        match = re.match(r"^(.+?)\s{2,}(ALLOW|DENY|REJECT|LIMIT)(?:\s+IN)?\s+", line.strip() + "  ")
-        if not match:
-            continue
-        target = match.group(1).strip()
-        spec = target.split(" (v6)")[0].split("/")[0].strip()
-        if spec.lower() in names or _ports_match(spec.replace(":", "-"), port):
-            return {"allows": match.group(2) in ("ALLOW", "LIMIT"), "active": True, "evidence": [line.strip()]}
-    return {"allows": default_in == "allow", "active": True, "evidence": [f"no rule for {port}/tcp; default incoming policy {default_in}"]}
-
-
-def parse_firewalld(services: str, ports: str, port: int = 443) -> dict[str, t.Any]:
-    """Verdict from `firewall-cmd --list-services` and `--list-ports` (default zone)."""
-    name = {443: "https", 80: "http"}.get(port)
-    if name and name in services.split():
-        return {"allows": True, "evidence": [f"service {name} enabled"]}
-    for item in ports.split():
-        spec, _sep, proto = item.partition("/")
-        if proto in ("tcp", "") and _ports_match(spec, port):
-            return {"allows": True, "evidence": [f"port {item} open"]}
-    return {"allows": False, "evidence": [f"neither the {name or port} service nor {port}/tcp is open in the default zone"]}
-
-
 # ---- certificate files --------------------------------------------------------------------------------
 
 # The files are judged by the collection's certificate-file check (_certfile, as certificate_file_info does), except
@@ -329,6 +156,10 @@ def check_certificate_files(item: dict[str, t.Any], names: list[str], run_comman
 
 # ---- diagnosis ----------------------------------------------------------------------------------------
 
+# code -> (severity, cause, message, fix). A diagnosis that is one reason code of the registry (_classify.REASONS)
+# carries that code (unresolvable, filtered, hostname_mismatch, incomplete_chain); the others are the doctor's own:
+# what only the inside view tells apart (service_not_running, localhost_only ...) or a group of reason codes
+# (tls_broken, certificate_problem).
 DIAGNOSES = {
     "ok": ("ok", "ok", "HTTPS works from the outside.", "Nothing to fix."),
     "unresolvable": ("critical", "name does not resolve", "The host name does not resolve from the probing side.",
@@ -339,9 +170,9 @@ DIAGNOSES = {
                           "Configure the web server with a TLS listener on {port} (nginx 'listen {port} ssl;') and reload it; check with ss -tlnp."),
     "localhost_only": ("critical", "listening on localhost only", "The service listens on {port} only on the loopback address, so other hosts cannot connect.",
                        "Bind the listener to all interfaces or the public address (nginx 'listen {port} ssl;' not 'listen 127.0.0.1:{port}'), then reload."),
-    "firewall_drops": ("critical", "firewall drops {port} (timeout)", "Connections to {port} time out: a firewall drops the packets.",
-                       "Allow inbound TCP {port} in the host firewall (ufw allow {port}/tcp, firewall-cmd --add-service=https, an nft accept rule) "
-                       "and in any cloud security group or router in between."),
+    "filtered": ("critical", "firewall drops {port} (timeout)", "Connections to {port} time out: a firewall drops the packets.",
+                 "Allow inbound TCP {port} in the host firewall (ufw allow {port}/tcp, firewall-cmd --add-service=https, an nft accept rule) "
+                 "and in any cloud security group or router in between."),
     "firewall_rejects": ("critical", "firewall rejects {port}", "The service listens but connections to {port} are refused by a firewall REJECT rule.",
                          "Allow inbound TCP {port} in the host firewall instead of rejecting it."),
     "unreachable": ("critical", "{port} unreachable from outside", "The service listens on all interfaces but the outside probe cannot connect.",
@@ -350,7 +181,7 @@ DIAGNOSES = {
                    "Check what listens (ss -tlnp): the listener must speak TLS with a certificate; check SNI routing and the proxy upstream."),
     "hostname_mismatch": ("critical", "certificate does not match hostname", "The served certificate does not cover the name clients use.",
                           "Issue a certificate whose subjectAltName lists the name (or fix SNI so the right certificate is served)."),
-    "chain_incomplete": ("critical", "chain incomplete", "The server sends its certificate without the intermediate CA certificate(s).",
+    "incomplete_chain": ("critical", "chain incomplete", "The server sends its certificate without the intermediate CA certificate(s).",
                          "Serve the full chain: leaf followed by intermediates (nginx ssl_certificate fullchain.pem)."),
     "certificate_problem": ("critical", "certificate problem", "The served certificate is not acceptable to clients.",
                             "See the probe's reasons and fixes."),
@@ -439,7 +270,7 @@ def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, 
     blocked = firewall.get("allows") is False
     if tcp_state == "filtered" or (outside is None and blocked):
         detail = "(the host firewall drops it)" if blocked else "(the host firewall looks open: check cloud security groups and routers)"
-        return _make("firewall_drops", evidence, port, detail=detail)
+        return _make("filtered", evidence, port, detail=detail)
     if tcp_state == "closed":
         if blocked:
             return _make("firewall_rejects", evidence, port)
@@ -448,7 +279,7 @@ def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, 
         return _make("nothing_listening", evidence, port)
     if outside is None:
         return _make("not_probed", evidence, port)
-    tls_fail = [r for r in reasons if r.get("code") in TLS_FAILURES]
+    tls_fail = [r for r in reasons if r.get("code") in _classify.TLS_FAILURES]
     if tls_fail:
         first = tls_fail[0]
         detail = {"not_tls": "plain HTTP (or another protocol) on 443", "no_tls_response": "no answer to the TLS ClientHello",
@@ -458,7 +289,7 @@ def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, 
         hit = next(r for r in reasons if r.get("code") in ("hostname_mismatch", "cn_only"))
         return _make("hostname_mismatch", evidence, port, detail=_paren(hit.get("message")), fix=hit.get("fix") or None)
     if "incomplete_chain" in codes:
-        return _make("chain_incomplete", evidence, port)
+        return _make("incomplete_chain", evidence, port)
     critical = [r for r in reasons if r.get("severity") == "critical"]
     if critical:
         return _make("certificate_problem", evidence, port, detail=critical[0].get("message"), fix=critical[0].get("fix") or None)
@@ -496,7 +327,9 @@ class HostView:
         self.which = which
         self.commands: list[str] = []
 
-    def run(self, argv: list[str]) -> tuple[int, str, str]:
+    def run(self, argv: list[str], data: str | None = None) -> tuple[int, str, str]:
+        if data is not None:
+            raise DoctorError(f"{' '.join(argv)}: the host view runs read-only commands only")
         self.commands.append(" ".join(argv))
         return self._run(argv)
 
@@ -521,33 +354,18 @@ class HostView:
 
     def firewall(self, port: int, http_port: int) -> dict[str, t.Any]:
         """The verdict of the firewall the host really uses (found as firewall_port finds it) for both ports."""
+        run, _drop = read_cache(self.run)  # the detection's read of the ruleset is the backend's
         try:
-            backend, _why = _detect.detect_backend(self.run, self.which)
+            name, _why = _firewalls.detect(run, self.which)
         except FirewallError:
             return {"backend": None, "allows": None, "allows_http": None,
-                    "evidence": ["no firewall tool (ufw, firewall-cmd, nft, iptables) could be queried"]}
-        verdicts = self._firewall_verdicts(backend, port, http_port)
-        if verdicts is None:
-            return {"backend": backend, "allows": None, "allows_http": None, "evidence": [f"the {backend} rules could not be read"]}
-        main, http = verdicts
-        return {"backend": backend, "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
-
-    def _firewall_verdicts(self, backend: str, port: int, http_port: int) -> tuple[dict[str, t.Any], dict[str, t.Any]] | None:
-        tool = self.which(_detect.BINARIES[backend][0])
-        if backend == "ufw":
-            rc, out, _err = self.run([tool, "status", "verbose"])
-            return (parse_ufw(out, port), parse_ufw(out, http_port)) if rc == 0 else None
-        if backend == "firewalld":
-            rc, services, _err = self.run([tool, "--list-services"])
-            rc2, ports, _err = self.run([tool, "--list-ports"])
-            if rc or rc2:
-                return None
-            return parse_firewalld(services, ports, port), parse_firewalld(services, ports, http_port)
-        if backend == "nftables":
-            rc, out, _err = self.run([tool, "list", "ruleset"])
-            return (parse_nft(out, port), parse_nft(out, http_port)) if rc == 0 else None
-        rc, out, _err = self.run([tool, "-S"])
-        return (parse_iptables_save(out, port), parse_iptables_save(out, http_port)) if rc == 0 else None
+                    "evidence": [f"no firewall tool ({_firewalls.tools(', ')}) could be queried"]}
+        backend = _firewalls.create(name, run, {}, self.which)
+        try:
+            main, http = backend.allows(port), backend.allows(http_port)
+        except FirewallError:
+            return {"backend": name, "allows": None, "allows_http": None, "evidence": [f"the {name} rules could not be read"]}
+        return {"backend": name, "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
 
     def certificates(self, items: list[dict[str, t.Any]], default_names: list[str]) -> list[dict[str, t.Any]]:
         openssl = self.which("openssl")

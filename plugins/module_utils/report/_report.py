@@ -7,7 +7,10 @@
 report.json, a self-contained report.html, junit.xml, a Prometheus textfile and a Markdown summary.
 
 Every renderer is deterministic: the same results give byte-identical files, so a report written twice is
-unchanged the second time. Volatile measurements (connect latency) are left out of the files on purpose."""
+unchanged the second time. Volatile measurements (connect latency, and a certificate's hours left unless it has less
+than two days) are left out of the files on purpose.
+
+report.html is rendered from a template a designer can edit (report.html beside this file, see render_html)."""
 
 from __future__ import annotations
 
@@ -16,8 +19,8 @@ import re
 import typing as t
 import xml.etree.ElementTree as ET
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
-from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.report import _html_template, _vantage
 
 SEVERITIES = _classify.SEVERITIES
 TLS_VERSIONS = _classify.TLS_VERSIONS
@@ -29,10 +32,8 @@ FILENAMES = {
     "prometheus": "https_report.prom",
     "markdown": "report.md",
 }
-# Which result section each reason code belongs to (one junit testcase per endpoint and section): the registry's.
-CHECK_OF_REASON = _classify.CHECK_OF
+# The result sections (one junit testcase per endpoint and section; each reason's section is the registry's).
 CHECKS = _classify.SECTIONS
-TLS_FAILURES = ("no_tls_response", "not_tls", "handshake_failure")
 VOLATILE_KEYS = ("latency_ms",)
 SCHEMA_VERSION = 1
 
@@ -63,6 +64,10 @@ def _worst(values: t.Iterable[str]) -> str:
     return SEVERITIES[worst]
 
 
+def _hours_kept(value: t.Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 48
+
+
 def normalize(results: t.Any) -> list[dict[str, t.Any]]:
     """Validate and normalize the probe's endpoint list (possibly concatenated from several hosts)."""
     if not isinstance(results, list):
@@ -74,6 +79,10 @@ def normalize(results: t.Any) -> list[dict[str, t.Any]]:
         if not res.get("host"):
             raise ReportInputError(f"results[{idx}].host: missing; pass the probe's 'endpoints' list")
         item = _strip_volatile(dict(res))
+        cert = item.get("certificate")
+        if isinstance(cert, dict) and "hours_left" in cert and not _hours_kept(cert["hours_left"]):
+            # Hours change every hour: kept only under two days (short-lived certificates), else the days tell it.
+            del cert["hours_left"]
         try:
             item["port"] = int(item.get("port") or 443)
         except (TypeError, ValueError):
@@ -122,7 +131,7 @@ def is_up(res: dict[str, t.Any]) -> bool:
     """TCP open and no TLS-level failure."""
     if _tcp_state(res) != "open":
         return False
-    return not any(r["code"] in TLS_FAILURES for r in res["reasons"])
+    return not any(r["code"] in _classify.TLS_FAILURES for r in res["reasons"])
 
 
 def _cert(res: dict[str, t.Any]) -> dict[str, t.Any]:
@@ -255,11 +264,11 @@ def render_markdown(report: dict[str, t.Any], max_rows: int = 50) -> str:
         lines.append("")
     if report.get("matrix"):
         lines += render_matrix_markdown(report["matrix"], max_rows)
-    expiring = sorted((r for r in report["endpoints"] if isinstance(_cert(r).get("days_left"), int)),
-                      key=lambda r: _cert(r)["days_left"])[:5]
+    expiring = sorted((r for r in report["endpoints"] if hours_left(_cert(r)) is not None),
+                      key=lambda r: hours_left(_cert(r)))[:5]
     if expiring:
         lines.append("Expiring first: " + ", ".join(
-            f"{_md_cell(endpoint_id(r))} ({_cert(r)['days_left']} d)" for r in expiring) + ".")
+            f"{_md_cell(endpoint_id(r))} ({left_short(_cert(r))})" for r in expiring) + ".")
         lines.append("")
     return "\n".join(lines)
 
@@ -271,16 +280,21 @@ def _matrix_cell(cell: dict[str, t.Any] | None) -> str:
     return f"{cell['status']}: {seen}"
 
 
+def _differs_text(row: dict[str, t.Any]) -> str:
+    """A row seen differently without a comparison finding: in what its cells disagree."""
+    return f"differs: {', '.join(row['differs'])}" if row.get("differs") else ""
+
+
 def render_matrix_markdown(matrix: dict[str, t.Any], max_rows: int = 50) -> list[str]:
     """The endpoint x vantage table: rows with a difference between vantages first, then the worst."""
     vantages = matrix["vantages"]
-    rows = sorted(matrix["rows"], key=lambda r: (not r["findings"], -SEVERITIES.index(r["status"])))
+    rows = sorted(matrix["rows"], key=lambda r: (not (r["findings"] or r.get("differs")), -SEVERITIES.index(r["status"])))
     lines = [f"### Vantage matrix ({len(vantages)} vantage point(s), {matrix['differences']} endpoint(s) seen differently)", "",
              "| Endpoint | " + " | ".join(_md_cell(v) for v in vantages) + " | Findings |",
              "| --- | " + " | ".join(["---"] * len(vantages)) + " | --- |"]
     for row in rows[:max_rows]:
         cells = " | ".join(_md_cell(_matrix_cell(row["cells"].get(v))) for v in vantages)
-        findings = ", ".join(_md_code(code) for code in row["findings"]) or "\u2014"
+        findings = ", ".join(_md_code(code) for code in row["findings"]) or _differs_text(row) or "\u2014"
         lines.append(f"| {_md_cell(row['endpoint'])} | {cells} | {findings} |")
     if len(rows) > max_rows:
         lines.append(f"\n... and {len(rows) - max_rows} more endpoint(s): see report.html / report.json.")
@@ -311,7 +325,7 @@ def _checks_run(res: dict[str, t.Any]) -> list[str]:
         if res.get("http") is not None:
             ran.append("http")
     for reason in res["reasons"]:
-        check = CHECK_OF_REASON.get(reason["code"], "other")
+        check = _classify.check_of(reason["code"])
         if check not in ran:
             ran.append(check)
     order = CHECKS + ("other",)
@@ -329,7 +343,7 @@ def render_junit(report: dict[str, t.Any]) -> str:
         for check in ran:
             tests += 1
             case = ET.SubElement(suite, "testcase", {"classname": classname, "name": check, "time": "0"})
-            mine = [r for r in res["reasons"] if CHECK_OF_REASON.get(r["code"], "other") == check]
+            mine = [r for r in res["reasons"] if _classify.check_of(r["code"]) == check]
             failing = [r for r in mine if r["severity"] in levels]
             if failing:
                 failures += 1
@@ -428,282 +442,143 @@ def _esc(text: t.Any) -> str:
             .replace('"', "&quot;").replace("'", "&#39;"))
 
 
+# Tick steps of the expiry axis, in hours: hours while the axis spans under two days, then days (1, 2, 5, 7, 14, 30…).
+TICK_STEPS_HOURS = (1, 2, 3, 6, 12)
+TICK_STEPS_DAYS = (1, 2, 5, 7, 14, 30, 60, 90, 180, 365, 730, 1825, 3650, 7300, 36500)
+# The least distance between two tick labels, in the chart's units (a label such as "-365 d" is about 40 wide).
+MIN_TICK_SPACING = 64
+
+
+def hours_left(cert: dict[str, t.Any]) -> int | None:
+    """Hours until the certificate expires: its hours_left (kept under two days), else whole days x 24."""
+    hours = cert.get("hours_left")
+    if isinstance(hours, int) and not isinstance(hours, bool):
+        return hours
+    days = cert.get("days_left")
+    if isinstance(days, int) and not isinstance(days, bool):
+        return days * 24
+    return None
+
+
+def left_short(cert: dict[str, t.Any]) -> str:
+    """'41 h' under two days when the hours are known, else '12 d'."""
+    hours = cert.get("hours_left")
+    if isinstance(hours, int) and not isinstance(hours, bool) and 0 <= hours < 48:
+        return f"{hours} h"
+    return f"{cert.get('days_left')} d"
+
+
+def expiry_ticks(low: float, high: float, width: float, min_spacing: float = MIN_TICK_SPACING) -> tuple[int, int, int]:
+    """(step, first, last) of the expiry axis in hours: the smallest "nice" step whose ticks stand at least
+    min_spacing apart on a plot of the given width; first and last are the multiples of step around [low, high]."""
+    steps = (list(TICK_STEPS_HOURS) if high - low < 48 else []) + [d * 24 for d in TICK_STEPS_DAYS]
+    for step in steps:
+        first = int(low // step) * step
+        last = -int(-high // step) * step
+        if last <= first:
+            last = first + step
+        if width * step / (last - first) >= min_spacing:
+            return step, first, last
+    return steps[-1], int(low // steps[-1]) * steps[-1], -int(-high // steps[-1]) * steps[-1]
+
+
+def tick_label(hours: int, step: int) -> str:
+    return f"{hours} h" if step < 24 else f"{hours // 24} d"
+
+
 def expiry_svg(report: dict[str, t.Any], limit: int = 40) -> str:
-    """Inline SVG: the endpoints that expire first as bars of days left, with warning/critical thresholds."""
-    rows = [r for r in report["endpoints"] if isinstance(_cert(r).get("days_left"), int)]
-    rows = sorted(rows, key=lambda r: (_cert(r)["days_left"], endpoint_id(r)))[:limit]
+    """Inline SVG: the endpoints that expire first as bars of the time left, over the warning/critical zones."""
+    dated = [r for r in report["endpoints"] if hours_left(_cert(r)) is not None]
+    rows = sorted(dated, key=lambda r: (hours_left(_cert(r)), endpoint_id(r)))[:limit]
     warning = int(report["thresholds"].get("warning_days", 30))
     critical = int(report["thresholds"].get("critical_days", 7))
     if not rows:
         return '<p class="muted" id="expiry-empty">No certificate data in this report.</p>'
-    days = [_cert(r)["days_left"] for r in rows]
-    low = min(0, *days)
-    high = max(*days, warning + 10, 1)
+    values = [hours_left(_cert(r)) for r in rows]
     label_w, width, row_h, top = 260, 900, 22, 30
     plot_w = width - label_w - 70
-    height = top + row_h * len(rows) + 30
+    step, low, high = expiry_ticks(min(0, *values), max(*values, 24), plot_w)
+    bottom = top + row_h * len(rows)
+    height = bottom + 30
 
     def x(value: float) -> float:
-        return round(label_w + (value - low) * plot_w / (high - low), 1)
+        return round(label_w + (min(max(value, low), high) - low) * plot_w / (high - low), 1)
 
     parts = [f'<svg id="expiry-chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="Certificate expiry timeline: days left per endpoint" width="100%">']
-    parts.append(f'<rect x="{x(low)}" y="{top - 8}" width="{round(x(critical) - x(low), 1)}" height="{row_h * len(rows) + 8}" class="zone-critical"/>')
-    parts.append(f'<rect x="{x(critical)}" y="{top - 8}" width="{round(x(warning) - x(critical), 1)}" height="{row_h * len(rows) + 8}" class="zone-warning"/>')
-    step = max(1, int(round((high - low) / 8.0 / 10.0)) * 10) if high - low > 20 else 5
-    tick = (low // step) * step
-    while tick <= high:
-        parts.append(f'<line x1="{x(tick)}" x2="{x(tick)}" y1="{top - 8}" y2="{top + row_h * len(rows)}" class="grid"/>')
-        parts.append(f'<text x="{x(tick)}" y="{top + row_h * len(rows) + 16}" class="tick">{tick}</text>')
-        tick += step
-    parts.append(f'<line x1="{x(0)}" x2="{x(0)}" y1="{top - 12}" y2="{top + row_h * len(rows)}" class="today"/>')
+             f'aria-label="Certificate expiry timeline: time left per endpoint" width="100%" data-tick-step-hours="{step}">']
+    # A certificate is critical while its whole days left are at most critical_days: under (critical_days + 1) x 24 hours.
+    for cls, start, end in (("zone-critical", low, (critical + 1) * 24), ("zone-warning", (critical + 1) * 24, (warning + 1) * 24)):
+        if x(end) > x(start):
+            parts.append(f'<rect x="{x(start)}" y="{top - 8}" width="{round(x(end) - x(start), 1)}" height="{bottom - top + 8}" class="{cls}"/>')
+    for tick in range(low, high + 1, step):
+        parts.append(f'<line x1="{x(tick)}" x2="{x(tick)}" y1="{top - 8}" y2="{bottom}" class="grid"/>')
+        parts.append(f'<text x="{x(tick)}" y="{bottom + 16}" class="tick">{tick_label(tick, step)}</text>')
+    parts.append(f'<line x1="{x(0)}" x2="{x(0)}" y1="{top - 12}" y2="{bottom}" class="today"/>')
     parts.append(f'<text x="{x(0)}" y="{top - 14}" class="tick">today</text>')
     for idx, res in enumerate(rows):
-        value = _cert(res)["days_left"]
+        cert = _cert(res)
+        value = hours_left(cert)
+        days = cert["days_left"] if isinstance(cert.get("days_left"), int) else value // 24
         y = top + idx * row_h
-        cls = "critical" if value <= critical else "warning" if value <= warning else "ok"
+        cls = "critical" if days <= critical else "warning" if days <= warning else "ok"
         start, end = sorted((x(0), x(value)))
         name = endpoint_id(res)
         short = name if len(name) <= 38 else name[:37] + "\u2026"
         parts.append(f'<text x="{label_w - 8}" y="{y + 14}" class="label">{_esc(short)}</text>')
         parts.append(f'<rect x="{start}" y="{y + 3}" width="{max(round(end - start, 1), 2)}" height="{row_h - 8}" class="bar {cls}">'
-                     f'<title>{_esc(name)}: {value} day(s) left, not after {_esc(_cert(res).get("not_after"))}</title></rect>')
-        parts.append(f'<text x="{max(start, end) + 4}" y="{y + 14}" class="value">{value} d</text>')
+                     f'<title>{_esc(name)}: {_esc(left_short(cert))} left, not after {_esc(cert.get("not_after"))}</title></rect>')
+        parts.append(f'<text x="{max(start, end) + 4}" y="{y + 14}" class="value">{_esc(left_short(cert))}</text>')
     parts.append("</svg>")
-    more = len([r for r in report["endpoints"] if isinstance(_cert(r).get("days_left"), int)]) - len(rows)
-    note = f'<p class="muted">Showing the {len(rows)} certificates that expire first ({more} more in the table).</p>' if more > 0 else ""
-    return "".join(parts) + note
+    notes = [f"Shaded: critical (under {critical + 1} days left: critical_days {critical}) and warning (under {warning + 1} "
+             f"days: warning_days {warning}). Under two days the time left is in hours."]
+    more = len(dated) - len(rows)
+    if more > 0:
+        notes.append(f"Showing the {len(rows)} certificates that expire first ({more} more in the table).")
+    return "".join(parts) + f'<p class="muted" id="expiry-note">{_esc(" ".join(notes))}</p>'
 
 
-HTML_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<title>@@TITLE@@</title>
-<style>
-:root { --ok: #1a7f37; --warning: #b7791f; --critical: #cf222e; --muted: #57606a; --line: #d0d7de; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; margin: 0; color: #1f2328; background: #f6f8fa; }
-header { background: #24292f; color: #fff; padding: 18px 28px; }
-header h1 { margin: 0 0 4px; font-size: 22px; }
-header p { margin: 0; color: #d0d7de; }
-main { padding: 18px 28px 40px; max-width: 1500px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 18px; margin: 0 0 18px; }
-h2 { font-size: 17px; margin: 0 0 10px; }
-.cards { display: flex; gap: 12px; flex-wrap: wrap; }
-.card { flex: 1 1 150px; border-radius: 8px; padding: 12px 16px; color: #fff; }
-.card b { display: block; font-size: 30px; line-height: 1.1; }
-.card.total { background: #424a53; } .card.ok { background: var(--ok); } .card.warning { background: var(--warning); }
-.card.critical { background: var(--critical); }
-.muted { color: var(--muted); }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom: 1px solid var(--line); }
-th { background: #eaeef2; position: sticky; top: 0; }
-th.sortable { cursor: pointer; user-select: none; white-space: nowrap; }
-th.sortable::after { content: " \\2195"; color: var(--muted); }
-th[aria-sort="ascending"]::after { content: " \\2191"; color: #1f2328; }
-th[aria-sort="descending"]::after { content: " \\2193"; color: #1f2328; }
-.pill { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-weight: 600; font-size: 12px; }
-.pill.ok { background: var(--ok); } .pill.warning { background: var(--warning); } .pill.critical { background: var(--critical); }
-ul.reasons { margin: 0; padding-left: 16px; } ul.reasons li { margin: 0 0 4px; }
-code { background: #eff1f3; padding: 0 4px; border-radius: 4px; }
-.fix { color: var(--muted); }
-td.yes { background: #dafbe1; text-align: center; } td.no { background: #f6f8fa; text-align: center; color: var(--muted); }
-td.http-bad { background: #ffebe9; font-weight: 600; }
-td.legacy { background: #ffebe9; text-align: center; font-weight: 600; } td.na { text-align: center; color: var(--muted); }
-#filter { padding: 6px 10px; width: 320px; max-width: 100%; border: 1px solid var(--line); border-radius: 6px; margin-bottom: 10px; }
-svg .label { font-size: 12px; text-anchor: end; fill: #1f2328; } svg .value, svg .tick { font-size: 11px; fill: var(--muted); }
-svg .tick { text-anchor: middle; } svg .grid { stroke: #eaeef2; } svg .today { stroke: #1f2328; stroke-dasharray: 3 3; }
-svg .zone-critical { fill: #ffebe9; } svg .zone-warning { fill: #fff8c5; }
-svg .bar.ok { fill: var(--ok); } svg .bar.warning { fill: var(--warning); } svg .bar.critical { fill: var(--critical); }
-footer { color: var(--muted); font-size: 12px; }
-</style>
-</head>
-<body data-render-state="loading">
-<header><h1>@@TITLE@@</h1><p id="subtitle">@@SUBTITLE@@</p></header>
-<main>
-<noscript><section>This page renders its tables with JavaScript. Without it, read report.md or report.json.</section></noscript>
-<section id="summary"><h2>Summary</h2><div class="cards" id="cards"></div><p id="by-reason" class="muted"></p></section>
-<section id="endpoints"><h2>Endpoints</h2>
-<input id="filter" type="search" placeholder="Filter by host, status or reason code" aria-label="Filter endpoints">
-<table id="endpoint-table"><thead><tr>
-<th class="sortable" data-key="status" scope="col">Status</th><th class="sortable" data-key="endpoint" scope="col">Endpoint</th>
-<th class="sortable" data-key="address" scope="col">Address</th><th class="sortable" data-key="tcp" scope="col">TCP</th>
-<th class="sortable" data-key="tls" scope="col">TLS</th><th class="sortable" data-key="http" scope="col">HTTP</th>
-<th class="sortable" data-key="redirect" scope="col">Redirect</th><th class="sortable" data-key="hsts" scope="col">HSTS</th>
-<th class="sortable" data-key="days" scope="col">Days left</th>
-<th class="sortable" data-key="issuer" scope="col">Issuer</th><th class="sortable" data-key="reasons" scope="col">Reasons and fixes</th>
-</tr></thead><tbody></tbody></table></section>
-<section id="vantage-matrix" hidden><h2>Vantage matrix</h2>
-<p class="muted" id="vantage-note"></p>
-<table id="vantage-table"><thead><tr></tr></thead><tbody></tbody></table></section>
-<section id="expiry"><h2>Certificate expiry timeline</h2>@@CHART@@</section>
-<section id="tls-matrix"><h2>TLS versions</h2><table id="tls-table"><thead><tr><th scope="col">Endpoint</th>
-<th scope="col">TLS 1.0</th><th scope="col">TLS 1.1</th><th scope="col">TLS 1.2</th><th scope="col">TLS 1.3</th>
-<th scope="col">Negotiated</th><th scope="col">Cipher</th></tr></thead><tbody></tbody></table></section>
-<footer>Generated by port443.https.https_report. Data: report.json (schema @@SCHEMA@@).</footer>
-</main>
-<script type="application/json" id="report-data">@@DATA@@</script>
-<script>
-(function () {
-  "use strict";
-  var errors = [];
-  window.addEventListener("error", function (ev) {
-    errors.push(String(ev.message)); document.body.setAttribute("data-js-errors", errors.join(" | "));
-  });
-  var report = JSON.parse(document.getElementById("report-data").textContent);
-  var SEV = { ok: 0, warning: 1, critical: 2 };
-  var LEGACY = { "1.0": true, "1.1": true };
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    (children || []).forEach(function (c) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); });
-    return node;
-  }
-  function id(r) {
-    var s = r.host + ":" + r.port;
-    if (r.server_name && r.server_name !== r.host) { s += " (" + r.server_name + ")"; }
-    if (r.source) { s += " from " + r.source; }
-    return s;
-  }
-  function cert(r) { return r.certificate || {}; }
-  function tls(r) { return r.tls || {}; }
-  function tcp(r) { return (r.tcp || {}).state || ""; }
-  function http(r) { return r.http || {}; }
-  // HTTP: the HTTPS answer's status on the probed path (and where it redirects); Redirect: port 80 to https;
-  // HSTS: max-age. Empty when the http check did not run.
-  function httpText(r) {
-    var h = http(r);
-    if (!r.http) { return ""; }
-    if (h.status === null || h.status === undefined) { return "no answer"; }
-    return String(h.status) + " " + (h.path || "/") + (h.location ? " \u2192 " + h.location : "");
-  }
-  function redirectText(r) {
-    var d = http(r).redirect;
-    if (!d) { return ""; }
-    return d.ok ? "yes (" + d.status + ")" : "no" + (d.status ? " (" + d.status + ")" : "");
-  }
-  function hstsText(r) {
-    var h = http(r).hsts;
-    if (!h) { return ""; }
-    return h.present ? "max-age=" + h.max_age + (h.include_subdomains ? "; includeSubDomains" : "") + (h.preload ? "; preload" : "") : "no";
-  }
-  function httpClass(r) {
-    var bad = { https_downgrade: true, http_error: true };
-    if (!r.http) { return "na"; }
-    return r.reasons.some(function (x) { return bad[x.code]; }) ? "http-bad" : "http-ok";
-  }
-  var s = report.summary;
-  var cards = document.getElementById("cards");
-  [["total", "endpoints", s.total], ["ok", "ok", s.ok], ["warning", "warning", s.warning], ["critical", "critical", s.critical]]
-    .forEach(function (c) { cards.appendChild(el("div", { "class": "card " + c[0], id: "count-" + c[0] }, [el("b", {}, [String(c[2])]), c[1]])); });
-  var codes = Object.keys(s.by_reason || {});
-  document.getElementById("by-reason").textContent = codes.length ?
-    "Findings by reason: " + codes.map(function (c) { return c + " \\u00d7" + s.by_reason[c]; }).join(", ") : "No findings.";
-  var rows = report.endpoints.map(function (r, i) {
-    var reasons = el("ul", { "class": "reasons" }, r.reasons.map(function (x) {
-      return el("li", {}, [el("span", { "class": "pill " + x.severity }, [x.severity]), " ", el("code", {}, [x.code]), " " + x.message,
-        el("br"), el("span", { "class": "fix" }, ["Fix: " + x.fix])]);
-    }));
-    var days = cert(r).days_left;
-    var tr = el("tr", { "class": "endpoint-row", "data-status": r.status, "data-index": String(i) }, [
-      el("td", {}, [el("span", { "class": "pill " + r.status }, [r.status])]),
-      el("td", {}, [id(r)]), el("td", {}, [r.address || ""]), el("td", {}, [tcp(r)]),
-      el("td", {}, [tls(r).negotiated ? "TLS " + tls(r).negotiated : ""]),
-      el("td", { "class": "http " + httpClass(r) }, [httpText(r)]),
-      el("td", { "class": "redirect" }, [redirectText(r)]),
-      el("td", { "class": "hsts" }, [hstsText(r)]),
-      el("td", {}, [typeof days === "number" ? String(days) : ""]),
-      el("td", {}, [cert(r).issuer || ""]),
-      el("td", {}, r.reasons.length ? [reasons] : ["\\u2014"])
-    ]);
-    return { tr: tr, r: r, text: (id(r) + " " + r.status + " " + r.reasons.map(function (x) { return x.code; }).join(" ")).toLowerCase(),
-      keys: { status: SEV[r.status], endpoint: id(r), address: r.address || "", tcp: tcp(r), tls: tls(r).negotiated || "",
-        http: typeof http(r).status === "number" ? http(r).status : Infinity, redirect: redirectText(r), hsts: hstsText(r),
-        days: typeof days === "number" ? days : Infinity, issuer: cert(r).issuer || "", reasons: r.reasons.length } };
-  });
-  var tbody = document.querySelector("#endpoint-table tbody");
-  function draw() { rows.forEach(function (row) { tbody.appendChild(row.tr); }); }
-  rows.sort(function (a, b) { return b.keys.status - a.keys.status; });
-  draw();
-  document.querySelectorAll("#endpoint-table th.sortable").forEach(function (th) {
-    th.addEventListener("click", function () {
-      var key = th.getAttribute("data-key");
-      var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
-      document.querySelectorAll("#endpoint-table th").forEach(function (o) { o.removeAttribute("aria-sort"); });
-      th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
-      rows.sort(function (a, b) {
-        var x = a.keys[key], y = b.keys[key];
-        if (typeof x === "number" && typeof y === "number") { return dir * (x - y); }
-        return dir * String(x).localeCompare(String(y), undefined, { numeric: true });
-      });
-      draw();
-    });
-  });
-  document.getElementById("filter").addEventListener("input", function (ev) {
-    var q = ev.target.value.toLowerCase();
-    rows.forEach(function (row) { row.tr.style.display = row.text.indexOf(q) === -1 ? "none" : ""; });
-  });
-  var mbody = document.querySelector("#tls-table tbody");
-  report.endpoints.forEach(function (r) {
-    var v = tls(r).versions || {};
-    var cells = ["1.0", "1.1", "1.2", "1.3"].map(function (k) {
-      if (v[k] === true) { return el("td", { "class": LEGACY[k] ? "legacy" : "yes" }, ["yes"]); }
-      if (v[k] === false) { return el("td", { "class": "no" }, ["no"]); }
-      return el("td", { "class": "na" }, ["\\u2014"]);
-    });
-    mbody.appendChild(el("tr", { "class": "tls-row" }, [el("td", {}, [id(r)])].concat(cells,
-      [el("td", {}, [tls(r).negotiated || ""]), el("td", {}, [tls(r).cipher || ""])])));
-  });
-  // Endpoint x vantage matrix (results from several vantage points): one row per endpoint, one cell per vantage.
-  if (report.matrix) {
-    var mx = report.matrix;
-    document.getElementById("vantage-matrix").hidden = false;
-    document.getElementById("vantage-note").textContent = mx.vantages.length + " vantage point(s); " + mx.differences +
-      " endpoint(s) seen differently. A cell shows that vantage's status and what it reached (TLS version, else the TCP state).";
-    var head = document.querySelector("#vantage-table thead tr");
-    ["Endpoint"].concat(mx.vantages, ["Findings"]).forEach(function (h) { head.appendChild(el("th", { scope: "col" }, [h])); });
-    var vbody = document.querySelector("#vantage-table tbody");
-    mx.rows.slice().sort(function (a, b) { return (b.findings.length ? 1 : 0) - (a.findings.length ? 1 : 0) || SEV[b.status] - SEV[a.status]; })
-      .forEach(function (row) {
-        var cells = mx.vantages.map(function (v) {
-          var c = row.cells[v];
-          if (!c) { return el("td", { "class": "na" }, ["\u2014"]); }
-          var seen = c.tls ? "TLS " + c.tls : (c.tcp || "not probed");
-          return el("td", { "class": "cell", "data-vantage": v, title: c.codes.join(" ") + (c.certificate ? " sha256 " + c.certificate : "") },
-            [el("span", { "class": "pill " + c.status }, [c.status]), " " + seen]);
-        });
-        vbody.appendChild(el("tr", { "class": "vantage-row", "data-status": row.status }, [el("td", {}, [row.endpoint])].concat(cells,
-          [el("td", {}, row.findings.length ? row.findings.map(function (f) { return el("code", {}, [f]); }) : ["\u2014"])])));
-      });
-  }
-  // A link may preselect the order: report.html#sort=days or #sort=status&dir=desc
-  var hash = {};
-  location.hash.replace(/^#/, "").split("&").forEach(function (kv) { var p = kv.split("="); if (p[0]) { hash[p[0]] = decodeURIComponent(p[1] || ""); } });
-  var pre = hash.sort && document.querySelector('#endpoint-table th[data-key="' + hash.sort.replace(/[^a-z]/g, "") + '"]');
-  if (pre) { pre.click(); if (hash.dir === "desc") { pre.click(); } }
-  document.body.setAttribute("data-rendered-rows", String(rows.length));
-  document.body.setAttribute("data-render-state", errors.length ? "error" : "done");
-}());
-</script>
-</body>
-</html>
-"""
+# The page is rendered from a template a designer can edit: report.html beside this file, shipped to the module as
+# the Python text in _html_template.py (AnsiballZ carries only Python files). Its only syntax: {{ name }}
+# placeholders (values already safe where they stand) and {# comments #}, which are left out of the page.
+TEMPLATE_PLACEHOLDERS = ("title", "subtitle", "schema_version", "expiry_chart", "report_data")
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_TEMPLATE_COMMENT = re.compile(r"\{#.*?#\}\n?", re.S)
 
 
-def render_html(report: dict[str, t.Any]) -> str:
+def check_template(text: t.Any, option: str = "html_template") -> str:
+    """The template without its comments; ReportInputError naming the option when it cannot render a report."""
+    if not isinstance(text, str):
+        raise ReportInputError(f"{option}: expected the template as text, got {type(text).__name__}")
+    body = _TEMPLATE_COMMENT.sub("", text)
+    known = ", ".join("{{ %s }}" % name for name in TEMPLATE_PLACEHOLDERS)
+    if "{#" in body:
+        line = text[:text.rindex("{#")].count("\n") + 1
+        raise ReportInputError(f"{option}: the comment opened on line {line} is never closed (with #}})")
+    names = _PLACEHOLDER.findall(body)
+    unknown = sorted(set(names) - set(TEMPLATE_PLACEHOLDERS))
+    if unknown:
+        raise ReportInputError(f"{option}: unknown placeholder(s) {', '.join('{{ %s }}' % n for n in unknown)}; the template knows {known}")
+    if body.count("{{") != len(names) or "{%" in body:
+        raise ReportInputError(f"{option}: only placeholders ({known}) and comments in {{# #}} are supported, "
+                               "no filters, expressions or statements in {% %}")
+    if "report_data" not in names:
+        raise ReportInputError(f"{option}: the template has no {{{{ report_data }}}} placeholder, so the page would have no data")
+    return body
+
+
+def render_html(report: dict[str, t.Any], template: str | None = None) -> str:
+    """report.html from the collection's template, or from template (the text of another one)."""
+    body = check_template(_html_template.TEMPLATE if template is None else template)
     summary = report["summary"]
     subtitle = f"{status_line(summary)} - a finding counts as failed from severity {report['failure_severity']}."
-    replacements = {
-        "@@TITLE@@": _esc(report["title"]),
-        "@@SUBTITLE@@": _esc(subtitle),
-        "@@SCHEMA@@": str(report["schema_version"]),
-        "@@CHART@@": expiry_svg(report),
-        "@@DATA@@": json_for_script(report),
+    values = {
+        "title": _esc(report["title"]),
+        "subtitle": _esc(subtitle),
+        "schema_version": str(report["schema_version"]),
+        "expiry_chart": expiry_svg(report),
+        "report_data": json_for_script(report),
     }
-    return re.sub("@@[A-Z]+@@", lambda m: replacements[m.group(0)], HTML_TEMPLATE)
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], body)
 
 
 RENDERERS: dict[str, t.Callable[[dict[str, t.Any]], str]] = {
@@ -715,11 +590,11 @@ RENDERERS: dict[str, t.Callable[[dict[str, t.Any]], str]] = {
 }
 
 
-def render_all(report: dict[str, t.Any], formats: t.Iterable[str]) -> dict[str, str]:
-    """{format: file content} for the requested formats."""
+def render_all(report: dict[str, t.Any], formats: t.Iterable[str], html_template: str | None = None) -> dict[str, str]:
+    """{format: file content} for the requested formats; html_template: the text of another HTML template."""
     out = {}
     for fmt in formats:
         if fmt not in RENDERERS:
             raise ReportInputError(f"formats: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
-        out[fmt] = RENDERERS[fmt](report)
+        out[fmt] = render_html(report, html_template) if fmt == "html" else RENDERERS[fmt](report)
     return out

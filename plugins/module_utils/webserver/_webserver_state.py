@@ -18,6 +18,8 @@ import re
 import stat
 import typing as t
 
+from ansible_collections.port443.https.plugins.module_utils.host import _files
+from ansible_collections.port443.https.plugins.module_utils.host import _packages
 from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
 from ansible_collections.port443.https.plugins.module_utils.webserver import _sites
 
@@ -76,12 +78,8 @@ def owned(path: str, owner: str, group: str, mode: int, kind: str) -> str | None
 
 
 def packages_missing(names: list[str], run: Runner) -> list[str]:
-    """The packages dpkg does not list as installed (all of them when dpkg-query cannot answer)."""
-    if not names:
-        return []
-    rc, out, _err = run(["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *names], None)
-    installed = {line.split(" ", 1)[0].split(":")[0] for line in out.splitlines() if line.endswith(" install ok installed")}
-    return [name for name in names if name not in installed] if rc in (0, 1) else list(names)
+    """The packages dpkg does not list as installed, as the collection's one reader (host/_packages) says."""
+    return _packages.missing(lambda argv: run(argv, None), names)
 
 
 def tls_library(server: str, linked: str, run: Runner) -> dict[str, str]:
@@ -113,8 +111,10 @@ def read_client_ca(value: str) -> tuple[str | None, str]:
     try:
         with open(value, "rb") as handle:
             return handle.read().decode("utf-8").strip(), ""
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, str(exc)
+    except OSError as exc:
+        return None, _files.why_unreadable(value, exc)
+    except UnicodeDecodeError:
+        return None, f"{value!r} is not text (PEM)"
 
 
 def client_ca_copy(ca_dir: str, name: str, pem: str) -> str:
@@ -242,7 +242,7 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
         problem = client_ca_problem(pem, run)
         if problem:
             # The full path refuses it with its own message.
-            drift.append(f"client_ca of {vhost['name']}: {problem} {error}".strip())
+            drift.append(f"client_ca of {vhost['name']}: {error or problem}")
             continue
         copy = client_ca_copy(ca_dir, vhost["name"], pem)
         client_cas[vhost["name"]] = copy

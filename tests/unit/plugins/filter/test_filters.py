@@ -12,7 +12,9 @@ from ansible_collections.port443.https.plugins.filter.days_left import FilterMod
 from ansible_collections.port443.https.plugins.filter.endpoint_summary import FilterModule as SummaryFilters
 from ansible_collections.port443.https.plugins.filter.reason_explain import FilterModule as ExplainFilters
 from ansible_collections.port443.https.plugins.filter.tls_version_compare import FilterModule as CompareFilters
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.test.expiring_within import TestModule as ExpiringTests
+from ansible_collections.port443.https.plugins.test.profile_failure import TestModule as ProfileFailureTests
 from ansible_collections.port443.https.plugins.test.tls_at_least import TestModule as AtLeastTests
 
 x509 = pytest.importorskip("cryptography.x509")
@@ -70,6 +72,13 @@ def test_tls_compare_and_test():
     assert at_least("1.3", "1.2") is True and at_least("TLSv1.1", "1.2") is False
 
 
+def test_profile_failure():
+    failure = tst(ProfileFailureTests, "profile_failure")
+    assert [code for code in _classify.REASONS if failure(code)] == [
+        "weak_cipher", "weak_dh", "profile_mismatch", "cipher_enumeration_unknown"]
+    assert failure("cbc_only") is False and failure("no_pq_kex") is False and failure("closed") is False
+
+
 def test_expiring_within(pem):
     within = tst(ExpiringTests, "expiring_within")
     assert within(pem, 30) is True and within(pem, 10) is False
@@ -121,6 +130,7 @@ def test_filters_reject_wrong_types(plugin, args, needle):
     ((ExpiringTests, "expiring_within"), ("2030-01-01", True), "expiring_within: days: expected a whole number, got bool"),
     ((ExpiringTests, "expiring_within"), ("2030-01-01", "soon"), "expiring_within: days: expected a whole number, got 'soon'"),
     ((AtLeastTests, "tls_at_least"), (["1.2"], "1.2"), "tls_at_least: ['1.2'] is not a TLS version"),
+    ((ProfileFailureTests, "profile_failure"), ({"code": "weak_dh"},), "profile_failure: expected a reason code (a string such as 'profile_mismatch'), got dict"),
     ((AtLeastTests, "tls_at_least"), ("1.3", {"min": "1.2"}), "tls_at_least: {'min': '1.2'} is not a TLS version"),
 ])
 def test_tests_reject_wrong_types(plugin, args, needle):

@@ -131,3 +131,27 @@ def test_result_is_a_copy() -> None:
 def test_errors(args: tuple, kwargs: dict, message: str) -> None:
     with pytest.raises(AnsibleFilterError, match=message):
         tls_profile(*args, **kwargs)
+
+
+def test_documented_choices_and_defaults_follow_the_guideline_data() -> None:
+    """The documentation must spell the guideline versions and profiles out; they are the data's, the newest default."""
+    import yaml
+
+    from ansible_collections.port443.https.plugins.doc_fragments._ciphers import ModuleDocFragment
+    from ansible_collections.port443.https.plugins.filter import tls_profile as plugin
+    from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers
+
+    options = yaml.safe_load(plugin.DOCUMENTATION)["options"]
+    assert options["guideline"]["default"] == LATEST and options["guideline"]["choices"] == list(VERSIONS)
+    assert options["_input"]["choices"] == list(_tls_profiles.PROFILE_NAMES)
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    assert fragment["tls_guideline"]["default"] == LATEST == _ciphers.ARGUMENT_SPEC["tls_guideline"]["default"]
+    description = fragment["tls_guideline"]["description"]
+    description = description if isinstance(description, str) else " ".join(description)
+    assert all(f"V({v})" in description for v in VERSIONS)
+    assert fragment["tls_profile"]["choices"] == list(_tls_profiles.PROFILE_NAMES) == _ciphers.ARGUMENT_SPEC["tls_profile"]["choices"]
+
+
+def test_profile_names_are_the_datas_strictest_first() -> None:
+    assert set(_tls_profiles.PROFILE_NAMES) == {p for v in VERSIONS for p in GUIDELINES[v]["configurations"]}
+    assert _tls_profiles.PROFILE_NAMES == ("modern", "intermediate", "old")

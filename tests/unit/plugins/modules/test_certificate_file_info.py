@@ -90,7 +90,9 @@ def test_problems(files):
 
 
 @pytest.mark.parametrize("args, needle", [
-    ({"path": "/nonexistent/cert.pem"}, "path: cannot read '/nonexistent/cert.pem'"),
+    ({"path": "/nonexistent/cert.pem"}, "path: '/nonexistent/cert.pem' does not exist (nor does its directory '/nonexistent')"),
+    ({"path": "LEAF", "chain_path": "/nonexistent/chain.pem"}, "chain_path: '/nonexistent/chain.pem' does not exist"),
+    ({"path": "LEAF", "key_path": "/nonexistent/key.pem"}, "key_path: '/nonexistent/key.pem' does not exist"),
     ({"path": "GARBAGE"}, "path: no PEM certificate found in"),
     ({"path": "LEAF", "key_path": "GARBAGE"}, "key_path: cannot load the private key"),
     ({"path": "LEAF", "ca_path": "GARBAGE"}, "ca_path: cannot use the CA bundle"),
@@ -99,3 +101,27 @@ def test_bad_input(files, args, needle):
     args = {k: files["garbage"] if v == "GARBAGE" else files["leaf"] if v == "LEAF" else v for k, v in args.items()}
     res = run(args, FailJson)
     assert needle in res["msg"]
+
+
+@pytest.mark.parametrize("option", ["path", "chain_path", "ca_path"])
+def test_missing_file_is_not_called_bad_pem(files, tmp_path, option):
+    """A certificate file that does not exist is said to be missing: one message, never "is not valid PEM"."""
+    missing = str(tmp_path / "gone.pem")
+    args = {"path": files["leaf"], option: missing}
+    res = run(args, FailJson)
+    what = "the CA bundle " if option == "ca_path" else ""
+    assert res["msg"] == f"{option}: {what}{missing!r} does not exist"
+
+
+def test_directory_and_unreadable_file(files, tmp_path, monkeypatch):
+    res = run({"path": str(tmp_path)}, FailJson)
+    assert res["msg"] == f"path: {str(tmp_path)!r} is a directory, not a file"
+    from ansible_collections.port443.https.plugins.module_utils.host import _files
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+
+    # Tests run as root, who may read any file: the open call is refused instead.
+    monkeypatch.setattr(_files, "open", denied, raising=False)
+    res = run({"path": files["leaf"]}, FailJson)
+    assert res["msg"] == f"path: {files['leaf']!r} is not readable by this user (permission denied)"

@@ -30,12 +30,19 @@ def _dpkg(monkeypatch, out):
 
 def test_converged_and_package_missing(tmp_path, monkeypatch):
     params = fixtures._host(tmp_path, packages=["openssl", "ca-certificates"])
-    _dpkg(monkeypatch, "openssl install ok installed\nca-certificates install ok installed\n")
+    _dpkg(monkeypatch, "openssl hi \nca-certificates ii \n")
     result = run_module(certificate_state_info.main, params)
     assert result["drift"] is False and result["reasons"] == [] and result["changed"] is False
-    _dpkg(monkeypatch, "openssl install ok installed\nca-certificates deinstall ok config-files\n")
+    _dpkg(monkeypatch, "openssl ii \nca-certificates rc \n")
     result = run_module(certificate_state_info.main, params)
     assert result["drift"] is True and result["reasons"] == ["package ca-certificates: not installed"]
+
+
+def test_without_dpkg_every_package_is_missing(tmp_path, monkeypatch):
+    params = fixtures._host(tmp_path, packages=["openssl"])
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, name, *a, **k: None)
+    result = run_module(certificate_state_info.main, params)
+    assert result["drift"] is True and result["reasons"] == ["package openssl: not installed"]
 
 
 def test_empty_sans_is_refused(tmp_path):

@@ -102,8 +102,8 @@ def test_confirm_without_pending(monkeypatch, tmp_path):
 def test_enable_reports_the_ssh_guard(tmp_path, monkeypatch):
     monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
     monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.CONF_PATH", str(tmp_path / "none.conf"))
-    monkeypatch.setattr("ansible_collections.port443.https.plugins.modules.firewall_port.NftablesBackend.__init__.__defaults__",
-                        ("nft", str(tmp_path / "x.nft"), str(tmp_path / "none.conf")))
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.NftablesBackend.__init__.__defaults__",
+                        (None, "nft", str(tmp_path / "x.nft"), str(tmp_path / "none.conf"), "unshare"))
     monkeypatch.delenv("SSH_CONNECTION", raising=False)
     result = run({"port": ["443"], "enable": True, "ssh_ports": [2222], "persistent": False, "_ansible_check_mode": True})
     guard = result["ssh_guard"]
@@ -160,3 +160,15 @@ def test_rules_apply_in_one_run(tmp_path, monkeypatch, _patch):
 def test_rules_bad_input(args, msg, _patch):
     assert msg in run(args, FailJson)["msg"]
     assert not any(c[:2] == ["/usr/sbin/nft", "-f"] for c in _patch)
+
+
+def test_check_packages_knows_the_backends_packages(_patch):
+    # dpkg-query fails in the fake: every package counts as missing, and nothing else is done
+    result = run({"port": ["443"], "backend": "iptables", "check_packages": True})
+    assert result == {"changed": False, "missing_packages": ["iptables", "iptables-persistent"], "backend": "iptables",
+                      "rules_added": [], "rules_removed": [], "commands": [], "files": []}
+    assert [c[0] for c in _patch] == ["dpkg-query"]
+    assert run({"port": ["443"], "backend": "nftables", "check_packages": True, "packages": ["nftables", "curl"]})[
+        "missing_packages"] == ["nftables", "curl"]
+    failed = run({"port": ["443"], "check_packages": True}, FailJson)
+    assert failed["msg"].startswith("check_packages: needs a backend other than auto")

@@ -14,7 +14,11 @@ SS_LOOPBACK = ('LISTEN 0 511 127.0.0.1:443 0.0.0.0:* users:(("nginx",pid=812,fd=
                'LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("nginx",pid=812,fd=6))\n')
 SHOW = ("Id=nginx.service\nLoadState=loaded\nActiveState=active\nSubState=running\n\n"
         "Id=caddy.service\nLoadState=not-found\nActiveState=inactive\nSubState=dead\n")
-NFT = "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 443 drop\n\t}\n}\n"
+# nft -j -a list ruleset of: table inet filter { chain input { type filter hook input priority filter; policy accept; tcp dport 443 drop } }
+NFT = ('{"nftables": [{"table": {"family": "inet", "name": "filter", "handle": 1}}, {"chain": {"family": "inet", "table": "filter", '
+       '"name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "accept"}}, {"rule": {"family": "inet", '
+       '"table": "filter", "chain": "input", "handle": 2, "expr": [{"match": {"op": "==", "left": {"payload": {"protocol": "tcp", '
+       '"field": "dport"}}, "right": 443}}, {"drop": null}]}}]}')
 
 
 def fake(outputs, bins):
@@ -52,7 +56,7 @@ def run(args, expect=ExitJson):
 
 
 def test_localhost_only_with_outside(module_env):
-    calls = module_env({"ss -H -ltnp": (0, SS_LOOPBACK, ""), "systemctl show": (0, SHOW, ""), "nft list ruleset": (0, "", "")},
+    calls = module_env({"ss -H -ltnp": (0, SS_LOOPBACK, ""), "systemctl show": (0, SHOW, ""), "nft -j -a list ruleset": (0, '{"nftables": []}', "")},
                        {"ss", "systemctl", "nft"})
     closed = endpoint("web1", "critical", [{"code": "closed", "severity": "critical", "message": "refused", "fix": "f"}], tcp="closed")
     res = run({"outside": closed, "_ansible_check_mode": True})
@@ -67,7 +71,7 @@ def test_localhost_only_with_outside(module_env):
 
 def test_firewall_drop(module_env):
     module_env({"ss -H -ltnp": (0, SS_LOOPBACK.replace("127.0.0.1:443", "0.0.0.0:443"), ""), "systemctl show": (0, SHOW, ""),
-                "nft list ruleset": (0, NFT, "")}, {"ss", "systemctl", "nft"})
+                "nft -j -a list ruleset": (0, NFT, "")}, {"ss", "systemctl", "nft"})
     filtered = endpoint("web1", "critical", [{"code": "filtered", "severity": "critical", "message": "timeout", "fix": "f"}], tcp="filtered")
     res = run({"outside": filtered})
     assert res["firewall"]["allows"] is False and res["firewall"]["allows_http"] is True
@@ -90,14 +94,14 @@ def test_unknown_firewall_and_iptables(module_env):
 
 
 def test_firewalld(module_env):
-    module_env({"ss -H -ltnp": (0, "", ""), "--state": (0, "running\n", ""), "--list-services": (0, "ssh https\n", ""),
-                "--list-ports": (0, "\n", "")}, {"ss", "firewall-cmd"})
+    zone = "public (default, active)\n  target: default\n  services: ssh https\n  ports: \n"
+    module_env({"ss -H -ltnp": (0, "", ""), "--state": (0, "running\n", ""), "--list-all": (0, zone, "")}, {"ss", "firewall-cmd"})
     res = run({"services": []})
     assert res["firewall"]["backend"] == "firewalld" and res["firewall"]["allows"] is True and res["firewall"]["allows_http"] is False
 
 
 def test_iptables(module_env):
-    module_env({"ss -H -ltnp": (0, "", ""), "iptables -S": (0, "-P INPUT DROP\n-A INPUT -p tcp --dport 443 -j ACCEPT\n", "")}, {"ss", "iptables"})
+    module_env({"ss -H -ltnp": (0, "", ""), "iptables -w -S": (0, "-P INPUT DROP\n-A INPUT -p tcp --dport 443 -j ACCEPT\n", "")}, {"ss", "iptables"})
     res = run({"services": []})
     assert res["firewall"]["backend"] == "iptables" and res["firewall"]["allows"] is True and res["firewall"]["allows_http"] is False
 
@@ -114,7 +118,7 @@ def test_certificates_unreadable(module_env, tmp_path):
     module_env({"ss -H -ltnp": (0, "", "")}, {"ss"})
     res = run({"services": [], "certificates": [{"cert": str(tmp_path / "missing.pem")}]})
     assert res["certificates"][0]["ok"] is False
-    assert "cannot read" in res["certificates"][0]["problems"][0]
+    assert res["certificates"][0]["problems"][0] == f"certificates[0].cert: {str(tmp_path / 'missing.pem')!r} does not exist"
 
 
 @pytest.mark.parametrize("outside, needle", [

@@ -38,7 +38,7 @@ def closed_port():
         ({"endpoints": [{"host": "a.example"}], "min_tls_version": "1.5"}, "min_tls_version"),
         ({"endpoints": [{"host": "a.example"}], "fail_on": "sometimes"}, "fail_on"),
         ({"endpoints": [{"host": "a.example"}], "checks": ["tcp", "dns"]}, "checks"),
-        ({"endpoints": [{"host": "a.example"}], "ca_path": "/nonexistent/ca.pem"}, "ca_path: cannot read the CA bundle '/nonexistent/ca.pem'"),
+        ({"endpoints": [{"host": "a.example"}], "ca_path": "/nonexistent/ca.pem"}, "ca_path: the CA bundle '/nonexistent/ca.pem' does not exist"),
         ({"endpoints": [{"host": "a.example"}], "timeout": 0}, "timeout: 0"),
         ({"endpoints": [{"host": "a.example"}], "workers": 0}, "workers: 0"),
     ],

@@ -90,3 +90,34 @@ def test_fifo_as_target_file(tmp_path):
     os.mkfifo(dest / "report.json")
     res = run({"results": fleet(), "dest": str(dest), "formats": ["json"]}, FailJson)
     assert "report.json' is not a regular file" in res["msg"]
+
+
+def test_html_template_of_your_own(tmp_path):
+    template = tmp_path / "mine.html"
+    template.write_text("<!-- ours -->\n<h1>{{ title }}</h1>\n<script type=\"application/json\" id=\"report-data\">{{ report_data }}</script>\n")
+    dest = tmp_path / "out"
+    res = run({"results": fleet(), "dest": str(dest), "title": "Ours", "html_template": str(template)})
+    html = (dest / "report.html").read_text()
+    assert res["changed"] is True and html.startswith("<!-- ours -->\n<h1>Ours</h1>")
+    # Same template, same results: unchanged; the collection's template is another page.
+    assert run({"results": fleet(), "dest": str(dest), "title": "Ours", "html_template": str(template)})["changed"] is False
+    back = run({"results": fleet(), "dest": str(dest), "title": "Ours"})
+    assert back["changed_files"] == ["html"] and "<!-- ours -->" not in (dest / "report.html").read_text()
+
+
+def test_html_template_errors_before_writing(tmp_path):
+    dest = tmp_path / "out"
+    missing = str(tmp_path / "nope.html")
+    res = run({"results": fleet(), "dest": str(dest), "html_template": missing}, FailJson)
+    assert res["msg"] == f"html_template: the template {missing!r} does not exist"
+    bad = tmp_path / "bad.html"
+    bad.write_text("<h1>{{ heading }}</h1>{{ report_data }}")
+    res = run({"results": fleet(), "dest": str(dest), "html_template": str(bad)}, FailJson)
+    assert res["msg"].startswith("html_template: unknown placeholder(s) {{ heading }}")
+    binary = tmp_path / "bin.html"
+    binary.write_bytes(b"\xff\xfe{{ report_data }}")
+    assert "is not UTF-8 text" in run({"results": fleet(), "dest": str(dest), "html_template": str(binary)}, FailJson)["msg"]
+    assert not dest.exists()
+    # Without the html format the template is not read.
+    ok = run({"results": fleet(), "dest": str(dest), "formats": ["json"], "html_template": missing})
+    assert ok["changed"] is True

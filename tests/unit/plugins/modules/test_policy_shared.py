@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.profiles import _policy
+from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
 from ansible_collections.port443.https.plugins.modules import certificate_file_info, https_endpoint_info
 from ansible_collections.port443.https.tests.unit.plugins.modules.module_harness import FailJson, patch_exit, run_module
 
@@ -16,7 +16,7 @@ BAD_POLICY = [
     ({"critical_days": 4000}, "critical_days: 4000 is out of range (0-3650)"),
     ({"min_rsa_bits": -1}, "min_rsa_bits: -1 is out of range (512-16384)"),
     ({"min_rsa_bits": 100000}, "min_rsa_bits: 100000 is out of range (512-16384)"),
-    ({"ca_path": "/nonexistent/ca.pem"}, "ca_path: cannot read the CA bundle '/nonexistent/ca.pem'"),
+    ({"ca_path": "/nonexistent/ca.pem"}, "ca_path: the CA bundle '/nonexistent/ca.pem' does not exist"),
 ]
 
 

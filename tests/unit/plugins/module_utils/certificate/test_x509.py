@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _chain
+from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 x509 = pytest.importorskip("cryptography.x509")
@@ -116,6 +116,10 @@ def test_verdicts(pki):
     soon = cert("www.example.test", key(), pki["inter"], pki["ik"], na=NOW + 5 * DAY)
     assert evaluate(pki, soon)[1] == [("expiring_soon", "4 day(s) left", "critical")]
     assert evaluate(pki, soon, critical_days=2)[1] == [("expiring_soon", "4 day(s) left", "warning")]
+    # A short-lived certificate under two days from its end: the hours it has left.
+    hours = cert("www.example.test", key(), pki["inter"], pki["ik"], na=NOW + datetime.timedelta(hours=30))
+    info, findings = evaluate(pki, hours)
+    assert findings == [("expiring_soon", "29 hour(s) left", "critical")] and (info["days_left"], info["hours_left"]) == (1, 29)
 
 
 def test_hostname_and_ip(pki):

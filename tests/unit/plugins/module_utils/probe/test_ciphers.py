@@ -9,7 +9,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _hello, _net, _probe
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _hello, _probe
+from ansible_collections.port443.https.plugins.module_utils.host import _net
 
 
 # ---- primes and DH groups -------------------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def test_options_both_or_neither():
 
 def test_probe_validate_names_the_option(tmp_path):
     params = {"endpoints": [{"host": "example.com"}], "client_cert": str(tmp_path / "missing.crt"), "client_key": str(tmp_path / "k")}
-    with pytest.raises(_probe.ProbeInputError, match="^client_cert: cannot read"):
+    with pytest.raises(_probe.ProbeInputError, match="^client_cert: .*missing.crt. does not exist$"):
         _probe.validate(params)
     (tmp_path / "bad.crt").write_text("not a certificate\n")
     (tmp_path / "bad.key").write_text("not a key\n")

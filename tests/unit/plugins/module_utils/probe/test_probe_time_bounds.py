@@ -11,8 +11,9 @@ import time
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
-from ansible_collections.port443.https.plugins.module_utils.probe import _net, _probe, _reach, _tls
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.host import _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe, _reach, _tls
 
 
 def test_budget_never_gives_a_zero_socket_timeout():
@@ -198,7 +199,7 @@ def test_unfinished_checks_become_deadline_exceeded():
     run = _run(0, {"checks": ["tcp", "tls_versions", "certificate", "http"]})
     run.tls_phase()
     assert [r["code"] for r in run.result["reasons"]] == ["deadline_exceeded"]
-    assert run.result["status"] == _classify.REASONS["deadline_exceeded"][0] != "ok"
+    assert run.result["status"] == _classify.REASONS["deadline_exceeded"].severity != "ok"
 
 
 def test_a_run_holds_no_private_keys_in_options_or_results(tmp_path):

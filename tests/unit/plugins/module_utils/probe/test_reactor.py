@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _net, _reactor
+from ansible_collections.port443.https.plugins.module_utils.host import _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _reactor
 
 
 class Line(_reactor.Exchange):

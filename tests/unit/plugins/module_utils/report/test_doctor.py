@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.report import _doctor
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
@@ -55,99 +56,44 @@ def test_parse_systemctl_show():
     assert units[1]["loaded"] is False
 
 
-NFT_DROP = """\
-table inet filter {
-\tchain input {
-\t\ttype filter hook input priority filter; policy accept;
-\t\tct state established,related accept
-\t\ttcp dport 443 drop
-\t}
-\tchain forward {
-\t\ttype filter hook forward priority filter; policy drop;
-\t}
-}
-"""
-NFT_POLICY_DROP_ACCEPT = """\
-table inet filter {
-\tchain input {
-\t\ttype filter hook input priority filter; policy drop;
-\t\tiifname "lo" accept
-\t\ttcp dport { 22, 80, 443 } accept
-\t}
-}
-"""
-NFT_POLICY_DROP = NFT_POLICY_DROP_ACCEPT.replace("tcp dport { 22, 80, 443 } accept", "tcp dport 22 accept")
-NFT_JUMP = """\
-table ip filter {
-\tchain INPUT {
-\t\ttype filter hook input priority filter; policy drop;
-\t\tcounter packets 0 bytes 0 jump ufw-user-input
-\t}
-\tchain ufw-user-input {
-\t\tmeta l4proto tcp tcp dport 443 counter packets 0 bytes 0 accept
-\t}
-}
-"""
+# ---- firewall: the backend the host uses answers (its own tests: firewall/test_allows.py) ----
 
 
-@pytest.mark.parametrize("text, port, allows", [
-    (NFT_DROP, 443, False),
-    (NFT_DROP, 80, True),
-    (NFT_POLICY_DROP_ACCEPT, 443, True),
-    (NFT_POLICY_DROP, 443, False),
-    (NFT_JUMP, 443, True),
-    (NFT_JUMP, 80, False),
-    ("", 443, True),
-    ("table inet filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\ttcp dport 400-500 reject\n\t}\n}\n", 443, False),
-])
-def test_parse_nft(text, port, allows):
-    verdict = _doctor.parse_nft(text, port)
-    assert verdict["allows"] is allows
-    assert verdict["evidence"]
+def _view(outputs, bins):
+    def run(argv):
+        for key, value in outputs.items():
+            if key in " ".join(argv):
+                return value
+        return 1, "", "unexpected"
+
+    return _doctor.HostView(run, lambda name: f"/usr/sbin/{name}" if name in bins else None)
 
 
-@pytest.mark.parametrize("text, allows", [
-    ("-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 443 -j DROP\n", False),
-    ("-P INPUT DROP\n-A INPUT -i lo -j ACCEPT\n-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\n", True),
-    ("-P INPUT DROP\n-A INPUT -p tcp --dport 22 -j ACCEPT\n", False),
-    ("-P INPUT ACCEPT\n", True),
-    ("-P INPUT DROP\n-N web\n-A INPUT -j web\n-A web -p tcp --dport 443 -j ACCEPT\n", True),
-    ("-P INPUT ACCEPT\n-A INPUT -p tcp --dport 400:500 -j REJECT\n", False),
-    ("-P INPUT ACCEPT\n-A INPUT -p udp --dport 443 -j DROP\n", True),
-])
-def test_parse_iptables(text, allows):
-    assert _doctor.parse_iptables_save(text, 443)["allows"] is allows
+def test_firewall_asks_the_backend():
+    ruleset = ('{"nftables": [{"table": {"family": "inet", "name": "filter", "handle": 1}}, {"chain": {"family": "inet", '
+               '"table": "filter", "name": "input", "handle": 1, "type": "filter", "hook": "input", "prio": 0, "policy": "drop"}}, '
+               '{"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 2, "expr": [{"match": {"op": "==", '
+               '"left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 443}}, {"accept": null}]}}]}')
+    view = _view({"nft -j -a list ruleset": (0, ruleset, "")}, {"nft"})
+    assert view.firewall(443, 80) == {"backend": "nftables", "allows": True, "allows_http": False,
+                                      "evidence": ["inet filter input: tcp dport 443 accept"]}
+    # the detection's read is the backend's: one listing for the detection and both ports
+    assert view.commands == ["/usr/sbin/nft -j -a list ruleset"]
 
 
-UFW_ACTIVE = """\
-Status: active
-Logging: on (low)
-Default: deny (incoming), allow (outgoing), disabled (routed)
-New profiles: skip
-
-To                         Action      From
---                         ------      ----
-22/tcp                     ALLOW IN    Anywhere
-443/tcp                    ALLOW IN    Anywhere
-Nginx HTTP                 ALLOW IN    Anywhere
-22/tcp (v6)                ALLOW IN    Anywhere (v6)
-"""
+def test_firewall_unknown():
+    unknown = _doctor.HostView(lambda argv: (1, "", ""), lambda name: None).firewall(443, 80)
+    assert unknown["backend"] is None and unknown["allows"] is None and unknown["allows_http"] is None
+    assert unknown["evidence"][0].startswith("no firewall tool (ufw, firewall-cmd, nft, iptables")
+    view = _view({"ufw status": (0, "Status: active\n", "")}, {"ufw"})
+    view._run = lambda argv: (0, "Status: active\n", "") if argv[1:] == ["status"] else (1, "", "boom")
+    assert view.firewall(443, 80) == {"backend": "ufw", "allows": None, "allows_http": None,
+                                      "evidence": ["the ufw rules could not be read"]}
 
 
-def test_parse_ufw():
-    assert _doctor.parse_ufw("Status: inactive\n")["allows"] is True
-    assert _doctor.parse_ufw(UFW_ACTIVE, 443)["allows"] is True
-    assert _doctor.parse_ufw(UFW_ACTIVE, 80)["allows"] is True
-    assert _doctor.parse_ufw(UFW_ACTIVE, 8443)["allows"] is False
-    denied = UFW_ACTIVE.replace("443/tcp                    ALLOW IN", "443/tcp                    DENY IN ")
-    assert _doctor.parse_ufw(denied, 443)["allows"] is False
-    assert _doctor.parse_ufw(UFW_ACTIVE.replace("deny (incoming)", "allow (incoming)"), 8443)["allows"] is True
-
-
-def test_parse_firewalld():
-    assert _doctor.parse_firewalld("ssh dhcpv6-client https", "", 443)["allows"] is True
-    assert _doctor.parse_firewalld("ssh", "8000-9000/tcp", 8443)["allows"] is True
-    assert _doctor.parse_firewalld("ssh", "443/udp", 443)["allows"] is False
+def test_the_view_is_read_only():
+    with pytest.raises(_doctor.DoctorError, match="read-only"):
+        _view({}, set()).run(["nft", "-f", "-"], data="flush ruleset\n")
 
 
 # ---- certificate files ----
@@ -247,20 +193,20 @@ STOPPED = [{"unit": "nginx.service", "loaded": True, "active": False, "active_st
     (inside(listening=False, services=[]), CLOSED, "nothing_listening"),
     (inside(listening=False), CLOSED, "nothing_listening"),
     (inside(scope="loopback"), CLOSED, "localhost_only"),
-    (inside(allows=False), FILTERED, "firewall_drops"),
-    (inside(), FILTERED, "firewall_drops"),
+    (inside(allows=False), FILTERED, "filtered"),
+    (inside(), FILTERED, "filtered"),
     (inside(allows=False), CLOSED, "firewall_rejects"),
     (inside(), CLOSED, "unreachable"),
     (inside(), endpoint("h", "critical", [crit("not_tls", "not TLS (plain HTTP answered with status 200)")]), "tls_broken"),
     (inside(), endpoint("h", "critical", [crit("hostname_mismatch", "does not cover (h not in wrong.example)")]), "hostname_mismatch"),
-    (inside(), endpoint("h", "critical", [crit("incomplete_chain")]), "chain_incomplete"),
+    (inside(), endpoint("h", "critical", [crit("incomplete_chain")]), "incomplete_chain"),
     (inside(), endpoint("h", "critical", [crit("expired")]), "certificate_problem"),
     (inside(), endpoint("h"), "ok"),
     (inside(), None, "not_probed"),
     (None, endpoint("h", "critical", [crit("unresolvable")], tcp="unresolvable"), "unresolvable"),
     (None, CLOSED, "nothing_listening"),
-    (None, FILTERED, "firewall_drops"),
-    (inside(allows=False), None, "firewall_drops"),
+    (None, FILTERED, "filtered"),
+    (inside(allows=False), None, "filtered"),
 ])
 def test_diagnose(ins, out, code):
     diag = _doctor.diagnose(ins, out)
@@ -283,3 +229,17 @@ def test_diagnose_texts():
     other = _doctor.diagnose(inside(listening=False), CLOSED, port=8443)
     assert other["cause"] == "nothing listening on 8443"
     assert any(e.startswith("outside: tcp closed") for e in diag["evidence"])
+
+
+# The diagnoses that are no reason code: what only the inside view tells apart, or a group of reason codes. A new
+# diagnosis that means one reason code must be that code (and this list does not grow).
+DOCTOR_OWN = {"ok", "service_not_running", "nothing_listening", "localhost_only", "firewall_rejects", "unreachable",
+              "tls_broken", "certificate_problem", "not_probed"}
+
+
+def test_diagnosis_codes_are_the_reason_codes_they_mean():
+    shared = set(_doctor.DIAGNOSES) - DOCTOR_OWN
+    assert shared == {"unresolvable", "filtered", "hostname_mismatch", "incomplete_chain"}
+    assert not DOCTOR_OWN & set(_classify.REASONS)
+    for code in shared:
+        assert _doctor.DIAGNOSES[code][0] == _classify.REASONS[code].severity, code

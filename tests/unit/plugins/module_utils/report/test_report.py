@@ -8,8 +8,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify, _report
-from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint, fleet
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.report import _report
+from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint, fleet, large_fleet, short_lived_fleet
 
 
 @pytest.fixture
@@ -242,3 +243,65 @@ def test_markdown_escape_round_trip():
     cell = _report._md_cell(text)
     unescaped = re.sub(r"\\(.)", r"\1", cell).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     assert unescaped == text
+
+
+# ---- the expiry timeline ------------------------------------------------------------------------------
+
+def _ticks(svg):
+    """(x, label) of the axis ticks of an expiry chart."""
+    return [(float(x), label) for x, label in re.findall(r'<text x="([\d.]+)" y="\d+" class="tick">([^<]*)</text>', svg) if label != "today"]
+
+
+@pytest.mark.parametrize("longest", [0, 1, 2, 3, 6, 10, 20, 30, 44, 45, 60, 90, 200, 397, 800, 3650])
+def test_expiry_ticks_never_run_together(longest):
+    """Whatever the longest time left, the tick labels stand at least MIN_TICK_SPACING apart (one "-365 d" label is
+    about 40 wide) and there are at least three of them."""
+    fleet_ = [endpoint(f"h{i}.example", days=d) for i, d in enumerate(sorted({0, longest // 3, longest}))]
+    svg = _report.expiry_svg(_report.build(fleet_))
+    ticks = _ticks(svg)
+    assert len(ticks) >= 3, ticks
+    gaps = [b[0] - a[0] for a, b in zip(ticks, ticks[1:])]
+    assert min(gaps) >= _report.MIN_TICK_SPACING, ticks
+    assert ticks[0][0] == 260 and ticks[-1][1].endswith(" h" if longest < 2 else " d")
+
+
+def test_expiry_chart_of_six_day_certificates_shows_hours_under_two_days():
+    report = _report.build(short_lived_fleet(), thresholds={"warning_days": 2, "critical_days": 1})
+    svg = _report.expiry_svg(report)
+    assert [label for _x, label in _ticks(svg)] == ["0 d", "1 d", "2 d", "3 d", "4 d", "5 d"]
+    values = re.findall(r'class="value">([^<]*)<', svg)
+    assert values[:5] == ["3 h", "11 h", "20 h", "30 h", "41 h"] and values[5:] == ["2 d", "2 d", "3 d", "3 d", "4 d"] + ["5 d"] * 4
+    # Bars are placed by hours: 3 h is left of 11 h, 41 h left of the 2 d bar.
+    ends = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="\d+" class="value">', svg)]
+    assert ends == sorted(ends) and ends[0] < ends[1] < ends[4] < ends[5]
+    # Critical zone: under (critical_days + 1) x 24 hours, the warning zone up to (warning_days + 1) x 24.
+    zone = re.search(r'<rect x="([\d.]+)" y="\d+" width="([\d.]+)" height="\d+" class="zone-critical"/>', svg)
+    ticks = dict((label, x) for x, label in _ticks(svg))
+    assert float(zone.group(1)) == ticks["0 d"] and round(float(zone.group(1)) + float(zone.group(2)), 1) == ticks["2 d"]
+    assert "under 2 days left: critical_days 1" in svg
+
+
+def test_expiry_axis_in_hours_when_everything_ends_within_two_days():
+    report = _report.build([r for r in short_lived_fleet() if r["certificate"]["hours_left"] < 48])
+    labels = [label for _x, label in _ticks(_report.expiry_svg(report))]
+    assert labels[0] == "0 h" and all(label.endswith(" h") for label in labels) and len(labels) >= 3
+
+
+def test_hours_left_is_kept_only_under_two_days():
+    endpoints = _report.build(short_lived_fleet())["endpoints"]
+    kept = [e["certificate"].get("hours_left") for e in endpoints]
+    assert kept[:5] == [3, 11, 20, 30, 41] and kept[5:] == [None] * 9
+    # The results given are not changed.
+    assert short_lived_fleet()[6]["certificate"]["hours_left"] == 66
+    md = _report.render_markdown(_report.build(short_lived_fleet()))
+    assert "Expiring first: edge01.short.example:443 (3 h), edge02.short.example:443 (11 h)" in md
+
+
+# ---- the HTML page ------------------------------------------------------------------------------------
+
+def test_findings_are_one_line_each_that_open_to_the_fix():
+    """The endpoint table shows each finding as a collapsed <details> (one summary line), the fix inside."""
+    template = _report.render_html(_report.build(large_fleet(20)))
+    assert 'el("details", { "class": "reason"' in template and 'el("summary"' in template
+    assert "ul.reasons" not in template and 'el("br")' not in template
+    assert "details.reason > summary { display: block; cursor: pointer; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;" in template

@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
 CONTROLLER = "controller"
 MODES = ("all", "shard")
 # Codes added by the comparison (the registry in _classify holds their texts).
 CODES = ("vantage_filtered", "vantage_refused", "vantage_answer_differs", "vantage_missing")
-TLS_FAILURES = ("no_tls_response", "not_tls", "handshake_failure")
 
 
 class VantageInputError(ValueError):
@@ -135,7 +134,7 @@ def _served(res: dict[str, t.Any]) -> str | None:
     """What a TLS client sees: the leaf's fingerprint, 'no TLS' when TCP opens but TLS fails, None when unknown."""
     if _tcp(res) != "open":
         return None
-    if any(code in TLS_FAILURES for code in _codes(res)):
+    if any(code in _classify.TLS_FAILURES for code in _codes(res)):
         return "no TLS"
     cert = res.get("certificate")
     if isinstance(cert, dict) and cert.get("fingerprint_sha256"):
@@ -227,7 +226,7 @@ def merge(probes: t.Any, planned: t.Any) -> dict[str, t.Any]:
 
 def matrix(results: t.Any) -> dict[str, t.Any]:
     """Group a flat result list by endpoint: {vantages, rows: [{endpoint, host, port, server_name, status, cells,
-    findings}], differences}. Results without ``source`` are the controller's view."""
+    findings, differs}], differences}. Results without ``source`` are the controller's view."""
     if not isinstance(results, (list, tuple)):
         raise VantageInputError(f"results: expected a list of endpoint results, got {type(results).__name__}")
     vantages: list[str] = []
@@ -259,8 +258,31 @@ def matrix(results: t.Any) -> dict[str, t.Any]:
             if code in CODES and code not in row["findings"]:
                 row["findings"].append(code)
     out_rows = list(rows.values())
+    for row in out_rows:
+        row["differs"] = differs(list(row["cells"].values()))
     return {
         "vantages": vantages,
         "rows": out_rows,
-        "differences": sum(1 for row in out_rows if row["findings"]),
+        # Seen differently: a comparison finding, or cells that disagree in anything (a warning from one vantage and
+        # a critical from another with the same certificate is a difference too: another trust store, an HTTP answer
+        # that depends on the path, a revocation responder one vantage cannot reach).
+        "differences": sum(1 for row in out_rows if row["findings"] or row["differs"]),
     }
+
+
+# What a matrix row compares between its cells: the cell's field for each aspect (reasons: the codes other than the
+# comparison's own, which are findings already).
+ASPECTS = (("status", "status"), ("tcp", "tcp"), ("tls", "tls"), ("certificate", "certificate"), ("reasons", "codes"))
+
+
+def differs(cells: list[dict[str, t.Any]]) -> list[str]:
+    """The aspects in which the cells of one endpoint disagree (empty with fewer than two cells)."""
+    out = []
+    for aspect, field in ASPECTS:
+        if field == "codes":
+            values = {tuple(sorted(set(c["codes"]) - set(CODES))) for c in cells}
+        else:
+            values = {c.get(field) for c in cells}
+        if len(values) > 1:
+            out.append(aspect)
+    return out

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify
-from ansible_collections.port443.https.plugins.module_utils.probe import _http, _net
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.probe import _http
+from ansible_collections.port443.https.plugins.module_utils.host import _net
 
 
 def test_every_reason_has_text():
-    for code, (severity, message, fix) in _classify.REASONS.items():
+    for code, (severity, message, fix, dummy_check) in _classify.REASONS.items():
         assert severity in ("warning", "critical"), code
         assert message.endswith(".") and fix
 
@@ -79,10 +80,14 @@ def test_parse_response():
 
 def test_registry_is_complete():
     """One registry: every reason code has a severity, a text, a fix and a section the reports know."""
-    assert set(_classify.REASONS) == set(_classify.CHECK_OF)
-    for code, (severity, message, fix) in _classify.REASONS.items():
-        assert severity in _classify.SEVERITIES and message and fix, code
-        assert _classify.CHECK_OF[code] in _classify.SECTIONS + ("other",), code
+    for code, entry in _classify.REASONS.items():
+        assert entry.severity in _classify.SEVERITIES and entry.message and entry.fix, code
+        assert entry.check in _classify.SECTIONS + ("other",), code
+        assert _classify.check_of(code) == entry.check
+    assert _classify.check_of("no_such_code") == "other"
+    # The groups of codes named once here are codes of the registry, of the section they speak of.
+    assert {_classify.REASONS[code].check for code in _classify.TLS_FAILURES} == {"tls"}
+    assert {_classify.REASONS[code].check for code in _classify.PROFILE_FAILURES} == {"ciphers"}
 
 
 def test_failure_message_says_why():
@@ -94,6 +99,6 @@ def test_failure_message_says_why():
     msg = _classify.failure_message(bad, 4, "critical")
     assert msg.startswith("3 of 4 endpoint(s) at or above fail_on=critical: web:443 critical (filtered)")
     # each failing code is explained once, from the registry: filtered = dropped on the way, closed = nothing listens
-    assert msg.count(_classify.REASONS["filtered"][1]) == 1
+    assert msg.count(_classify.REASONS["filtered"].message) == 1
     assert "filtered: The connection timed out" in msg and "closed: The connection was refused" in msg
     assert "Why" not in _classify.failure_message([{"host": "x", "port": 1, "status": "critical", "reasons": []}], 1, "critical")

@@ -9,10 +9,10 @@ values with the same message (plain Python, no Ansible imports)."""
 
 from __future__ import annotations
 
-import os
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _net
+from ansible_collections.port443.https.plugins.module_utils.host import _files
+from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
 # The argument spec of the shared options (documented once in the port443.https._policy doc fragment).
@@ -55,8 +55,10 @@ def check_ca_path(ca_path: t.Any) -> None:
     """The CA bundle must be a readable file that holds at least one usable certificate."""
     if not ca_path:
         return
-    if not os.path.isfile(ca_path) or not os.access(ca_path, os.R_OK):
-        raise PolicyInputError(f"ca_path: cannot read the CA bundle {ca_path!r} (missing or not readable)")
+    try:
+        _files.read_bytes("ca_path", ca_path, "the CA bundle")
+    except _files.FileReadError as exc:
+        raise PolicyInputError(str(exc)) from None
     if _x509.HAS_CRYPTOGRAPHY:
         try:
             _x509.trust_store(ca_path)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.port443.https.plugins.module_utils.report import _classify, _report
-from ansible_collections.port443.https.plugins.module_utils.probe import _vantage
+from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.report import _report
+from ansible_collections.port443.https.plugins.module_utils.report import _vantage
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
 
 EPS = [{"host": "a.test"}, {"host": "b.test", "port": 8443}, {"host": "c.test", "address": "192.0.2.3"}]
@@ -171,3 +172,31 @@ def test_filters_turn_bad_input_into_one_error_naming_the_option():
     merged = merge([{"results": [{"ansible_loop_var": "v", "v": "controller", "endpoints": [endpoint("a.test")]}]},
                     {"results": [{"ansible_loop_var": "v", "v": "inside", "endpoints": [endpoint("a.test")]}]}], planned)
     assert [r["status"] for r in merged["endpoints"]] == ["ok", "ok"]
+
+
+def test_a_status_that_differs_between_vantages_is_seen_differently():
+    """The same certificate from both vantages, trusted from one and not from the other (each vantage has its own CA
+    bundle): warning from one vantage, critical from the other. No comparison code explains it, yet the endpoint is
+    seen differently, and the matrix (and every report format) counts it so."""
+    plan = _vantage.plan(EPS[:2], ["controller", "inside"], ["w1", "w2"])
+    fingerprint = "ab" * 32
+    probes = [_loop({"item": "controller", "endpoints": [
+                  _with_cert(endpoint("a.test", "warning", [_classify.reason("no_hsts")]), fingerprint),
+                  _with_cert(endpoint("b.test", port=8443), "cd" * 32)]}),
+              _loop({"item": "inside", "endpoints": [
+                  _with_cert(endpoint("a.test", "critical", [_classify.reason("no_hsts"), _classify.reason("untrusted_root")]), fingerprint),
+                  _with_cert(endpoint("b.test", port=8443), "cd" * 32)]})]
+    merged = _vantage.merge(probes, plan)
+    a_row, b_row = merged["matrix"]["rows"]
+    assert [c["status"] for c in a_row["cells"].values()] == ["warning", "critical"]
+    assert merged["matrix"]["differences"] == 1
+    assert a_row["findings"] == [] and a_row["differs"] == ["status", "reasons"]
+    assert b_row["differs"] == []
+    report = _report.build(merged["endpoints"], title="Two trust stores")
+    assert report["matrix"]["differences"] == 1
+    md = _report.render_markdown(report)
+    assert "1 endpoint(s) seen differently" in md
+    assert "| a.test:443 | warning: TLS 1.3 | critical: TLS 1.3 | differs: status, reasons |" in md
+    # One view per endpoint (shard mode) cannot differ.
+    shard = _vantage.matrix([endpoint("a.test", source="p1"), endpoint("b.test", "critical", [_classify.reason("expired")], source="p2")])
+    assert shard["differences"] == 0 and all(row["differs"] == [] for row in shard["rows"])

@@ -491,10 +491,11 @@ def evaluate(chain_der: list[bytes], server_name: str, store: t.Any, policy: dic
         findings.append(("not_yet_valid", f"notBefore {info['not_before']}", None, None))
     else:
         left = info["days_left"]
+        text = _x509.left_text(left, info.get("hours_left"))
         if left <= policy.get("critical_days", 7):
-            findings.append(("expiring_soon", f"{left} day(s) left", "critical", None))
+            findings.append(("expiring_soon", text, "critical", None))
         elif left <= policy.get("warning_days", 30):
-            findings.append(("expiring_soon", f"{left} day(s) left", "warning", None))
+            findings.append(("expiring_soon", text, "warning", None))
 
     min_rsa = int(policy.get("min_rsa_bits", 2048))
     min_ec = int(policy.get("min_ec_bits", 256))
