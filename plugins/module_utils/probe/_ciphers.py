@@ -310,17 +310,17 @@ def enumeration(target: Target, sections: list[dict[str, t.Any]], index: int) ->
     (which runs from its first ClientHello); the section is sections[index] at the end."""
     target.budget.resume()
     steps = plan()
-    request = next(steps)
+    answer: _hello.Answer | None = None  # the first send starts the plan
     while True:
-        if target.budget.expired:
-            answer = _hello.Answer("timeout", _NO_TIME)
-        else:
-            answer = yield _Hello(target, request)
         try:
             request = steps.send(answer)
         except StopIteration as done:
             sections[index] = done.value
             return
+        if target.budget.expired:
+            answer = _hello.Answer("timeout", _NO_TIME)
+        else:
+            answer = yield _Hello(target, request)
 
 
 def enumerate_many(targets: list[Target], max_inflight: int = 256) -> list[dict[str, t.Any]]:
