@@ -39,11 +39,22 @@ NS = f"p443bh{os.getpid() % 10000}"
 BH_HOST, BH_NS = "10.243.99.1", "10.243.99.2"
 
 
+_PORTS_GIVEN: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A free port, never the same one twice in a test session. The lab starts its servers first and waits for them
+    afterwards: a port given to a server that has not bound it yet (a slow start, under load) is still free, the
+    kernel hands it out again (in about 1 of 11 runs of 50 calls), and two servers race for it; the loser exits
+    and its label is answered by the winner (a TLS 1.2-only server probed as the TLS 1.3-only one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    while True:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 def wait_listening(host: str, port: int, timeout: float = 10) -> None:
@@ -286,6 +297,10 @@ def lab(tmp_path_factory):
     for ep in lab.endpoints.values():
         if "_wait" in ep:
             wait_listening(*ep.pop("_wait"))
+    # A server that exited (its port taken by another process) would leave its label answered by someone else.
+    exited = [" ".join(proc.args[:4]) for proc in lab.procs if proc.poll() is not None]
+    if exited:
+        raise RuntimeError(f"lab servers exited at start: {exited}")
     yield lab
     lab.close()
 

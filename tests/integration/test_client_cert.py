@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import pki
-from ansible_collections.port443.https.plugins.module_utils.probe import _probe
+from ansible_collections.port443.https.plugins.module_utils.probe import _probe, _reach
 
 VERSIONS = {"1.2": {"1.0": False, "1.1": False, "1.2": True, "1.3": False},
             "1.3": {"1.0": False, "1.1": False, "1.2": False, "1.3": True}}
@@ -136,6 +136,23 @@ def test_certificate_from_another_ca_is_refused(staff, version):
     message = res["reasons"][0]["message"]
     assert "refused the presented client certificate with alert unknown_ca" in message, message
     assert res["tls"]["versions"] == VERSIONS[version]
+
+
+@pytest.mark.parametrize("client, refused", [("alice", False), ("mallory", True)])
+def test_tls13_verdict_on_a_socket_numbered_above_1023(staff, client, refused):
+    """The server's TLS 1.3 verdict on a presented certificate is read in the probe's event loop (epoll), not by
+    select(), which cannot watch a file descriptor above 1023: a large probe holds that many sockets at once."""
+    if _reach.raise_nofile() < 1200:
+        pytest.skip("the open-files limit cannot be raised above 1,200")
+    filler = [os.open(os.devnull, os.O_RDONLY) for dummy in range(1100)]
+    try:
+        cert, key = getattr(staff, client)
+        res = _probe_staff(staff, ["required_1.3"], client_cert=cert, client_key=key)["required_1.3"]
+    finally:
+        for fd in filler:
+            os.close(fd)
+    assert codes(res) == (["client_cert_required"] if refused else []), res["reasons"]
+    assert res["tls"]["versions"] == VERSIONS["1.3"]
 
 
 @pytest.mark.parametrize("version", ["1.2", "1.3"])

@@ -149,14 +149,14 @@ def tcp_request(family: int, sockaddr: tuple[t.Any, ...], payload: bytes, timeou
 
     The whole exchange (connect, send, read) takes at most timeout.
     """
-    budget = Deadline(timeout)
-    state, sock, _lat, _err = connect(family, sockaddr, budget.timeout(timeout))
+    budget = Budget(timeout)
+    state, sock, _lat, _err = connect(family, sockaddr, budget.step())
     if sock is None:
         return None
     try:
-        sock.settimeout(budget.timeout(timeout))
+        sock.settimeout(budget.step())
         sock.sendall(payload)
-        return read_headers(sock, budget.timeout(timeout), limit)
+        return read_headers(sock, budget.step(), limit)
     except OSError:
         return None
     finally:
@@ -182,22 +182,41 @@ def read_headers(sock: t.Any, timeout: float, limit: int = 16384) -> bytes:
     return data
 
 
-class Deadline:
-    """A time budget: every blocking step takes min(its own timeout, what is left of the budget)."""
+class Budget:
+    """One time budget: the total seconds a piece of work may spend, and the cap of each blocking step in it (the
+    `timeout` option). It is spent only while running: pause() stops the clock (an endpoint waiting for a free slot
+    or worker), resume() starts it again. Every step takes step() seconds at most: the cap, never past the budget."""
 
-    def __init__(self, seconds: float) -> None:
-        self.end = time.monotonic() + seconds
+    __slots__ = ("total", "cap", "_spent", "_since")
+
+    def __init__(self, total: float, cap: float | None = None, running: bool = True) -> None:
+        self.total = total
+        self.cap = total if cap is None else cap
+        self._spent = 0.0
+        self._since: float | None = time.monotonic() if running else None
+
+    def resume(self, at: float | None = None) -> None:
+        """Start the clock (at a past moment when given); no effect while it runs."""
+        if self._since is None:
+            self._since = time.monotonic() if at is None else at
+
+    def pause(self) -> None:
+        """Stop the clock: what was spent so far stays spent."""
+        if self._since is not None:
+            self._spent += time.monotonic() - self._since
+            self._since = None
 
     def remaining(self) -> float:
-        return max(0.0, self.end - time.monotonic())
+        spent = self._spent if self._since is None else self._spent + time.monotonic() - self._since
+        return max(0.0, self.total - spent)
 
-    def timeout(self, cap: float) -> float:
-        """The timeout for the next step: at most cap, never past the deadline.
+    def step(self) -> float:
+        """The timeout for the next step: at most the cap, never past the budget.
 
-        Never 0 (a socket timeout of 0 means non-blocking, not "no time left"): 1 ms once the deadline has passed;
+        Never 0 (a socket timeout of 0 means non-blocking, not "no time left"): 1 ms once the budget is spent;
         check `expired` before starting a step.
         """
-        return max(0.001, min(cap, self.remaining()))
+        return max(0.001, min(self.cap, self.remaining()))
 
     @property
     def expired(self) -> bool:

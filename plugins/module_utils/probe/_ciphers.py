@@ -14,19 +14,12 @@ ServerKeyExchange are checked (size, primality, safe prime, known RFC 7919 / RFC
 
 from __future__ import annotations
 
-import errno
 import functools
 import hashlib
-import heapq
-import itertools
-import os
 import random
-import selectors
-import socket
-import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _hello
+from ansible_collections.port443.https.plugins.module_utils.probe import _hello, _reactor
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines, _tls_profiles
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
@@ -277,153 +270,70 @@ def plan() -> Plan:
 _NO_TIME = "no time left in the endpoint's budget"
 
 
-def enumerate_endpoint(family: int, sockaddr: tuple[t.Any, ...], server_name: str, timeout: float,
-                       deadline: _net.Deadline) -> dict[str, t.Any]:
-    """The ciphers section of one endpoint, one blocking exchange after the other (see plan())."""
+class Target(t.NamedTuple):
+    """An endpoint to enumerate: where, which name, and its budget (what its other checks left of it)."""
+
+    family: int
+    sockaddr: tuple[t.Any, ...]
+    server_name: str
+    budget: _net.Budget
+
+
+class _Hello(_reactor.Exchange):
+    """One ClientHello: connect, send it, read the answer (AnswerParser) and close with a reset."""
+
+    __slots__ = ("parser",)
+
+    def __init__(self, target: Target, request: Request) -> None:
+        version, suites, groups, want_kx = request
+        super().__init__(target.budget, target.family, target.sockaddr, out=_hello.client_hello(version, suites, groups, target.server_name))
+        self.parser = _hello.AnswerParser(want_kx)
+
+    def readable(self) -> _hello.Answer | None:
+        try:
+            data = self.sock.recv(16384)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError as exc:
+            return self.parser.end("closed", f"connection reset ({exc})")
+        return self.parser.feed(data) if data else self.parser.end("closed", "the server closed the connection without an answer")
+
+    def failed(self, phase: str, error: OSError) -> _hello.Answer:
+        return _hello.Answer("error", f"send: {error}" if phase == "send" else f"connect: {error.strerror}")
+
+    def timed_out(self, phase: str) -> _hello.Answer:
+        return self.parser.end("timeout", "no complete answer in time")
+
+
+def enumeration(target: Target, sections: list[dict[str, t.Any]], index: int) -> _reactor.Task:
+    """The task of one endpoint: its plan's ClientHellos one after the other, each within what is left of its budget
+    (which runs from its first ClientHello); the section is sections[index] at the end."""
+    target.budget.resume()
     steps = plan()
-    request = next(steps)
+    answer: _hello.Answer | None = None  # the first send starts the plan
     while True:
-        if deadline.expired:
-            answer = _hello.Answer("timeout", _NO_TIME)
-        else:
-            version, suites, groups, want_kx = request
-            hello = _hello.client_hello(version, suites, groups, server_name)
-            answer = _hello.exchange(family, sockaddr, hello, deadline.timeout(timeout), want_kx)
         try:
             request = steps.send(answer)
         except StopIteration as done:
-            return done.value
+            sections[index] = done.value
+            return
+        if target.budget.expired:
+            answer = _hello.Answer("timeout", _NO_TIME)
+        else:
+            answer = yield _Hello(target, request)
 
 
-class _Job:
-    """One endpoint's enumeration in the event loop: its plan, and the exchange in flight."""
-
-    __slots__ = ("index", "family", "sockaddr", "server_name", "seconds", "steps", "deadline", "request", "sock",
-                 "parser", "hello", "xid", "result")
-
-    def __init__(self, index: int, target: dict[str, t.Any]) -> None:
-        self.index = index
-        self.family, self.sockaddr = target["family"], target["sockaddr"]
-        self.server_name, self.seconds = target["server_name"], target["seconds"]
-        self.steps = plan()
-        self.deadline: _net.Deadline | None = None
-        self.request: Request | None = None
-        self.sock: socket.socket | None = None
-        self.parser: _hello.AnswerParser | None = None
-        self.hello = b""
-        self.xid = 0
-        self.result: dict[str, t.Any] | None = None
-
-
-def enumerate_many(targets: list[dict[str, t.Any]], timeout: float, max_inflight: int = 256) -> list[dict[str, t.Any]]:
-    """The ciphers sections of many endpoints at once, in one selector loop over non-blocking sockets (no thread per
-    endpoint): each endpoint has at most one exchange in flight, at most max_inflight endpoints run at once.
-
-    targets: [{family, sockaddr, server_name, seconds}], seconds being what is left of the endpoint's budget; it
-    starts counting when the endpoint's first exchange starts (waiting for a slot does not count). Each exchange
-    takes at most timeout and never past that budget; what is not finished becomes part of `unknown`.
-    """
-    sel = selectors.DefaultSelector()
-    jobs = [_Job(i, target) for i, target in enumerate(targets)]
-    waiting = list(reversed(jobs))
-    timers: list[tuple[float, int, int, _Job]] = []
-    seq = itertools.count()
-    active = 0
-
-    def finish(job: _Job, answer: _hello.Answer) -> bool:
-        """Close the exchange, hand the answer to the plan, start the next exchange. False when the plan is done."""
-        if job.sock is not None:
-            sel.unregister(job.sock)
-            _hello.abort(job.sock)
-            job.sock = None
-        job.xid += 1
-        while True:
-            try:
-                job.request = job.steps.send(answer) if job.request is not None else next(job.steps)
-            except StopIteration as done:
-                job.result = done.value
-                return False
-            if job.deadline is not None and job.deadline.expired:
-                answer = _hello.Answer("timeout", _NO_TIME)
-                continue
-            error = start(job)
-            if error is None:
-                return True
-            answer = _hello.Answer("error", error)
-
-    def start(job: _Job) -> str | None:
-        """Open the connection of the job's next exchange; the error text when the connect fails at once."""
-        version, suites, groups, want_kx = t.cast(Request, job.request)
-        job.hello = _hello.client_hello(version, suites, groups, job.server_name)
-        job.parser = _hello.AnswerParser(want_kx)
-        sock = socket.socket(job.family, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        err = sock.connect_ex(job.sockaddr)
-        if err not in _IN_PROGRESS:
-            _hello.abort(sock)
-            return f"connect: {os.strerror(err)}"
-        job.sock = sock
-        sel.register(sock, selectors.EVENT_WRITE, job)
-        due = time.monotonic() + min(timeout, t.cast(_net.Deadline, job.deadline).remaining())
-        heapq.heappush(timers, (due, next(seq), job.xid, job))
-        return None
-
-    try:
-        while waiting or active:
-            while waiting and active < max_inflight:
-                job = waiting.pop()
-                job.deadline = _net.Deadline(job.seconds)
-                if finish(job, _hello.Answer("timeout", _NO_TIME)):
-                    active += 1
-            now = time.monotonic()
-            wait = max(0.0, timers[0][0] - now) if timers else 0.05
-            for key, mask in sel.select(min(wait, 1.0)):
-                job = key.data
-                if job.sock is None:
-                    continue
-                answer = None
-                if mask & selectors.EVENT_WRITE:
-                    err = job.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-                    if err:
-                        answer = _hello.Answer("error", f"connect: {os.strerror(err)}")
-                    else:
-                        try:
-                            sent = job.sock.send(job.hello)
-                        except OSError as exc:
-                            answer = _hello.Answer("error", f"send: {exc}")
-                        else:
-                            job.hello = job.hello[sent:]
-                            if not job.hello:
-                                sel.modify(job.sock, selectors.EVENT_READ, job)
-                else:
-                    try:
-                        data = job.sock.recv(16384)
-                    except (BlockingIOError, InterruptedError):
-                        continue
-                    except OSError as exc:
-                        answer = t.cast(_hello.AnswerParser, job.parser).end("closed", f"connection reset ({exc})")
-                    else:
-                        parser = t.cast(_hello.AnswerParser, job.parser)
-                        answer = parser.feed(data) if data else parser.end("closed", "the server closed the connection without an answer")
-                if answer is not None and not finish(job, answer):
-                    active -= 1
-            now = time.monotonic()
-            while timers and timers[0][0] <= now:
-                _due, _n, xid, job = heapq.heappop(timers)
-                if xid != job.xid or job.sock is None:
-                    continue  # that exchange already ended
-                answer = t.cast(_hello.AnswerParser, job.parser).end("timeout", "no complete answer in time")
-                if not finish(job, answer):
-                    active -= 1
-    finally:
-        for job in jobs:
-            if job.sock is not None:
-                _hello.abort(job.sock)
-        sel.close()
-    return [t.cast(t.Dict[str, t.Any], job.result) for job in jobs]
-
-
-_IN_PROGRESS = (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY)
+def enumerate_many(targets: list[Target], max_inflight: int = 256) -> list[dict[str, t.Any]]:
+    """The ciphers sections of many endpoints at once, in the probe's event loop (no thread per endpoint): each
+    endpoint has at most one exchange in flight, at most max_inflight endpoints run at once (waiting for a slot does
+    not count against a budget). Each exchange takes at most the budget's step, never past the budget; what is not
+    finished becomes part of `unknown`."""
+    sections: list[dict[str, t.Any]] = [{}] * len(targets)
+    reactor = _reactor.Reactor(max_inflight)
+    for index, target in enumerate(targets):
+        reactor.submit(enumeration(target, sections, index))
+    reactor.run()
+    return sections
 
 
 # ---- findings -----------------------------------------------------------------------------------------------------

@@ -19,13 +19,12 @@ own are taken as a refusal; nothing is ever taken as accepted without a verdict 
 
 from __future__ import annotations
 
-import select
 import ssl
 import threading
-import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.host import _files
+from ansible_collections.port443.https.plugins.module_utils.host import _files, _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _reactor
 
 _HANDSHAKE = 22
 _CERTIFICATE_REQUEST = 13
@@ -110,35 +109,41 @@ def http_refusal(presented: bool) -> str:
             "(nginx: ssl_verify_client on completes the handshake and refuses the request); none was presented")
 
 
+class _Verdict(_reactor.Exchange):
+    """After a TLS 1.3 handshake: the server's next record, on the caller's connection (left open)."""
+
+    __slots__ = ()
+
+    def readable(self) -> BaseException | bool | None:
+        try:
+            self.sock.recv(1)  # a server that speaks first (not HTTP): it accepted the client
+            return False
+        except ssl.SSLWantReadError:
+            if getattr(_SEEN, "ticket", False) or not getattr(_SEEN, "watched", False):
+                return False
+            return None  # a record without a verdict yet: read on
+        except ssl.SSLError as exc:
+            return exc
+        except OSError:
+            return False
+
+    def timed_out(self, phase: str) -> bool:
+        return False
+
+
 def settle(tls: ssl.SSLSocket, timeout: float) -> BaseException | None:
     """TLS 1.3 after a CertificateRequest: wait (at most timeout) for the server's verdict on the client's certificate.
 
     Returns the alert (an SSLError) when the server refused, None when it went on (a session ticket or data arrived,
     or nothing at all within timeout: a server that refuses says so at once, without waiting for a request).
     """
-    end = time.monotonic() + timeout
     previous = tls.gettimeout()
     tls.setblocking(False)
     try:
-        while True:
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
-            readable, _w, _x = select.select([tls], [], [], left)
-            if not readable:
-                return None
-            try:
-                tls.recv(1)  # a server that speaks first (not HTTP): it accepted the client
-                return None
-            except ssl.SSLWantReadError:
-                if getattr(_SEEN, "ticket", False) or not getattr(_SEEN, "watched", False):
-                    return None
-            except ssl.SSLError as exc:
-                return exc
-            except OSError:
-                return None
+        refused = _reactor.run_one(_Verdict(_net.Budget(timeout), sock=tls))
     finally:
         tls.settimeout(previous)
+    return refused or None
 
 
 def load(ctx: ssl.SSLContext, pair: tuple[str, str]) -> None:

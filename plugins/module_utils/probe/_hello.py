@@ -17,7 +17,6 @@ import functools
 import os
 import socket
 import struct
-import time
 import typing as t
 
 # ---- cipher suites (IANA registry, names as registered) ----------------------------------------------------------
@@ -560,29 +559,6 @@ class AnswerParser:
         return Answer(kind, detail)
 
 
-def read_answer(sock: socket.socket, deadline_ts: t.Callable[[], float], want_key_exchange: bool = False,
-                limit: int = 262144) -> Answer:
-    """Read the server's answer to a ClientHello already sent on a blocking sock (see AnswerParser).
-    deadline_ts() gives the seconds left for reading (<= 0: stop)."""
-    parser = AnswerParser(want_key_exchange, limit)
-    while True:
-        left = deadline_ts()
-        if left <= 0:
-            return parser.end("timeout", "no complete answer in time")
-        sock.settimeout(left)
-        try:
-            data = sock.recv(16384)
-        except (socket.timeout, TimeoutError):
-            return parser.end("timeout", "no complete answer in time")
-        except OSError as exc:
-            return parser.end("closed", f"connection reset ({exc})")
-        if not data:
-            return parser.end("closed", "the server closed the connection without an answer")
-        answer = parser.feed(data)
-        if answer is not None:
-            return answer
-
-
 def _has_key_exchange(code: int | None) -> bool:
     """The suite's key exchange sends a ServerKeyExchange: ephemeral (DHE, ECDHE) or anonymous (DH_anon, ECDH_anon)."""
     info = suite_info(code) if code is not None else {}
@@ -596,46 +572,10 @@ def _incomplete(answer: Answer) -> Answer:
 
 
 def parse_bytes(data: bytes, want_key_exchange: bool = False) -> Answer:
-    """Parse a recorded server answer (bytes as received), as read_answer would."""
-    class _Canned:
-        def __init__(self, payload: bytes) -> None:
-            self.payload = payload
-
-        def settimeout(self, _value: float) -> None:
-            pass
-
-        def recv(self, n: int) -> bytes:
-            out, self.payload = self.payload[:n], self.payload[n:]
-            return out
-
-    return read_answer(t.cast(socket.socket, _Canned(data)), lambda: 1.0, want_key_exchange)
-
-
-def exchange(family: int, sockaddr: tuple[t.Any, ...], hello: bytes, timeout: float, want_key_exchange: bool = False) -> Answer:
-    """Connect, send one ClientHello, read the answer; the whole exchange takes at most timeout seconds."""
-    end = time.monotonic() + timeout
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(timeout)
-        try:
-            sock.connect(sockaddr)
-            sock.sendall(hello)
-        except (socket.timeout, TimeoutError):
-            return Answer("timeout", f"no connection within {timeout:g}s")
-        except OSError as exc:
-            return Answer("error", f"connect: {exc}")
-        return read_answer(sock, lambda: end - time.monotonic(), want_key_exchange)
-    finally:
-        abort(sock)
-
-
-_LINGER_RESET = struct.pack("ii", 1, 0)
-
-
-def abort(sock: socket.socket) -> None:
-    """Close with a reset: the probe is done with this connection, and neither side keeps it in TIME_WAIT."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-    except OSError:
-        pass
-    sock.close()
+    """Parse a recorded server answer (bytes as received, then the end of the connection), as the probe reads one."""
+    parser = AnswerParser(want_key_exchange)
+    for pos in range(0, len(data), 16384):
+        answer = parser.feed(data[pos:pos + 16384])
+        if answer is not None:
+            return answer
+    return parser.end("closed", "the server closed the connection without an answer")

@@ -4,22 +4,17 @@
 # Note that this module util is **PRIVATE** to the collection. It can have breaking changes at any time.
 # Do not use this from other collections or standalone plugins/modules!
 """Reachability of many endpoints at once: name resolution (daemon threads, bounded wait), then every address
-in turn over non-blocking sockets in one selector loop, optionally checking that something answers a TLS
-ClientHello. Only endpoints that answered go on to the (bounded) TLS worker pool, so dead endpoints cost about
+in turn over non-blocking sockets in the probe's event loop (_reactor), optionally checking that something answers
+a TLS ClientHello. Only endpoints that answered go on to the (bounded) TLS worker pool, so dead endpoints cost about
 one timeout in total, whatever their number (plain Python)."""
 
 from __future__ import annotations
 
-import errno
-import heapq
-import itertools
-import os
-import selectors
-import socket
-import time
+import collections
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.host import _net
+from ansible_collections.port443.https.plugins.module_utils.probe import _reactor
 
 # A TLS 1.2 ClientHello that offers only TLS_NULL_WITH_NULL_NULL and no extensions. Any TLS server answers it
 # at once and cheaply (a handshake_failure or protocol_version alert, or a close), without computing a key
@@ -31,7 +26,6 @@ _HELLO_BODY = b"\x03\x03" + bytes(32) + b"\x00" + b"\x00\x02\x00\x00" + b"\x01\x
 HELLO = (b"\x16\x03\x01" + (len(_HELLO_BODY) + 4).to_bytes(2, "big") + b"\x01" + len(_HELLO_BODY).to_bytes(3, "big")
          + _HELLO_BODY + b"\r\n\r\n")
 
-_IN_PROGRESS = (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, getattr(errno, "WSAEWOULDBLOCK", -1))
 _MAX_LOOKUP_THREADS = 64
 
 
@@ -68,18 +62,17 @@ def inflight_cap(workers: int) -> int:
 
 
 class Reach:
-    """Outcome of the reachability phase for one endpoint."""
+    """Outcome of the reachability phase for one endpoint. Its budget is the endpoint's: it runs while the name is
+    looked up and while addresses are tried, not while the endpoint waits for a free slot."""
 
-    def __init__(self, index: int, ep: dict[str, t.Any], budget: float) -> None:
+    __slots__ = ("index", "ep", "budget", "state", "addresses", "attempts", "family", "sockaddr", "latency_ms", "error", "answered")
+
+    def __init__(self, index: int, ep: dict[str, t.Any], budget: _net.Budget) -> None:
         self.index = index
         self.ep = ep
-        self.budget = budget  # seconds this endpoint may spend in total (both phases)
-        self.start: float | None = None  # when work for it began (waiting for a free socket slot does not count)
-        self.dns_spent = 0.0
-        self.end: float | None = None  # when this phase ended for it
+        self.budget = budget
         self.state: str | None = None  # open, closed, filtered, unresolvable, dns_timeout
         self.addresses: list[tuple[int, tuple[t.Any, ...]]] = []
-        self.next_address = 0
         self.attempts: list[dict[str, t.Any]] = []
         self.family: int | None = None
         self.sockaddr: tuple[t.Any, ...] | None = None
@@ -87,194 +80,155 @@ class Reach:
         self.error: str | None = None
         self.answered: bool | None = None  # something answered the ClientHello (None: not asked)
 
-    @property
-    def spent(self) -> float:
-        if self.start is None:
-            return 0.0
-        return (self.end or time.monotonic()) - self.start
 
-    def left(self) -> float:
-        return max(0.0, self.budget - self.spent)
+class _Attempt(_reactor.Exchange):
+    """One address: connect, and with `hello` send HELLO and wait for anything at all (bytes, a close, a reset)."""
+
+    __slots__ = ("state", "error", "answered")
+
+    RESET = False
+    FRESH_STEP = True  # the ClientHello answer gets a step of its own after the connect
+
+    def __init__(self, budget: _net.Budget, family: int, sockaddr: tuple[t.Any, ...], hello: bool) -> None:
+        super().__init__(budget, family, sockaddr, out=HELLO if hello else b"")
+        self.state = "open"
+        self.error: str | None = None
+        self.answered: bool | None = None
+
+    def connected(self) -> _Attempt | None:
+        return None if self.out else self  # without the ClientHello, the connect is the answer
+
+    def readable(self) -> _Attempt:
+        self.answered = True  # something speaks on the port: whether it is TLS is for the handshakes to say
+        return self
+
+    def failed(self, phase: str, error: OSError) -> _Attempt:
+        if phase == "send":
+            self.answered, self.error = True, f"the server closed the connection: {error}"
+            return self
+        self.state, self.error = _net.error_state(error), error.strerror
+        if phase == "connect" and self.state == "closed":
+            self.latency_ms = round(self.elapsed() * 1000, 2)
+        return self
+
+    def timed_out(self, phase: str) -> _Attempt:
+        if phase == "connect":
+            self.state, self.error = "filtered", f"no answer within {self.elapsed():.3g}s"
+        else:
+            self.answered, self.error = False, f"connected, but nothing answered a TLS ClientHello within {self.elapsed():.3g}s"
+        return self
 
 
-class _Conn:
-    __slots__ = ("reach", "sock", "phase", "started", "due", "family", "sockaddr", "latency_ms")
-
-    def __init__(self, reach: Reach, sock: socket.socket, family: int, sockaddr: tuple[t.Any, ...], due: float) -> None:
-        self.reach = reach
-        self.sock = sock
-        self.phase = "connect"
-        self.started = time.monotonic()
-        self.due = due
-        self.family = family
-        self.sockaddr = sockaddr
-        self.latency_ms: float | None = None
+def _name(r: Reach) -> str:
+    return (r.ep.get("address") or r.ep["host"]).strip("[]")
 
 
-def reach_all(endpoints: list[dict[str, t.Any]], timeout: float, budget: float, hello: bool,
-              max_inflight: int) -> t.Iterator[Reach]:
-    """Yield a Reach for every endpoint as soon as its reachability is known (not in input order).
+class _Lookup:
+    """One name being resolved, for every endpoint that has it."""
 
-    Each step (lookup, connect to one address, wait for the ClientHello answer) takes at most timeout and never
-    more than what is left of the endpoint's budget. Addresses are tried in the resolver's order until one answers.
+    __slots__ = ("name", "reaches", "lookup", "wait", "timer", "threaded", "over")
+
+    def __init__(self, name: str, reaches: list[Reach]) -> None:
+        self.name, self.reaches = name, reaches
+        self.lookup: _net.Lookup | None = None
+        self.wait = 0.0
+        self.timer: _reactor.Timer | None = None
+        self.threaded = not _net.is_ip(name)
+        self.over = False
+
+
+def reach_all(reaches: list[Reach], hello: bool, max_inflight: int, on_done: t.Callable[[Reach], None]) -> None:
+    """Find out for every endpoint whether it can be reached; on_done(reach) as soon as that is known for one
+    (not in input order), in the calling thread.
+
+    Each step (lookup, connect to one address, wait for the ClientHello answer) takes at most the budget's step and
+    never more than what is left of it. Addresses are tried in the resolver's order until one answers; at most
+    max_inflight endpoints are connecting at once (the others wait for a slot, their clock stopped).
     """
-    sel = selectors.DefaultSelector()
-    wake_r, wake_w = socket.socketpair()
-    wake_r.setblocking(False)
-    wake_w.setblocking(False)
-
-    def notify() -> None:
-        try:
-            wake_w.send(b"\0")
-        except OSError:
-            pass
-
-    sel.register(wake_r, selectors.EVENT_READ, None)
-    reaches = [Reach(i, ep, budget) for i, ep in enumerate(endpoints)]
+    reactor = _reactor.Reactor(max_inflight)
+    call_soon_threadsafe = reactor.wakeup()
     by_name: dict[str, list[Reach]] = {}
     for r in reaches:
-        by_name.setdefault((r.ep.get("address") or r.ep["host"]).strip("[]"), []).append(r)
-    names = list(by_name)
-    lookups: dict[str, _net.Lookup] = {}
-    waiting_lookup: list[tuple[float, str]] = []  # heap of (due, name)
-    ready: list[Reach] = []  # resolved, waiting for a socket slot (FIFO, appended in input order)
-    ready_pos = 0
-    timers: list[tuple[float, int, _Conn]] = []  # heap of (due, seq, conn)
-    seq = itertools.count()
-    conns: dict[int, _Conn] = {}
-    name_pos = 0
-    threads = 0  # lookups running in a thread and not yet collected
-    try:
-        while True:
-            now = time.monotonic()
-            # Start lookups: literals answer at once; names take a daemon thread each, a bounded number at a time.
-            while name_pos < len(names) and threads < _MAX_LOOKUP_THREADS:
-                name = names[name_pos]
-                name_pos += 1
-                lookup = _net.Lookup(name, notify)
-                threads += not _net.is_ip(name)
-                lookups[name] = lookup
-                for r in by_name[name]:
-                    r.start = lookup.started
-                heapq.heappush(waiting_lookup, (lookup.started + min(timeout, budget), name))
-            # Collect finished or overdue lookups (an overdue thread is abandoned: a daemon, it no longer counts).
-            still = []
-            while waiting_lookup:
-                due, name = heapq.heappop(waiting_lookup)
-                lookup = lookups.pop(name)
-                threads -= not _net.is_ip(name) and (lookup.done() or due <= now)
-                if lookup.done():
-                    for r in by_name.pop(name):
-                        if not lookup.addresses:
-                            r.state, r.error = "unresolvable", f"{name} does not resolve"
-                            r.end = time.monotonic()
-                            yield r
-                        else:
-                            r.addresses = [(f, _net.with_port(sa, r.ep["port"])) for f, sa in lookup.addresses]
-                            # Its clock pauses while it waits for a socket slot, and goes on from there.
-                            r.dns_spent, r.start = time.monotonic() - lookup.started, None
-                            ready.append(r)
-                elif due <= now:
-                    for r in by_name.pop(name):
-                        r.state, r.error = "dns_timeout", f"{name} did not resolve within {min(timeout, budget):g}s"
-                        r.end = time.monotonic()
-                        yield r
-                else:
-                    lookups[name] = lookup
-                    still.append((due, name))
-            for item in still:
-                heapq.heappush(waiting_lookup, item)
-            # Start connects while sockets are available.
-            while ready_pos < len(ready) and len(conns) < max_inflight:
-                r = ready[ready_pos]
-                ready_pos += 1
-                done = _start_next(r, timeout, sel, conns, timers, seq)
-                if done:
-                    yield r
-            if ready_pos > 4096:  # keep the FIFO small
-                del ready[:ready_pos]
-                ready_pos = 0
-            if not conns and not waiting_lookup and name_pos >= len(names) and ready_pos >= len(ready):
-                return
-            # Wait for events, at most until the next timer or lookup is due.
-            dues = [d for d in (timers[0][0] if timers else None, waiting_lookup[0][0] if waiting_lookup else None) if d is not None]
-            wait = max(0.0, min(dues) - time.monotonic()) if dues else 1.0
-            for key, _mask in sel.select(min(wait, 1.0)):
-                if key.data is None:
-                    try:
-                        while wake_r.recv(4096):
-                            pass
-                    except OSError:
-                        pass
-                    continue
-                conn = key.data
-                if conns.get(conn.sock.fileno()) is not conn:
-                    continue
-                finished = _on_event(conn, hello, timeout, sel, conns, timers, seq)
-                if finished:
-                    yield conn.reach
-            # Timers: steps that got no answer in time.
-            now = time.monotonic()
-            while timers and timers[0][0] <= now:
-                _due, _n, conn = heapq.heappop(timers)
-                if conns.get(conn.sock.fileno() if conn.sock.fileno() >= 0 else -1) is not conn:
-                    continue  # already finished
-                finished = _on_timeout(conn, hello, timeout, sel, conns, timers, seq)
-                if finished:
-                    yield conn.reach
-    finally:
-        for conn in list(conns.values()):
-            _close(conn, sel, conns)
-        sel.close()
-        wake_r.close()
-        wake_w.close()
+        by_name.setdefault(_name(r), []).append(r)
+    names = collections.deque(by_name)
+    threads = 0  # lookups running in a thread, not yet collected nor abandoned
+
+    def start_lookups() -> None:
+        nonlocal threads
+        while names and threads < _MAX_LOOKUP_THREADS:
+            item = _Lookup(names.popleft(), [])
+            item.reaches = by_name.pop(item.name)
+            threads += item.threaded
+            # Literals answer at once (no thread, no wake-up); names call back from their thread.
+            notify = (lambda item=item: call_soon_threadsafe(lambda: collect(item))) if item.threaded else None
+            item.lookup = _net.Lookup(item.name, notify)
+            budget = item.reaches[0].budget
+            item.wait = min(budget.cap, budget.total)
+            for r in item.reaches:
+                r.budget.resume(at=item.lookup.started)
+            if item.lookup.done():
+                resolved(item)
+            else:
+                item.timer = reactor.call_at(item.lookup.started + item.wait, lambda item=item: expire(item))
+
+    def resolved(item: _Lookup) -> None:
+        nonlocal threads
+        item.over = True
+        threads -= item.threaded
+        addresses = t.cast(_net.Lookup, item.lookup).addresses
+        for r in item.reaches:
+            # Its clock stops while it waits for a socket slot, and goes on from there.
+            r.budget.pause()
+            if not addresses:
+                r.state, r.error = "unresolvable", f"{item.name} does not resolve"
+                on_done(r)
+            else:
+                r.addresses = [(f, _net.with_port(sa, r.ep["port"])) for f, sa in addresses]
+                reactor.submit(_try_addresses(r, hello, on_done))
+        item.reaches = []
+
+    def collect(item: _Lookup) -> None:
+        if item.over:
+            return  # abandoned after its timeout
+        reactor.cancel(t.cast(_reactor.Timer, item.timer))
+        resolved(item)
+        start_lookups()
+
+    def expire(item: _Lookup) -> None:
+        nonlocal threads
+        if item.over:
+            return
+        item.over = True
+        threads -= item.threaded  # an overdue thread is abandoned: a daemon, it no longer counts
+        for r in item.reaches:
+            r.budget.pause()
+            r.state, r.error = "dns_timeout", f"{item.name} did not resolve within {item.wait:g}s"
+            on_done(r)
+        item.reaches = []
+        start_lookups()
+
+    start_lookups()
+    reactor.run()
 
 
-def _close(conn: _Conn, sel: selectors.BaseSelector, conns: dict[int, _Conn]) -> None:
-    fd = conn.sock.fileno()
-    if fd >= 0 and conns.get(fd) is conn:
-        del conns[fd]
-        try:
-            sel.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass
-    conn.sock.close()
-
-
-def _attempt(r: Reach, conn: _Conn, state: str, error: str | None) -> None:
-    r.attempts.append({"address": conn.sockaddr[0], "state": state, "latency_ms": conn.latency_ms, "error": error})
-
-
-def _start_next(r: Reach, timeout: float, sel, conns, timers, seq) -> bool:
-    """Connect to r's next address; True when r is finished (no address or no time left)."""
-    if r.start is None:
-        r.start = time.monotonic() - r.dns_spent
-    while r.next_address < len(r.addresses):
-        step = min(timeout, r.left())
-        if step <= 0:
+def _try_addresses(r: Reach, hello: bool, on_done: t.Callable[[Reach], None]) -> _reactor.Task:
+    """The task of one endpoint: its addresses in turn, until one answers or its budget is spent."""
+    r.budget.resume()
+    for family, sockaddr in r.addresses:
+        if r.budget.expired:
             break
-        family, sockaddr = r.addresses[r.next_address]
-        r.next_address += 1
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        conn = _Conn(r, sock, family, sockaddr, time.monotonic() + step)
-        err = sock.connect_ex(sockaddr)
-        if err not in _IN_PROGRESS:
-            sock.close()
-            state = _net.error_state(err)
-            _attempt(r, conn, state, os.strerror(err))
-            continue
-        conns[sock.fileno()] = conn
-        sel.register(sock, selectors.EVENT_WRITE, conn)
-        heapq.heappush(timers, (conn.due, next(seq), conn))
-        return False
+        attempt: _Attempt = yield _Attempt(r.budget, family, sockaddr, hello)
+        r.attempts.append({"address": sockaddr[0], "state": attempt.state, "latency_ms": attempt.latency_ms, "error": attempt.error})
+        if attempt.state == "open" and attempt.answered is not False:
+            r.state, r.family, r.sockaddr, r.latency_ms, r.answered, r.error = "open", family, sockaddr, attempt.latency_ms, attempt.answered, None
+            break
+    r.budget.pause()
     _conclude(r)
-    return True
+    on_done(r)
 
 
 def _conclude(r: Reach) -> None:
     """No address answered (or there is no time left): the endpoint's state from its attempts."""
-    r.end = time.monotonic()
     if r.state == "open":
         return
     states = [a["state"] for a in r.attempts]
@@ -289,55 +243,3 @@ def _conclude(r: Reach) -> None:
             if wanted == "open":
                 r.answered = False
             return
-
-
-def _on_event(conn: _Conn, hello: bool, timeout: float, sel, conns, timers, seq) -> bool:
-    r = conn.reach
-    if conn.phase == "connect":
-        err = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if err:
-            _close(conn, sel, conns)
-            state = _net.error_state(err)
-            if state == "closed":
-                conn.latency_ms = round((time.monotonic() - conn.started) * 1000, 2)
-            _attempt(r, conn, state, os.strerror(err))
-            return _start_next(r, timeout, sel, conns, timers, seq)
-        conn.latency_ms = round((time.monotonic() - conn.started) * 1000, 2)
-        if not hello:
-            _close(conn, sel, conns)
-            _success(r, conn, None)
-            return True
-        try:
-            conn.sock.send(HELLO)
-        except OSError as exc:
-            _close(conn, sel, conns)
-            _success(r, conn, True, f"the server closed the connection: {exc}")
-            return True
-        conn.phase = "hello"
-        sel.modify(conn.sock, selectors.EVENT_READ, conn)
-        conn.due = time.monotonic() + min(timeout, r.left())
-        heapq.heappush(timers, (conn.due, next(seq), conn))
-        return False
-    # hello phase: anything (bytes, a close, a reset) means something speaks on the port.
-    _close(conn, sel, conns)
-    _success(r, conn, True)
-    return True
-
-
-def _success(r: Reach, conn: _Conn, answered: bool | None, error: str | None = None) -> None:
-    _attempt(r, conn, "open", error)
-    r.state, r.family, r.sockaddr, r.latency_ms, r.answered, r.error = "open", conn.family, conn.sockaddr, conn.latency_ms, answered, None
-    r.end = time.monotonic()
-
-
-def _on_timeout(conn: _Conn, hello: bool, timeout: float, sel, conns, timers, seq) -> bool:
-    if time.monotonic() < conn.due:
-        return False  # an older timer of a connection that moved on to its next step
-    r = conn.reach
-    _close(conn, sel, conns)
-    waited = time.monotonic() - conn.started
-    if conn.phase == "connect":
-        _attempt(r, conn, "filtered", f"no answer within {waited:.3g}s")
-    else:
-        _attempt(r, conn, "open", f"connected, but nothing answered a TLS ClientHello within {waited:.3g}s")
-    return _start_next(r, timeout, sel, conns, timers, seq)

@@ -130,7 +130,8 @@ def test_filters_reject_wrong_types(plugin, args, needle):
     ((ExpiringTests, "expiring_within"), ("2030-01-01", True), "expiring_within: days: expected a whole number, got bool"),
     ((ExpiringTests, "expiring_within"), ("2030-01-01", "soon"), "expiring_within: days: expected a whole number, got 'soon'"),
     ((AtLeastTests, "tls_at_least"), (["1.2"], "1.2"), "tls_at_least: ['1.2'] is not a TLS version"),
-    ((ProfileFailureTests, "profile_failure"), ({"code": "weak_dh"},), "profile_failure: expected a reason code (a string such as 'profile_mismatch'), got dict"),
+    ((ProfileFailureTests, "profile_failure"), ({"code": "weak_dh"},),
+     "profile_failure: expected a reason code (a string such as 'profile_mismatch'), got dict"),
     ((AtLeastTests, "tls_at_least"), ("1.3", {"min": "1.2"}), "tls_at_least: {'min': '1.2'} is not a TLS version"),
 ])
 def test_tests_reject_wrong_types(plugin, args, needle):

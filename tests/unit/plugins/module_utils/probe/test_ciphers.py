@@ -117,17 +117,28 @@ def parse_offer(hello):
     return version, suites, groups
 
 
-def run(monkeypatch, server, seconds=30):
-    monkeypatch.setattr(_hello, "exchange", server)
-    return _ciphers.enumerate_endpoint(2, ("192.0.2.1", 443), "www.example.com", 5, _net.Deadline(seconds))
+def run(server, seconds=30):
+    """One endpoint's enumeration task, each of its ClientHellos answered by server instead of the event loop."""
+    target = _ciphers.Target(2, ("192.0.2.1", 443), "www.example.com", _net.Budget(seconds, 5, running=False))
+    sections = [None]
+    task = _ciphers.enumeration(target, sections, 0)
+    answer = None
+    try:
+        while True:
+            hello = task.send(answer)
+            assert (hello.family, hello.sockaddr, hello.budget) == (target.family, target.sockaddr, target.budget)
+            answer = server(hello.family, hello.sockaddr, hello.out, hello.budget.step(), hello.parser.want_key_exchange)
+    except StopIteration:
+        pass
+    return sections[0]
 
 
 INTERMEDIATE_RSA = {"1.2": [0xC02F, 0xC030, 0xCCA8], "1.3": [0x1301, 0x1302, 0x1303]}
 
 
-def test_enumerates_suites_groups_and_order(monkeypatch):
+def test_enumerates_suites_groups_and_order():
     server = FakeServer(INTERMEDIATE_RSA, groups13=[0x11EC, 0x001D, 0x0017, 0x0018], groups12=[0x001D, 0x0017, 0x0018])
-    sec = run(monkeypatch, server)
+    sec = run(server)
     assert sec["complete"] and sec["versions"]["1.0"] == {"suites": [], "server_order": None}
     assert set(sec["versions"]["1.2"]["suites"]) == {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
                                                      "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"}
@@ -140,30 +151,30 @@ def test_enumerates_suites_groups_and_order(monkeypatch):
     assert found == []
 
 
-def test_tls12_groups_behind_an_ecdsa_certificate(monkeypatch):
+def test_tls12_groups_behind_an_ecdsa_certificate():
     """The certificate's curve must stay offered in TLS 1.2, or the server refuses and the groups look fewer."""
     server = FakeServer({"1.2": [0xC02B]}, groups12=[0x001D, 0x0017, 0x0018, 0x0019], cert_curve=0x0017)
-    sec = run(monkeypatch, server)
+    sec = run(server)
     assert sec["complete"] and sec["groups"]["1.2"] == ["x25519", "secp256r1", "secp384r1", "secp521r1"]
 
 
-def test_server_order_enforced(monkeypatch):
+def test_server_order_enforced():
     server = FakeServer({"1.2": [0xCCA8, 0xC030, 0xC02F]}, groups12=[0x001D], server_order=True)
-    sec = run(monkeypatch, server)
+    sec = run(server)
     assert sec["versions"]["1.2"]["suites"][0] == "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
     assert sec["versions"]["1.2"]["server_order"] is True and sec["server_order"] is True
     assert sec["groups"] == {"1.2": ["x25519"]}
 
 
-def test_tls10_and_11_take_the_order_of_tls12(monkeypatch):
+def test_tls10_and_11_take_the_order_of_tls12():
     server = FakeServer({"1.0": [0xC013, 0xC014], "1.1": [0xC013, 0xC014], "1.2": [0xC02F, 0xC030]}, groups12=[0x001D], server_order=True)
-    sec = run(monkeypatch, server)
+    sec = run(server)
     assert [sec["versions"][v]["server_order"] for v in ("1.0", "1.1", "1.2")] == [True, True, True]
     # 1.0 and 1.1: suites + refusal, no order probe; 1.2: suites + refusal + order; 1.3 refused; 1.2 groups: 1 + refusal
     assert sec["handshakes"] == 3 + 3 + 4 + 1 + 2
 
 
-def test_timeouts_and_nonsense_make_the_enumeration_unknown(monkeypatch):
+def test_timeouts_and_nonsense_make_the_enumeration_unknown():
     seen = []
 
     def second_tls12_hello_times_out(version, offered):
@@ -171,17 +182,17 @@ def test_timeouts_and_nonsense_make_the_enumeration_unknown(monkeypatch):
         return ("timeout", None, None, None, None, "no answer") if seen.count("1.2") == 2 and version == "1.2" else None
 
     server = FakeServer(INTERMEDIATE_RSA, groups13=[0x001D], groups12=[0x001D], broken=second_tls12_hello_times_out)
-    sec = run(monkeypatch, server)
+    sec = run(server)
     assert not sec["complete"] and sec["versions"]["1.2"] is None and "TLS 1.2 suites: no answer" in sec["unknown"]
     assert [f[0] for f in _ciphers.findings(sec, {"tls_profile": "intermediate"})] == ["cipher_enumeration_unknown"]
     # A choice that was not offered is nonsense, never an accepted suite.
     server = FakeServer(INTERMEDIATE_RSA, groups13=[0x001D], broken=lambda v, offered: ("hello", v, 0x000A) if v == "1.2" else None)
-    sec = run(monkeypatch, server)
+    sec = run(server)
     assert sec["versions"]["1.2"] is None and "not offered" in sec["unknown"][0]
 
 
-def test_no_time_left_is_unknown(monkeypatch):
-    sec = run(monkeypatch, FakeServer(INTERMEDIATE_RSA), seconds=0)
+def test_no_time_left_is_unknown():
+    sec = run(FakeServer(INTERMEDIATE_RSA), seconds=0)
     assert not sec["complete"] and all(v is None for v in sec["versions"].values())
     assert "no time left" in sec["unknown"][0]
 

@@ -82,4 +82,4 @@ def test_probe_validate_names_the_option(tmp_path):
     with pytest.raises(_probe.ProbeInputError, match="^client_cert, client_key: .* are not a PEM certificate"):
         _probe.validate(params)
     _endpoints, opts = _probe.validate({"endpoints": [{"host": "example.com"}]})
-    assert opts["_client_cert"] is None
+    assert _probe.Settings(opts).client_cert is None

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: port443.https contributors
-"""Unit tests of the time-bound parts of the probe: Deadline, connect error states, the liveness ClientHello,
-how the reachability loop concludes, and version-probe verdicts from canned handshakes."""
+"""Unit tests of the time-bound parts of the probe: the time budget, connect error states, the liveness ClientHello,
+how the reachability check concludes, and version-probe verdicts from canned handshakes."""
 from __future__ import annotations
 
 import errno
@@ -16,11 +16,26 @@ from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.probe import _probe, _reach, _tls
 
 
-def test_deadline_never_gives_a_zero_socket_timeout():
-    d = _net.Deadline(0.2)
-    assert 0 < d.timeout(5) <= 0.2 and d.timeout(0.05) == 0.05
-    d = _net.Deadline(-1)
-    assert d.expired and d.timeout(5) == 0.001  # settimeout(0) would mean non-blocking
+def test_budget_never_gives_a_zero_socket_timeout():
+    b = _net.Budget(0.2, 5)
+    assert 0 < b.step() <= 0.2 and _net.Budget(10, 0.05).step() == 0.05
+    b = _net.Budget(-1, 5)
+    assert b.expired and b.step() == 0.001  # settimeout(0) would mean non-blocking
+
+
+def test_budget_is_spent_only_while_it_runs():
+    b = _net.Budget(10, 5, running=False)
+    time.sleep(0.05)
+    assert b.remaining() == 10 and b.step() == 5  # waiting for a slot costs nothing
+    b.resume(at=time.monotonic() - 4)
+    assert 5.9 < b.remaining() <= 6
+    b.pause()
+    left = b.remaining()
+    time.sleep(0.05)
+    assert b.remaining() == left and b.step() == 5
+    b.resume()
+    b.resume(at=time.monotonic() - 100)  # already running: no effect
+    assert not b.expired and 0 < left - b.remaining() < 1
 
 
 @pytest.mark.parametrize("error, state", [
@@ -52,8 +67,7 @@ def test_literal_lookup_needs_no_thread():
 
 
 def _reach_with(attempts):
-    r = _reach.Reach(0, {"host": "h", "port": 443}, 10)
-    r.start = time.monotonic()
+    r = _reach.Reach(0, {"host": "h", "port": 443}, _net.Budget(10, 5))
     r.addresses = [(socket.AF_INET, (a["address"], 443)) for a in attempts]
     r.attempts = [dict(a, latency_ms=None) for a in attempts]
     _reach._conclude(r)  # pylint: disable=protected-access
@@ -79,13 +93,21 @@ def _sink():
     return sink, filler
 
 
+def _reach_all(eps, timeout, hello, max_inflight):
+    """reach_all over endpoints with a budget of 2 x timeout each; the reaches in the order they were done."""
+    done = []
+    reaches = [_reach.Reach(i, ep, _net.Budget(2 * timeout, timeout, running=False)) for i, ep in enumerate(eps)]
+    _reach.reach_all(reaches, hello=hello, max_inflight=max_inflight, on_done=done.append)
+    return done
+
+
 @pytest.mark.parametrize("cap, low, high", [(100, 0.25, 0.9), (1, 0.75, 2.5)])
 def test_reach_all_dead_endpoints_in_parallel_up_to_the_cap(cap, low, high):
     sink, filler = _sink()
     try:
         eps = [{"host": "127.0.0.1", "port": sink.getsockname()[1]} for dummy in range(3)]
         start = time.monotonic()
-        out = list(_reach.reach_all(eps, 0.25, 0.5, hello=False, max_inflight=cap))
+        out = _reach_all(eps, 0.25, hello=False, max_inflight=cap)
         elapsed = time.monotonic() - start
     finally:
         filler.close()
@@ -105,8 +127,8 @@ def test_reach_all_open_closed_and_silent():
     closed.close()
     try:
         eps = [{"host": "127.0.0.1", "port": listener.getsockname()[1]}, {"host": "127.0.0.1", "port": closed_port}]
-        tcp_only = {r.index: r for r in _reach.reach_all(eps, 0.3, 0.6, hello=False, max_inflight=10)}
-        with_hello = {r.index: r for r in _reach.reach_all(eps, 0.3, 0.6, hello=True, max_inflight=10)}
+        tcp_only = {r.index: r for r in _reach_all(eps, 0.3, hello=False, max_inflight=10)}
+        with_hello = {r.index: r for r in _reach_all(eps, 0.3, hello=True, max_inflight=10)}
     finally:
         listener.close()
     assert (tcp_only[0].state, tcp_only[0].answered) == ("open", None)
@@ -129,6 +151,16 @@ class FakeHs:
         self.ok, self.version, self.kind = ok, version, kind
 
 
+def _run(budget=10, opts=None):
+    """An endpoint run past its reachability check (127.0.0.1:443 answered), with `budget` seconds left."""
+    opts = {"checks": ["tcp", "tls_versions"], "min_tls_version": "1.2", "timeout": 5, **(opts or {})}
+    run = _probe.EndpointRun(0, {"host": "h", "port": 443, "server_name": "h", "address": None}, _probe.Settings(opts))
+    run.budget = _net.Budget(budget, 5)
+    run.reach, run.family, run.sockaddr = None, socket.AF_INET, ("127.0.0.1", 443)
+    run.result = _probe._empty_result(run.ep)  # pylint: disable=protected-access
+    return run
+
+
 @pytest.mark.parametrize("outcomes, budget, versions, codes", [
     # 1.2 negotiated by the default handshake; 1.0 refused, 1.1 timed out: unknown, with a reason.
     ({"1.0": FakeHs(kind="rejected"), "1.1": FakeHs(kind="timeout")}, 10,
@@ -142,15 +174,11 @@ class FakeHs:
 def test_version_probes(monkeypatch, outcomes, budget, versions, codes):
     monkeypatch.setattr(_net, "connect", lambda *a, **k: ("open", object(), 0.1, None))
     monkeypatch.setattr(_tls, "handshake", lambda sock, sni, timeout, version=None, **k: outcomes[version])
-    res = _probe._empty_result({"host": "h", "port": 443, "server_name": "h", "address": None})  # pylint: disable=protected-access
-    reach = _reach.Reach(0, {"host": "h", "port": 443, "server_name": "h"}, 10)
-    reach.family, reach.sockaddr = socket.AF_INET, ("127.0.0.1", 443)
-    unfinished = []
-    opts = {"min_tls_version": "1.2"}
-    _probe._version_probes(res, reach, opts, 5, _net.Deadline(budget), unfinished, FakeHs(True, "1.2"))  # pylint: disable=protected-access
-    assert res["tls"]["versions"] == versions
-    assert [r["code"] for r in res["reasons"]] == codes
-    assert unfinished == ([] if budget else ["TLS 1.0, 1.1"])
+    run = _run(budget)
+    run._version_probes(FakeHs(True, "1.2"))  # pylint: disable=protected-access
+    assert run.result["tls"]["versions"] == versions
+    assert [r["code"] for r in run.result["reasons"]] == codes
+    assert run.unfinished == ([] if budget else ["TLS 1.0, 1.1"])
 
 
 def test_version_refused_with_a_client_certificate_alert_is_unknown_without_the_second_try(monkeypatch):
@@ -161,19 +189,25 @@ def test_version_refused_with_a_client_certificate_alert_is_unknown_without_the_
     connects = iter([("open", object(), 0.1, None), ("closed", None, None, "refused")] * 2)
     monkeypatch.setattr(_net, "connect", lambda *a, **k: next(connects))
     monkeypatch.setattr(_tls, "handshake", lambda sock, sni, timeout, version=None, **k: maybe)
-    res = _probe._empty_result({"host": "h", "port": 443, "server_name": "h", "address": None})  # pylint: disable=protected-access
-    reach = _reach.Reach(0, {"host": "h", "port": 443, "server_name": "h"}, 10)
-    reach.family, reach.sockaddr = socket.AF_INET, ("127.0.0.1", 443)
-    _probe._version_probes(res, reach, {"min_tls_version": "1.2"}, 5, _net.Deadline(10), [], FakeHs(True, "1.2"))  # pylint: disable=protected-access
-    assert res["tls"]["versions"] == {"1.0": None, "1.1": None, "1.2": True, "1.3": False}
-    assert [r["code"] for r in res["reasons"]] == ["tls_version_unknown"]
+    run = _run()
+    run._version_probes(FakeHs(True, "1.2"))  # pylint: disable=protected-access
+    assert run.result["tls"]["versions"] == {"1.0": None, "1.1": None, "1.2": True, "1.3": False}
+    assert [r["code"] for r in run.result["reasons"]] == ["tls_version_unknown"]
 
 
-def test_unfinished_checks_become_deadline_exceeded(monkeypatch):
-    reach = _reach.Reach(0, {"host": "h", "port": 443, "server_name": "h", "address": None}, 0)
-    reach.start = reach.end = time.monotonic()
-    res = _probe._empty_result(reach.ep)  # pylint: disable=protected-access
-    opts = {"checks": ["tcp", "tls_versions", "certificate", "http"], "min_tls_version": "1.2"}
-    index, out = _probe._tls_phase(res, reach, opts, 5)  # pylint: disable=protected-access
-    assert index == 0 and [r["code"] for r in out["reasons"]] == ["deadline_exceeded"]
-    assert out["status"] == _classify.REASONS["deadline_exceeded"].severity != "ok"
+def test_unfinished_checks_become_deadline_exceeded():
+    run = _run(0, {"checks": ["tcp", "tls_versions", "certificate", "http"]})
+    run.tls_phase()
+    assert [r["code"] for r in run.result["reasons"]] == ["deadline_exceeded"]
+    assert run.result["status"] == _classify.REASONS["deadline_exceeded"].severity != "ok"
+
+
+def test_a_run_holds_no_private_keys_in_options_or_results(tmp_path):
+    """The client certificate pair and the command runner live in the run's settings, never in the options dict."""
+    endpoints, opts = _probe.validate({"endpoints": ["example.com"]})
+    settings = _probe.Settings(opts, run_command=lambda argv: (0, ""))
+    assert not [k for k in opts if k.startswith("_")] and settings.client_cert is None and settings.verify_ca == ""
+    run = _probe.EndpointRun(0, endpoints[0], settings)
+    run.reach.state = "unresolvable"
+    assert run.reached() is False and run.reach is None
+    assert not [k for k in run.result if k.startswith("_")] and run.result["reasons"][0]["code"] == "unresolvable"

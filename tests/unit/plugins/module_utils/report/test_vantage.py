@@ -180,12 +180,11 @@ def test_a_status_that_differs_between_vantages_is_seen_differently():
     seen differently, and the matrix (and every report format) counts it so."""
     plan = _vantage.plan(EPS[:2], ["controller", "inside"], ["w1", "w2"])
     fingerprint = "ab" * 32
-    probes = [_loop({"item": "controller", "endpoints": [
-                  _with_cert(endpoint("a.test", "warning", [_classify.reason("no_hsts")]), fingerprint),
-                  _with_cert(endpoint("b.test", port=8443), "cd" * 32)]}),
-              _loop({"item": "inside", "endpoints": [
-                  _with_cert(endpoint("a.test", "critical", [_classify.reason("no_hsts"), _classify.reason("untrusted_root")]), fingerprint),
-                  _with_cert(endpoint("b.test", port=8443), "cd" * 32)]})]
+    controller = [_with_cert(endpoint("a.test", "warning", [_classify.reason("no_hsts")]), fingerprint),
+                  _with_cert(endpoint("b.test", port=8443), "cd" * 32)]
+    inside = [_with_cert(endpoint("a.test", "critical", [_classify.reason("no_hsts"), _classify.reason("untrusted_root")]), fingerprint),
+              _with_cert(endpoint("b.test", port=8443), "cd" * 32)]
+    probes = [_loop({"item": "controller", "endpoints": controller}), _loop({"item": "inside", "endpoints": inside})]
     merged = _vantage.merge(probes, plan)
     a_row, b_row = merged["matrix"]["rows"]
     assert [c["status"] for c in a_row["cells"].values()] == ["warning", "critical"]
