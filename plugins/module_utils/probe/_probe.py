@@ -479,11 +479,6 @@ def _verification(hs: _tls.Handshake) -> _chain.Verification:
     return _chain.Verification(hs.verified, hs.verify_code, hs.verify_message, validator=f"{ssl.OPENSSL_VERSION} (TLS handshake)")
 
 
-def probe_endpoint(ep: dict[str, t.Any], opts: dict[str, t.Any], run_command: RunCommand | None = None) -> dict[str, t.Any]:
-    """Probe one endpoint (normalized by validate()); never raises for network conditions."""
-    return _run([ep], Settings(dict(opts, workers=1), run_command))[0]
-
-
 def _run(endpoints: list[dict[str, t.Any]], settings: Settings) -> list[dict[str, t.Any]]:
     """Reachability of every endpoint at once (the event loop), the TLS work of those that answered on a bounded
     pool of `workers` threads as soon as they answer, then the ciphers check of all of them in the event loop.
