@@ -107,7 +107,11 @@ class ActionModule(ActionBase):
                                   "takeover": _decisions.to_bool(v.get("takeover", False))}
                                  for v in ev(variables, "{{ webserver_vhosts }}")]},
             "service": registry["service"],
+            # A drop-in that adds to the server's command line, and the helper units (HAProxy's ACME server).
+            "cmdline_needs": _servers.get(server).cmdline_needs,
+            "unit_services": [u["service"] for u in registry["units"] if u["service"]],
         }
+        spec["files"] = sorted(set(spec["files"]) | {u["dest"] for u in registry["units"]})
         if registry["main_file"]:
             # Who owns the main file: the same decision as the full path's caddy_main.yml (caddyfile_info).
             spec["caddyfile"] = {"path": registry["main_file"], "site_file": registry["site_file"],
@@ -153,6 +157,8 @@ class ActionModule(ActionBase):
                 live = f"{live_root}/{item['rel']}"
                 text = self._render(variables, item["template"], live)
                 expected[live] = expected[f"{candidate_dir}/{item['name']}"] = text
+            for unit in registry["units"]:
+                expected[unit["dest"]] = self._render(variables, unit["template"], unit["dest"])
             drift += _webserver_state.compare_files(expected, host["files"])
         facts = {"webserver_tls": tls, "__webserver_vhosts": variables["__webserver_vhosts"],
                  "__webserver_tls_pq": tls["pq"], "tls_served": host["tls_served"]}

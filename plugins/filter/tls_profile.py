@@ -23,7 +23,7 @@ options:
     description: The web server whose syntax the result uses. V(generic) uses OpenSSL names.
     type: str
     default: generic
-    choices: [nginx, apache, caddy, generic]
+    choices: [nginx, apache, caddy, haproxy, generic]
   guideline:
     description:
       - The version of Mozilla's guidelines. Guideline V(6.0) has no V(old) profile.

@@ -21,7 +21,7 @@ options:
     description: The web server.
     type: str
     required: true
-    choices: [nginx, apache, caddy]
+    choices: [nginx, apache, caddy, haproxy]
   dhparam:
     description: Whether a TLS profile in use has DHE suites (the DH parameter file is then among RV(_value.files)).
     type: bool

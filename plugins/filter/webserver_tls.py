@@ -27,7 +27,7 @@ options:
     description: The web server.
     type: str
     required: true
-    choices: [nginx, apache, caddy]
+    choices: [nginx, apache, caddy, haproxy]
   guideline:
     description: The version of Mozilla's guidelines.
     type: str

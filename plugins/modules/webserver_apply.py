@@ -57,7 +57,7 @@ options:
     description: The web server.
     type: str
     required: true
-    choices: [nginx, apache, caddy]
+    choices: [nginx, apache, caddy, haproxy]
   service:
     description: Its systemd unit.
     type: str

@@ -36,7 +36,7 @@ options:
     description: The web server whose sites are read.
     type: str
     required: true
-    choices: [nginx, apache, caddy]
+    choices: [nginx, apache, caddy, haproxy]
   vhosts:
     description:
       - The webserver role's virtual hosts (the role's O(port443.https.webserver#role:main:webserver_vhosts)); only

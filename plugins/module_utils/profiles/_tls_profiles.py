@@ -18,7 +18,7 @@ import typing as t
 from ansible_collections.port443.https.plugins.module_utils.profiles._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
 from ansible_collections.port443.https.plugins.module_utils.reasons._classify import TLS_VERSIONS
 
-SERVERS = ("nginx", "apache", "caddy", "generic")
+SERVERS = ("nginx", "apache", "caddy", "haproxy", "generic")
 
 # Hybrid post-quantum groups: rendered only where the TLS stack speaks them (OpenSSL >= 3.5; Caddy >= 2.10 on Go >= 1.24).
 PQ_GROUPS = ("X25519MLKEM768",)
@@ -187,6 +187,16 @@ def render(
         result["ciphersuites"] = ""
         result["ecdh_curve"] = " ".join(_CADDY_GROUPS[g] for g in groups)
         result["dhparam"] = False
+        return result
+    if server == "haproxy":
+        # Mozilla's HAProxy syntax, as options of a bind line or of a crt-list entry: ssl-min-ver/ssl-max-ver,
+        # ciphers, ciphersuites, curves; prefer-client-ciphers where the profile leaves the order to the client. HAProxy
+        # uses RFC 7919 ffdhe2048 for DHE by itself (tune.ssl.default-dh-param): no parameters file.
+        names = {v: ("TLSv1.0" if v == "TLSv1" else v) for v in data["tls_versions"]}
+        result["protocols"] = f"ssl-min-ver {names[data['tls_versions'][0]]} ssl-max-ver {names[data['tls_versions'][-1]]}"
+        result["ciphers"] = ":".join(data["tls12_openssl"])
+        result["ecdh_curve"] = ":".join(groups)
+        result["options"] = "" if data["server_preferred_order"] else "prefer-client-ciphers"
         return result
     if server == "apache":
         result["protocols"] = "-all " + " ".join(f"+{v}" for v in data["tls_versions"])

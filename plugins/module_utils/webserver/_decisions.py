@@ -91,6 +91,13 @@ def check_input(*, server: t.Any, vhosts: t.Any, guideline: t.Any, profile: t.An
                 or v.get("client_verify", "required") not in CLIENT_VERIFY \
                 or any(key in v and not (isinstance(v[key], str) and v[key]) for key in ("cert_file", "key_file")):
             bad.append(str(name) if isinstance(name, str) and name else f"#{index + 1}")
+    if server in _servers.SERVERS and not _servers.get(server).serves_files:
+        proxied = [str(v.get("name")) for v in vhosts
+                   if (v.get("upstream") or v.get("backends")) and not v.get("takeover") and not v.get("root")]
+        lacking = [str(v.get("name")) for v in vhosts if str(v.get("name")) not in proxied]
+        if lacking:
+            errors.append(f"webserver_vhosts ({', '.join(lacking)}): {server} serves no files and takes no site over: "
+                          "each vhost needs upstream or backends (the members it balances), and no root or takeover.")
     if bad:
         errors.append(f"webserver_vhosts ({', '.join(bad)}): every vhost needs a file-safe name (letters, digits, _ . -) "
                       "and at least one server name; cert_file and key_file, where given, are paths; client_verify is "
@@ -167,6 +174,10 @@ def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missi
         "key_file": v.get("key_file") or str(defaults.get("key_file") or ""),
         "tls_profile": v.get("tls_profile", defaults["tls_profile"]),
         "root": v.get("root", ""), "upstream": v.get("upstream", ""),
+        # The members a load balancer spreads the vhost over (HAProxy): backends, else the one upstream.
+        "backends": list(v.get("backends") or ([v["upstream"]] if v.get("upstream") else [])),
+        "health_check": str(v.get("health_check") or "/"),
+        "backend_ca": str(v.get("backend_ca") or "/etc/ssl/certs/ca-certificates.crt"),
         "hsts_max_age": to_int(v.get("hsts_max_age", defaults["hsts_max_age"])),
         "hsts_include_subdomains": to_bool(v.get("hsts_include_subdomains", defaults["hsts_include_subdomains"])),
         "hsts_preload": to_bool(v.get("hsts_preload", defaults["hsts_preload"])),

@@ -72,6 +72,18 @@ class Server:
     sites_dump: tuple[str, ...] = ()
     sites_available: str = ""
     sites_available_suffix: str = ""
+    # The names of the server's own copies of certificate (with its chain) and key in cert_copy_dir ({name}: vhost).
+    cert_copy_names: tuple[str, str] = ("{name}.crt", "{name}.key")
+    # False: the server serves no files (HAProxy), every vhost needs an upstream.
+    serves_files: bool = True
+    # Directories in live_root the role creates (root:root 0755) before it writes files there.
+    conf_dirs: tuple[str, ...] = ()
+    # systemd units the role writes outside live_root, each {name, template, dest, service (to run, '' for a
+    # drop-in)}; written before the apply step, followed by a daemon-reload.
+    units: tuple[dict[str, str], ...] = ()
+    # A path the running server's command line must name (a drop-in adds `-f DIR`): without it, the apply step
+    # restarts the server instead of reloading it (a reload re-executes the old command line).
+    cmdline_needs: str = ""
 
 
 SERVERS: dict[str, Server] = {s.name: s for s in (
@@ -120,6 +132,34 @@ SERVERS: dict[str, Server] = {s.name: s for s in (
         stage_rewrite=True,
         # Caddy runs as its own user: it gets its own copies of key and certificate.
         cert_copy_dir="/etc/caddy/port443", cert_copy_owner="caddy",
+    ),
+    Server(
+        name="haproxy", packages=("haproxy",), service="haproxy", live_root="/etc/haproxy",
+        # The operator's haproxy.cfg is never touched: the role's frontends live in port443.d/, which a drop-in of the
+        # unit adds to HAProxy's command line (-f DIR loads its *.cfg files after the main file); the crt-list names
+        # each vhost's certificate with its names and its TLS profile (one more line per certificate).
+        files=({"name": "port443-crt-list.txt", "template": "haproxy-crt-list.j2", "rel": "port443-crt-list.txt",
+                "when": "always"},
+               {"name": "port443-https.cfg", "template": "haproxy-https.cfg.j2", "rel": "port443.d/port443-https.cfg",
+                "when": "always"}),
+        default_site="",
+        tls_linked="/usr/sbin/haproxy", tls_library="openssl",
+        validate=("haproxy", "-c", "-f", "{root}/haproxy.cfg", "-f", "{root}/port443.d"),
+        # haproxy -c passes two frontends on one port (SO_REUSEPORT splits the connections between them): the sites
+        # reader refuses an operator's bind on 80/443 before any change. Its warnings about a certificate that no
+        # SNI selects are judged here.
+        validate_conflicts=r"\[WARNING\].*(SNI|server name).*(already|ignored)",
+        stage_rewrite=True,
+        # HAProxy reads certificate and key as root before it drops privileges: its copies are root's, 0600, the key
+        # next to the certificate as <crt>.key (ssl-load-extra-files' default).
+        cert_copy_dir="/etc/haproxy/port443", cert_copy_owner="root", cert_copy_names=("{name}.crt", "{name}.crt.key"),
+        serves_files=False, conf_dirs=("/etc/haproxy/port443.d",),
+        units=({"name": "port443-https.conf", "template": "haproxy-dropin.conf.j2",
+                "dest": "/etc/systemd/system/haproxy.service.d/port443-https.conf", "service": ""},
+               # HAProxy serves no files: ACME HTTP-01 requests on port 80 go to this loopback server of the webroot.
+               {"name": "port443-acme-http.service", "template": "port443-acme-http.service.j2",
+                "dest": "/etc/systemd/system/port443-acme-http.service", "service": "port443-acme-http"}),
+        cmdline_needs="/etc/haproxy/port443.d",
     ),
 )}
 
@@ -192,6 +232,10 @@ def facts(name: t.Any, dhparam: bool = False, main_file: dict[str, t.Any] | None
         "module_candidates": modules(name, True),
         "cert_copy_dir": server.cert_copy_dir,
         "cert_copy_owner": server.cert_copy_owner,
+        "cert_copy_names": list(server.cert_copy_names),
+        "serves_files": server.serves_files,
+        "conf_dirs": list(server.conf_dirs),
+        "units": [dict(u) for u in server.units],
         # The role's own site file, and the main file it may write (Caddy: the decision of _caddyfile.inspect).
         "site_file": f"{server.live_root}/{by_when['always']['rel']}",
         "main_file": f"{server.live_root}/{by_when['main_file']['rel']}" if "main_file" in by_when else "",

@@ -565,11 +565,67 @@ def dump_without_own(server: str, run: Runner) -> tuple[int, str]:
         shutil.rmtree(work, ignore_errors=True)
 
 
+_HAPROXY_SECTION = re.compile(r"^\s*(frontend|listen|backend|defaults|global|peers|resolvers|userlist|program|"
+                              r"http-errors|ring|cache|mailers|crt-store|traces|log-forward)\b\s*(\S*)")
+_HAPROXY_PORT = re.compile(r":(\d+)(?:-(\d+))?$")
+
+
+def parse_haproxy(path: str, text: str) -> list[Site]:
+    """The frontends and listen sections of an HAProxy configuration file with the TCP ports they bind (each site's
+    names are empty: HAProxy routes by rules, not by names). A bind on a UDP (quic) address is left out."""
+    sites: list[Site] = []
+    current: Site | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].rstrip()
+        section = _HAPROXY_SECTION.match(line)
+        if section:
+            current = None
+            if section.group(1) in ("frontend", "listen"):
+                current = _site("haproxy", path, number, frontend=section.group(2), named=False)
+                sites.append(current)
+            continue
+        words = line.split()
+        if current is None or len(words) < 2 or words[0] != "bind":
+            continue
+        for address in words[1].split(","):
+            if address.startswith(("quic", "udp", "unix@", "abns@", "/", "fd@", "sockpair@")):
+                continue
+            match = _HAPROXY_PORT.search(address)
+            if match:
+                low = int(match.group(1))
+                high = int(match.group(2) or low)
+                current["ports"] += [p for p in ROLE_PORTS if low <= p <= high] or [low]
+        current["tls"] = current["tls"] or "ssl" in words[2:]
+    return sites
+
+
+def _haproxy_sites(read: t.Callable[[str], str | None]) -> dict[str, t.Any]:
+    """The operator's frontends: the main haproxy.cfg, and any file in the role's directory it did not write."""
+    live = _servers.get("haproxy").live_root
+    main = f"{live}/haproxy.cfg"
+    text = read(main)
+    if text is None:
+        return {"installed": False, "sites": []}
+    sites = parse_haproxy(main, text)
+    for directory in _servers.get("haproxy").conf_dirs:
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            names = []
+        for name in names:
+            path = os.path.join(directory, name)
+            if name.endswith(".cfg") and os.path.isfile(path) and not written_by_collection(path):
+                sites += parse_haproxy(path, read(path) or "")
+    return {"installed": True, "sites": sites}
+
+
 def collect(server: str, run: Runner, read: t.Callable[[str], str | None] = _read,
             available_dir: str | None = None) -> dict[str, t.Any]:
     """Every site of the server on this host, enabled ones from the server's own dump, disabled ones from
     sites-available/. {'installed': bool, 'sites': [...], 'dump_error': str}. Raises SitesError when the
     configuration cannot be read (never "no sites" then)."""
+    if server == "haproxy":
+        return _haproxy_sites(read)
     if server == "caddy":
         text = read(CADDYFILE)
         return {"installed": text is not None, "sites": parse_caddyfile(CADDYFILE, text) if text is not None else []}
@@ -646,6 +702,19 @@ def plan(server: str, sites: list[Site], vhosts: list[dict[str, t.Any]],
     and disable (every link to remove)."""
     result: dict[str, t.Any] = {"conflicts": [], "refusals": [], "takeover": {}, "disable": []}
     foreign = [s for s in sites if not s["own"]]
+    if server == "haproxy":
+        # Two frontends on one port both bind (SO_REUSEPORT): each would take a share of the connections.
+        for site in foreign:
+            shared = sorted(set(site["ports"]) & set(ports))
+            if site["enabled"] and shared:
+                result["conflicts"].append(
+                    f"{_where(site)}: the operator's HAProxy section {site.get('frontend') or '?'} binds port "
+                    f"{', '.join(map(str, shared))}, where the role's frontends listen: HAProxy would accept both and "
+                    "split the connections between them. Move that bind to another port or address (the role never "
+                    "edits haproxy.cfg), or serve those sites through the role's vhosts.")
+        result["refusals"] += [f"vhost {v.get('name', '?')}: takeover is for nginx and Apache; HAProxy vhosts name their "
+                               "backends (upstream or backends)." for v in vhosts if v.get("takeover")]
+        return result
     for vhost in vhosts:
         names = {str(n).lower() for n in vhost.get("server_names") or []}
         label = vhost.get("name", "?")

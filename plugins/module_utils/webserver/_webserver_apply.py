@@ -453,6 +453,10 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
             _validate(server, live_root, run_dir, staged, run, result)
             _swap(spec, todo, run_dir, staged, done)
         command = "reload" if was_active else "start"
+        needs = _servers.get(server).cmdline_needs
+        if was_active and needs and not _webserver_state.cmdline_names(service, needs, lambda argv, _in: run(argv)):
+            # A reload re-executes the running command line, which lacks what the unit's drop-in adds.
+            command = "restart"
         rc, _out, err = run(["systemctl", command, service])
         result["reloaded"] = True
         problems = [f"systemctl {command} {service} failed: {err.strip()}"] if rc != 0 else \

@@ -118,9 +118,10 @@ def client_ca_problem(pem: str | None, run: Runner) -> str | None:
 
 
 # A vhost's section in a configuration the role rendered starts with "# --- NAME: TLS profile ..."; a line of it that
-# names a certificate (nginx), turns TLS on (Apache) or opens an https:// site block (Caddy) means it serves TLS.
+# names a certificate (nginx), turns TLS on (Apache), opens an https:// site block (Caddy) or is a crt-list entry
+# (HAProxy: a certificate path and its options in brackets) means it serves TLS.
 _SECTION = re.compile(r"(?m)^# --- ([A-Za-z0-9_.-]+): ")
-_TLS_LINE = re.compile(r"(?m)^(\s*ssl_certificate\s|\s*SSLEngine\s+on\b|https://)")
+_TLS_LINE = re.compile(r"(?m)^(\s*ssl_certificate\s|\s*SSLEngine\s+on\b|https://|/\S+\s+\[)")
 
 
 def tls_served(text: str) -> list[str]:
@@ -174,6 +175,17 @@ def service_state(service: str, run: Runner) -> str | None:
     return None
 
 
+def cmdline_names(service: str, path: str, run: Runner, proc: str = "/proc") -> bool:
+    """True when the main process of SERVICE runs with PATH among its arguments (a reload re-executes that command
+    line: a path a drop-in added takes a restart)."""
+    rc, out, _err = run(["systemctl", "show", "-p", "MainPID", "--value", service], None)
+    try:
+        with open(f"{proc}/{int(out.strip())}/cmdline", "rb") as handle:
+            return path in handle.read().decode("utf-8", "replace").split("\0")
+    except (OSError, ValueError):
+        return False
+
+
 def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     """Everything the host can tell about the role's state. spec keys: see the webserver_state module's options."""
     drift: list[str] = []
@@ -211,6 +223,7 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     # The server's own copies of key and certificate (Caddy runs as its own user).
     caddy_dir = spec.get("cert_copy_dir") or ""
     copy_owner = _servers.get(spec["server"]).cert_copy_owner
+    copy_names = _servers.get(spec["server"]).cert_copy_names
     if caddy_dir:
         problem = owned(caddy_dir, copy_owner, copy_owner, 0o700, "dir")
         if problem:
@@ -218,8 +231,8 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
         for vhost in spec.get("vhost_certs") or []:
             if vhost["name"] in missing or not vhost.get("own"):
                 continue
-            for key, suffix in (("cert_file", "crt"), ("key_file", "key")):
-                dest = f"{caddy_dir}/{vhost['name']}.{suffix}"
+            for key, copy_name in zip(("cert_file", "key_file"), copy_names):
+                dest = f"{caddy_dir}/{copy_name.replace('{name}', vhost['name'])}"
                 problem = owned(dest, copy_owner, copy_owner, 0o600, "file")
                 if problem or sha1_file(dest) != sha1_file(vhost[key]) or sha1_file(dest) is None:
                     drift.append(problem or f"{dest} differs from {vhost[key]}")
@@ -277,6 +290,12 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     problem = service_state(spec["service"], run) if spec.get("service") else "no service named"
     if problem:
         drift.append(problem)
+    elif spec.get("cmdline_needs") and not cmdline_names(spec["service"], spec["cmdline_needs"], run):
+        drift.append(f"{spec['service']} runs without {spec['cmdline_needs']} on its command line (a restart is due)")
+    for unit in spec.get("unit_services") or []:
+        problem = service_state(unit, run)
+        if problem:
+            drift.append(problem)
     result["drift"] = drift
     return result
 

@@ -3,7 +3,7 @@
 """The webserver role decides twice: in its full path (the tasks, through the collection's filters) and in its state
 step (plugins/action/webserver_state.py, which lets a converged host skip the full path). Both must reach the same
 decisions, or a converged host is served less than it should be, or --check says converged where a run would change
-something. For several input sets (nginx, Apache, Caddy; post-quantum on and off; missing certificates, a client CA,
+something. For several input sets (nginx, Apache, Caddy, HAProxy; post-quantum on and off; missing certificates, a client CA,
 a takeover, refused options) this test works the decisions out both ways, from the role's task files as they are and
 from the state step's code as it is (webserver_parity_child.py), and compares them: it fails when one side changes
 alone."""
@@ -84,6 +84,28 @@ CASES: dict[str, dict[str, t.Any]] = {
         "host": dict(HOST, tls_probe="", caddyfile={"write": False, "foreign_ok": False, "refusal": "",
                                                     "owner": "operator-imports", "keep": False}),
     },
+    "haproxy-pool-pq": {
+        "vars": dict(CERTS, webserver_server="haproxy", webserver_tls_profile="modern",
+                     webserver_vhosts=[
+                         {"name": "pool", "server_names": ["pool.example.org"], "health_check": "/healthz",
+                          "backends": ["http://10.0.0.2", "http://10.0.0.3:8080", "https://[2001:db8::4]"]},
+                         {"name": "staff", "server_names": ["staff.example.org"], "upstream": "http://127.0.0.1:8080",
+                          "client_ca": CA, "http2": False, "hsts_max_age": 0, "tls_profile": "intermediate"},
+                         {"name": "boot", "server_names": ["boot.example.org"], "upstream": "http://10.0.0.9",
+                          "cert_file": "/etc/ssl/own/gone.crt", "key_file": "/etc/ssl/own/app.key"}],
+                     webserver_missing_certificate="http_only"),
+        "host": dict(HOST, tls_probe=OPENSSL_35, client_ca_files={"staff": "/etc/port443/client-ca/staff-0123456789abcdef.pem"}),
+    },
+    "haproxy-no-pq-guideline-5.7": {
+        "vars": dict(CERTS, webserver_server="haproxy", webserver_tls_guideline="5.7", webserver_tls_profile="old",
+                     webserver_vhosts=[{"name": "legacy", "server_names": ["legacy.example.org"], "upstream": "http://10.0.0.2"}]),
+        "host": dict(HOST, tls_probe=OPENSSL_30),
+    },
+    "refused-haproxy-root": {
+        "vars": dict(CERTS, webserver_server="haproxy",
+                     webserver_vhosts=[{"name": "files", "server_names": ["files.example.org"], "root": "/srv/files"}]),
+        "host": HOST,
+    },
     "refused-options": {
         "vars": dict(webserver_server="nginx", webserver_tls_profile="old", webserver_stage_dir="/etc/nginx/stage",
                      webserver_vhosts=[{"name": "a b", "server_names": ["x.example.org"]}]),
@@ -133,6 +155,12 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
     assert role["cert_paths"] == [[v["name"], key, v[key]] for v in spec["vhost_certs"] for key in ("cert_file", "key_file")]
     assert role["vhosts"] == facts["__webserver_vhosts"]
     assert role["cert_copy_dir"] == spec.get("cert_copy_dir", "")
+    # The server's own copies are where the state step looks for them (the registry's names).
+    names = state_copy_names(spec["server"])
+    assert role["cert_copies"] == [[v["name"], key, f"{spec['cert_copy_dir']}/{names[i].replace('{name}', v['name'])}"]
+                                   for v in role["vhosts"] if spec["cert_copy_dir"] and v["tls_ready"]
+                                   and not v["caddy_automatic_https"]
+                                   for i, key in enumerate(("cert_file", "key_file"))]
     assert role["client_cas"] == [[c["name"], c["client_ca"]] for c in spec["client_cas"]]
     assert role["client_ca_dir"] == spec["client_ca_dir"]
     assert role["candidate_dir"] == spec["candidate_dir"]
@@ -162,6 +190,12 @@ def state_probe(server: str) -> list[str]:
     return _servers.tls_probe(server)
 
 
+def state_copy_names(server: str) -> tuple[str, str]:
+    from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
+
+    return _servers.get(server).cert_copy_names
+
+
 def state_version_command(server: str) -> list[str]:
     from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
 
@@ -172,7 +206,7 @@ def test_the_cases_cover_what_the_decisions_depend_on(decided: dict[str, dict[st
     """Every server, post-quantum on and off, a missing certificate, a client CA, a takeover, DH parameters, Caddy's
     automatic HTTPS and main-file decisions, and refusals are among the input sets."""
     roles = [d["role"] for d in decided.values() if not d["role"]["refusals"]]
-    assert {r["service"] for r in roles} == {"nginx", "apache2", "caddy"}
+    assert {r["service"] for r in roles} == {"nginx", "apache2", "caddy", "haproxy"}
     assert {r["webserver_tls"]["pq"] for r in roles} == {True, False}
     assert any(not v["tls_ready"] for r in roles for v in r["vhosts"])
     assert any(v["client_ca"] for r in roles for v in r["vhosts"])
@@ -180,4 +214,5 @@ def test_the_cases_cover_what_the_decisions_depend_on(decided: dict[str, dict[st
     assert any(r["webserver_tls"]["dhparam"] for r in roles)
     assert any(v["caddy_automatic_https"] for r in roles for v in r["vhosts"])
     assert "proxy" in {m for r in roles for m in r["modules"]}
-    assert sum(1 for d in decided.values() if d["role"]["refusals"]) == 3
+    assert sum(1 for d in decided.values() if d["role"]["refusals"]) == 4
+    assert any(len(v["backends"]) > 1 for r in roles for v in r["vhosts"])

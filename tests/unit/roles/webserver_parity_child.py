@@ -152,6 +152,14 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, 
     compare = task("apply.yml", "Compare the rendered configuration with the live files")
     live = role.ev(compare["ansible.builtin.template"]["dest"].replace("item.rel", "'@REL@'"))
     out["files"] = [[item["template"], live.replace("@REL@", item["rel"])] for item in role.ev(compare["loop"])]
+    # units.yml (HAProxy's drop-in and ACME helper): rendered after the configuration files, as the state step does.
+    if role.ev(task("converge.yml", "Write the server's systemd units")["when"]):
+        units = task("units.yml", "Write the systemd units")
+        out["files"] += [[unit["template"], role.ev(units["ansible.builtin.template"]["dest"], item={"item": unit})]
+                         for unit in role.ev(units["loop"])]
+    give = task("vhosts.yml", "Give Caddy its own copies of key and certificate")
+    out["cert_copies"] = [[item[0]["name"], item[1], role.ev(give["ansible.builtin.copy"]["dest"], item={"item": item})]
+                          for item in role.ev(give["loop"])] if role.ev(give["when"]) else []
     apply = task("apply.yml", "Apply safely")["port443.https.webserver_apply"]
     out["modules"] = plain(role.ev(apply["modules"]))
     out["disable"] = plain(role.ev(apply["disable"]))

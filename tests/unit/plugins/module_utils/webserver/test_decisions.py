@@ -85,7 +85,7 @@ def test_vhost_settings_fill_in_defaults_and_fallbacks():
     v = _decisions.vhost_settings({"name": "www", "server_names": ["www.example.org", "example.org"]}, defaults=DEFAULTS)
     assert v == {"name": "www", "server_names": ["www.example.org", "example.org"], "cert_file": "/etc/ssl/c.crt",
                  "key_file": "/etc/ssl/c.key", "tls_profile": "intermediate", "root": "", "upstream": "",
-                 "hsts_max_age": 63072000, "hsts_include_subdomains": False, "hsts_preload": False,
+                 "backends": [], "health_check": "/", "backend_ca": "/etc/ssl/certs/ca-certificates.crt", "hsts_max_age": 63072000, "hsts_include_subdomains": False, "hsts_preload": False,
                  "ocsp_stapling": False, "http2": True, "caddy_automatic_https": False, "extra_directives": [],
                  "client_ca": "", "client_verify": "required", "tls_ready": True, "takeover_body": [],
                  "probe": {"host": "www.example.org", "address": "127.0.0.1"}}
@@ -107,11 +107,12 @@ def test_registry_is_complete_and_the_role_and_modules_offer_its_servers():
             assert (ROLE / "templates" / item["template"]).is_file(), item
         argv, env = _servers.validate_argv(server.name, "/tmp/x")
         assert "/tmp/x" in " ".join(argv + list(env.values())), server.name
-        assert server.sites_dump or facts["main_file"], server.name
+        # A dump command, the main file the role may write, or (HAProxy) the operator's main file the sites reader reads.
+        assert server.sites_dump or facts["main_file"] or server.conf_dirs, server.name
     specs = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
     assert specs["webserver_server"]["choices"] == list(_servers.NAMES)
-    assert _servers.LIVE_ROOTS == ("/etc/nginx", "/etc/apache2", "/etc/caddy")
-    with pytest.raises(ValueError, match="webserver_server must be one of nginx, apache, caddy, not 'x'"):
+    assert _servers.LIVE_ROOTS == ("/etc/nginx", "/etc/apache2", "/etc/caddy", "/etc/haproxy")
+    with pytest.raises(ValueError, match="webserver_server must be one of nginx, apache, caddy, haproxy, not 'x'"):
         _servers.get("x")
 
 
