@@ -24,7 +24,7 @@ GO_MISSING = {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", "TLS_ECDHE_RSA_WITH_AES
               "TLS_RSA_WITH_AES_256_CBC_SHA256"}
 CASES = [(v, p) for v in VERSIONS for p in GUIDELINES[v]["configurations"]]
 SERVERS = {"nginx": ["nginx-vhosts.conf.j2"], "apache": ["apache-tls.conf.j2", "apache-vhosts.conf.j2"],
-           "caddy": ["port443-https.caddy.j2", "Caddyfile.j2"]}
+           "caddy": ["port443-https.caddy.j2", "Caddyfile.j2"], "haproxy": ["haproxy-crt-list.j2", "haproxy-https.cfg.j2"]}
 CADDY_NAMES = {"x25519mlkem768": "X25519MLKEM768", "x25519": "X25519", "secp256r1": "prime256v1",
                "secp384r1": "secp384r1"}
 
@@ -63,6 +63,7 @@ def _variables(server: str, guideline: str, profile: str, pq: bool) -> dict[str,
             "hsts_preload": False, "ocsp_stapling": False, "http2": True, "caddy_automatic_https": False,
             "client_ca": "", "client_verify": "required",
             "extra_directives": [], "tls_ready": True,
+            "backends": ["http://10.0.0.2:8080"], "health_check": "/", "backend_ca": "/etc/ssl/certs/ca-certificates.crt",
         }],
     })
     return variables
@@ -130,10 +131,39 @@ DIRECTIVES = {
     },
 }
 HSTS = r'Strict-Transport-Security "max-age=(\d+)'
+OPENSSL_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+
+
+def _haproxy_option(options: str, name: str) -> str | None:
+    match = re.search(rf"(?:^|\s){re.escape(name)}(?:\s+(\S+))?(?=\s|$)", options)
+    return (match.group(1) or name) if match else None
+
+
+def parse_haproxy(text: str) -> dict[str, t.Any]:
+    """HAProxy: the vhost's crt-list entry (its TLS profile in brackets) and the bind line of the HTTPS frontend."""
+    entry = one(r"^/\S+ \[([^\]]*)\] ", text)
+    bind = one(r"^\s*bind :::443 (.+)$", text)
+    low, high = (OPENSSL_VERSIONS.index(_haproxy_option(entry, k).replace("TLSv1.0", "TLSv1"))
+                 for k in ("ssl-min-ver", "ssl-max-ver"))
+    ciphers = _haproxy_option(entry, "ciphers")
+    return {
+        "protocols": OPENSSL_VERSIONS[low:high + 1],
+        "tls12": ciphers.split(":") if ciphers else [],
+        "tls13": _haproxy_option(entry, "ciphersuites").split(":"),
+        "groups": _haproxy_option(entry, "curves").split(":"),
+        "hsts": int(one(HSTS, text)),
+        "tickets_off": _haproxy_option(bind, "no-tls-tickets") is not None,
+        "order": _haproxy_option(bind, "prefer-client-ciphers") is None,
+        # HAProxy uses RFC 7919 ffdhe2048 for DHE by itself (no parameters file).
+        "dhparam": "builtin ffdhe2048" if any(c.startswith("DHE-") for c in (ciphers or "").split(":")) else None,
+        "bind": bind,
+    }
 
 
 def parse(server: str, text: str) -> dict[str, t.Any]:
     """Read the rendered configuration back into protocols, suites, groups, HSTS, tickets and DH parameters."""
+    if server == "haproxy":
+        return parse_haproxy(text)
     if server in DIRECTIVES:
         found = {key: one(pattern, text) for key, pattern in DIRECTIVES[server].items()}
         return {
@@ -187,6 +217,9 @@ def test_rendered_block_matches_the_guideline(rendered: t.Any, server: str, guid
     assert (got["dhparam"] is not None) is has_dhe
     if has_dhe:
         assert data["dh_param_size"] in (1024, 2048)  # ffdhe2048 either way, as Mozilla's generator hands out
+    if server == "haproxy" and profile == "intermediate" and guideline == LATEST:
+        # The bind line carries the default profile too (a client without SNI gets the first entry's certificate).
+        assert f"ciphersuites {':'.join(data['ciphersuites'])} curves {':'.join(groups)}" in got["bind"]
 
 
 def test_guideline_6_0_puts_the_hybrid_group_first_only_with_pq(rendered: t.Any) -> None:

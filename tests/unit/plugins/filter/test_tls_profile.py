@@ -21,6 +21,7 @@ def test_filter_is_registered() -> None:
         ("nginx", "TLSv1.2 TLSv1.3", "TLSv1.3"),
         ("apache", "-all +TLSv1.2 +TLSv1.3", "-all +TLSv1.3"),
         ("caddy", "tls1.2 tls1.3", "tls1.3"),
+        ("haproxy", "ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3", "ssl-min-ver TLSv1.3 ssl-max-ver TLSv1.3"),
         ("generic", "TLSv1.2 TLSv1.3", "TLSv1.3"),
     ],
 )
@@ -33,6 +34,7 @@ def test_old_protocols_use_the_servers_names() -> None:
     assert tls_profile("old", "nginx", "5.8")["protocols"] == "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"
     assert tls_profile("old", "apache", "5.8")["protocols"] == "-all +TLSv1 +TLSv1.1 +TLSv1.2 +TLSv1.3"
     assert tls_profile("old", "caddy", "5.8")["protocols"] == "tls1.0 tls1.3"
+    assert tls_profile("old", "haproxy", "5.8")["protocols"] == "ssl-min-ver TLSv1.0 ssl-max-ver TLSv1.3"
     assert tls_profile("old", "generic", "5.7")["versions"] == ["1.0", "1.1", "1.2", "1.3"]
 
 
@@ -155,3 +157,16 @@ def test_documented_choices_and_defaults_follow_the_guideline_data() -> None:
 def test_profile_names_are_the_datas_strictest_first() -> None:
     assert set(_tls_profiles.PROFILE_NAMES) == {p for v in VERSIONS for p in GUIDELINES[v]["configurations"]}
     assert _tls_profiles.PROFILE_NAMES == ("modern", "intermediate", "old")
+
+
+def test_haproxy_syntax() -> None:
+    """Mozilla's HAProxy syntax: OpenSSL suite names, curves with the hybrid group only where the library has it, the
+    client's order where the profile says so, no DH parameters file (HAProxy uses ffdhe2048 by itself)."""
+    result = tls_profile("intermediate", "haproxy", "5.7", pq=False)
+    assert result["ciphers"] == tls_profile("intermediate", "nginx", "5.7")["ciphers"]
+    assert result["ecdh_curve"] == "X25519:prime256v1:secp384r1"
+    assert result["dhparam"] is False
+    assert result["options"] == "prefer-client-ciphers"
+    assert tls_profile("modern", "haproxy")["ecdh_curve"].startswith("X25519MLKEM768:")
+    assert tls_profile("modern", "haproxy")["ciphers"] == ""
+    assert tls_profile("old", "haproxy", "5.7")["options"] == ""
