@@ -131,6 +131,7 @@ DIRECTIVES = {
     },
 }
 HSTS = r'Strict-Transport-Security "max-age=(\d+)'
+HAPROXY_HSTS = r'set-var\(txn.port443_hsts\) str\("max-age=(\d+)'
 OPENSSL_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
 
 
@@ -151,7 +152,7 @@ def parse_haproxy(text: str) -> dict[str, t.Any]:
         "tls12": ciphers.split(":") if ciphers else [],
         "tls13": _haproxy_option(entry, "ciphersuites").split(":"),
         "groups": _haproxy_option(entry, "curves").split(":"),
-        "hsts": int(one(HSTS, text)),
+        "hsts": int(one(HAPROXY_HSTS, text)),
         "tickets_off": _haproxy_option(bind, "no-tls-tickets") is not None,
         "order": _haproxy_option(bind, "prefer-client-ciphers") is None,
         # HAProxy uses RFC 7919 ffdhe2048 for DHE by itself (no parameters file).
