@@ -187,6 +187,14 @@ class _Asker:
             if self.versions.get(version) and self.control is None:
                 self.control = _first_offer(version)
         self.control_answered = False
+        # The server stopped answering (an offer it answered before went unanswered): nothing more is asked.
+        self.gone: str | None = None
+
+    def skip(self, what: str) -> bool:
+        """True (and `what` is unknown) when the server stopped answering: asking more would only feed a limiter."""
+        if self.gone:
+            self.unknown.append(f"{what}: not asked, {self.gone}")
+        return bool(self.gone)
 
     def ask(self, version: str, suites: t.Sequence[int], groups: t.Sequence[int], want_key_exchange: bool = False) -> Request:
         self.handshakes += 1
@@ -208,7 +216,8 @@ class _Asker:
             return _hello.Answer("closed", f"{why}, and no offer was answered before to tell a refusal from a connection limiter")
         check = yield self.ask(*self.control)
         if check.kind not in ("hello", "hrr"):
-            return _hello.Answer("closed", f"{why}; an offer the server answers went unanswered next ({check.detail or check.kind}): "
+            self.gone = "the server stopped answering an offer it answered before"
+            return _hello.Answer("closed", f"{why}, and so was an offer it answered before ({check.detail or check.kind}): "
                                            "a connection limiter, or the server stopped answering")
         self.control_answered = True
         again = yield self.ask(*request)
@@ -234,6 +243,8 @@ def _walk(asker: _Asker, what: str, version: str, offer: list[int], field: str,
     """
     found: list[int] = []
     left = list(offer)
+    if asker.skip(f"TLS {version} {what}"):
+        return None
     while left:
         answer = yield from asker.offer(request(left + found if keep_found else left))
         if refused(answer):
@@ -291,7 +302,7 @@ def plan(versions: t.Mapping[str, bool | None] | None = None) -> Plan:
             # One server setting decides the order below TLS 1.3 (OpenSSL's SSL_OP_CIPHER_SERVER_PREFERENCE, Go's
             # PreferServerCipherSuites): TLS 1.0 and 1.1 take the verdict measured in TLS 1.2.
             order = order_of_12
-        elif len(found) >= 2:
+        elif len(found) >= 2 and not asker.skip(f"TLS {version} server order"):
             # The first choice was made from an offer listing found[0] before found[1]; offer them the other way round.
             answer = yield ask(version, [found[1], found[0]], groups)
             if answer.kind in ("hello", "hrr") and answer.suite in found[:2]:
@@ -329,6 +340,8 @@ def plan(versions: t.Mapping[str, bool | None] | None = None) -> Plan:
         dhe = _dhe_suites(accepted.get(version) or [])
         if not dhe:
             continue
+        if asker.skip(f"TLS {version} DH parameters"):
+            break
         answer = yield ask(version, dhe, _hello.TLS12_GROUPS, want_key_exchange=True)
         if answer.dh:
             dh = dh_facts(answer.dh["p"], answer.dh["g"])
