@@ -83,7 +83,12 @@ options:
         endpoint, each answered by the server's ClientHello processing only), so it is off by default. It reports
         C(weak_cipher), C(cbc_only), C(no_forward_secrecy), C(weak_dh), C(no_pq_kex) (with O(require_pq_kex)),
         C(profile_mismatch) (with O(tls_profile)) and C(cipher_enumeration_unknown) when the enumeration did not
-        finish within the endpoint's time budget or the answers could not be read.
+        finish within the endpoint's time budget, the answers could not be read or contradict each other, or
+        connections were closed or reset without an answer (a connection limiter: a close is never taken for a
+        refusal unless the server repeats it while answering an offer it answered before).
+      - Names behind one address and port that were served the same certificate are enumerated once; each other name
+        confirms the result with a few ClientHellos and is enumerated in full when an answer differs (see
+        RV(endpoints[].ciphers)).
     type: list
     elements: str
     choices: [tcp, tls_versions, certificate, revocation, http, ciphers]
@@ -115,6 +120,8 @@ options:
       - Reachability does not use these threads (see O(timeout)), so dead endpoints do not occupy them.
       - The C(ciphers) check does not use them either. It runs for all endpoints in one event loop, at most four times
         this number of endpoints at once (one connection each).
+      - At most 8 endpoints of one address and port (many names behind one server) run their TLS work, and at most 8
+        are enumerated by the C(ciphers) check, at the same time; the others wait without spending their time budget.
     type: int
     default: 64
   min_tls_version:
@@ -359,7 +366,10 @@ endpoints:
           an ephemeral key exchange), C(groups) (per version, the IANA names of the accepted key exchange groups in the
           order the server chose them, for V(1.3), or for V(1.2) when the server does not accept TLS 1.3), C(dh) (for DHE suites, C(bits), C(prime),
           C(safe_prime), C(known_group), C(generator); V(null) without DHE), C(complete) (V(false) when any part did
-          not finish; C(unknown) says which), C(handshakes) (ClientHellos sent).
+          not finish; C(unknown) says which), C(handshakes) (ClientHellos sent for this endpoint).
+        - C(same_as), only when present, names the endpoint (server name) of the same address, port and certificate
+          whose full enumeration this result copies: every answer to a fingerprint of it (first choice, declined
+          rest and reversed order per version, the groups, the DH parameters) was the same.
       type: dict
       returned: always
       sample: {versions: {"1.0": {suites: [], server_order: null}, "1.1": {suites: [], server_order: null},

@@ -319,8 +319,10 @@ REASONS: dict[str, Reason] = {
     ),
     "cipher_enumeration_unknown": Reason(
         "warning",
-        "The cipher suite enumeration did not finish (timeouts or unparseable answers), so which suites the server accepts is unknown.",
-        "Re-run with a larger timeout; check for a middlebox that drops or rewrites handshakes.",
+        "The cipher suite enumeration did not finish (timeouts, connections closed or reset without an answer, answers that contradict "
+        "each other or cannot be read), so which suites the server accepts is unknown.",
+        "Re-run with a larger timeout; check for a connection limiter (nginx limit_conn, fail2ban, a load balancer) or a middlebox that "
+        "closes, drops or rewrites handshakes, and allow the probing address more connections.",
         "ciphers",
     ),
     "unknown_status": Reason(
