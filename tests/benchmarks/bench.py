@@ -33,7 +33,7 @@ import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 SNI = "bench.test"
@@ -63,13 +63,18 @@ def pki(tmp):
     def pem(cert):
         return cert.public_bytes(serialization.Encoding.PEM)
 
-    paths = {"ca": os.path.join(tmp, "ca.pem"), "chain": os.path.join(tmp, "chain.pem"), "key": os.path.join(tmp, "key.pem")}
+    # An RSA leaf under the same intermediate as well, for servers that need RSA suites (ciphers_vs_sslyze.py).
+    rsa_key = rsa.generate_private_key(65537, 2048)
+    rsa_leaf = make(SNI, rsa_key, inter, ik)
+    paths = {"ca": os.path.join(tmp, "ca.pem"), "chain": os.path.join(tmp, "chain.pem"), "key": os.path.join(tmp, "key.pem"),
+             "rsa_chain": os.path.join(tmp, "rsa-chain.pem"), "rsa_key": os.path.join(tmp, "rsa-key.pem")}
     with open(paths["ca"], "wb") as f:
         f.write(pem(root))
-    with open(paths["chain"], "wb") as f:
-        f.write(pem(leaf) + pem(inter))
-    with open(paths["key"], "wb") as f:
-        f.write(lk.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    for chain, keyfile, cert, key in (("chain", "key", leaf, lk), ("rsa_chain", "rsa_key", rsa_leaf, rsa_key)):
+        with open(paths[chain], "wb") as f:
+            f.write(pem(cert) + pem(inter))
+        with open(paths[keyfile], "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return paths
 
 

@@ -17,7 +17,6 @@ Run from the collection root with the collection on PYTHONPATH (its parent direc
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import shutil
@@ -27,12 +26,10 @@ import sys
 import tempfile
 import time
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-SNI = "diverse.test"
+from bench import SNI, free_port, pki  # noqa: E402  pylint: disable=wrong-import-position
+
 MOZ_INTERMEDIATE = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
 MOZ_OLD = (MOZ_INTERMEDIATE + ":DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-SHA256:"
@@ -54,39 +51,6 @@ CONFIGS = {
     "mozilla_old": ("rsa", ["-min_protocol", "TLSv1", "-cipher", MOZ_OLD + "@SECLEVEL=0", "-groups", "X25519:P-256:P-384"]),
     "ecdsa": ("ecdsa", ["-cipher", MOZ_INTERMEDIATE, "-groups", "X25519:P-256"]),
 }
-
-
-def pki(tmp):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    day = datetime.timedelta(days=1)
-
-    def make(cn, key, issuer=None, ikey=None, ca=False):
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer.subject if issuer else subject)
-             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-             .not_valid_before(now - day).not_valid_after(now + 200 * day)
-             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if not ca:
-            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(SNI)]), critical=False)
-        return b.sign(ikey or key, hashes.SHA256())
-
-    root_key = rsa.generate_private_key(65537, 2048)
-    root = make("Diverse Root", root_key, ca=True)
-    paths = {}
-    for kind, key in (("rsa", rsa.generate_private_key(65537, 2048)), ("ecdsa", ec.generate_private_key(ec.SECP256R1()))):
-        leaf = make(SNI, key, root, root_key)
-        paths[kind] = (os.path.join(tmp, f"{kind}.crt"), os.path.join(tmp, f"{kind}.key"))
-        with open(paths[kind][0], "wb") as f:
-            f.write(leaf.public_bytes(serialization.Encoding.PEM))
-        with open(paths[kind][1], "wb") as f:
-            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return paths
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_listening(port, timeout=10):
@@ -122,7 +86,8 @@ def main():
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="p443diverse")
-    paths = pki(tmp)
+    made = pki(tmp)
+    paths = {"rsa": (made["rsa_chain"], made["rsa_key"]), "ecdsa": (made["chain"], made["key"])}
     procs, endpoints = [], []
     try:
         for label, (cert, options) in CONFIGS.items():

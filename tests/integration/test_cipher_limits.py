@@ -137,9 +137,9 @@ def limited(lab):
     return upstream, before.count, whole["ciphers"]["handshakes"], through
 
 
-# After how many enumeration ClientHellos the limiter starts. Mozilla 6.0 intermediate with an RSA certificate takes 16:
-# TLS 1.3 suites (3 + the refusal) and order (1), the same for TLS 1.2, one refusal each for TLS 1.1 and 1.0, then the
-# TLS 1.3 groups (3 + the refusal). So: during the TLS 1.3 suites, the TLS 1.2 suites, at TLS 1.0, in the groups.
+# After how many enumeration ClientHellos the limiter starts. Mozilla 6.0 intermediate with an RSA certificate takes 16
+# (TLS 1.3 suites: 3 + the refusal, order 1, groups: 3 + the refusal; TLS 1.2 suites 3 + the refusal, order 1; one
+# refusal each for TLS 1.1 and 1.0), the versions side by side: early, in the middle and near the end.
 AFTER = (2, 7, 11, 13)
 
 

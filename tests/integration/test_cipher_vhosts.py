@@ -2,7 +2,8 @@
 # Copyright: port443.https contributors
 """Many names behind one server (virtual hosting): 84 server blocks on one nginx (one IP and port), generated, all with
 Mozilla's intermediate profile, and one more name on the same address with a cipher configuration of its own (a CBC
-suite added), probed in one task with the ciphers check while CPU burners keep the 2-core machine busy.
+suite added), probed in one task with the ciphers check while the 2-core machine is busy (CPU burners bring it to a
+load average of 4 when it is quieter).
 
 Every endpoint must finish (no `cipher_enumeration_unknown`), and each name's result must equal what the probe of
 that name alone finds (a full enumeration of one endpoint, nothing to share); the name with its own configuration
@@ -49,14 +50,14 @@ def vhosts(lab):
     return lab
 
 
-def _busy(count: int) -> list[subprocess.Popen]:
-    """CPU burners: with the probe and nginx on the same 2 cores the load average is about count + 1 or more."""
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+def _busy(load: float) -> list[subprocess.Popen]:
+    """CPU burners that bring the machine to a load average of about `load` (none when it is that busy already)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(0, int(load - os.getloadavg()[0])))]
 
 
 @pytest.fixture(scope="module")
 def together(vhosts):
-    burners = _busy(3)
+    burners = _busy(4)
     try:
         return probe(vhosts, NAMES + [ODD], **OPTIONS), os.getloadavg()[0]
     finally:

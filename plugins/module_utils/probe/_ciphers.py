@@ -278,51 +278,74 @@ def plan(versions: t.Mapping[str, bool | None] | None = None) -> Plan:
     `unknown` says why) when any part did not finish; its verdicts are then partial.
 
     versions: what the TLS phase found per version (True accepted). A version it saw accepted whose every suite is
-    declined here is unknown, not refused: the answers contradict each other."""
-    asker = _Asker(versions)
-    ask = asker.ask
-    unknown = asker.unknown
-    out: dict[str, t.Any] = {}
-    accepted: dict[str, list[int]] = {}
+    declined here is unknown, not refused: the answers contradict each other.
 
-    order_of_12 = None
+    The parts per version (lane()) do not depend on each other; then comes what needs them all (rest())."""
+    asker = _Asker(versions)
+    lanes = {}
     for version in reversed(_classify.TLS_VERSIONS):
-        groups = _groups_for(version)
-        found = yield from _walk(asker, "suites", version, candidates(version), "suite",
-                                 lambda left, v=version, g=groups: ask(v, left, g))
-        if found == [] and asker.versions.get(version):
-            unknown.append(f"TLS {version} suites: every offer was declined, yet the TLS handshake of the version check was accepted")
-            found = None
-        if found is None:
-            out[version] = None
+        lanes[version] = yield from lane(asker, version)
+    return (yield from rest(asker, lanes))
+
+
+def lane(asker: _Asker, version: str) -> Plan:
+    """One version's part: its suites, its server order (TLS 1.3 and 1.2), and for TLS 1.3 its groups.
+    {"found": codes or None (unknown), "order": True/False/None, "groups": codes or None} (groups for 1.3 only)."""
+    ask, unknown = asker.ask, asker.unknown
+    groups = _groups_for(version)
+    found = yield from _walk(asker, "suites", version, candidates(version), "suite", lambda left: ask(version, left, groups))
+    if found == [] and asker.versions.get(version):
+        unknown.append(f"TLS {version} suites: every offer was declined, yet the TLS handshake of the version check was accepted")
+        found = None
+    out: dict[str, t.Any] = {"found": found, "order": None, "groups": None}
+    if not found:
+        return out
+    if version in ("1.3", "1.2") and len(found) >= 2 and not asker.skip(f"TLS {version} server order"):
+        # The first choice was made from an offer listing found[0] before found[1]; offer them the other way round.
+        answer = yield ask(version, [found[1], found[0]], groups)
+        if answer.kind in ("hello", "hrr") and answer.suite in found[:2]:
+            out["order"] = answer.suite == found[0]
+        else:
+            unknown.append(f"TLS {version} server order: {answer.detail or answer.kind}")
+    if version == "1.3":
+        groups13 = yield from _walk(asker, "groups", "1.3", list(_hello.TLS13_GROUPS), "group",
+                                    lambda left: ask("1.3", list(_hello.TLS13_SUITES), left))
+        if groups13 == []:
+            # The suites were chosen from offers carrying these very groups: a group was agreed then.
+            unknown.append("TLS 1.3 groups: every group was declined, yet TLS 1.3 suites were accepted")
+            groups13 = None
+        out["groups"] = groups13
+    return out
+
+
+def rest(asker: _Asker, lanes: dict[str, dict[str, t.Any]]) -> Plan:
+    """What needs every version's part: the order of TLS 1.1 and 1.0, the TLS 1.2 groups where TLS 1.3 is off, the
+    DH parameters; then the section."""
+    ask, unknown = asker.ask, asker.unknown
+    accepted = {v: lanes[v]["found"] for v in _classify.TLS_VERSIONS if lanes[v]["found"]}
+    order_of_12 = lanes["1.2"]["order"]
+    for version in ("1.1", "1.0"):
+        found = accepted.get(version) or []
+        if len(found) < 2:
             continue
-        accepted[version] = found
-        order = None
-        if version in ("1.1", "1.0") and order_of_12 is not None and len(found) >= 2:
+        if order_of_12 is not None:
             # One server setting decides the order below TLS 1.3 (OpenSSL's SSL_OP_CIPHER_SERVER_PREFERENCE, Go's
             # PreferServerCipherSuites): TLS 1.0 and 1.1 take the verdict measured in TLS 1.2.
-            order = order_of_12
-        elif len(found) >= 2 and not asker.skip(f"TLS {version} server order"):
-            # The first choice was made from an offer listing found[0] before found[1]; offer them the other way round.
-            answer = yield ask(version, [found[1], found[0]], groups)
+            lanes[version]["order"] = order_of_12
+        elif not asker.skip(f"TLS {version} server order"):
+            answer = yield ask(version, [found[1], found[0]], _hello.TLS12_GROUPS)
             if answer.kind in ("hello", "hrr") and answer.suite in found[:2]:
-                order = answer.suite == found[0]
+                lanes[version]["order"] = answer.suite == found[0]
             else:
                 unknown.append(f"TLS {version} server order: {answer.detail or answer.kind}")
-            if version == "1.2":
-                order_of_12 = order
-        out[version] = {"suites": [_hello.suite_name(c) for c in found], "server_order": order}
-    versions_out = {v: out[v] for v in _classify.TLS_VERSIONS}
+    versions_out = {v: None if lanes[v]["found"] is None else {"suites": [_hello.suite_name(c) for c in lanes[v]["found"]],
+                                                                 "server_order": lanes[v]["order"]}
+                    for v in _classify.TLS_VERSIONS}
 
     groups_by_version: dict[str, list[str] | None] = {}
     if accepted.get("1.3"):
-        found = yield from _walk(asker, "groups", "1.3", list(_hello.TLS13_GROUPS), "group",
-                                 lambda left: ask("1.3", list(_hello.TLS13_SUITES), left))
-        if found == []:
-            # The suites were chosen from offers carrying these very groups: a group was agreed then.
-            unknown.append("TLS 1.3 groups: every group was declined, yet TLS 1.3 suites were accepted")
-            found = None
-        groups_by_version["1.3"] = None if found is None else [_hello.group_name(c) for c in found]
+        groups13 = lanes["1.3"]["groups"]
+        groups_by_version["1.3"] = None if groups13 is None else [_hello.group_name(c) for c in groups13]
     ecdhe12 = [c for c in accepted.get("1.2") or [] if _hello.suite_info(c)["kex"] == "ECDHE"]
     if ecdhe12 and not accepted.get("1.3"):
         # The groups of TLS 1.2 only where TLS 1.3 is off: servers take both from one setting (nginx ssl_ecdh_curve,
@@ -480,6 +503,28 @@ def _drive(target: Target, steps: Plan) -> t.Generator[_reactor.Exchange, _hello
             answer = yield _Hello(target, request)
 
 
+Then = t.Callable[[t.Dict[str, t.Any]], t.Generator[_reactor.Exchange, _hello.Answer, None]]
+
+
+def submit(reactor: _reactor.Reactor, key: t.Any, target: Target, then: Then) -> None:
+    """Submit the enumeration of one endpoint as one task of its destination's key (one connection at a time; the
+    versions side by side were measured slower against single-threaded servers and no faster against nginx); the
+    task runs `then(section)` (more exchanges, or storing the section) at its end."""
+    def task() -> _reactor.Task:
+        target.budget.resume()
+        section = yield from _drive(target, plan(target.versions))
+        yield from then(section)
+    reactor.submit(task(), key)
+
+
+def _store(sections: list[dict[str, t.Any]], index: int, sent: int = 0) -> Then:
+    def then(section: dict[str, t.Any]) -> t.Generator[_reactor.Exchange, _hello.Answer, None]:
+        section["handshakes"] += sent
+        sections[index] = section
+        yield from ()
+    return then
+
+
 def enumeration(target: Target, sections: list[dict[str, t.Any]], index: int) -> _reactor.Task:
     """The task of one endpoint: its plan's ClientHellos one after the other, each within what is left of its budget
     (which runs from its first ClientHello); the section is sections[index] at the end."""
@@ -516,17 +561,18 @@ class _Names:
                 self.sections[index] = _not_asked(self.unfinished)
             self.waiting.clear()
             return
-        self.reactor.submit(self._first(self.waiting.popleft()), self.key)
+        index = self.waiting.popleft()
+        submit(self.reactor, self.key, self.targets[index], functools.partial(self._first, index))
 
-    def _first(self, index: int) -> _reactor.Task:
+    def _first(self, index: int, section: dict[str, t.Any]) -> t.Generator[_reactor.Exchange, _hello.Answer, None]:
+        """The first name's section is in: the next name is enumerated in full when it did not finish, else the
+        fingerprint is taken and every other name is asked it."""
         target = self.targets[index]
-        target.budget.resume()
-        section = yield from _drive(target, plan(target.versions))
         self.sections[index] = section
         if not section["complete"]:
             if any(_NO_TIME not in why for why in section["unknown"]):
                 self.unfinished.append(f"{target.server_name} ({'; '.join(section['unknown'])})")
-            self.start()  # the next name enumerates in full
+            self.start()
             return
         if not self.waiting:
             return
@@ -548,9 +594,7 @@ class _Names:
                 self.sections[index] = dict(copy.deepcopy(section), same_as=name, handshakes=len(offers))
                 return
             sent = len(offers)
-        section = yield from _drive(target, plan(target.versions))
-        section["handshakes"] += sent
-        self.sections[index] = section
+        submit(self.reactor, self.key, target, _store(self.sections, index, sent))
 
 
 def _not_asked(unfinished: list[str]) -> dict[str, t.Any]:
@@ -573,7 +617,7 @@ def enumerate_many(targets: list[Target], max_inflight: int = 256, share: bool =
         if share:
             names.setdefault((key, target.certificate), []).append(index)
         else:
-            reactor.submit(enumeration(target, sections, index), key)
+            submit(reactor, key, target, _store(sections, index))
     for (key, _certificate), indices in names.items():
         _Names(reactor, key, targets, sections, indices).start()
     reactor.run()

@@ -226,7 +226,7 @@ def test_a_limiter_that_closes_mid_enumeration_is_unknown(count):
     found = codes(sec, tls_profile="intermediate", tls_pq=False, require_pq_kex=True)
     assert found == ["cipher_enumeration_unknown"], (found, sec)
     # Once the control offer went unanswered nothing more is asked: a limiter is not fed.
-    assert server.hellos <= count + 2
+    assert server.hellos <= count + 3
 
 
 def test_a_server_that_closes_instead_of_an_alert_is_still_enumerated():
