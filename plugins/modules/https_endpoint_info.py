@@ -84,7 +84,7 @@ options:
         C(weak_cipher), C(cbc_only), C(no_forward_secrecy), C(weak_dh), C(no_pq_kex) (with O(require_pq_kex)),
         C(profile_mismatch) (with O(tls_profile)) and C(cipher_enumeration_unknown) when the enumeration did not
         finish within the endpoint's time budget, the answers could not be read or contradict each other, or
-        connections were closed or reset without an answer (a connection limiter: a close is never taken for a
+        connections were closed or reset without an answer (a connection limiter; a close is never taken for a
         refusal unless the server repeats it while answering an offer it answered before).
       - Names behind one address and port that were served the same certificate are enumerated once; each other name
         confirms the result with a few ClientHellos and is enumerated in full when an answer differs (see
@@ -368,8 +368,8 @@ endpoints:
           C(safe_prime), C(known_group), C(generator); V(null) without DHE), C(complete) (V(false) when any part did
           not finish; C(unknown) says which), C(handshakes) (ClientHellos sent for this endpoint).
         - C(same_as), only when present, names the endpoint (server name) of the same address, port and certificate
-          whose full enumeration this result copies: every answer to a fingerprint of it (first choice, declined
-          rest and reversed order per version, the groups, the DH parameters) was the same.
+          whose full enumeration this result copies, because every answer to a fingerprint of it (first choice,
+          declined rest and reversed order per version, the groups, the DH parameters) was the same.
       type: dict
       returned: always
       sample: {versions: {"1.0": {suites: [], server_order: null}, "1.1": {suites: [], server_order: null},
