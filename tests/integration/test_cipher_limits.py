@@ -117,8 +117,8 @@ def limited(lab):
     cert = lab.write("limited.crt", leaf.pem + lab.inter.pem)
     key = lab.write("limited.key", leaf.key_pem)
     curves = ":".join(c for c in MOZ["tls_curves"] if c != "X25519MLKEM768")  # OpenSSL 3.0 has no X25519MLKEM768
-    proc, port = start_nginx(lab.tmp, "limited", [{"cert": cert, "key": key, "protocols": "TLSv1.2 TLSv1.3",
-                                                    "ciphers": ":".join(MOZ["ciphers"]["openssl"]), "curves": curves}])
+    server = {"cert": cert, "key": key, "protocols": "TLSv1.2 TLSv1.3", "ciphers": ":".join(MOZ["ciphers"]["openssl"]), "curves": curves}
+    proc, port = start_nginx(lab.tmp, "limited", [server])
     lab.procs.append(proc)
     wait_listening("127.0.0.1", port)
     upstream = ("127.0.0.1", port)

@@ -52,7 +52,8 @@ def vhosts(lab):
 
 def _busy(load: float) -> list[subprocess.Popen]:
     """CPU burners that bring the machine to a load average of about `load` (none when it is that busy already)."""
-    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(max(0, int(load - os.getloadavg()[0])))]
+    count = max(0, int(load - os.getloadavg()[0]))
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _burner in range(count)]
 
 
 @pytest.fixture(scope="module")

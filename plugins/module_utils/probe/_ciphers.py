@@ -338,9 +338,10 @@ def rest(asker: _Asker, lanes: dict[str, dict[str, t.Any]]) -> Plan:
                 lanes[version]["order"] = answer.suite == found[0]
             else:
                 unknown.append(f"TLS {version} server order: {answer.detail or answer.kind}")
-    versions_out = {v: None if lanes[v]["found"] is None else {"suites": [_hello.suite_name(c) for c in lanes[v]["found"]],
-                                                                 "server_order": lanes[v]["order"]}
-                    for v in _classify.TLS_VERSIONS}
+    versions_out: dict[str, t.Any] = {}
+    for version in _classify.TLS_VERSIONS:
+        got = lanes[version]["found"]
+        versions_out[version] = None if got is None else {"suites": [_hello.suite_name(c) for c in got], "server_order": lanes[version]["order"]}
 
     groups_by_version: dict[str, list[str] | None] = {}
     if accepted.get("1.3"):

@@ -294,6 +294,7 @@ def test_fingerprint_offers_check_first_choice_extras_order_groups_and_dh():
     groups13 = [g for _s, g, _k in by_version["1.3"][3:]]
     assert groups13 == [[g for g in _hello.TLS13_GROUPS if g not in MOZ_GROUPS13], MOZ_GROUPS13[::-1]]
     # The same server answers the same; one that adds a suite or enforces its order does not.
+
     def server(suites12, **kwargs):
         return FakeServer({"1.2": suites12, "1.3": [0x1301, 0x1302]}, groups13=MOZ_GROUPS13, groups12=MOZ_GROUPS13, dh={"p": 23, "g": 5},
                           **kwargs)
