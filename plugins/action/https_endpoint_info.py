@@ -17,6 +17,7 @@ import subprocess
 import typing as t
 
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils.basic import missing_required_lib
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
@@ -46,7 +47,11 @@ class ActionModule(ActionBase):
             if isinstance(validated.errors[0], UnsupportedError):
                 msg = f"Unsupported parameters for ({MODULE}) module: {msg}"
             raise AnsibleActionFail(msg)
-        result.update(_task.result(validated.validated_parameters, run_command=run_command))
+        params = validated.validated_parameters
+        missing = _task.missing_library(params)
+        if missing:
+            return dict(result, failed=True, msg=missing_required_lib(missing[0]), exception=missing[1])
+        result.update(_task.result(params, run_command=run_command))
         return result
 
     def in_controller_process(self) -> bool:

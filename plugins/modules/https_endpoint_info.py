@@ -383,13 +383,16 @@ summary:
 
 import typing as t
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.port443.https.plugins.module_utils.probe import _task
 
 
 def main() -> t.NoReturn:
     module = AnsibleModule(argument_spec=_task.ARGUMENT_SPEC, supports_check_mode=True)
+    missing = _task.missing_library(module.params)
+    if missing:
+        module.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
     result = _task.result(module.params, run_command=lambda argv: module.run_command(argv, data="Q")[:2])
     if result.pop("failed", False):
         module.fail_json(**result)

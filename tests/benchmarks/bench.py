@@ -280,6 +280,9 @@ def main():
                     help="also run N endpoints of which --big-dead never answer (half tarpits, half dropped SYNs), against a floor "
                          "of the live ones alone (e.g. --big 10000)")
     ap.add_argument("--big-dead", type=int, default=2000)
+    ap.add_argument("--baseline-collections", metavar="DIR",
+                    help="also run the ansible-playbook task with ANSIBLE_COLLECTIONS_PATH=DIR (another copy of the collection, e.g. "
+                         "the commit before a change), alternated with the others, to compare both in the same run")
     ap.add_argument("--ciphers", action="store_true",
                     help="also run the module core with checks + ciphers, and give sslyze --elliptic_curves (the equivalent scan)")
     ap.add_argument("--testssl", help="path to testssl.sh (Debian package testssl.sh): -p -E -f -P -S on --testssl-count endpoints")
@@ -316,7 +319,8 @@ def main():
                         "vars": {"ansible_python_interpreter": sys.executable},
                         "tasks": [{"name": "probe", "port443.https.https_endpoint_info": dict(base, endpoints=live), "register": "r"},
                                   {"name": "summary", "ansible.builtin.debug": {"var": "r.summary"}}]}], f)
-        floors, cores, deads, plays, cipher_cores = [], [], [], [], []
+        floors, cores, deads, plays, cipher_cores, base_plays = [], [], [], [], [], []
+        print(f"load average at the start: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         contenders = [("(c) module core, direct", live, "core", cores, base["checks"]),
                       ("(c) module core + dead endpoints", live + dead, "core_dead", deads, base["checks"])]
         if args.ciphers:
@@ -346,10 +350,20 @@ def main():
                 print(proc.stdout[-3000:], proc.stderr[-3000:])
             plays.append(wall)
             results["module_playbook_rss_mb"] = rss
+            if args.baseline_collections:
+                wall, rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play],
+                                            dict(env, ANSIBLE_COLLECTIONS_PATH=args.baseline_collections), "(c) baseline via ansible-playbook")
+                ok = proc.returncode == 0 and f"'total': {args.count}" in proc.stdout.replace('"', "'")
+                print(f"{f'(c) baseline via ansible-playbook  [run {rnd + 1}]':<42} {wall:8.2f} s  (peak RSS of largest process {rss:.0f} MB) ok={ok}",
+                      flush=True)
+                base_plays.append(wall)
+            print(f"load average after run {rnd + 1}: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         results.update(floor_s=min(floors), core_s=min(cores), core_dead_s=min(deads), module_playbook_s=min(plays),
                        floor_runs=floors, core_runs=cores, core_dead_runs=deads, playbook_runs=plays)
         if cipher_cores:
             results.update(core_ciphers_s=min(cipher_cores), core_ciphers_runs=cipher_cores)
+        if base_plays:
+            results.update(baseline_playbook_s=min(base_plays), baseline_playbook_runs=base_plays)
 
         if args.big:
             results.update(big_run(args, base, env, tmp, port))
@@ -381,11 +395,14 @@ def main():
             print(f"{'(e) testssl.sh ' + str(args.testssl_count) + ' endpoints':<42} {results['testssl_s']:8.2f} s  "
                   f"{cpu_since('(e) testssl.sh', cpu)}", flush=True)
         results["cpu"] = CPU
+        results["load_average_end"] = os.getloadavg()
         print(json.dumps(results, indent=1, default=str))
         print(f"best of {args.repeat}: floor {results['floor_s']:.2f} s | module core {results['core_s']:.2f} s "
               f"({results['core_s'] / results['floor_s']:.2f}x floor) | core + {len(dead)} dead {results['core_dead_s']:.2f} s "
               f"(+{results['core_dead_s'] - results['core_s']:.2f} s, timeout {args.timeout:g} s) | ansible-playbook "
               f"{results['module_playbook_s']:.2f} s ({results['module_playbook_s'] / results['floor_s']:.2f}x floor)"
+              + (f" | baseline ansible-playbook {results['baseline_playbook_s']:.2f} s "
+                 f"({results['baseline_playbook_s'] / results['floor_s']:.2f}x floor)" if "baseline_playbook_s" in results else "")
               + (f" | sslyze {results['sslyze_s']:.1f} s for {results['sslyze_count']}" if "sslyze_s" in results else "")
               + (f" | core + ciphers {results['core_ciphers_s']:.2f} s ({results['core_ciphers_s'] / results['floor_s']:.2f}x floor)"
                  if "core_ciphers_s" in results else "")

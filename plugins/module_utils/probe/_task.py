@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.port443.https.plugins.module_utils.certificate import _policy, _x509
 from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _probe
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
@@ -56,12 +54,17 @@ ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
 }
 
 
-def result(params: dict[str, t.Any], run_command: _probe.RunCommand | None) -> dict[str, t.Any]:
-    """The task's result for validated params: changed, endpoints, summary; plus failed and msg when the input is
-    bad, a library is missing or an endpoint reaches fail_on (then with every result still in it)."""
+def missing_library(params: dict[str, t.Any]) -> tuple[str, str] | None:
+    """(library, import error) when the checks asked for need a library this Python lacks; None otherwise."""
     needs_crypto = any(c in params["checks"] for c in ("certificate", "revocation"))
     if needs_crypto and not _x509.HAS_CRYPTOGRAPHY:
-        return {"failed": True, "msg": missing_required_lib("cryptography"), "exception": str(_x509.CRYPTOGRAPHY_IMPORT_ERROR)}
+        return "cryptography", str(_x509.CRYPTOGRAPHY_IMPORT_ERROR)
+    return None
+
+
+def result(params: dict[str, t.Any], run_command: _probe.RunCommand | None) -> dict[str, t.Any]:
+    """The task's result for validated params (missing_library() checked first): changed, endpoints, summary; plus
+    failed and msg when the input is bad or an endpoint reaches fail_on (then with every result still in it)."""
     try:
         outcome = _probe.probe(params, run_command=run_command)
     except _probe.ProbeInputError as exc:
