@@ -261,8 +261,22 @@ def big_run(args, base, env, tmp, port):
                               for label, f in ((f"{args.big} live", equiv_s), (f"{n_live} live", floor_s)))
         print(f"{f'(c) module core, {args.big} endpoints, {args.big_dead} dead':<42} {core_s:8.2f} s  (process {wall:.2f} s, "
               f"peak RSS {data.get('rss_mb', 0):.0f} MB) {verdicts}; dead found {dead_found}/{args.big_dead}; {summary}", flush=True)
+        # The same endpoints as one ansible-playbook task (on the controller: the action plugin, in Ansible's own process).
+        play = os.path.join(tmp, "big-play.yml")
+        with open(play, "w") as f:
+            json.dump([{"name": "bench", "hosts": "localhost", "gather_facts": False, "vars": {"ansible_python_interpreter": sys.executable},
+                        "tasks": [{"name": "probe", "port443.https.https_endpoint_info": dict(base, endpoints=eps), "register": "r"},
+                                  {"name": "summary", "ansible.builtin.debug": {"var": "r.summary"}}]}], f)
+        play_s, play_rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play], env,
+                                           "(c) 10,000 via ansible-playbook")
+        ok = proc.returncode == 0 and f"'total': {args.big}" in proc.stdout.replace('"', "'")
+        bound = floor_s + 3 * args.timeout
+        print(f"{f'(c) ansible-playbook, {args.big} endpoints, {args.big_dead} dead':<42} {play_s:8.2f} s  (peak RSS of largest process "
+              f"{play_rss:.0f} MB) ok={ok}; floor of {n_live} live + 3 x timeout = {bound:.2f} s: {'within' if play_s <= bound else 'OVER'}",
+              flush=True)
         return {"big": args.big, "big_dead": args.big_dead, "big_floor_live_s": floor_s, "big_floor_equiv_s": equiv_s,
-                "big_core_s": core_s, "big_core_rss_mb": data.get("rss_mb"), "big_dead_found": dead_found}
+                "big_core_s": core_s, "big_core_rss_mb": data.get("rss_mb"), "big_dead_found": dead_found,
+                "big_playbook_s": play_s, "big_playbook_rss_mb": play_rss, "big_playbook_ok": ok}
     finally:
         filler.close()
         sink.close()
