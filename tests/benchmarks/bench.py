@@ -5,7 +5,8 @@
 Compares, against the same nginx (bound to 0.0.0.0, so every 127/8 address reaches it):
   (a) floor   - a minimal thread-pool script doing only the same handshakes (4 pinned versions per endpoint);
   (b) sslyze  - from PyPI in its own venv (--sslyze PATH), same versions + certificate info;
-  (c) module  - port443.https.https_endpoint_info run by ansible-playbook (one task), and its core called directly.
+  (c) module  - port443.https.https_endpoint_info run by ansible-playbook (one task; on the controller its action plugin
+                runs the core in Ansible's own process), and its core called directly.
 Then the same module run with a few dead endpoints (tarpit, blackhole) appended: they should add about one timeout.
 
 Run as root (nginx, a network namespace for the blackhole) from the collection root, with ANSIBLE_COLLECTIONS_PATH
