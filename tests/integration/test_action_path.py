@@ -7,6 +7,7 @@ for the same bad input."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -17,8 +18,10 @@ from test_module import BAD_INPUT, _env, run_playbook
 
 NAMES = ["good", "expired", "closed", "tarpit", "tls10_only", "missing_inter", "untrusted", "selfsigned", "wronghost",
          "stapled_revoked", "revoked_crl", "web_good", "web_bad"]
-# Measured while probing: differs from one probe to the next whatever the path.
+# Measured while probing: differs from one probe to the next whatever the path (latencies, and the time a message
+# says the probe waited).
 VOLATILE = ("latency_ms",)
+DURATION = re.compile(r"\b\d+(\.\d+)? ?m?s\b")
 
 
 def _stable(value):
@@ -26,7 +29,18 @@ def _stable(value):
         return {k: _stable(v) for k, v in value.items() if k not in VOLATILE}
     if isinstance(value, list):
         return [_stable(v) for v in value]
+    if isinstance(value, str):
+        return DURATION.sub("<duration>", value)
     return value
+
+
+def _diff(mine, theirs, where=""):
+    """The first places where two results differ, for the failure message."""
+    if isinstance(mine, dict) and isinstance(theirs, dict) and list(mine) == list(theirs):
+        return [d for k in mine for d in _diff(mine[k], theirs[k], f"{where}.{k}")][:5]
+    if isinstance(mine, list) and isinstance(theirs, list) and len(mine) == len(theirs):
+        return [d for i, (a, b) in enumerate(zip(mine, theirs)) for d in _diff(a, b, f"{where}[{i}]")][:5]
+    return [] if mine == theirs else [(where, mine, theirs)]
 
 
 def _both(args):
@@ -47,7 +61,7 @@ def test_action_and_module_paths_return_the_same_results(lab, tmp_path):
         assert one["changed"] is other["changed"] is False
         assert json.dumps(_stable(one["summary"])) == json.dumps(_stable(other["summary"]))
         for mine, theirs in zip(one["endpoints"], other["endpoints"]):
-            assert json.dumps(_stable(mine)) == json.dumps(_stable(theirs))
+            assert json.dumps(_stable(mine)) == json.dumps(_stable(theirs)), _diff(_stable(mine), _stable(theirs))
         assert len(one["endpoints"]) == len(other["endpoints"])
     assert action["failed"] is True and "at or above fail_on=critical" in action["msg"]
     assert [e["status"] for e in action["endpoints"]][1:4] == ["critical", "critical", "critical"]
