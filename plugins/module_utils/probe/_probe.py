@@ -18,7 +18,7 @@ from ansible_collections.port443.https.plugins.module_utils.probe import _cipher
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
-from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
+from ansible_collections.port443.https.plugins.module_utils.certificate import _sct, _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http", "ciphers")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
@@ -405,12 +405,17 @@ class EndpointRun:
             res["certificate"] = info
             for code, detail, severity, fix in findings:
                 self.reason(code, detail, severity, fix)
+            self._ct_check(hs, info, store)
         if "revocation" in cfg.checks:
             from ansible_collections.port443.https.plugins.module_utils.probe import _revocation
 
             pair = _chain.issuer_for_revocation(hs.chain_der, store)
             # Every revocation step (staple, CRL, OCSP) takes what is left of the endpoint's budget, asked anew each time.
-            staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], budget.step, cfg.run_command)
+            if _revocation.ocsp_state(_x509.load_der(hs.chain_der[0])) == "none_by_design":
+                # Nothing to staple: the server cannot have an OCSP response for this certificate.
+                staple = {"present": False, "status": None, "detail": _revocation.NO_OCSP_BY_DESIGN}
+            else:
+                staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], budget.step, cfg.run_command)
             res["revocation"] = _revocation.check(pair, budget.step, staple) if pair else {
                 "status": "unknown", "source": None, "detail": "issuer certificate not available", "stapled": staple}
             status = res["revocation"]["status"]
@@ -418,6 +423,22 @@ class EndpointRun:
                 self.reason("revoked", res["revocation"].get("detail"))
             elif status != "good":
                 self.reason("revocation_unknown", res["revocation"].get("detail"))
+
+    def _ct_check(self, hs: _tls.Handshake, info: dict[str, t.Any], store: t.Any) -> None:
+        """The certificate's SCTs (info['ct']); no_sct / too_few_scts only for a chain to a root of the system trust
+        store (no ca_path): a private CA's certificates need none."""
+        try:
+            pair = _chain.issuer_for_revocation(hs.chain_der, store)
+            leaf = pair[0] if pair else _x509.load_der(hs.chain_der[0])
+            section = _sct.evaluate(leaf, pair[1] if pair else None)
+        except ValueError as exc:
+            info["ct"] = {"error": str(exc)}
+            return
+        public = bool(info.get("trusted")) and not self.settings.opts.get("ca_path")
+        section["publicly_trusted"] = public
+        info["ct"] = section
+        for code, detail in _sct.findings(section, public):
+            self.reason(code, detail)
 
     def _http_head(self, tls_sock: t.Any) -> bytes | None:
         """The HTTP answer (its head) over an established TLS session."""
