@@ -252,3 +252,25 @@ def issue_logged(cn: str, issuer: Issued, logs: list[TestLog], days: int = 90, f
     value = x509.UnrecognizedExtension(SCT_LIST_OID, b"\x04" + _der_len(len(raw)) + raw)
     final = issue(cn, key=key, issuer=issuer, serial=serial, extra=[value], **times, **kwargs)
     return pre, final
+
+
+def big_crl(issuer: Issued, serials: range) -> bytes:
+    """A CRL of many entries written as DER directly (cryptography's builder copies itself per entry: 200,000 entries
+    take minutes), signed with the issuer's RSA key (sha256WithRSAEncryption)."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def tlv(tag: int, body: bytes) -> bytes:
+        return bytes([tag]) + _der_len(len(body)) + body
+
+    def integer(value: int) -> bytes:
+        return tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+    def utc(when: datetime.datetime) -> bytes:
+        return tlv(0x17, when.strftime("%y%m%d%H%M%SZ").encode())
+
+    alg = bytes.fromhex("300d06092a864886f70d01010b0500")
+    stamp = utc(NOW - DAY)
+    entries = b"".join(tlv(0x30, integer(serial) + stamp) for serial in serials)
+    tbs = tlv(0x30, integer(1) + alg + issuer.cert.subject.public_bytes() + stamp + utc(NOW + 7 * DAY) + tlv(0x30, entries))
+    signature = issuer.key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    return tlv(0x30, tbs + alg + tlv(0x03, b"\x00" + signature))

@@ -28,8 +28,9 @@ except ImportError:  # pragma: no cover - the caller checks _x509.HAS_CRYPTOGRAP
 MAX_BYTES = 10 * 1024 * 1024
 
 
-def fetch(url: str, timeout: float, data: bytes | None = None, content_type: str | None = None, max_bytes: int = MAX_BYTES) -> bytes:
+def fetch(url: str, timeout: float, data: bytes | None = None, content_type: str | None = None, max_bytes: int | None = None) -> bytes:
     """GET (or POST data) over plain HTTP with a bounded timeout; CRL and OCSP URLs are http:// by convention."""
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         raise ValueError(f"unsupported URL scheme in {url}")
