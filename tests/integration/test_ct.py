@@ -9,6 +9,7 @@ private CA, which needs no SCT. `openssl x509 -text` reads the same SCTs (the in
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -54,6 +55,17 @@ def ct_lab(tmp_path_factory):
         lab.certs[label] = final
         lab.s_server(label, final, [inter], server_name=final.cert.subject.get_attributes_for_oid(pki.NameOID.COMMON_NAME)[0].value)
     lab.s_server("no_scts", pki.issue("none.test", issuer=inter), [inter], server_name="none.test")
+    # SCTs only in the TLS extension (TLS 1.2 ServerHello), over the X.509 entry of a certificate without any.
+    plain = pki.issue("tls-ext.test", issuer=inter)
+    lab.certs["tls_ext_scts"] = plain
+    der = plain.cert.public_bytes(pki.serialization.Encoding.DER)
+    stamp = int((N - D).timestamp() * 1000)
+    scts = pki.sct_list([log.sct(len(der).to_bytes(3, "big") + der, stamp, x509_entry=True) for log in logs[:2]])
+    info = b"\x00\x12" + len(scts).to_bytes(2, "big") + scts
+    pem = b"-----BEGIN SERVERINFO FOR signed_certificate_timestamp-----\n" + base64.encodebytes(info) \
+        + b"-----END SERVERINFO FOR signed_certificate_timestamp-----\n"
+    lab.s_server("tls_ext_scts", plain, [inter], ["-serverinfo", lab.write("tls-ext.serverinfo", pem)], server_name="tls-ext.test")
+    lab.s_server("tls13_only", pki.issue("tls13.test", issuer=inter), [inter], ["-tls1_3"], server_name="tls13.test")
     lab.precert = cases["two_scts"][0]
     lab.inter = inter
     for ep in lab.endpoints.values():
@@ -77,7 +89,7 @@ def codes(res):
 
 
 EXPECTED = {"two_scts": None, "one_sct": "too_few_scts", "long_two_scts": "too_few_scts", "long_three_scts": None,
-            "future_scts": "too_few_scts", "no_scts": "no_sct", "crl_only": None}
+            "future_scts": "too_few_scts", "no_scts": "no_sct", "crl_only": None, "tls_ext_scts": None, "tls13_only": "no_sct"}
 
 
 def test_public_certificates_need_enough_scts(public_root):
@@ -95,6 +107,12 @@ def test_public_certificates_need_enough_scts(public_root):
     assert results["long_two_scts"]["certificate"]["ct"]["required"] == 3
     assert results["two_scts"]["certificate"]["ct"]["required"] == 2
     assert results["future_scts"]["certificate"]["ct"]["future"] == 2
+    tls_ext = results["tls_ext_scts"]["certificate"]["ct"]
+    assert tls_ext["tls_extension"] == "sent" and tls_ext["counted"] == "tls_extension" and tls_ext["count"] == 2
+    assert {s["source"] for s in tls_ext["scts"]} == {"tls_extension"}
+    assert results["no_scts"]["certificate"]["ct"]["tls_extension"] == "not_sent"
+    assert results["two_scts"]["certificate"]["ct"]["tls_extension"] == "not_sent"
+    assert results["tls13_only"]["certificate"]["ct"]["tls_extension"] == "unreadable"
 
 
 def test_private_ca_needs_no_sct(ct_lab):
@@ -107,8 +125,9 @@ def test_private_ca_needs_no_sct(ct_lab):
 
 def test_sct_signatures_against_a_log_list(public_root, monkeypatch):
     monkeypatch.setattr(_sct, "LOG_LIST", {log.log_id: log.entry for log in public_root.logs})
-    results = probe(public_root, ["two_scts", "tampered_scts"], ca_path=None)
+    results = probe(public_root, ["two_scts", "tampered_scts", "tls_ext_scts"], ca_path=None)
     good, bad = results["two_scts"]["certificate"]["ct"], results["tampered_scts"]["certificate"]["ct"]
+    assert [s["signature"] for s in results["tls_ext_scts"]["certificate"]["ct"]["scts"]] == ["valid", "valid"]
     assert [s["signature"] for s in good["scts"]] == ["valid", "valid"]
     assert [s["operator"] for s in good["scts"]] == ["operator A", "operator B"]
     assert [s["signature"] for s in bad["scts"]] == ["invalid", "invalid"]
@@ -181,3 +200,23 @@ def test_large_crl_within_the_budget(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_openssl_validates_the_same_signatures(ct_lab, monkeypatch):
+    """`openssl s_client -ct` with the lab's logs as its CT log list validates the embedded and the delivered SCTs
+    (precertificate and X.509 entries): its verdict per SCT equals the probe's."""
+    conf = "enabled_logs = " + ",".join(f"log{i}" for i in range(len(ct_lab.logs))) + "\n" + "".join(
+        f"[log{i}]\ndescription = {log.entry['description']}\nkey = {base64.b64encode(log.key_der).decode()}\n"
+        for i, log in enumerate(ct_lab.logs))
+    logfile = ct_lab.write("ct-logs.cnf", conf.encode())
+    monkeypatch.setattr(_sct, "LOG_LIST", {log.log_id: log.entry for log in ct_lab.logs})
+    labels = ["two_scts", "long_three_scts", "tampered_scts", "tls_ext_scts"]
+    results = probe(ct_lab, labels)
+    for label in labels:
+        ep = ct_lab.endpoints[label]
+        out = subprocess.run(["openssl", "s_client", "-connect", f"{ep['host']}:{ep['port']}", "-servername", ep["server_name"],
+                              "-tls1_2", "-ct", "-ctlogfile", logfile, "-CAfile", ct_lab.ca_path],
+                             input=b"Q\n", capture_output=True, check=False, timeout=20).stdout.decode()
+        openssl = re.findall(r"SCT validation status: (\w+)", out)
+        mine = [s["signature"] for s in results[label]["certificate"]["ct"]["scts"]]
+        assert openssl and openssl == mine, (label, openssl, mine)

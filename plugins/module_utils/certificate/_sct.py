@@ -263,8 +263,11 @@ def findings(section: dict[str, t.Any], publicly_trusted: bool) -> list[tuple[st
         detail = "no SCT embedded in the certificate"
         if section["tls_extension"] == "not_sent":
             detail += " and none in the TLS extension"
-        elif section["tls_extension"] == "not_requested":
-            detail += " (SCTs delivered in the TLS extension or an OCSP staple are not read)"
+        elif section["tls_extension"] == "unreadable":
+            detail += "; the TLS extension could not be read (no TLS 1.2 answer: in TLS 1.3 it travels encrypted)"
+        else:
+            detail += " (SCTs delivered in the TLS extension are not read)"
+        detail += "; SCTs in a stapled OCSP response are not read"
         return [("no_sct", detail + "; " + "; ".join(section["errors"]) if section["errors"] else detail)]
     if not section["satisfied"]:
         parts = [f"{section['count']} SCT(s) from {section['distinct_logs']} distinct log(s); {section['required']} needed "

@@ -14,7 +14,7 @@ import ssl
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _http, _reach, _tls
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _ct, _http, _reach, _tls
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
@@ -425,12 +425,17 @@ class EndpointRun:
                 self.reason("revocation_unknown", res["revocation"].get("detail"))
 
     def _ct_check(self, hs: _tls.Handshake, info: dict[str, t.Any], store: t.Any) -> None:
-        """The certificate's SCTs (info['ct']); no_sct / too_few_scts only for a chain to a root of the system trust
+        """The certificate's SCTs (info['ct']), embedded and from the TLS extension (one more TLS 1.2 ClientHello that
+        asks for it, probe/_ct.py); no_sct / too_few_scts only for a chain to a root of the system trust
         store (no ca_path): a private CA's certificates need none."""
+        state, tls_list = "unreadable", None
+        sock = None if self.budget.expired else self._connect()
+        if sock is not None:
+            state, tls_list = _ct.tls_extension_scts(sock, self.ep["server_name"], self.budget.step())
         try:
             pair = _chain.issuer_for_revocation(hs.chain_der, store)
             leaf = pair[0] if pair else _x509.load_der(hs.chain_der[0])
-            section = _sct.evaluate(leaf, pair[1] if pair else None)
+            section = _sct.evaluate(leaf, pair[1] if pair else None, tls_list, state)
         except ValueError as exc:
             info["ct"] = {"error": str(exc)}
             return
