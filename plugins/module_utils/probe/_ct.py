@@ -45,4 +45,3 @@ def tls_extension_scts(sock: socket.socket, server_name: str | None, timeout: fl
         return "unreadable", None
     body = answer.extension_data.get(SCT_EXTENSION)
     return ("sent", body) if body is not None else ("not_sent", None)
-
