@@ -329,8 +329,9 @@ endpoints:
           C(timestamp), C(future), C(log), C(operator), C(signature) - V(valid), V(invalid), V(unknown_log) or
           V(not_performed)), C(count), C(distinct_logs), C(required), C(satisfied), C(counted), C(future), C(errors),
           C(tls_extension) (V(sent), V(not_sent), V(unreadable): what a TLS 1.2 ClientHello asking for SCTs got),
-          C(signatures) (V(not_performed) while no CT log list is carried), C(log_list) and
-          C(publicly_trusted) (V(no_sct) and V(too_few_scts) are reported only when true).
+          C(signatures) (V(not_performed) while no CT log list is carried), C(log_list),
+          C(publicly_trusted) (the chain is trusted and its anchor is a root of Mozilla's program, read from
+          C(public_roots); V(no_sct) and V(too_few_scts) are reported only when true) and C(public_roots).
       type: dict
       returned: always
       sample: {subject: CN=www.example.com, days_left: 60, trusted: true, hostname_match: true}

@@ -77,10 +77,8 @@ def ct_lab(tmp_path_factory):
 
 @pytest.fixture()
 def public_root(ct_lab, monkeypatch):
-    """The lab's root as the system trust store: what the probe treats as a public root."""
-    monkeypatch.setenv("SSL_CERT_FILE", ct_lab.ca_path)
-    monkeypatch.setattr(_x509, "_STORE_CACHE", {})
-    monkeypatch.setattr(_tls, "_CONTEXTS", {})
+    """The lab's root among the public roots (as if Mozilla's program included it)."""
+    monkeypatch.setattr(_sct, "PUBLIC_ROOT_SOURCES", (ct_lab.ca_path,))
     return ct_lab
 
 
@@ -93,7 +91,7 @@ EXPECTED = {"two_scts": None, "one_sct": "too_few_scts", "long_two_scts": "too_f
 
 
 def test_public_certificates_need_enough_scts(public_root):
-    results = probe(public_root, list(EXPECTED), ca_path=None)
+    results = probe(public_root, list(EXPECTED))
     for label, expected in EXPECTED.items():
         res = results[label]
         ct = res["certificate"]["ct"]
@@ -115,17 +113,24 @@ def test_public_certificates_need_enough_scts(public_root):
     assert results["tls13_only"]["certificate"]["ct"]["tls_extension"] == "unreadable"
 
 
-def test_private_ca_needs_no_sct(ct_lab):
-    results = probe(ct_lab, ["no_scts", "one_sct"])
-    for res in results.values():
-        assert res["certificate"]["trusted"] is True
-        assert res["certificate"]["ct"]["publicly_trusted"] is False
-        assert not codes(res) & {"no_sct", "too_few_scts"}
+def test_private_ca_needs_no_sct(ct_lab, monkeypatch):
+    """A private CA, also when the system store trusts it (as the certificate role's certificate_ca_trust makes it):
+    only the roots of the public program count."""
+    monkeypatch.setenv("SSL_CERT_FILE", ct_lab.ca_path)
+    monkeypatch.setattr(_x509, "_STORE_CACHE", {})
+    monkeypatch.setattr(_tls, "_CONTEXTS", {})
+    for options in ({}, {"ca_path": None}):
+        results = probe(ct_lab, ["no_scts", "one_sct"], **options)
+        for res in results.values():
+            assert res["certificate"]["trusted"] is True
+            assert res["certificate"]["ct"]["publicly_trusted"] is False
+            assert res["certificate"]["ct"]["public_roots"] == "/usr/share/ca-certificates/mozilla"
+            assert not codes(res) & {"no_sct", "too_few_scts"}
 
 
 def test_sct_signatures_against_a_log_list(public_root, monkeypatch):
     monkeypatch.setattr(_sct, "LOG_LIST", {log.log_id: log.entry for log in public_root.logs})
-    results = probe(public_root, ["two_scts", "tampered_scts", "tls_ext_scts"], ca_path=None)
+    results = probe(public_root, ["two_scts", "tampered_scts", "tls_ext_scts"])
     good, bad = results["two_scts"]["certificate"]["ct"], results["tampered_scts"]["certificate"]["ct"]
     assert [s["signature"] for s in results["tls_ext_scts"]["certificate"]["ct"]["scts"]] == ["valid", "valid"]
     assert [s["signature"] for s in good["scts"]] == ["valid", "valid"]

@@ -35,6 +35,13 @@ LOG_LIST: dict[bytes, dict[str, t.Any]] = {}
 LOG_LIST_SOURCE = ("not carried: the Google and Apple log lists are published on the web only; no package of the "
                    "PyPI, Debian or npm registries carries a current one (docs/checks.md)")
 
+# Where the public roots come from (what makes a certificate "publicly trusted", so that the browsers' CT policy
+# applies): the roots of Mozilla's program as the distribution ships them (Debian's ca-certificates keeps them apart
+# from the roots an administrator or the certificate role added, which all end up in the system store), else the
+# certifi package's copy of the same program. A directory of PEM files or a PEM bundle; "certifi" means certifi's.
+PUBLIC_ROOT_SOURCES: tuple[str, ...] = ("/usr/share/ca-certificates/mozilla", "certifi")
+_PUBLIC_ROOTS: dict[tuple[str, ...], tuple[frozenset[bytes], str | None]] = {}
+
 _HASHES = {4: "SHA256", 5: "SHA384", 6: "SHA512"}
 _SIGNATURES = {1: "rsa", 3: "ecdsa"}
 
@@ -181,6 +188,55 @@ def verify(sct: dict[str, t.Any], signed: bytes, key_der: bytes) -> bool:
 def log_id(key_der: bytes) -> bytes:
     """A log's id: SHA-256 of its DER SubjectPublicKeyInfo (RFC 6962 3.2)."""
     return hashlib.sha256(key_der).digest()
+
+
+def _spki_hash(cert: t.Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return hashlib.sha256(cert.public_key().public_bytes(serialization.Encoding.DER,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo)).digest()
+
+
+def public_roots() -> tuple[frozenset[bytes], str | None]:
+    """The keys (SHA-256 of the SubjectPublicKeyInfo) of the public roots and where they were read (None: no source
+    was found, so nothing can be called publicly trusted). Read once per process and sources."""
+    import os
+
+    from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
+
+    key = tuple(PUBLIC_ROOT_SOURCES)
+    if key in _PUBLIC_ROOTS:
+        return _PUBLIC_ROOTS[key]
+    found: tuple[frozenset[bytes], str | None] = (frozenset(), None)
+    for source in key:
+        path = source
+        if source == "certifi":
+            try:
+                import certifi  # type: ignore[import-not-found]
+            except ImportError:
+                continue
+            path = certifi.where()
+        files = [os.path.join(path, n) for n in sorted(os.listdir(path)) if n.endswith((".crt", ".pem"))] \
+            if os.path.isdir(path) else ([path] if os.path.isfile(path) else [])
+        certs: list[t.Any] = []
+        for name in files:
+            try:
+                certs += _x509.read_bundle(name)
+            except (OSError, ValueError):
+                continue
+        if certs:
+            found = (frozenset(_spki_hash(c) for c in certs), path)
+            break
+    _PUBLIC_ROOTS[key] = found
+    return found
+
+
+def is_public_root(anchor: t.Any) -> bool | None:
+    """Whether a trust anchor is one of the public roots (None when no list of public roots was found)."""
+    keys, source = public_roots()
+    if source is None:
+        return None
+    return _spki_hash(anchor) in keys
 
 
 def _lifetime_days(cert: t.Any) -> float:

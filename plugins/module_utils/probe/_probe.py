@@ -426,8 +426,9 @@ class EndpointRun:
 
     def _ct_check(self, hs: _tls.Handshake, info: dict[str, t.Any], store: t.Any) -> None:
         """The certificate's SCTs (info['ct']), embedded and from the TLS extension (one more TLS 1.2 ClientHello that
-        asks for it, probe/_ct.py); no_sct / too_few_scts only for a chain to a root of the system trust
-        store (no ca_path): a private CA's certificates need none."""
+        asks for it, probe/_ct.py); no_sct / too_few_scts only for a trusted chain whose anchor is a public root
+        (_sct.PUBLIC_ROOT_SOURCES): a private or internal CA's certificates need none, even where the system store
+        trusts that CA."""
         state, tls_list = "unreadable", None
         sock = None if self.budget.expired else self._connect()
         if sock is not None:
@@ -436,11 +437,16 @@ class EndpointRun:
             pair = _chain.issuer_for_revocation(hs.chain_der, store)
             leaf = pair[0] if pair else _x509.load_der(hs.chain_der[0])
             section = _sct.evaluate(leaf, pair[1] if pair else None, tls_list, state)
+            public = None
+            if info.get("trusted"):
+                walked = _chain.walk([_x509.load_der(der) for der in hs.chain_der], store)
+                anchor = walked.anchor if walked.anchor is not None else (walked.path[-1] if walked.path else None)
+                public = _sct.is_public_root(anchor) if anchor is not None else False
         except ValueError as exc:
             info["ct"] = {"error": str(exc)}
             return
-        public = bool(info.get("trusted")) and not self.settings.opts.get("ca_path")
         section["publicly_trusted"] = public
+        section["public_roots"] = _sct.public_roots()[1]
         info["ct"] = section
         for code, detail in _sct.findings(section, public):
             self.reason(code, detail)
