@@ -35,7 +35,7 @@ options:
     default: []
   no_ocsp:
     description:
-      - The virtual hosts whose certificate names no OCSP responder (C(facts.no_ocsp) of M(port443.https.webserver_state)):
+      - The virtual hosts whose certificate names no OCSP responder (C(facts.no_ocsp) of M(port443.https.webserver_state));
         their C(ocsp_stapling) is false and C(ocsp_stapling_skipped) true when stapling was asked for.
     type: list
     elements: str
