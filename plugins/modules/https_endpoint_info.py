@@ -330,13 +330,21 @@ endpoints:
           C(hostname_match), C(chain) (C(subject), C(issuer), C(serial), C(not_before), C(not_after),
           C(key_type), C(key_size), C(signature_algorithm), C(is_ca) of each served certificate, in served order)
           and C(path) (the subjects from the leaf to the trust anchor).
+        - C(ct), the Signed Certificate Timestamps (Certificate Transparency) - C(scts) (each C(source), C(log_id),
+          C(timestamp), C(future), C(log), C(operator), C(signature) - V(valid), V(invalid), V(unknown_log) or
+          V(not_performed)), C(count), C(distinct_logs), C(required), C(satisfied), C(counted), C(future), C(errors),
+          C(tls_extension) (V(sent), V(not_sent), V(unreadable) - what a TLS 1.2 ClientHello asking for SCTs got),
+          C(signatures) (V(not_performed) while no CT log list is carried), C(log_list),
+          C(publicly_trusted) (the chain is trusted and its anchor is a root of Mozilla's program, read from
+          C(public_roots); V(no_sct) and V(too_few_scts) are reported only when true) and C(public_roots).
       type: dict
       returned: always
       sample: {subject: CN=www.example.com, days_left: 60, trusted: true, hostname_match: true}
     revocation:
       description:
         - C(status) (V(good), V(revoked), V(unknown)), C(source) (V(crl), V(ocsp), V(stapled)), C(detail) and
-          C(stapled) (C(present), C(status), C(detail); V(null) without the C(openssl) CLI).
+          C(stapled) (C(present), C(status), C(detail); V(null) without the C(openssl) CLI), C(ocsp) (V(responder),
+          V(none_by_design) for a certificate with a CRL and no OCSP responder, V(none)).
         - V(null) unless C(revocation) is in O(checks).
       type: dict
       returned: always
