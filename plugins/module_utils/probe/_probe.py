@@ -17,11 +17,11 @@ import threading
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _http, _reach, _reactor, _tls
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _ct, _http, _reach, _reactor, _tls
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
-from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
+from ansible_collections.port443.https.plugins.module_utils.certificate import _sct, _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http", "ciphers")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
@@ -411,12 +411,17 @@ class EndpointRun:
             res["certificate"] = info
             for code, detail, severity, fix in findings:
                 self.reason(code, detail, severity, fix)
+            self._ct_check(hs, info, store)
         if "revocation" in cfg.checks:
             from ansible_collections.port443.https.plugins.module_utils.probe import _revocation
 
             pair = _chain.issuer_for_revocation(hs.chain_der, store)
             # Every revocation step (staple, CRL, OCSP) takes what is left of the endpoint's budget, asked anew each time.
-            staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], budget.step, cfg.run_command)
+            if _revocation.ocsp_state(_x509.load_der(hs.chain_der[0])) == "none_by_design":
+                # Nothing to staple: the server cannot have an OCSP response for this certificate.
+                staple = {"present": False, "status": None, "detail": _revocation.NO_OCSP_BY_DESIGN}
+            else:
+                staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], budget.step, cfg.run_command)
             res["revocation"] = _revocation.check(pair, budget.step, staple) if pair else {
                 "status": "unknown", "source": None, "detail": "issuer certificate not available", "stapled": staple}
             status = res["revocation"]["status"]
@@ -424,6 +429,33 @@ class EndpointRun:
                 self.reason("revoked", res["revocation"].get("detail"))
             elif status != "good":
                 self.reason("revocation_unknown", res["revocation"].get("detail"))
+
+    def _ct_check(self, hs: _tls.Handshake, info: dict[str, t.Any], store: t.Any) -> None:
+        """The certificate's SCTs (info['ct']), embedded and from the TLS extension (one more TLS 1.2 ClientHello that
+        asks for it, probe/_ct.py); no_sct / too_few_scts only for a trusted chain whose anchor is a public root
+        (_sct.PUBLIC_ROOT_SOURCES): a private or internal CA's certificates need none, even where the system store
+        trusts that CA."""
+        state, tls_list = "unreadable", None
+        sock = None if self.budget.expired else self._connect()
+        if sock is not None:
+            state, tls_list = _ct.tls_extension_scts(sock, self.ep["server_name"], self.budget.step())
+        try:
+            pair = _chain.issuer_for_revocation(hs.chain_der, store)
+            leaf = pair[0] if pair else _x509.load_der(hs.chain_der[0])
+            section = _sct.evaluate(leaf, pair[1] if pair else None, tls_list, state)
+            public = None
+            if info.get("trusted"):
+                walked = _chain.walk([_x509.load_der(der) for der in hs.chain_der], store)
+                anchor = walked.anchor if walked.anchor is not None else (walked.path[-1] if walked.path else None)
+                public = _sct.is_public_root(anchor) if anchor is not None else False
+        except ValueError as exc:
+            info["ct"] = {"error": str(exc)}
+            return
+        section["publicly_trusted"] = public
+        section["public_roots"] = _sct.public_roots()[1]
+        info["ct"] = section
+        for code, detail in _sct.findings(section, public):
+            self.reason(code, detail)
 
     def _http_head(self, tls_sock: t.Any) -> bytes | None:
         """The HTTP answer (its head) over an established TLS session."""

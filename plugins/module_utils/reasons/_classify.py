@@ -140,6 +140,18 @@ REASONS: dict[str, Reason] = {
         "Reissue the certificate (and intermediates) with a SHA-256 or stronger signature.",
         "certificate",
     ),
+    "no_sct": Reason(
+        "critical",
+        "A publicly trusted certificate carries no Signed Certificate Timestamp (Certificate Transparency): browsers reject it.",
+        "Obtain the certificate from a CA that logs it (every public CA embeds SCTs); never serve a precertificate.",
+        "certificate",
+    ),
+    "too_few_scts": Reason(
+        "critical",
+        "A publicly trusted certificate has fewer SCTs from distinct logs than the browsers' CT policy asks for its lifetime.",
+        "Reissue the certificate (the CA embeds enough SCTs), or serve SCTs from more logs in the TLS extension.",
+        "certificate",
+    ),
     "revoked": Reason(
         "critical",
         "The certificate has been revoked by its CA (CRL or OCSP).",
