@@ -84,9 +84,20 @@ options:
         C(weak_cipher), C(cbc_only), C(no_forward_secrecy), C(weak_dh), C(no_pq_kex) (with O(require_pq_kex)),
         C(profile_mismatch) (with O(tls_profile)) and C(cipher_enumeration_unknown) when the enumeration did not
         finish within the endpoint's time budget or the answers could not be read.
+      - C(http3) (not in the defaults; see RV(endpoints[].http3)) reads the C(Alt-Svc) header of the HTTPS answer (the
+        same request as the C(http) check) and sends one QUIC packet with a reserved version to the UDP port (the
+        C(h3) alternative's port on the same host, else O(endpoints[].port)), again after a third and two thirds of
+        O(timeout); any QUIC server answers it with a Version Negotiation packet, which proves that UDP reaches it and
+        lists its QUIC versions. No library is needed for that. Where the Python library C(aioquic) is importable on
+        the probing host, a QUIC handshake (ALPN C(h3)) then reads the certificate chain served over QUIC and compares
+        it with the TCP one; without C(aioquic) the result says that this comparison was not made.
+      - "C(http3) reports C(h3_unreachable) (HTTP/3 advertised, nothing answers on UDP: the slow-fallback case),
+        C(h3_versions) (only draft or vendor QUIC versions), C(h3_invalid_response) (the UDP answer is not QUIC) and
+        C(h3_chain_differs) (another certificate over QUIC). When nothing advertises HTTP/3 and nothing answers on UDP
+        there is no finding: the verdict is V(not_served), because no client tries HTTP/3 then."
     type: list
     elements: str
-    choices: [tcp, tls_versions, certificate, revocation, http, ciphers]
+    choices: [tcp, tls_versions, certificate, revocation, http, ciphers, http3]
     default: [tcp, tls_versions, certificate, http]
   aia_fetch:
     description:
