@@ -62,7 +62,8 @@ def _vn_for(data: bytes, versions: list[int], wrong_cid: bool = False) -> bytes 
 
 class UdpServer:
     """A UDP socket in a thread with a behaviour: drop, garbage, wrong_cid, drafts, slow (answers after `delay`),
-    lossy (drops the first datagram of each sender, answers the next)."""
+    lossy (drops the first datagram, answers the next), grease_echo (its first answer lists the version the probe
+    sent, as a greasing server does by chance once in 65536 times)."""
 
     def __init__(self, host: str, port: int, behaviour: str, delay: float = 0.0) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -94,6 +95,10 @@ class UdpServer:
                 threading.Timer(self.delay, self._send, (_vn_for(data, [1]), addr)).start()
             elif self.behaviour == "lossy" and len(self.received) > 1:
                 answer = _vn_for(data, [1, 0x6B3343CF])
+            elif self.behaviour == "grease_echo":
+                # the first answer lists the version the client sent (RFC 9000 6.2: the client discards it)
+                sent = [int.from_bytes(data[1:5], "big")] if len(self.received) == 1 else []
+                answer = _vn_for(data, [1] + sent)
             if answer:
                 self._send(answer, addr)
 
@@ -154,6 +159,7 @@ def h3_lab(lab):
     case("slow", "slow", delay=TIMEOUT * 2.5)
     case("lossy", "lossy")
     case("lossy_ipv6", "lossy", host="::1")
+    case("grease_echo", "grease_echo")
     yield lab
     for server in udp_servers:
         server.close()
@@ -172,6 +178,7 @@ CASES = {
     "slow": ("unreachable", {"h3_unreachable": "critical"}, "silent"),
     "lossy": ("served", {}, "answered"),
     "lossy_ipv6": ("served", {}, "answered"),
+    "grease_echo": ("served", {}, "answered"),
 }
 QUIC_CASES = {
     "served": ("served", {}, "answered"),
@@ -228,6 +235,11 @@ def test_retransmission(h3_lab, h3_results):
     # (what the server received after those two is aioquic's handshake, which this server does not answer)
     received = h3_lab.h3_cases["lossy_udp"].received
     assert received[1] - received[0] >= TIMEOUT / 3 - 0.05
+
+
+def test_an_answer_listing_our_version_is_discarded(h3_results):
+    """The next datagram is a new probe (another reserved version and new connection IDs): its answer counts."""
+    assert h3_results["h3_grease_echo"]["http3"]["udp"]["sent"] == 2
 
 
 def test_silence_is_waited_for_fully_and_retransmitted(h3_lab, h3_results):
@@ -308,3 +320,32 @@ def test_exchange_against_an_independent_server_directly(h3_lab):
     port = h3_lab.endpoints["h3_served"]["port"]
     got = _quic.exchange(socket.AF_INET, ("127.0.0.1", port), TIMEOUT)
     assert got["state"] == "answered" and got["sent"] == 1 and got["latency_ms"] < TIMEOUT * 1000
+
+
+def test_reports_show_http3(h3_results, tmp_path):
+    """Every report format shows the probe's HTTP/3 verdicts; the HTML page's own script draws the column (Chromium)."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    from ansible_collections.port443.https.plugins.module_utils.report import _report
+    from test_report_html import _run_chromium
+
+    names = ["h3_lossy", "h3_dropped", "h3_nothing_unadvertised", "h3_drafts", "h3_garbage"]
+    report = _report.build([h3_results[n] for n in names], title="HTTP/3")
+    md = _report.render_markdown(report)
+    assert "| Status | Endpoint | HTTP/3 | Findings | Fix |" in md
+    assert "HTTP/3: advertised, unreachable x1, drafts only (draft-29, draft-27) x1, invalid answer x1, not served x1, served (v1, v2) x1." in md
+    prom = _report.render_prometheus(report)
+    assert prom.count("https_http3_served{") == 5 and prom.count("https_http3_advertised{") == 5
+    junit = ET.fromstring(_report.render_junit(report).split("\n", 1)[1])
+    assert sum(1 for case in junit.iter("testcase") if case.get("name") == "http3") == 5
+    page = tmp_path / "report.html"
+    page.write_text(_report.render_html(report))
+    dom = _run_chromium(["--dump-dom", page.as_uri() + "#sort=h3"], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    body = re.search(r"<body[^>]*>", dom.stdout).group(0)
+    assert 'data-render-state="done"' in body and "data-js-errors" not in body
+    cells = [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r'<td class="h3 [^"]*"[^>]*>(.*?)</td>', dom.stdout)]
+    assert cells == sorted(cells, key=str.lower) and len(cells) == 5, cells
+    assert set(cells) == {"served (v1, v2)", "advertised, unreachable", "not served", "drafts only (draft-29, draft-27)", "invalid answer"}
+    assert len(re.findall(r'<td class="h3 h3-bad"', dom.stdout)) == 3

@@ -147,13 +147,28 @@ def parse_answer(data: bytes, probe: Probe) -> Answer:
 
 # ---- the exchange ---------------------------------------------------------------------------------------------------
 
-def exchange(family: int, sockaddr: tuple[t.Any, ...], timeout: float, probe: Probe | None = None,
+def match_answer(data: bytes, probes: t.Sequence[Probe]) -> Answer:
+    """parse_answer against every probe sent so far: valid when it answers one of them; otherwise the error of the
+    newest probe whose connection IDs it echoes (such as a list that names that probe's version), else the newest's."""
+    errors = []
+    for probe in reversed(probes):
+        answer = parse_answer(data, probe)
+        if answer.versions is not None:
+            return answer
+        errors.append(answer)
+    echoed = [a for a in errors if "do not echo" not in t.cast(str, a.error)]
+    return (echoed or errors)[0]
+
+
+def exchange(family: int, sockaddr: tuple[t.Any, ...], timeout: float, new_probe: t.Callable[[], Probe] = build_probe,
              sends: int = SENDS) -> dict[str, t.Any]:
-    """Send the probe to sockaddr over UDP (again at each third of timeout) and wait at most timeout for its answer.
+    """Send a probe to sockaddr over UDP (a new one at each third of timeout: new connection IDs and another reserved
+    version, so a server that happens to grease with the version of one answers the next) and wait at most timeout
+    for an answer to any of them.
 
     {state, versions, latency_ms, sent, error, answer} (see the module text for the states); versions is the list
     of classify_version() dicts of a valid answer, answer the first bytes (hex) of an invalid one."""
-    probe = probe or build_probe()
+    probes: list[Probe] = []
     out: dict[str, t.Any] = {"state": None, "versions": None, "latency_ms": None, "sent": 0, "error": None, "answer": None}
     try:
         sock = socket.socket(family, socket.SOCK_DGRAM)
@@ -174,8 +189,9 @@ def exchange(family: int, sockaddr: tuple[t.Any, ...], timeout: float, probe: Pr
             now = time.monotonic()
             while sends_at and sends_at[0] <= now:
                 sends_at.pop(0)
+                probes.append(new_probe())
                 try:
-                    sock.send(probe.datagram)
+                    sock.send(probes[-1].datagram)
                 except ConnectionRefusedError:
                     out.update(state="refused", error="ICMP port unreachable: nothing listens on this UDP port")
                     return out
@@ -194,7 +210,7 @@ def exchange(family: int, sockaddr: tuple[t.Any, ...], timeout: float, probe: Pr
                 return out
             except BlockingIOError:
                 continue
-            answer = parse_answer(data, probe)
+            answer = match_answer(data, probes)
             if answer.versions is not None:
                 out.update(state="answered", versions=[classify_version(v) for v in answer.versions],
                            latency_ms=round((time.monotonic() - last_sent) * 1000, 2))

@@ -113,6 +113,15 @@ def test_malformed_answers(label, build, error):
     assert error in answer.error, (label, answer.error)
 
 
+def test_match_answer_against_every_probe_sent():
+    first, second = _quic.build_probe(), _quic.build_probe()
+    assert _quic.match_answer(vn(first), [first, second]).versions == [1, 0x6B3343CF]
+    assert _quic.match_answer(vn(second), [first, second]).versions == [1, 0x6B3343CF]
+    # an answer to the first that lists its version: that probe's error, not "do not echo" from the second
+    assert "lists the version the probe sent" in _quic.match_answer(vn(first, versions=(1, first.version)), [first, second]).error
+    assert "do not echo" in _quic.match_answer(vn(_quic.build_probe()), [first, second]).error
+
+
 @pytest.mark.parametrize("version, name, kind", [
     (0x00000001, "v1", "standard"),
     (0x6B3343CF, "v2", "standard"),
