@@ -18,7 +18,7 @@ import time
 
 import pki
 import pytest
-from conftest import free_port, probe, serve_http
+from conftest import BH_HOST, free_port, probe, serve_http
 
 from ansible_collections.port443.https.plugins.module_utils.probe import _quic
 
@@ -160,6 +160,11 @@ def h3_lab(lab):
     case("lossy", "lossy")
     case("lossy_ipv6", "lossy", host="::1")
     case("grease_echo", "grease_echo")
+    if lab.netns:
+        # On the host's end of the lab's veth pair (a local address that is not loopback): the doctor's cases, where a
+        # listener on 127.0.0.1 would be diagnosed localhost_only first.
+        case("doctor_dropped", "drop", host=BH_HOST)
+        case("doctor_nothing", None, host=BH_HOST)
     yield lab
     for server in udp_servers:
         server.close()
@@ -349,3 +354,37 @@ def test_reports_show_http3(h3_results, tmp_path):
     assert cells == sorted(cells, key=str.lower) and len(cells) == 5, cells
     assert set(cells) == {"served (v1, v2)", "advertised, unreachable", "not served", "drafts only (draft-29, draft-27)", "invalid answer"}
     assert len(re.findall(r'<td class="h3 h3-bad"', dom.stdout)) == 3
+
+
+def test_module_and_doctor(h3_lab, h3_results, tmp_path):
+    """The real modules through ansible-playbook: https_endpoint_info with the http3 check, then https_doctor_info on
+    this host with that result as its outside view (ss -lunp sees the lab's UDP sockets, or their absence)."""
+    from test_module import run_playbook
+
+    if not h3_lab.netns:
+        pytest.fail("the doctor's cases need the lab's veth pair (root, ip, iptables)")
+    eps = [h3_lab.endpoints[n] for n in ("h3_doctor_dropped", "h3_doctor_nothing")]
+    eps += [h3_lab.endpoints["h3_served"]] if HAVE_AIOQUIC else []
+    tasks = [{"name": "audit", "port443.https.https_endpoint_info": {
+        "endpoints": eps, "ca_path": h3_lab.ca_path, "timeout": TIMEOUT, "checks": ["tcp", "http3"], "fail_on": "critical"},
+        "ignore_errors": True}]
+    audit, = run_playbook(tmp_path, tasks)
+    assert audit["failed"] is True and "2 of" in audit["msg"] and "h3_unreachable" in audit["msg"]
+    dropped, nothing = audit["endpoints"][:2]
+    assert dropped["http3"]["udp"]["state"] == "silent" and nothing["http3"]["udp"]["state"] == "refused"
+    if HAVE_AIOQUIC:
+        assert audit["endpoints"][2]["http3"]["chain_same"] is True and audit["endpoints"][2]["status"] == "ok"
+    tasks = [{"name": f"doctor {ep['port']}", "port443.https.https_doctor_info": {"port": ep["port"], "outside": ep}}
+             for ep in (dropped, nothing)]
+    doc_dropped, doc_nothing = run_playbook(tmp_path, tasks)
+    for doc, ep, listening in ((doc_dropped, dropped, True), (doc_nothing, nothing, False)):
+        port = str(ep["port"])
+        assert doc["listen_udp"][port]["listening"] is listening, doc["listen_udp"]
+        assert "allows_udp" in doc["firewall"] or doc["firewall"]["backend"] is None
+        diag = doc["diagnosis"]
+        if doc["firewall"].get("allows_udp") is False:
+            assert diag["code"] == "udp_filtered" and diag["cause"] == f"the firewall drops {port}/udp"
+        else:
+            assert diag["code"] == ("h3_unreachable" if listening else "udp_not_listening"), diag
+        assert any(line.startswith(f"inside: {port}/udp listening={listening}") for line in diag["evidence"]), diag["evidence"]
+        assert "/usr/bin/ss -H -lunp" in doc["commands"] or any(c.endswith("ss -H -lunp") for c in doc["commands"])
