@@ -118,8 +118,8 @@ listen:
   sample: {"443": {port: 443, listening: true, scope: loopback, addresses: [127.0.0.1], processes: [nginx], pids: [812]}}
 listen_udp:
   description:
-    - What is bound to the UDP port of the C(http3) check (the port RV(port443.https.https_endpoint_info#module:endpoints[].http3.port)
-      names), keyed by port number as a string, as in RV(listen).
+    - What is bound to the UDP port of the C(http3) check (the C(port) of
+      RV(port443.https.https_endpoint_info#module:endpoints[].http3)), keyed by port number as a string, as in RV(listen).
   returned: when O(outside) carries the result of the C(http3) check
   type: dict
   sample: {"443": {port: 443, listening: true, scope: all, addresses: ["*"], processes: [caddy], pids: [733]}}
