@@ -231,7 +231,7 @@ def main() -> t.NoReturn:
     listen_udp = None
     if udp_port is not None:
         try:
-            listen_udp = {str(udp_port): _doctor.port_view(view.udp_listeners(), udp_port)}
+            listen_udp = {str(udp_port): _doctor.port_view(view.listeners("udp"), udp_port)}
         except _doctor.DoctorError as exc:
             module.fail_json(msg=str(exc), commands=view.commands)
     firewall = view.firewall(port, http_port, udp_port)
