@@ -29,7 +29,7 @@ except ImportError:
     HAVE_AIOQUIC = False
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TIMEOUT = 1.0
+TIMEOUT = 3.0  # generous: the lab runs beside other work on two cores (a loaded machine must not change a verdict)
 NAME = "h3.test"
 
 
