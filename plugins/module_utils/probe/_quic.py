@@ -429,8 +429,8 @@ def _compare(section: dict[str, t.Any], findings: list[tuple[str, str, str | Non
              tcp_complete: bool, handshake_fn: t.Callable[..., dict[str, t.Any]]) -> None:
     """The handshake over QUIC and the comparison of its chain with the TCP one (fills section in place)."""
     if not HAS_AIOQUIC and handshake_fn is handshake:
-        section["chain_note"] = (f"not compared: the Python library aioquic is not installed on the probing host "
-                                 f"(pip install aioquic to compare the certificate served over QUIC)")
+        section["chain_note"] = ("not compared: the Python library aioquic is not installed on the probing host "
+                                 "(pip install aioquic to compare the certificate served over QUIC)")
         return
     if not tcp_chain:
         section["chain_note"] = "not compared: no certificate was read over TCP (no TLS handshake)"

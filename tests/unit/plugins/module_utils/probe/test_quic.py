@@ -18,7 +18,7 @@ def _counter_random():
     seq = itertools.count()
 
     def random(n):
-        return bytes(next(seq) % 256 for _ in range(n))
+        return bytes(next(seq) % 256 for _i in range(n))
     return random
 
 
