@@ -63,7 +63,7 @@ class ActionModule(ActionBase):
         if not drift and "webserver_tls" in facts:
             # A host fact (kept by a fact cache, as the full path's set_fact keeps it): a later verify_https run reads
             # what the host's stack speaks without contacting it.
-            result["ansible_facts"] = {"webserver_tls": facts["webserver_tls"], "webserver_http3": facts["webserver_http3"]}
+            result["ansible_facts"] = {"webserver_tls": facts["webserver_tls"], "webserver_h3": facts["webserver_h3"]}
         return result
 
     def _state(self, variables: dict[str, t.Any]) -> tuple[list[str], dict[str, t.Any]]:
@@ -162,6 +162,6 @@ class ActionModule(ActionBase):
                 expected[live] = expected[f"{candidate_dir}/{item['name']}"] = text
             drift += _webserver_state.compare_files(expected, host["files"])
         facts = {"webserver_tls": tls, "__webserver_vhosts": variables["__webserver_vhosts"],
-                 "webserver_http3": dict(http3, vhosts=_decisions.http3_served(variables["__webserver_vhosts"])),
+                 "webserver_h3": dict(http3, vhosts=_decisions.http3_served(variables["__webserver_vhosts"])),
                  "__webserver_tls_pq": tls["pq"], "tls_served": host["tls_served"]}
         return drift, facts

@@ -158,7 +158,7 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
     assert role["packages"] == spec["packages"]
     assert role["tls_probe"] == state_probe(spec["server"])
     assert role["webserver_tls"] == facts["webserver_tls"]
-    assert role["webserver_http3"] == facts["webserver_http3"]
+    assert role["webserver_h3"] == facts["webserver_h3"]
     assert [d for d in state["drift"] if "HTTP/3" in d] == [f"refused: {e}" for e in role["http3_errors"]]
     assert role["tls_pq"] == facts["__webserver_tls_pq"] == facts["webserver_tls"]["pq"]
     assert role["dirs"] == spec["dirs"]
@@ -216,7 +216,7 @@ def test_the_cases_cover_what_the_decisions_depend_on(decided: dict[str, dict[st
     assert "proxy" in {m for r in roles for m in r["modules"]}
     # HTTP/3: served (nginx with the module, Caddy), not where UDP 443 is not known to reach the host, and refused
     # (nginx without the module, Apache, Caddy vhosts that disagree or disagree with the operator's Caddyfile).
-    assert {r["service"] for r in roles if r["webserver_http3"]["vhosts"]} == {"nginx", "caddy"}
-    assert any(r["webserver_http3"]["supported"] and not r["webserver_http3"]["udp"] for r in roles)
+    assert {r["service"] for r in roles if r["webserver_h3"]["vhosts"]} == {"nginx", "caddy"}
+    assert any(r["webserver_h3"]["supported"] and not r["webserver_h3"]["udp"] for r in roles)
     assert sum(1 for r in roles if r["http3_errors"]) == 4
     assert sum(1 for d in decided.values() if d["role"]["refusals"]) == 3

@@ -149,7 +149,7 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, 
     out["client_cas"] = [[v["name"], v["client_ca"]] for v in role.ev(client["loop"])]
     out["client_ca_dir"] = role.ev(task("client_ca.yml", "Create the directory of the client CA copies")["ansible.builtin.file"]["path"])
     role.set_fact("vhosts.yml", "Note which virtual hosts serve HTTP/3")
-    out["webserver_http3"] = plain(role.vars["ansible_facts"]["webserver_http3"])
+    out["webserver_h3"] = plain(role.vars["ansible_facts"]["webserver_h3"])
     # apply.yml
     role.vars["__webserver_client_ca_files"] = host["client_ca_files"]
     candidate = task("apply.yml", "Create the candidate directory")["ansible.builtin.file"]["path"]
