@@ -33,6 +33,7 @@ author:
   - port443.https contributors (@port443)
 requirements:
   - cryptography >= 3.4 (for the C(certificate) and C(revocation) checks)
+  - aioquic (optional, for the C(http3) check's comparison of the certificate chain served over QUIC)
 extends_documentation_fragment:
   - port443.https._attributes
   - port443.https._attributes.info_module
@@ -84,9 +85,20 @@ options:
         C(weak_cipher), C(cbc_only), C(no_forward_secrecy), C(weak_dh), C(no_pq_kex) (with O(require_pq_kex)),
         C(profile_mismatch) (with O(tls_profile)) and C(cipher_enumeration_unknown) when the enumeration did not
         finish within the endpoint's time budget or the answers could not be read.
+      - C(http3) (not in the defaults; see RV(endpoints[].http3)) reads the C(Alt-Svc) header of the HTTPS answer (the
+        same request as the C(http) check) and sends one QUIC packet with a reserved version to the UDP port (the
+        C(h3) alternative's port on the same host, else O(endpoints[].port)), again after a third and two thirds of
+        O(timeout); any QUIC server answers it with a Version Negotiation packet, which proves that UDP reaches it and
+        lists its QUIC versions. No library is needed for that. Where the Python library C(aioquic) is importable on
+        the probing host, a QUIC handshake (ALPN C(h3)) then reads the certificate chain served over QUIC and compares
+        it with the TCP one; without C(aioquic) the result says that this comparison was not made.
+      - "C(http3) reports C(h3_unreachable) (HTTP/3 advertised, nothing answers on UDP: the slow-fallback case),
+        C(h3_versions) (only draft or vendor QUIC versions), C(h3_invalid_response) (the UDP answer is not QUIC) and
+        C(h3_chain_differs) (another certificate over QUIC). When nothing advertises HTTP/3 and nothing answers on UDP
+        there is no finding: the verdict is V(not_served), because no client tries HTTP/3 then."
     type: list
     elements: str
-    choices: [tcp, tls_versions, certificate, revocation, http, ciphers]
+    choices: [tcp, tls_versions, certificate, revocation, http, ciphers, http3]
     default: [tcp, tls_versions, certificate, http]
   aia_fetch:
     description:
@@ -234,6 +246,23 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
 
+- name: Check that HTTP/3 is served where it is advertised (UDP 443 open, a standard QUIC version, the same certificate)
+  port443.https.https_endpoint_info:
+    endpoints:
+      - host: www.example.com
+    checks: [tcp, tls_versions, certificate, http, http3]
+    fail_on: critical   # h3_unreachable (advertised, UDP 443 dropped) is critical
+  delegate_to: localhost
+  run_once: true
+  register: h3
+
+- name: Show what each endpoint serves over HTTP/3
+  ansible.builtin.debug:
+    msg: "{{ item.host }}: {{ item.http3.verdict }} ({{ item.http3.udp.versions | default([], true) | map(attribute='name') | join(', ') }})"
+  loop: "{{ h3.endpoints }}"
+  loop_control:
+    label: "{{ item.host }}:{{ item.port }}"
+
 - name: Check a staff-only service with a client certificate issued by the internal CA
   port443.https.https_endpoint_info:
     endpoints:
@@ -369,6 +398,35 @@ endpoints:
                                   server_order: false}},
                server_order: false, forward_secrecy: true, groups: {"1.3": [X25519MLKEM768, x25519, secp256r1, secp384r1]},
                dh: null, complete: true, unknown: [], handshakes: 17}
+    http3:
+      description:
+        - V(null) unless C(http3) is in O(checks), and when the TLS phase stopped before it (no TLS answer).
+        - C(verdict) V(served) (a QUIC server answers with QUIC v1 or v2), V(old_versions) (draft or vendor versions
+          only, C(h3_versions)), V(not_served) (nothing advertises HTTP/3 and nothing answers on UDP, no finding),
+          V(unreachable) (advertised, and nothing answers, C(h3_unreachable)), V(invalid) (the UDP answer is not QUIC,
+          C(h3_invalid_response)) or V(unknown) (no verdict: no time left, C(deadline_exceeded)).
+        - C(advertised) (V(true) when the HTTPS answer's C(Alt-Svc) header lists C(h3) or a draft's C(h3-NN);
+          V(null) without an HTTPS answer) and C(alt_svc) (C(present), C(clear), C(entries) each with C(protocol),
+          C(host), C(port), C(max_age), C(persist); C(errors), the parts that are not alternatives; C(h3), the HTTP/3
+          entries); C(port), the UDP port probed.
+        - C(udp) (C(state) V(answered), V(invalid), V(refused) (ICMP port unreachable), V(silent) (no answer within
+          O(timeout)) or V(error); C(versions), each with C(hex), C(name) (V(v1), V(v2), V(draft-29), V(reserved),
+          V(other)) and C(kind) (V(standard), V(draft), V(reserved), V(other)); C(latency_ms); C(sent), the datagrams
+          sent; C(error); C(answer), the first bytes of an invalid answer in hex).
+        - C(handshake) (with C(aioquic) and a V(served) verdict; C(done), C(version), C(alpn), C(error),
+          C(leaf_sha256), C(chain_length)), C(chain_compared), C(chain_same) (V(null) when not compared) and
+          C(chain_note) (why the chain was not compared, or what differs).
+      type: dict
+      returned: always
+      sample: {verdict: served, advertised: true, port: 443,
+               alt_svc: {present: true, clear: false, errors: [],
+                         entries: [{protocol: h3, host: null, port: 443, max_age: 86400, persist: false}],
+                         h3: [{protocol: h3, host: null, port: 443, max_age: 86400, persist: false}]},
+               udp: {state: answered, sent: 1, latency_ms: 0.61, error: null, answer: null,
+                     versions: [{hex: "0x00000001", name: v1, kind: standard}, {hex: "0x6b3343cf", name: v2, kind: standard}]},
+               handshake: {done: true, version: v1, alpn: h3, error: null, chain_length: 2,
+                           leaf_sha256: 5f1c92123a78c6d0a3cbbd4e3f1c0e0c93f8a4f1fd1b3d9a6d4b2a0e7c9e8f11},
+               chain_compared: true, chain_same: true, chain_note: null}
 summary:
   description: Counts per status and per reason code.
   returned: always

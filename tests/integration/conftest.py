@@ -98,6 +98,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Location", cfg["location"])
         if cfg.get("hsts"):
             self.send_header("Strict-Transport-Security", cfg["hsts"])
+        for name, value in cfg.get("headers", ()):  # extra headers: (name, value) pairs, a name may repeat
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -113,8 +115,12 @@ class _Server(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 def serve_http(host: str, port: int, behaviour: dict, tls: tuple[str, str] | None = None) -> _Server:
-    server = _Server((host, port), _Handler)
+    server = (_Server6 if ":" in host else _Server)((host, port), _Handler)
     server.behaviour = behaviour  # type: ignore[attr-defined]
     if tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -14,13 +14,13 @@ import ssl
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _http, _reach, _tls
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _http, _quic, _reach, _tls
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
-CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http", "ciphers")
+CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http", "ciphers", "http3")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
 
 
@@ -128,6 +128,7 @@ def _empty_result(ep: dict[str, t.Any]) -> dict[str, t.Any]:
         "revocation": None,
         "http": None,
         "ciphers": None,
+        "http3": None,
     }
 
 
@@ -243,7 +244,8 @@ class EndpointRun:
             self.reason(state, f"{_hostport(self.sockaddr[0], ep['port'])}: answered, then a new connection failed: {error}")
             return
         step = budget.step()
-        hs = self._main_handshake(sock, step, keep="http" in checks)
+        # One HTTP request over TLS serves both the http check (status, HSTS) and the http3 check (Alt-Svc).
+        hs = self._main_handshake(sock, step, keep="http" in checks or "http3" in checks)
         hsts_raw = None
         tls["client_cert_requested"] = hs.cert_requested
         if hs.ok:
@@ -314,6 +316,9 @@ class EndpointRun:
                     reasons = self.result["reasons"]
                     reasons[:] = [r for r in reasons if r["code"] != "http_error"]
                     self.reason("client_cert_required", _clientcert.http_refusal(bool(cfg.client_cert)))
+
+        if "http3" in checks:
+            self._http3_check(hs, hsts_raw if hs.ok else None)
 
     def _main_handshake(self, sock: socket.socket, step: float, keep: bool) -> _tls.Handshake:
         """The first handshake of an endpoint. With the certificate or revocation check it is a verifying one, so
@@ -457,6 +462,19 @@ class EndpointRun:
             for code, detail in _http.evaluate_answer(hstatus, hheaders, url, opts.get("http_expected_status")):
                 self.reason(code, detail)
 
+    def _http3_check(self, hs: _tls.Handshake, raw: bytes | None) -> None:
+        """HTTP/3: the Alt-Svc header of the HTTPS answer, then the QUIC probe of the UDP port (see _quic.check)."""
+        ep = self.ep
+        status, headers = _http.parse_response(raw)
+        alt_svc = _http.parse_alt_svc(headers.get("alt-svc")) if status is not None else None
+        outcome = _quic.check(self.family, self.sockaddr, ep["server_name"], ep["port"], alt_svc, self.budget,
+                              tcp_chain=hs.chain_der if hs.ok else None, tcp_complete=hs.chain_complete_known)
+        self.result["http3"] = outcome.section
+        for code, detail, severity in outcome.findings:
+            self.reason(code, detail, severity)
+        if outcome.unfinished:
+            self.unfinished.append("http3")
+
     # ---- ciphers (after every TLS phase, in one event loop) --------------------------------------------------------
 
     def ciphers_found(self, section: dict[str, t.Any]) -> None:
@@ -484,7 +502,7 @@ def _run(endpoints: list[dict[str, t.Any]], settings: Settings) -> list[dict[str
     pool of `workers` threads as soon as they answer, then the ciphers check of all of them in the event loop.
     Results in input order."""
     checks = settings.checks
-    want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http", "ciphers"))
+    want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http", "ciphers", "http3"))
     workers = max(1, min(int(settings.opts.get("workers") or 64), len(endpoints)))
     runs = [EndpointRun(i, ep, settings) for i, ep in enumerate(endpoints)]
     futures = []
