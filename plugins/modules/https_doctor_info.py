@@ -118,8 +118,8 @@ listen:
   sample: {"443": {port: 443, listening: true, scope: loopback, addresses: [127.0.0.1], processes: [nginx], pids: [812]}}
 listen_udp:
   description:
-    - What is bound to the UDP port of the C(http3) check (the port RV(port443.https.https_endpoint_info#module:endpoints[].http3.port)
-      names), keyed by port number as a string, as in RV(listen).
+    - What is bound to the UDP port of the C(http3) check (the C(port) of
+      RV(port443.https.https_endpoint_info#module:endpoints[].http3)), keyed by port number as a string, as in RV(listen).
   returned: when O(outside) carries the result of the C(http3) check
   type: dict
   sample: {"443": {port: 443, listening: true, scope: all, addresses: ["*"], processes: [caddy], pids: [733]}}
@@ -231,7 +231,7 @@ def main() -> t.NoReturn:
     listen_udp = None
     if udp_port is not None:
         try:
-            listen_udp = {str(udp_port): _doctor.port_view(view.udp_listeners(), udp_port)}
+            listen_udp = {str(udp_port): _doctor.port_view(view.listeners("udp"), udp_port)}
         except _doctor.DoctorError as exc:
             module.fail_json(msg=str(exc), commands=view.commands)
     firewall = view.firewall(port, http_port, udp_port)

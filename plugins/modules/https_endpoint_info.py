@@ -404,7 +404,7 @@ endpoints:
         - C(verdict) V(served) (a QUIC server answers with QUIC v1 or v2), V(old_versions) (draft or vendor versions
           only, C(h3_versions)), V(not_served) (nothing advertises HTTP/3 and nothing answers on UDP, no finding),
           V(unreachable) (advertised, and nothing answers, C(h3_unreachable)), V(invalid) (the UDP answer is not QUIC,
-          C(h3_invalid_response)) or V(unknown) (no verdict: no time left, C(deadline_exceeded)).
+          C(h3_invalid_response)) or V(unknown) (no verdict for want of time, C(deadline_exceeded)).
         - C(advertised) (V(true) when the HTTPS answer's C(Alt-Svc) header lists C(h3) or a draft's C(h3-NN);
           V(null) without an HTTPS answer) and C(alt_svc) (C(present), C(clear), C(entries) each with C(protocol),
           C(host), C(port), C(max_age), C(persist); C(errors), the parts that are not alternatives; C(h3), the HTTP/3

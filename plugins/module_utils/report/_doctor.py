@@ -389,24 +389,17 @@ class HostView:
         self.commands.append(" ".join(argv))
         return self._run(argv)
 
-    def listeners(self) -> list[dict[str, t.Any]]:
+    def listeners(self, proto: str = "tcp") -> list[dict[str, t.Any]]:
+        """Listening TCP sockets (`ss -H -ltnp`), or with proto "udp" the bound UDP sockets (`ss -H -lunp`: who could
+        answer QUIC)."""
         ss = self.which("ss")
         if not ss:
             raise DoctorError("ss (package iproute2) is required to list listening sockets")
-        rc, out, err = self.run([ss, "-H", "-ltnp"])
+        flags = "-ltnp" if proto == "tcp" else "-lunp"
+        rc, out, err = self.run([ss, "-H", flags])
         if rc != 0:
-            raise DoctorError(f"ss -H -ltnp failed: {err.strip()}")
-        return parse_ss(out)
-
-    def udp_listeners(self) -> list[dict[str, t.Any]]:
-        """Bound UDP sockets (`ss -H -lunp`): who could answer QUIC."""
-        ss = self.which("ss")
-        if not ss:
-            raise DoctorError("ss (package iproute2) is required to list listening sockets")
-        rc, out, err = self.run([ss, "-H", "-lunp"])
-        if rc != 0:
-            raise DoctorError(f"ss -H -lunp failed: {err.strip()}")
-        return parse_ss(out, "udp")
+            raise DoctorError(f"ss -H {flags} failed: {err.strip()}")
+        return parse_ss(out, proto)
 
     def services(self, names: list[str]) -> list[dict[str, t.Any]]:
         systemctl = self.which("systemctl")

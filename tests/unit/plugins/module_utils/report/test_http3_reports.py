@@ -163,11 +163,11 @@ def test_firewall_udp_verdict_from_the_backend():
     assert "allows_udp" not in _view({"nft -j -a list ruleset": (0, NFT_TCP_ONLY, "")}, {"nft"}).firewall(443, 80)
 
 
-def test_udp_listeners():
+def test_udp_listeners_through_ss():
     view = _view({"ss -H -lunp": (0, SS_UDP, "")}, {"ss"})
-    assert [item["port"] for item in view.udp_listeners()] == [443, 53, 443]
+    assert [item["port"] for item in view.listeners("udp")] == [443, 53, 443]
     with pytest.raises(_doctor.DoctorError, match="ss -H -lunp failed"):
-        _view({}, {"ss"}).udp_listeners()
+        _view({}, {"ss"}).listeners("udp")
 
 
 def _unreachable_outside(port=443):
