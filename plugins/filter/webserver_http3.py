@@ -11,7 +11,7 @@ version_added: 1.1.0
 author:
   - port443.https contributors (@port443)
 description:
-  - Takes C(webserver_vhosts) of the P(port443.https.webserver#role) role and decides whether HTTP/3 may be served:
+  - Takes C(webserver_vhosts) of the P(port443.https.webserver#role) role and decides whether HTTP/3 may be served -
     the server must have it (Caddy always; nginx where C(nginx -V) lists C(--with-http_v3_module) among the build's
     configure arguments; Apache never) and UDP 443 must reach the host (O(udp)). A vhost that sets C(http3=true) where
     either is missing is refused, and so are Caddy vhosts that ask differently (Caddy's HTTP versions are one setting
