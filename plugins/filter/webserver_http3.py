@@ -17,7 +17,7 @@ description:
     either is missing is refused, and so are Caddy vhosts that ask differently (Caddy's HTTP versions are one setting
     for all its sites).
   - With O(settled) (the vhosts with their settings, P(port443.https.webserver_vhosts#filter)), also returns the
-    vhosts that serve HTTP/3: the fact C(webserver_h3) the role publishes and the firewall role follows. The role's
+    vhosts that serve HTTP/3 (the fact C(webserver_h3) the role publishes and the firewall role follows). The role's
     state step makes the same decisions with the same code.
 options:
   _input:
