@@ -86,9 +86,9 @@ def test_vhost_settings_fill_in_defaults_and_fallbacks():
     assert v == {"name": "www", "server_names": ["www.example.org", "example.org"], "cert_file": "/etc/ssl/c.crt",
                  "key_file": "/etc/ssl/c.key", "tls_profile": "intermediate", "root": "", "upstream": "",
                  "hsts_max_age": 63072000, "hsts_include_subdomains": False, "hsts_preload": False,
-                 "ocsp_stapling": False, "http2": True, "http3": False, "caddy_automatic_https": False,
-                 "extra_directives": [], "client_ca": "", "client_verify": "required", "tls_ready": True,
-                 "takeover_body": [], "probe": {"host": "www.example.org", "address": "127.0.0.1"}}
+                 "ocsp_stapling": False, "ocsp_stapling_skipped": False, "http2": True, "http3": False,
+                 "caddy_automatic_https": False, "extra_directives": [], "client_ca": "", "client_verify": "required",
+                 "tls_ready": True, "takeover_body": [], "probe": {"host": "www.example.org", "address": "127.0.0.1"}}
     own = _decisions.vhost_settings({"name": "app", "server_names": ["app"], "cert_file": "/a.crt", "http2": "no",
                                      "hsts_max_age": "0", "caddy_automatic_https": "yes"},
                                     defaults=dict(DEFAULTS, key_file=""), missing=["app"],
@@ -202,3 +202,11 @@ def test_a_vhost_serves_http3_only_with_its_certificate():
     assert _decisions.http3_served(_decisions.vhosts_settings(
         [WWW, {"name": "boot", "server_names": ["boot.example.org"]}, dict(WWW, name="off", http3=False)],
         defaults=defaults, missing=["boot"])) == ["www"]
+
+
+def test_no_ocsp_stapling_without_an_ocsp_responder():
+    defaults = {"tls_profile": "intermediate", "hsts_max_age": 0, "hsts_include_subdomains": False, "hsts_preload": False,
+                "ocsp_stapling": True, "http2": True, "probe_address": ""}
+    vhosts = [{"name": "crl", "server_names": ["crl.example.org"]}, {"name": "ocsp", "server_names": ["ocsp.example.org"]}]
+    out = _decisions.vhosts_settings(vhosts, defaults=defaults, no_ocsp=["crl"])
+    assert [(v["ocsp_stapling"], v["ocsp_stapling_skipped"]) for v in out] == [(False, True), (True, False)]
