@@ -63,7 +63,7 @@ class ActionModule(ActionBase):
         if not drift and "webserver_tls" in facts:
             # A host fact (kept by a fact cache, as the full path's set_fact keeps it): a later verify_https run reads
             # what the host's stack speaks without contacting it.
-            result["ansible_facts"] = {"webserver_tls": facts["webserver_tls"]}
+            result["ansible_facts"] = {"webserver_tls": facts["webserver_tls"], "webserver_h3": facts["webserver_h3"]}
         return result
 
     def _state(self, variables: dict[str, t.Any]) -> tuple[list[str], dict[str, t.Any]]:
@@ -139,6 +139,13 @@ class ActionModule(ActionBase):
         if downgrade:
             # http_only would swap TLS off: the full path refuses it (vhosts.yml).
             drift.append("no certificate or key for " + ", ".join(downgrade) + ", which the live configuration serves over TLS")
+        # HTTP/3: the same decision as the full path's tls_library.yml (port443.https.webserver_http3); a refusal is
+        # drift (the full path stops with it).
+        http3 = _decisions.http3(ev(variables, "{{ webserver_vhosts }}"), version_output=host.get("version", ""),
+                                 caddy_main=host.get("caddyfile") if registry["main_file"] else None,
+                                 **ev(variables, "{{ __webserver_http3_args }}"))
+        variables["__webserver_http3"] = http3
+        drift += [f"refused: {error}" for error in http3["errors"]]
         variables["__webserver_takeover"] = host["takeover"]
         variables["__webserver_vhosts"] = _decisions.vhosts_settings(
             ev(variables, "{{ webserver_vhosts }}"), defaults=ev(variables, "{{ __webserver_vhost_defaults }}"),
@@ -161,6 +168,7 @@ class ActionModule(ActionBase):
                 expected[unit["dest"]] = self._render(variables, unit["template"], unit["dest"])
             drift += _webserver_state.compare_files(expected, host["files"])
         facts = {"webserver_tls": tls, "__webserver_vhosts": variables["__webserver_vhosts"],
+                 "webserver_h3": dict(http3, vhosts=_decisions.http3_served(variables["__webserver_vhosts"])),
                  "__webserver_tls_pq": tls["pq"], "tls_served": host["tls_served"],
                  "no_ocsp": host.get("no_ocsp") or []}
         return drift, facts

@@ -113,6 +113,13 @@ imports:
   type: list
   elements: str
   sample: [/etc/caddy/port443-https.caddy]
+h3:
+  description:
+    - Whether the operator's main file serves HTTP/3 (Caddy's default, unless its global options hold C(protocols) lines
+      without C(h3)); the webserver role follows it for every site.
+  returned: when RV(owner) is V(operator-imports)
+  type: bool
+  version_added: 1.1.0
 """
 
 import typing as t

@@ -152,6 +152,21 @@ def imports(text: str, caddyfile: str, target: str) -> bool:
     return any(import_matches(p, caddyfile, target) for p in top_level_imports(text))
 
 
+def serves_h3(text: str) -> bool:
+    """Whether a Caddyfile serves HTTP/3: Caddy's default (h1 h2 h3) unless the global options block (a block opened
+    by a bare `{` as the file's first token) holds `protocols` lines, none of which names h3."""
+    tokens = tokenize(text)
+    if not tokens or tokens[0].quoted or tokens[0].text != "{":
+        return True
+    protocols = []
+    for depth, toks in lines(tokens)[1:]:
+        if depth == 0:
+            break
+        if not toks[0].quoted and toks[0].text == "protocols":
+            protocols.append([tok.text for tok in toks[1:]])
+    return not protocols or any("h3" in names for names in protocols)
+
+
 def has_header(text: str) -> bool:
     """Whether the file starts with the role's managed header (among its leading comment lines)."""
     for raw in text.splitlines():
@@ -197,7 +212,8 @@ def decide(content: bytes | None, shipped_md5: str | None, takeover: str, http2:
     write: the role writes the main file (global options + import of its own file)
     foreign_ok: writing it replaces a live file without the role's header (or the one the package is about to install)
     keep: a copy of the live file is kept first (the operator's file handed over with replace)
-    refusal: '' or the one message the role stops with before any change"""
+    refusal: '' or the one message the role stops with before any change
+    h3: whether the operator's file that imports the role's file serves HTTP/3 (serves_h3; only for operator-imports)"""
     if takeover not in TAKEOVER:
         raise ValueError(f"webserver_caddy_caddyfile must be one of {', '.join(TAKEOVER)}, not {takeover!r}.")
     result: dict[str, t.Any] = {"path": path, "site_file": site_file, "write": True, "foreign_ok": False,
@@ -211,7 +227,8 @@ def decide(content: bytes | None, shipped_md5: str | None, takeover: str, http2:
     if has_header(text):
         return dict(result, owner="collection")
     if any(import_matches(p, path, site_file) for p in result["imports"]):
-        return dict(result, owner="operator-imports", write=False, refusal="" if http2 else http2_refusal(path))
+        return dict(result, owner="operator-imports", write=False, refusal="" if http2 else http2_refusal(path),
+                    h3=serves_h3(text))
     if shipped_md5 and hashlib.md5(content).hexdigest() == shipped_md5:  # noqa: S324 - dpkg's conffile checksum
         return dict(result, owner="distribution", foreign_ok=True)
     if takeover == "replace":

@@ -10,8 +10,11 @@ functions in Python, so a converged host and a full run decide alike.
 - check_input: the options the role refuses (one message each), before anything changes.
 - tls_library / tls_facts: which TLS library the server uses and whether it speaks X25519MLKEM768; the public fact
   webserver_tls.
+- http3: whether the server can serve HTTP/3 (Caddy always, nginx where its build has the HTTP/3 module, Apache never),
+  whether UDP 443 reaches the host, and which virtual hosts ask for it; the options it refuses.
 - vhost_settings: a virtual host with the role's defaults filled in (certificate and key fall back to the
-  certificate role's files), whether it has its certificate (tls_ready) and the site body a takeover carries.
+  certificate role's files), whether it has its certificate (tls_ready), whether it serves HTTP/3 and the site body a
+  takeover carries.
 
 Plain Python (no Ansible imports)."""
 
@@ -157,6 +160,81 @@ def tls_facts(output: t.Any, *, server: str, guideline: t.Any, profile: str) -> 
             "groups": rendered["groups"], "dhparam": rendered["dhparam"]}
 
 
+# --- HTTP/3 -------------------------------------------------------------------------------------------------------
+
+# What the role advertises where a vhost serves HTTP/3 (nginx's header; Caddy sends its own Alt-Svc).
+ALT_SVC = 'h3=":443"; ma=86400'
+
+
+def http3_support(server: str, version_output: t.Any) -> bool:
+    """Whether SERVER can serve HTTP/3: Caddy always, nginx where the output of its version command (nginx -V) names
+    the HTTP/3 module among the build's configure arguments, Apache never. Output that cannot be read: no."""
+    kind = _servers.get(server).http3
+    if kind == "builtin":
+        return True
+    return kind == "module" and isinstance(version_output, str) and _servers.HTTP3_MODULE in version_output
+
+
+def http3(vhosts: t.Any, *, server: str, version_output: t.Any, default: t.Any, udp: t.Any,
+          caddy_main: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+    """The HTTP/3 decision of the webserver role (webserver_vhosts as given).
+
+    A vhost asks for HTTP/3 with http3 (default: the role's webserver_http3). It serves HTTP/3 where the server can
+    (http3_support) and UDP 443 reaches the host (udp: webserver_http3_udp; the Alt-Svc header is sent only then).
+    A vhost that sets http3: true where either is missing is refused (errors), never silently served over TCP only.
+    Caddy's HTTP versions are one setting of the whole server: vhosts that ask differently are refused; where the
+    operator's main Caddyfile imports the role's file, its global option decides (caddy_main['h3'], from
+    _caddyfile.decide) and a vhost that asks otherwise is refused.
+
+    Returns supported, udp, available (HTTP/3 may be served: the vhosts' http3 setting is anded with it), force (None,
+    or what the operator's main Caddyfile serves for every site whatever the vhosts ask), errors and alt_svc."""
+    supported = http3_support(server, version_output)
+    udp_ok = to_bool(udp)
+    vhosts = [v for v in vhosts if isinstance(v, dict)] if isinstance(vhosts, list) else []
+    explicit = [v for v in vhosts if "http3" in v and to_bool(v["http3"])]
+    errors = []
+    names = ", ".join(str(v.get("name")) for v in explicit)
+    operator = None
+    if caddy_main and caddy_main.get("owner") == "operator-imports":
+        operator = bool(caddy_main.get("h3", True))
+    if explicit and not supported:
+        why = ("Apache has no HTTP/3" if not _servers.get(server).http3 else
+               f"this host's {server} is built without the HTTP/3 module ({_servers.HTTP3_MODULE} is not among the "
+               f"configure arguments of {' '.join(_servers.get(server).version_command)})")
+        errors.append(f"http3: true ({names}) cannot be served: {why}. Nothing was changed. Remove http3: true (the "
+                      f"default, webserver_http3, turns HTTP/3 on only where the server has it), or use a server that "
+                      f"has it (Caddy, or nginx built with the HTTP/3 module, as Debian 13's).")
+    elif explicit and not udp_ok and operator is None:
+        errors.append(f"http3: true ({names}) needs UDP 443 to reach the host, and webserver_http3_udp is false: "
+                      f"without it the Alt-Svc header would send browsers to a port they cannot reach. Nothing was "
+                      f"changed. Open 443/udp (port443.https.firewall with firewall_http3: true; enable_https does it "
+                      f"when it manages the firewall) and set webserver_http3_udp: true, or remove http3: true.")
+    wanted = [to_bool(v.get("http3", default)) for v in vhosts]
+    if not errors and supported and _servers.get(server).http3 == "builtin":
+        if operator is not None:
+            against = [str(v.get("name")) for v, want in zip(vhosts, wanted) if "http3" in v and want != operator]
+            if against:
+                errors.append(f"http3 of {', '.join(against)} asks HTTP/3 {'off' if operator else 'on'}, but "
+                              f"{caddy_main.get('path')} is the operator's (it imports the role's file) and its global "
+                              f"options turn HTTP/3 {'on' if operator else 'off'} for every site. Nothing was changed. "
+                              f"Change `servers {{ protocols ... }}` in its global options, or remove http3 from these "
+                              f"vhosts.")
+        elif udp_ok and len(set(wanted)) > 1:
+            errors.append(f"Caddy serves HTTP/3 for all its sites or for none (the global option `servers {{ protocols "
+                          f"}}`): the vhosts ask differently (on: "
+                          f"{', '.join(str(v.get('name')) for v, w in zip(vhosts, wanted) if w)}; off: "
+                          f"{', '.join(str(v.get('name')) for v, w in zip(vhosts, wanted) if not w)}). Nothing was "
+                          f"changed. Give them the same http3 (or set webserver_http3 and drop the vhosts' http3).")
+    available = operator if operator is not None else supported and udp_ok
+    return {"supported": supported, "udp": udp_ok, "available": bool(available) and not errors, "force": operator,
+            "errors": errors, "alt_svc": ALT_SVC}
+
+
+def http3_served(vhosts: list[dict[str, t.Any]]) -> list[str]:
+    """The virtual hosts (vhost_settings) that serve HTTP/3: the firewall opens 443/udp exactly when one does."""
+    return [v["name"] for v in vhosts if v.get("http3")]
+
+
 # --- the virtual hosts --------------------------------------------------------------------------------------------
 
 def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missing: t.Iterable[str] | None = None,
@@ -188,6 +266,12 @@ def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missi
         "ocsp_stapling": stapling and not no_responder,
         "ocsp_stapling_skipped": stapling and no_responder,
         "http2": to_bool(v.get("http2", defaults["http2"])),
+        # HTTP/3 where the vhost asks for it (default webserver_http3), the server has it and UDP 443 reaches the host
+        # (http3_available: http3()['available']), over TLS only; where the operator's main Caddyfile decides, what it
+        # serves (http3_force).
+        "http3": ((defaults["http3_force"] if isinstance(defaults.get("http3_force"), bool) else
+                   to_bool(v.get("http3", defaults.get("http3", False))) and to_bool(defaults.get("http3_available", False)))
+                  and (v["name"] not in (missing or ()) or to_bool(v.get("caddy_automatic_https", False)))),
         "caddy_automatic_https": to_bool(v.get("caddy_automatic_https", False)),
         "extra_directives": v.get("extra_directives", []),
         "client_ca": str(v.get("client_ca") or ""), "client_verify": v.get("client_verify", "required"),

@@ -48,7 +48,9 @@ class Server:
     (errors for the role, although the checker passes them).
     proof_new_workers: a refused reload keeps the old workers running (nginx), so the proof wants new ones.
     sites_dump: the command that lists the enabled sites (empty: the sites reader reads the main file the role may
-    write, when='main_file'); sites_available: the directory of sites an operator has not enabled."""
+    write, when='main_file'); sites_available: the directory of sites an operator has not enabled.
+    http3: how the server serves HTTP/3 over UDP 443: 'builtin' (always there), 'module' (only where the output of
+    version_command names the build's HTTP/3 module, HTTP3_MODULE) or '' (never)."""
 
     name: str
     packages: tuple[str, ...]
@@ -84,6 +86,7 @@ class Server:
     # A path the running server's command line must name (a drop-in adds `-f DIR`): without it, the apply step
     # restarts the server instead of reloading it (a reload re-executes the old command line).
     cmdline_needs: str = ""
+    http3: str = ""
 
 
 SERVERS: dict[str, Server] = {s.name: s for s in (
@@ -96,8 +99,9 @@ SERVERS: dict[str, Server] = {s.name: s for s in (
         # Without -q: warnings (conflicting server name …) are printed and judged.
         validate=("nginx", "-t", "-c", "{root}/nginx.conf"), validate_conflicts=r"conflicting server name",
         stage_rewrite=True, proof_new_workers=True, error_log="/var/log/nginx/error.log",
-        # Its http2 syntax changed in 1.25.1 (the template reads the version).
-        version_command=("nginx", "-v"),
+        # Its http2 syntax changed in 1.25.1 (the template reads the version); -V also prints the build's configure
+        # arguments, which say whether it has the HTTP/3 module (Debian 13's 1.26 has, Debian 12's 1.22 has not).
+        version_command=("nginx", "-V"), http3="module",
         sites_dump=("nginx", "-T"), sites_available="/etc/nginx/sites-available",
     ),
     Server(
@@ -132,6 +136,8 @@ SERVERS: dict[str, Server] = {s.name: s for s in (
         stage_rewrite=True,
         # Caddy runs as its own user: it gets its own copies of key and certificate.
         cert_copy_dir="/etc/caddy/port443", cert_copy_owner="caddy",
+        # HTTP/3 is built in (Caddy 2.6 and later serve it unless the global option `protocols` leaves h3 out).
+        http3="builtin",
     ),
     Server(
         name="haproxy", packages=("haproxy",), service="haproxy", live_root="/etc/haproxy",
@@ -164,6 +170,8 @@ SERVERS: dict[str, Server] = {s.name: s for s in (
 )}
 
 NAMES = tuple(SERVERS)
+# What a build of nginx with HTTP/3 lists among its configure arguments (nginx -V).
+HTTP3_MODULE = "--with-http_v3_module"
 # Live configuration trees of every supported server: the staging and candidate directories must not be one of them,
 # lie inside one, or contain one.
 LIVE_ROOTS = tuple(s.live_root for s in SERVERS.values())
@@ -240,6 +248,7 @@ def facts(name: t.Any, dhparam: bool = False, main_file: dict[str, t.Any] | None
         "site_file": f"{server.live_root}/{by_when['always']['rel']}",
         "main_file": f"{server.live_root}/{by_when['main_file']['rel']}" if "main_file" in by_when else "",
         "index_names": list(INDEX_NAMES),
+        "http3": server.http3,
     }
 
 

@@ -30,25 +30,40 @@ OPENSSL_30 = "OpenSSL 3.0.17 1 Jul 2025\n"
 CADDY_210 = "v2.10.0 h1:abc=\ngo\tgo1.24.4\n"
 CADDY_262 = "v2.6.2\ngo\tgo1.24.4\n"
 
+NGINX_126_V = ("nginx version: nginx/1.26.3\nbuilt with OpenSSL 3.5.1 1 Jul 2025\nTLS SNI support enabled\n"
+               "configure arguments: --with-http_ssl_module --with-http_v2_module --with-http_v3_module\n")
+NGINX_122_V = ("nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0.17 1 Jul 2025\nTLS SNI support enabled\n"
+               "configure arguments: --with-http_ssl_module --with-http_v2_module\n")
+
 CASES: dict[str, dict[str, t.Any]] = {
-    "nginx-pq-dhparam": {
+    "nginx-pq-dhparam-http3": {
         "vars": dict(CERTS, webserver_server="nginx", webserver_tls_guideline="5.7", webserver_tls_profile="intermediate",
+                     webserver_http3_udp=True,
                      webserver_vhosts=[
                          {"name": "www", "server_names": ["www.example.org", "example.org"], "root": "/var/www/www/"},
                          {"name": "api", "server_names": ["api.example.org"], "upstream": "http://127.0.0.1:8080",
-                          "tls_profile": "modern", "hsts_max_age": 0, "http2": False},
+                          "tls_profile": "modern", "hsts_max_age": 0, "http2": False, "http3": False},
                          {"name": "app", "server_names": ["app.example.org"], "cert_file": "/etc/ssl/own/app.crt",
                           "key_file": "/etc/ssl/own/app.key", "extra_directives": ["client_max_body_size 10m;"]}],
                      webserver_ocsp_stapling=True),
         # app's certificate names no OCSP responder (CRL only): no stapling for it, whatever was asked.
-        "host": dict(HOST, tls_probe=OPENSSL_35, version="nginx version: nginx/1.26.3\n", no_ocsp=["app"]),
+        "host": dict(HOST, tls_probe=OPENSSL_35, version=NGINX_126_V, no_ocsp=["app"]),
+    },
+    "nginx-http3-without-udp": {
+        "vars": dict(CERTS, webserver_server="nginx", webserver_vhosts=[{"name": "www", "server_names": ["www.example.org"]}]),
+        "host": dict(HOST, tls_probe=OPENSSL_35, version=NGINX_126_V),
+    },
+    "nginx-http3-refused-without-the-module": {
+        "vars": dict(CERTS, webserver_server="nginx", webserver_http3_udp=True,
+                     webserver_vhosts=[{"name": "www", "server_names": ["www.example.org"], "http3": True}]),
+        "host": dict(HOST, tls_probe=OPENSSL_30, version=NGINX_122_V),
     },
     "nginx-missing-certificate-http-only": {
         "vars": dict(webserver_server="nginx", webserver_missing_certificate="http_only", webserver_placeholder_page=False,
                      webserver_vhosts=[{"name": "boot", "server_names": ["boot.example.org"]},
                                        {"name": "own", "server_names": ["own.example.org"], "cert_file": "/etc/ssl/own/gone.crt",
                                         "key_file": "/etc/ssl/own/app.key"}]),
-        "host": dict(HOST, tls_probe=OPENSSL_30, version="nginx version: nginx/1.22.1\n"),
+        "host": dict(HOST, tls_probe=OPENSSL_30, version=NGINX_122_V),
     },
     "apache-client-ca-takeover": {
         "vars": dict(CERTS, webserver_server="apache", webserver_tls_profile="modern", webserver_ocsp_stapling=True,
@@ -69,7 +84,7 @@ CASES: dict[str, dict[str, t.Any]] = {
         "host": dict(HOST, tls_probe=OPENSSL_35),
     },
     "caddy-pq-automatic-https": {
-        "vars": dict(CERTS, webserver_server="caddy", webserver_http2=False,
+        "vars": dict(CERTS, webserver_server="caddy", webserver_http2=False, webserver_http3_udp=True,
                      webserver_vhosts=[{"name": "site", "server_names": ["site.example.org"]},
                                        {"name": "auto", "server_names": ["auto.example.org"], "caddy_automatic_https": True}]),
         "host": dict(HOST, tls_probe=CADDY_210),
@@ -107,6 +122,23 @@ CASES: dict[str, dict[str, t.Any]] = {
         "vars": dict(CERTS, webserver_server="haproxy",
                      webserver_vhosts=[{"name": "files", "server_names": ["files.example.org"], "root": "/srv/files"}]),
         "host": HOST,
+    },
+    "caddy-operator-caddyfile-without-h3-refuses-http3": {
+        "vars": dict(CERTS, webserver_server="caddy", webserver_http3_udp=True,
+                     webserver_vhosts=[{"name": "site", "server_names": ["site.example.org"], "http3": True}]),
+        "host": dict(HOST, tls_probe=CADDY_262, caddyfile={"write": False, "foreign_ok": False, "refusal": "", "h3": False,
+                                                          "owner": "operator-imports", "keep": False}),
+    },
+    "caddy-http3-vhosts-ask-differently": {
+        "vars": dict(CERTS, webserver_server="caddy", webserver_http3_udp=True,
+                     webserver_vhosts=[{"name": "a", "server_names": ["a.example.org"]},
+                                       {"name": "b", "server_names": ["b.example.org"], "http3": False}]),
+        "host": dict(HOST, tls_probe=CADDY_262),
+    },
+    "apache-http3-refused": {
+        "vars": dict(CERTS, webserver_server="apache", webserver_http3_udp=True,
+                     webserver_vhosts=[{"name": "www", "server_names": ["www.example.org"], "http3": True}]),
+        "host": dict(HOST, tls_probe=OPENSSL_35),
     },
     "refused-options": {
         "vars": dict(webserver_server="nginx", webserver_tls_profile="old", webserver_stage_dir="/etc/nginx/stage",
@@ -150,6 +182,8 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
     assert role["packages"] == spec["packages"]
     assert role["tls_probe"] == state_probe(spec["server"])
     assert role["webserver_tls"] == facts["webserver_tls"]
+    assert role["webserver_h3"] == facts["webserver_h3"]
+    assert [d for d in state["drift"] if "HTTP/3" in d] == [f"refused: {e}" for e in role["http3_errors"]]
     assert role["tls_pq"] == facts["__webserver_tls_pq"] == facts["webserver_tls"]["pq"]
     assert role["dirs"] == spec["dirs"]
     assert role["content_roots"] == spec["content_roots"]
@@ -227,3 +261,8 @@ def test_the_cases_cover_what_the_decisions_depend_on(decided: dict[str, dict[st
     assert "proxy" in {m for r in roles for m in r["modules"]}
     assert sum(1 for d in decided.values() if d["role"]["refusals"]) == 4
     assert any(len(v["backends"]) > 1 for r in roles for v in r["vhosts"])
+    # HTTP/3: served (nginx with the module, Caddy), not where UDP 443 is not known to reach the host, and refused
+    # (nginx without the module, Apache, Caddy vhosts that disagree or disagree with the operator's Caddyfile).
+    assert {r["service"] for r in roles if r["webserver_h3"]["vhosts"]} == {"nginx", "caddy"}
+    assert any(r["webserver_h3"]["supported"] and not r["webserver_h3"]["udp"] for r in roles)
+    assert sum(1 for r in roles if r["http3_errors"]) == 4

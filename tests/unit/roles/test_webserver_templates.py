@@ -60,7 +60,7 @@ def _variables(server: str, guideline: str, profile: str, pq: bool) -> dict[str,
             "name": "site", "server_names": ["www.example.org"], "cert_file": "/c.crt", "key_file": "/c.key",
             "tls_profile": profile, "root": "/var/www/site", "upstream": "",
             "hsts_max_age": defaults["webserver_hsts_max_age"], "hsts_include_subdomains": False,
-            "hsts_preload": False, "ocsp_stapling": False, "http2": True, "caddy_automatic_https": False,
+            "hsts_preload": False, "ocsp_stapling": False, "http2": True, "http3": False, "caddy_automatic_https": False,
             "client_ca": "", "client_verify": "required",
             "extra_directives": [], "tls_ready": True,
             "backends": ["http://10.0.0.2:8080"], "health_check": "/", "backend_ca": "/etc/ssl/certs/ca-certificates.crt",
@@ -348,3 +348,34 @@ def test_tls_served_reads_which_vhosts_the_rendered_configuration_serves_over_tl
         jobs.append({"variables": variables, "texts": [(ROLE / "templates" / n).read_text() for n in names]})
     for server, texts in zip(SERVERS, _render_jobs(jobs)):
         assert tls_served("\n".join(texts)) == ["site"], server
+
+
+def test_http3_is_rendered_where_a_vhost_serves_it() -> None:
+    """nginx: a QUIC listener on both addresses for each vhost that serves HTTP/3, reuseport only on the first one (nginx
+    refuses it twice per address), no 0-RTT, no Retry, the Alt-Svc header; nothing of it for a vhost without HTTP/3.
+    Caddy: h3 among the global protocols exactly when a vhost serves HTTP/3."""
+    import ansible_collections.port443.https as coll
+    from ansible_collections.port443.https.plugins.module_utils.webserver import _decisions
+
+    jobs = []
+    for server in ("nginx", "caddy"):
+        for served in ((True, False, True), (False, False, False)):
+            variables = _variables(server, LATEST, "intermediate", False)
+            variables["__webserver_http3"] = {"alt_svc": _decisions.ALT_SVC}
+            variables["__webserver_vhosts"] = [dict(variables["__webserver_vhosts"][0], name=f"v{i}", http3=h3,
+                                                    server_names=[f"v{i}.example.org"]) for i, h3 in enumerate(served)]
+            jobs.append({"variables": variables, "texts": [(ROLE / "templates" / n).read_text() for n in SERVERS[server]]})
+    root = str(pathlib.Path(list(coll.__path__)[0]).parents[2])
+    proc = subprocess.run([sys.executable, "-c", _RENDERER, root, HERE], input=json.dumps(jobs), capture_output=True,
+                          text=True, check=False, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (nginx_on, nginx_off, caddy_on, caddy_off) = ["\n".join(texts) for texts in json.loads(proc.stdout)]
+    blocks = re.split(r"(?m)^# --- ", nginx_on)[1:]
+    assert [len(re.findall(r"(?m)^\s*listen (?:\[::\]:)?443 quic", b)) for b in blocks] == [2, 0, 2]
+    assert len(re.findall(r"(?m)^\s*listen 443 quic reuseport;", nginx_on)) == 1
+    assert len(re.findall(r"(?m)^\s*listen \[::\]:443 quic reuseport;", nginx_on)) == 1
+    assert len(re.findall(r"(?m)^\s*add_header Alt-Svc 'h3=\":443\"; ma=86400' always;", nginx_on)) == 2
+    assert len(re.findall(r"(?m)^\s*ssl_early_data off;", nginx_on)) == 2
+    assert "quic" not in nginx_off and "Alt-Svc" not in nginx_off
+    assert re.search(r"(?m)^\s*protocols h1 h2 h3$", caddy_on)
+    assert re.search(r"(?m)^\s*protocols h1 h2$", caddy_off)

@@ -117,6 +117,12 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, 
     role.set_fact("tls_library.yml", "Note whether the server speaks X25519MLKEM768")
     out["webserver_tls"] = plain(role.vars["ansible_facts"]["webserver_tls"])
     out["tls_pq"] = plain(role.vars["__webserver_tls_pq"])
+    version = task("tls_library.yml", "Find the web server's version")
+    out["version_command"] = plain(role.ev(version["ansible.builtin.command"]["argv"])) if role.ev(version["when"]) else []
+    role.vars["__webserver_version"] = ({"stderr": host["version"]} if out["version_command"]
+                                        else {"skipped": True, "changed": False})
+    role.set_fact("tls_library.yml", "Decide whether HTTP/3 may be served")
+    out["http3_errors"] = plain(role.vars["__webserver_http3"]["errors"])
     dirs = task("converge.yml", "Create the ACME challenge webroot and the content roots")
     out["dirs"] = plain(role.ev(dirs["loop"]))
     content = task("content.yml", "Placeholder page for content roots without an index file")
@@ -143,10 +149,9 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, 
     client = task("client_ca.yml", "Work out each staff-only virtual host's client CA")
     out["client_cas"] = [[v["name"], v["client_ca"]] for v in role.ev(client["loop"])]
     out["client_ca_dir"] = role.ev(task("client_ca.yml", "Create the directory of the client CA copies")["ansible.builtin.file"]["path"])
+    role.set_fact("vhosts.yml", "Note which virtual hosts serve HTTP/3")
+    out["webserver_h3"] = plain(role.vars["ansible_facts"]["webserver_h3"])
     # apply.yml
-    version = task("apply.yml", "Find the web server's version")
-    out["version_command"] = plain(role.ev(version["ansible.builtin.command"]["argv"])) if role.ev(version["when"]) else []
-    role.vars["__webserver_version"] = {"stderr": host["version"]}
     role.vars["__webserver_client_ca_files"] = host["client_ca_files"]
     candidate = task("apply.yml", "Create the candidate directory")["ansible.builtin.file"]["path"]
     out["candidate_dir"] = role.ev(candidate)

@@ -205,3 +205,17 @@ def test_inspect_reads_the_file_and_dpkg(tmp_path) -> None:
     main_dir_file.mkdir()
     with pytest.raises(OSError):
         cf.inspect(str(main_dir_file), SITE, "refuse", True, run)
+
+
+@pytest.mark.parametrize(("text", "h3"), [
+    ("import /etc/caddy/port443-https.caddy\n", True),
+    ("{\n    email a@example.org\n}\nimport port443-https.caddy\n", True),
+    ("{\n    servers {\n        protocols h1 h2\n    }\n}\nimport port443-https.caddy\n", False),
+    ("{\n    servers :443 {\n        protocols h1 h2 h3\n    }\n}\nimport port443-https.caddy\n", True),
+    # A protocols line in a site block is no global option.
+    ("example.org {\n    protocols h1\n}\nimport port443-https.caddy\n", True),
+])
+def test_serves_h3_reads_the_global_options(text: str, h3: bool) -> None:
+    assert cf.serves_h3(text) is h3
+    decided = cf.decide(text.encode(), None, "refuse")
+    assert (decided["owner"], decided["h3"]) == ("operator-imports", h3)

@@ -87,9 +87,9 @@ def test_vhost_settings_fill_in_defaults_and_fallbacks():
                  "key_file": "/etc/ssl/c.key", "tls_profile": "intermediate", "root": "", "upstream": "",
                  "backends": [], "health_check": "/", "backend_ca": "/etc/ssl/certs/ca-certificates.crt",
                  "hsts_max_age": 63072000, "hsts_include_subdomains": False, "hsts_preload": False,
-                 "ocsp_stapling": False, "ocsp_stapling_skipped": False, "http2": True, "caddy_automatic_https": False, "extra_directives": [],
-                 "client_ca": "", "client_verify": "required", "tls_ready": True, "takeover_body": [],
-                 "probe": {"host": "www.example.org", "address": "127.0.0.1"}}
+                 "ocsp_stapling": False, "ocsp_stapling_skipped": False, "http2": True, "http3": False,
+                 "caddy_automatic_https": False, "extra_directives": [], "client_ca": "", "client_verify": "required",
+                 "tls_ready": True, "takeover_body": [], "probe": {"host": "www.example.org", "address": "127.0.0.1"}}
     own = _decisions.vhost_settings({"name": "app", "server_names": ["app"], "cert_file": "/a.crt", "http2": "no",
                                      "hsts_max_age": "0", "caddy_automatic_https": "yes"},
                                     defaults=dict(DEFAULTS, key_file=""), missing=["app"],
@@ -147,6 +147,63 @@ def test_the_certificate_roles_renewal_window_is_the_state_steps(tmp_path):
     assert "is port443.https.in_renewal_window(certificate_renew_days, certificate_renew_percent | float)" in current
     assert "renewal_reason(_x509.not_before(cert), _x509.not_after(cert), renew_days, renew_percent, now)" in \
         pathlib.Path(_certstate.__file__).read_text()
+
+
+NGINX_V3 = "nginx version: nginx/1.26.3\nconfigure arguments: --with-http_v2_module --with-http_v3_module\n"
+NGINX_NO_V3 = "nginx version: nginx/1.22.1\nconfigure arguments: --with-http_v2_module\n"
+WWW = {"name": "www", "server_names": ["www.example.org"]}
+
+
+def test_http3_support_follows_the_server_and_its_build():
+    assert _decisions.http3_support("caddy", "")
+    assert _decisions.http3_support("nginx", NGINX_V3)
+    assert not _decisions.http3_support("nginx", NGINX_NO_V3)
+    assert not _decisions.http3_support("nginx", None)
+    assert not _decisions.http3_support("apache", NGINX_V3)
+
+
+def test_http3_is_available_only_where_supported_and_udp_443_reaches_the_host():
+    on = _decisions.http3([WWW], server="nginx", version_output=NGINX_V3, default=True, udp=True)
+    assert (on["available"], on["errors"], on["alt_svc"]) == (True, [], 'h3=":443"; ma=86400')
+    # The default (webserver_http3) is a wish: where it cannot be served it is silently off.
+    assert not _decisions.http3([WWW], server="nginx", version_output=NGINX_V3, default=True, udp=False)["available"]
+    assert not _decisions.http3([WWW], server="nginx", version_output=NGINX_NO_V3, default=True, udp=True)["available"]
+    assert not _decisions.http3([WWW], server="apache", version_output="", default=True, udp=True)["available"]
+
+
+def test_http3_true_where_it_cannot_be_served_is_one_clear_error():
+    asked = [dict(WWW, http3=True)]
+    (error,) = _decisions.http3(asked, server="nginx", version_output=NGINX_NO_V3, default=True, udp=True)["errors"]
+    assert "--with-http_v3_module" in error and "www" in error and "Nothing was changed" in error
+    (error,) = _decisions.http3(asked, server="apache", version_output="", default=True, udp=True)["errors"]
+    assert "Apache has no HTTP/3" in error
+    (error,) = _decisions.http3(asked, server="caddy", version_output="", default=True, udp=False)["errors"]
+    assert "webserver_http3_udp" in error and "firewall_http3" in error
+
+
+def test_caddy_serves_http3_for_all_sites_or_none():
+    mixed = [WWW, {"name": "api", "server_names": ["api.example.org"], "http3": False}]
+    (error,) = _decisions.http3(mixed, server="caddy", version_output="", default=True, udp=True)["errors"]
+    assert "on: www; off: api" in error
+    assert _decisions.http3(mixed, server="caddy", version_output="", default=False, udp=True)["available"]
+
+
+def test_the_operators_caddyfile_decides_http3_for_caddy():
+    main = {"owner": "operator-imports", "h3": True, "path": "/etc/caddy/Caddyfile"}
+    forced = _decisions.http3([WWW], server="caddy", version_output="", default=False, udp=False, caddy_main=main)
+    assert (forced["force"], forced["available"], forced["errors"]) == (True, True, [])
+    (error,) = _decisions.http3([dict(WWW, http3=True)], server="caddy", version_output="", default=True, udp=True,
+                                caddy_main=dict(main, h3=False))["errors"]
+    assert "/etc/caddy/Caddyfile is the operator's" in error
+    settled = _decisions.vhost_settings(WWW, defaults=dict(DEFAULTS, http3=False, http3_force=True))
+    assert settled["http3"] is True
+
+
+def test_a_vhost_serves_http3_only_with_its_certificate():
+    defaults = dict(DEFAULTS, http3=True, http3_available=True)
+    assert _decisions.http3_served(_decisions.vhosts_settings(
+        [WWW, {"name": "boot", "server_names": ["boot.example.org"]}, dict(WWW, name="off", http3=False)],
+        defaults=defaults, missing=["boot"])) == ["www"]
 
 
 def test_no_ocsp_stapling_without_an_ocsp_responder():
