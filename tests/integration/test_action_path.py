@@ -83,11 +83,10 @@ def test_action_and_module_paths_refuse_bad_input_alike(tmp_path):
 
 def test_only_the_controller_runs_in_process(tmp_path):
     """No module is sent, started or read back on the controller; async (or any other connection) sends it."""
+    probe = {"endpoints": [{"host": "127.0.0.1", "port": 9}], "checks": ["tcp"]}
     play = [{"name": "paths", "hosts": "localhost", "gather_facts": False, "vars": {"ansible_python_interpreter": sys.executable},
-             "tasks": [{"name": "PATH-ACTION", "port443.https.https_endpoint_info": {"endpoints": [{"host": "127.0.0.1", "port": 9}],
-                                                                                       "checks": ["tcp"]}},
-                       {"name": "PATH-MODULE", "port443.https.https_endpoint_info": {"endpoints": [{"host": "127.0.0.1", "port": 9}],
-                                                                                       "checks": ["tcp"]}, "async": 60, "poll": 1}]}]
+             "tasks": [{"name": "PATH-ACTION", "port443.https.https_endpoint_info": probe},
+                       {"name": "PATH-MODULE", "port443.https.https_endpoint_info": probe, "async": 60, "poll": 1}]}]
     path = tmp_path / "paths.yml"
     path.write_text(yaml.safe_dump(play))
     env = _env()
