@@ -11,6 +11,8 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from cryptography import x509
@@ -152,3 +154,27 @@ def test_bad_configuration_is_one_error(tmp_path, capsys):
     path.write_text(json.dumps({"name": "x"}))
     assert agent.main(str(path)) == 1
     assert "cert: missing or empty" in capsys.readouterr().out
+
+
+def test_the_agent_imports_the_core_from_the_one_file_the_role_installs(tmp_path):
+    # What host_renewal.yml writes: {path below plugins/module_utils: source}; the collection is not on the path.
+    root = os.path.join(os.path.dirname(AGENT), "..", "..", "..", "plugins", "module_utils")
+    files = {}
+    for base, _dirs, names in os.walk(root):
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(base, name)
+                files[os.path.relpath(path, root)] = open(path, encoding="utf-8").read()
+    (tmp_path / "core.json").write_text(json.dumps(files))
+    code = ("import importlib.machinery, importlib.util, sys; "
+            f"loader = importlib.machinery.SourceFileLoader('agent', {AGENT!r}); "
+            "spec = importlib.util.spec_from_loader('agent', loader); m = importlib.util.module_from_spec(spec); "
+            "loader.exec_module(m); print(m._apply.__spec__.origin); print(m._hostrenew.decide.__module__)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PORT443_CORE"] = str(tmp_path / "core.json")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=str(tmp_path),
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    origin, module = proc.stdout.split()
+    assert origin == f"{tmp_path}/core.json:webserver/_webserver_apply.py"
+    assert module == "ansible_collections.port443.https.plugins.module_utils.certificate._hostrenew"
