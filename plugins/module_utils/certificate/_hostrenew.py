@@ -134,7 +134,7 @@ def certbot_argv(config: dict[str, t.Any], csr: str, out_dir: str, ini: str = ""
             "--logs-dir", f"{config['certbot_dir']}/logs",
             "--cert-path", f"{out_dir}/cert.pem", "--chain-path", f"{out_dir}/chain.pem",
             "--fullchain-path", f"{out_dir}/fullchain.pem"]
-    argv += ["-m", config["email"]] if config.get("email") else ["--register-unsafely-without-email"]
+    argv += ["-m", config["email"], "--no-eff-email"] if config.get("email") else ["--register-unsafely-without-email"]
     if not config.get("validate_certs", True):
         argv.append("--no-verify-ssl")
     if config["challenge"] == "http-01":
