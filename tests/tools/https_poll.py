@@ -16,8 +16,9 @@ A poll is one TCP connection, a TLS handshake with the target's SNI (the certifi
 and one GET / answered with an HTTP status line, within --timeout seconds. Each target is polled by its own thread,
 every --interval seconds (at least twice a second by default: 0.25). The JSON holds per target: polls, failures,
 longest_gap (seconds without a successful answer: from the start to the first success, between two successes, from
-the last success to the end), the certificate fingerprints seen, the serial numbers seen in the order they were first served (hex), and the timeline [[t, ok, detail], ...] (t in
-seconds since the poller started, detail the certificate's SHA-256 fingerprint prefix or the error)."""
+the last success to the end), the certificate fingerprints seen, the serial numbers seen in the order they were first
+served (hex), and the timeline [[t, ok, detail], ...] (t in seconds since the poller started, detail the certificate's
+SHA-256 fingerprint prefix and serial, or the error)."""
 
 from __future__ import annotations
 

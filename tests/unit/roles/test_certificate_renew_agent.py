@@ -103,8 +103,8 @@ def test_leader_not_due_orders_nothing(host, fake, monkeypatch):
 
 def test_leader_due_orders_and_installs_through_the_safe_path(host, fake, monkeypatch):
     new = leaf(host["key"], 200, NOW - datetime.timedelta(seconds=5), 20)
-    monkeypatch.setattr(agent._hostrenew, "decide", lambda *a: {"due": True, "renew_at": "", "basis": "lifetime",
-                                                                 "why": "test"})
+    due = {"due": True, "renew_at": "", "basis": "lifetime", "why": "test"}
+    monkeypatch.setattr(agent._hostrenew, "decide", lambda *a: due)
     monkeypatch.setattr(agent, "order", lambda config, key, work: agent._hostrenew.pem_blocks(pem(new) + pem(CA)))
     assert agent.main(host["path"]) == 0
     assert state(host)["result"] == "renewed" and state(host)["serial"] == "c8"
