@@ -178,3 +178,29 @@ def test_the_agent_imports_the_core_from_the_one_file_the_role_installs(tmp_path
     origin, module = proc.stdout.split()
     assert origin == f"{tmp_path}/core.json:webserver/_webserver_apply.py"
     assert module == "ansible_collections.port443.https.plugins.module_utils.certificate._hostrenew"
+
+
+def test_no_order_while_the_web_server_does_not_serve(host, monkeypatch):
+    monkeypatch.setattr(agent, "run", lambda argv, environ=None, **_k: (3, "inactive\n", ""))
+    monkeypatch.setattr(agent, "order", lambda *a: pytest.fail("no order while nginx is inactive"))
+    monkeypatch.setattr(agent._hostrenew, "decide", lambda *a: pytest.fail("not even a decision"))
+    assert agent.main(host["path"]) == 0
+    assert state(host)["result"] == "waiting" and "nginx is inactive" in state(host)["decision"]
+
+
+def test_a_checker_that_cannot_run_puts_the_previous_files_back(host, fake, monkeypatch):
+    def missing(*_a):
+        raise FileNotFoundError(2, "No such file or directory", "nginx")
+
+    monkeypatch.setattr(agent._apply, "check_tree", missing)
+    new = leaf(host["key"], 203, NOW, 20)
+    with pytest.raises(RuntimeError, match="FileNotFoundError"):
+        agent.install(host["config"], agent._hostrenew.pem_blocks(pem(new) + pem(CA)),
+                      agent._x509.public_key_bytes(host["key"].public_key()))
+    for part in ("cert", "chain", "fullchain"):
+        assert open(host["config"][part], encoding="utf-8").read() == host["files"][part]
+
+
+def test_run_reports_a_missing_command():
+    rc, _out, err = agent.run(["/nonexistent/port443-no-such-command"])
+    assert rc == 127 and "No such file" in err
