@@ -85,6 +85,7 @@ def fake(monkeypatch):
         return calls["problems"].pop(0) if calls["problems"] else []
 
     monkeypatch.setattr(agent._apply, "prove", prove)
+    monkeypatch.setattr(agent._apply, "served_leaf", lambda address, port, name: (b"der", ""))
     return calls
 
 
@@ -185,7 +186,14 @@ def test_no_order_while_the_web_server_does_not_serve(host, monkeypatch):
     monkeypatch.setattr(agent, "order", lambda *a: pytest.fail("no order while nginx is inactive"))
     monkeypatch.setattr(agent._hostrenew, "decide", lambda *a: pytest.fail("not even a decision"))
     assert agent.main(host["path"]) == 0
-    assert state(host)["result"] == "waiting" and "nginx is inactive" in state(host)["decision"]
+    assert state(host)["result"] == "waiting" and "(nginx is inactive)" in state(host)["decision"]
+
+
+def test_no_order_while_the_site_does_not_serve_https(host, fake, monkeypatch):
+    monkeypatch.setattr(agent._apply, "served_leaf", lambda address, port, name: (None, "Connection refused"))
+    monkeypatch.setattr(agent, "order", lambda *a: pytest.fail("no order while 443 does not serve"))
+    assert agent.main(host["path"]) == 0
+    assert state(host)["result"] == "waiting" and "(Connection refused)" in state(host)["decision"]
 
 
 def test_a_checker_that_cannot_run_puts_the_previous_files_back(host, fake, monkeypatch):
