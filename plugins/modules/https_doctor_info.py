@@ -21,6 +21,11 @@ description:
     controller), the module combines both views into one RV(diagnosis) naming the cause
     (C(service not running), C(nothing listening on 443), C(listening on localhost only), C(firewall drops 443 (timeout)),
     C(port open but TLS broken), C(certificate does not match hostname), C(chain incomplete), C(ok)) and the fix.
+  - "HTTP/3: when O(outside) carries the result of the C(http3) check, the module also lists the bound UDP sockets
+    (C(ss -H -lunp)) and asks the host firewall about the UDP port the probe tried. An outside C(h3_unreachable)
+    (Alt-Svc advertises HTTP/3, nothing answers on UDP) is then explained as C(the firewall drops 443/udp) with the
+    firewall's evidence, C(nothing listening on 443/udp), or C(443/udp unreachable from outside) (the host allows it:
+    a security group, router or load balancer in between)."
   - Every query is read-only. Firewall answers are best effort; C(firewall.allows) in RV(firewall) is V(null) (unknown) when no
     firewall tool could be queried.
 author:
@@ -111,6 +116,13 @@ listen:
   returned: always
   type: dict
   sample: {"443": {port: 443, listening: true, scope: loopback, addresses: [127.0.0.1], processes: [nginx], pids: [812]}}
+listen_udp:
+  description:
+    - What is bound to the UDP port of the C(http3) check (the C(port) of
+      RV(port443.https.https_endpoint_info#module:endpoints[].http3)), keyed by port number as a string, as in RV(listen).
+  returned: when O(outside) carries the result of the C(http3) check
+  type: dict
+  sample: {"443": {port: 443, listening: true, scope: all, addresses: ["*"], processes: [caddy], pids: [733]}}
 listeners:
   description: Every listening TCP socket (C(address), C(port), C(scope), C(process), C(processes), C(pids)).
   returned: always
@@ -126,6 +138,7 @@ firewall:
   description:
     - C(backend) (V(ufw), V(firewalld), V(nftables), V(iptables) or V(null)), C(allows) (V(true), V(false) or V(null)
       when unknown) for O(port), C(allows_http) for O(http_port) and C(evidence) (the rule lines or policy that decided).
+    - When O(outside) carries the result of the C(http3) check, also C(allows_udp) and C(evidence_udp) for its UDP port.
   returned: always
   type: dict
   sample: {backend: nftables, allows: false, allows_http: true, evidence: ["inet filter input: tcp dport 443 drop"]}
@@ -144,6 +157,8 @@ diagnosis:
       V(hostname_mismatch), V(incomplete_chain); see P(port443.https.reason_explain#filter)), else one of the doctor's
       own V(ok), V(service_not_running), V(nothing_listening), V(localhost_only), V(firewall_rejects), V(unreachable),
       V(tls_broken), V(certificate_problem) or V(not_probed).
+    - For an outside C(h3_unreachable) the code is V(udp_filtered) (the host firewall drops the UDP port),
+      V(udp_not_listening) (nothing bound to it) or V(h3_unreachable) (the host allows it and something listens).
   returned: always
   type: dict
   sample:
@@ -211,17 +226,27 @@ def main() -> t.NoReturn:
         module.fail_json(msg=str(exc), commands=view.commands)
     listen = {str(p): _doctor.port_view(listeners, p) for p in (port, http_port)}
     services = view.services(module.params["services"])
-    firewall = view.firewall(port, http_port)
+    h3 = outside.get("http3") if outside else None
+    udp_port = int(h3.get("port") or port) if isinstance(h3, dict) else None
+    listen_udp = None
+    if udp_port is not None:
+        try:
+            listen_udp = {str(udp_port): _doctor.port_view(view.listeners("udp"), udp_port)}
+        except _doctor.DoctorError as exc:
+            module.fail_json(msg=str(exc), commands=view.commands)
+    firewall = view.firewall(port, http_port, udp_port)
     default_names = [outside.get("server_name") or outside.get("host")] if outside and (outside.get("server_name") or outside.get("host")) else []
     certificates = view.certificates(module.params["certificates"], default_names)
-    inside = {"listen": listen, "services": services, "firewall": firewall}
+    inside = {"listen": listen, "services": services, "firewall": firewall, "listen_udp": listen_udp}
     diagnosis = _doctor.diagnose(inside, outside, port)
     bad_files = [c for c in certificates if not c.get("ok")]
     if bad_files and diagnosis["code"] in ("ok", "not_probed", "certificate_problem", "hostname_mismatch", "incomplete_chain"):
         diagnosis["evidence"].append("inside: certificate files: " + "; ".join("; ".join(c.get("problems", [])) for c in bad_files))
+    extra = {"listen_udp": listen_udp} if listen_udp is not None else {}
     module.exit_json(
         changed=False,
         listen=listen,
+        **extra,
         listeners=listeners,
         services=services,
         firewall=firewall,

@@ -29,10 +29,16 @@ description:
     list of reason codes.
   - "Runs wherever the task runs: on the controller (C(delegate_to: localhost), the outside view) or on a managed
     host (inside view). It never changes anything."
+  - "On the controller (a C(local) connection, as with C(delegate_to: localhost), without C(become) and without
+    C(async)) the probe runs inside the controller's own Ansible process, in the controller's Python, instead of being
+    sent to the controller as a module: same options, same checks, same results, without the start-up of a module
+    and the JSON round-trip of the results. With C(become) or C(async), and on any other host, the module runs as
+    usual (with that host's Python)."
 author:
   - port443.https contributors (@port443)
 requirements:
   - cryptography >= 3.4 (for the C(certificate) and C(revocation) checks)
+  - aioquic (optional, for the C(http3) check's comparison of the certificate chain served over QUIC)
 extends_documentation_fragment:
   - port443.https._attributes
   - port443.https._attributes.info_module
@@ -83,10 +89,26 @@ options:
         endpoint, each answered by the server's ClientHello processing only), so it is off by default. It reports
         C(weak_cipher), C(cbc_only), C(no_forward_secrecy), C(weak_dh), C(no_pq_kex) (with O(require_pq_kex)),
         C(profile_mismatch) (with O(tls_profile)) and C(cipher_enumeration_unknown) when the enumeration did not
-        finish within the endpoint's time budget or the answers could not be read.
+        finish within the endpoint's time budget, the answers could not be read or contradict each other, or
+        connections were closed or reset without an answer (a connection limiter; a close is never taken for a
+        refusal unless the server repeats it while answering an offer it answered before).
+      - Names behind one address and port that were served the same certificate are enumerated once; each other name
+        confirms the result with a few ClientHellos and is enumerated in full when an answer differs (see
+        RV(endpoints[].ciphers)).
+      - C(http3) (not in the defaults; see RV(endpoints[].http3)) reads the C(Alt-Svc) header of the HTTPS answer (the
+        same request as the C(http) check) and sends one QUIC packet with a reserved version to the UDP port (the
+        C(h3) alternative's port on the same host, else O(endpoints[].port)), again after a third and two thirds of
+        O(timeout); any QUIC server answers it with a Version Negotiation packet, which proves that UDP reaches it and
+        lists its QUIC versions. No library is needed for that. Where the Python library C(aioquic) is importable on
+        the probing host, a QUIC handshake (ALPN C(h3)) then reads the certificate chain served over QUIC and compares
+        it with the TCP one; without C(aioquic) the result says that this comparison was not made.
+      - "C(http3) reports C(h3_unreachable) (HTTP/3 advertised, nothing answers on UDP: the slow-fallback case),
+        C(h3_versions) (only draft or vendor QUIC versions), C(h3_invalid_response) (the UDP answer is not QUIC) and
+        C(h3_chain_differs) (another certificate over QUIC). When nothing advertises HTTP/3 and nothing answers on UDP
+        there is no finding: the verdict is V(not_served), because no client tries HTTP/3 then."
     type: list
     elements: str
-    choices: [tcp, tls_versions, certificate, revocation, http, ciphers]
+    choices: [tcp, tls_versions, certificate, revocation, http, ciphers, http3]
     default: [tcp, tls_versions, certificate, http]
   aia_fetch:
     description:
@@ -115,6 +137,8 @@ options:
       - Reachability does not use these threads (see O(timeout)), so dead endpoints do not occupy them.
       - The C(ciphers) check does not use them either. It runs for all endpoints in one event loop, at most four times
         this number of endpoints at once (one connection each).
+      - At most 8 endpoints of one address and port (many names behind one server) run their TLS work, and at most 8
+        are enumerated by the C(ciphers) check, at the same time; the others wait without spending their time budget.
     type: int
     default: 64
   min_tls_version:
@@ -234,6 +258,23 @@ EXAMPLES = r"""
   delegate_to: localhost
   run_once: true
 
+- name: Check that HTTP/3 is served where it is advertised (UDP 443 open, a standard QUIC version, the same certificate)
+  port443.https.https_endpoint_info:
+    endpoints:
+      - host: www.example.com
+    checks: [tcp, tls_versions, certificate, http, http3]
+    fail_on: critical   # h3_unreachable (advertised, UDP 443 dropped) is critical
+  delegate_to: localhost
+  run_once: true
+  register: h3
+
+- name: Show what each endpoint serves over HTTP/3
+  ansible.builtin.debug:
+    msg: "{{ item.host }}: {{ item.http3.verdict }} ({{ item.http3.udp.versions | default([], true) | map(attribute='name') | join(', ') }})"
+  loop: "{{ h3.endpoints }}"
+  loop_control:
+    label: "{{ item.host }}:{{ item.port }}"
+
 - name: Check a staff-only service with a client certificate issued by the internal CA
   port443.https.https_endpoint_info:
     endpoints:
@@ -325,13 +366,21 @@ endpoints:
           C(hostname_match), C(chain) (C(subject), C(issuer), C(serial), C(not_before), C(not_after),
           C(key_type), C(key_size), C(signature_algorithm), C(is_ca) of each served certificate, in served order)
           and C(path) (the subjects from the leaf to the trust anchor).
+        - C(ct), the Signed Certificate Timestamps (Certificate Transparency) - C(scts) (each C(source), C(log_id),
+          C(timestamp), C(future), C(log), C(operator), C(signature) - V(valid), V(invalid), V(unknown_log) or
+          V(not_performed)), C(count), C(distinct_logs), C(required), C(satisfied), C(counted), C(future), C(errors),
+          C(tls_extension) (V(sent), V(not_sent), V(unreadable) - what a TLS 1.2 ClientHello asking for SCTs got),
+          C(signatures) (V(not_performed) while no CT log list is carried), C(log_list),
+          C(publicly_trusted) (the chain is trusted and its anchor is a root of Mozilla's program, read from
+          C(public_roots); V(no_sct) and V(too_few_scts) are reported only when true) and C(public_roots).
       type: dict
       returned: always
       sample: {subject: CN=www.example.com, days_left: 60, trusted: true, hostname_match: true}
     revocation:
       description:
         - C(status) (V(good), V(revoked), V(unknown)), C(source) (V(crl), V(ocsp), V(stapled)), C(detail) and
-          C(stapled) (C(present), C(status), C(detail); V(null) without the C(openssl) CLI).
+          C(stapled) (C(present), C(status), C(detail); V(null) without the C(openssl) CLI), C(ocsp) (V(responder),
+          V(none_by_design) for a certificate with a CRL and no OCSP responder, V(none)).
         - V(null) unless C(revocation) is in O(checks).
       type: dict
       returned: always
@@ -359,7 +408,10 @@ endpoints:
           an ephemeral key exchange), C(groups) (per version, the IANA names of the accepted key exchange groups in the
           order the server chose them, for V(1.3), or for V(1.2) when the server does not accept TLS 1.3), C(dh) (for DHE suites, C(bits), C(prime),
           C(safe_prime), C(known_group), C(generator); V(null) without DHE), C(complete) (V(false) when any part did
-          not finish; C(unknown) says which), C(handshakes) (ClientHellos sent).
+          not finish; C(unknown) says which), C(handshakes) (ClientHellos sent for this endpoint).
+        - C(same_as), only when present, names the endpoint (server name) of the same address, port and certificate
+          whose full enumeration this result copies, because every answer to a fingerprint of it (first choice,
+          declined rest and reversed order per version, the groups, the DH parameters) was the same.
       type: dict
       returned: always
       sample: {versions: {"1.0": {suites: [], server_order: null}, "1.1": {suites: [], server_order: null},
@@ -369,6 +421,35 @@ endpoints:
                                   server_order: false}},
                server_order: false, forward_secrecy: true, groups: {"1.3": [X25519MLKEM768, x25519, secp256r1, secp384r1]},
                dh: null, complete: true, unknown: [], handshakes: 17}
+    http3:
+      description:
+        - V(null) unless C(http3) is in O(checks), and when the TLS phase stopped before it (no TLS answer).
+        - C(verdict) V(served) (a QUIC server answers with QUIC v1 or v2), V(old_versions) (draft or vendor versions
+          only, C(h3_versions)), V(not_served) (nothing advertises HTTP/3 and nothing answers on UDP, no finding),
+          V(unreachable) (advertised, and nothing answers, C(h3_unreachable)), V(invalid) (the UDP answer is not QUIC,
+          C(h3_invalid_response)) or V(unknown) (no verdict for want of time, C(deadline_exceeded)).
+        - C(advertised) (V(true) when the HTTPS answer's C(Alt-Svc) header lists C(h3) or a draft's C(h3-NN);
+          V(null) without an HTTPS answer) and C(alt_svc) (C(present), C(clear), C(entries) each with C(protocol),
+          C(host), C(port), C(max_age), C(persist); C(errors), the parts that are not alternatives; C(h3), the HTTP/3
+          entries); C(port), the UDP port probed.
+        - C(udp) (C(state) V(answered), V(invalid), V(refused) (ICMP port unreachable), V(silent) (no answer within
+          O(timeout)) or V(error); C(versions), each with C(hex), C(name) (V(v1), V(v2), V(draft-29), V(reserved),
+          V(other)) and C(kind) (V(standard), V(draft), V(reserved), V(other)); C(latency_ms); C(sent), the datagrams
+          sent; C(error); C(answer), the first bytes of an invalid answer in hex).
+        - C(handshake) (with C(aioquic) and a V(served) verdict; C(done), C(version), C(alpn), C(error),
+          C(leaf_sha256), C(chain_length)), C(chain_compared), C(chain_same) (V(null) when not compared) and
+          C(chain_note) (why the chain was not compared, or what differs).
+      type: dict
+      returned: always
+      sample: {verdict: served, advertised: true, port: 443,
+               alt_svc: {present: true, clear: false, errors: [],
+                         entries: [{protocol: h3, host: null, port: 443, max_age: 86400, persist: false}],
+                         h3: [{protocol: h3, host: null, port: 443, max_age: 86400, persist: false}]},
+               udp: {state: answered, sent: 1, latency_ms: 0.61, error: null, answer: null,
+                     versions: [{hex: "0x00000001", name: v1, kind: standard}, {hex: "0x6b3343cf", name: v2, kind: standard}]},
+               handshake: {done: true, version: v1, alpn: h3, error: null, chain_length: 2,
+                           leaf_sha256: 5f1c92123a78c6d0a3cbbd4e3f1c0e0c93f8a4f1fd1b3d9a6d4b2a0e7c9e8f11},
+               chain_compared: true, chain_same: true, chain_note: null}
 summary:
   description: Counts per status and per reason code.
   returned: always
@@ -380,61 +461,17 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _probe
-from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
-from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
-from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
+from ansible_collections.port443.https.plugins.module_utils.probe import _task
 
 
 def main() -> t.NoReturn:
-    module = AnsibleModule(
-        argument_spec={
-            "endpoints": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "host": {"type": "str", "required": True},
-                    "port": {"type": "int", "default": 443},
-                    "server_name": {"type": "str"},
-                    "address": {"type": "str"},
-                    "http_port": {"type": "int", "default": 80},
-                    "http_path": {"type": "str"},
-                },
-            },
-            "checks": {
-                "type": "list",
-                "elements": "str",
-                "choices": list(_probe.CHECKS),
-                "default": list(_probe.DEFAULT_CHECKS),
-            },
-            "aia_fetch": {"type": "bool", "default": True},
-            "timeout": {"type": "float", "default": 5},
-            "workers": {"type": "int", "default": 64},
-            "min_tls_version": {"type": "str", "choices": list(_classify.TLS_VERSIONS), "default": "1.2"},
-            **_policy.ARGUMENT_SPEC,
-            **_ciphers.ARGUMENT_SPEC,
-            "client_cert": {"type": "path"},
-            "client_key": {"type": "path"},
-            "http_path": {"type": "str", "default": "/"},
-            "http_expected_status": {"type": "list", "elements": "int"},
-            "require_hsts": {"type": "bool", "default": False},
-            "require_redirect": {"type": "bool", "default": False},
-            "fail_on": {"type": "str", "choices": ["critical", "warning", "never"], "default": "never"},
-        },
-        supports_check_mode=True,
-    )
-    needs_crypto = any(c in module.params["checks"] for c in ("certificate", "revocation"))
-    if needs_crypto and not _x509.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(_x509.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        outcome = _probe.probe(module.params, run_command=lambda argv: module.run_command(argv, data="Q")[:2])
-    except _probe.ProbeInputError as exc:
-        module.fail_json(msg=str(exc))
-    result = {"changed": False, "endpoints": outcome["endpoints"], "summary": outcome["summary"]}
-    bad = _classify.failing(outcome["endpoints"], module.params["fail_on"])
-    if bad:
-        module.fail_json(msg=_classify.failure_message(bad, len(outcome["endpoints"]), module.params["fail_on"]), **result)
+    module = AnsibleModule(argument_spec=_task.ARGUMENT_SPEC, supports_check_mode=True)
+    missing = _task.missing_library(module.params)
+    if missing:
+        module.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
+    result = _task.result(module.params, run_command=lambda argv: module.run_command(argv, data="Q")[:2])
+    if result.pop("failed", False):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 
@@ -129,3 +129,86 @@ def evaluate_answer(status: int | None, headers: dict[str, str], url: str,
     elif status >= 400:
         findings.append(("http_error", f"GET {path} answered {status}"))
     return findings
+
+
+def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    """text split at sep where sep is not inside a quoted-string (backslash escapes honoured)."""
+    parts, buf, quoted, escaped = [], [], False, False
+    for ch in text:
+        if escaped:
+            buf.append(ch)
+            escaped = False
+        elif quoted and ch == "\\":
+            buf.append(ch)
+            escaped = True
+        elif ch == '"':
+            buf.append(ch)
+            quoted = not quoted
+        elif ch == sep and not quoted:
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    parts.append("".join(buf))
+    return parts
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        out, escaped = [], False
+        for ch in value[1:-1]:
+            if escaped or ch != "\\":
+                out.append(ch)
+                escaped = False
+            else:
+                escaped = True
+        return "".join(out)
+    return value
+
+
+# Protocol ids of HTTP/3: the final one, and the drafts' (h3-29 ...), which only clients of those drafts use.
+H3_FINAL = "h3"
+
+
+def parse_alt_svc(value: str | None) -> dict[str, t.Any]:
+    """Alt-Svc header (RFC 7838 section 3) -> {present, clear, entries, errors, h3}.
+
+    entries: each alternative as {protocol, host, port, max_age, persist} (max_age 86400 when not given); errors:
+    the parts that are not alternatives; h3: the entries whose protocol is HTTP/3 (h3, or a draft's h3-NN).
+    Several header fields arrive joined with ', ' (parse_response), which is the header's own list syntax."""
+    result: dict[str, t.Any] = {"present": value is not None, "clear": False, "entries": [], "errors": [], "h3": []}
+    if value is None:
+        return result
+    for item in _split_outside_quotes(value, ","):
+        item = item.strip()
+        if not item:
+            continue
+        if item.lower() == "clear":
+            result["clear"] = True
+            continue
+        params = _split_outside_quotes(item, ";")
+        proto, sep, authority = params[0].strip().partition("=")
+        proto = unquote(proto.strip())
+        authority = _unquote(authority)
+        host, colon, port_text = authority.rpartition(":")
+        if not sep or not proto or not colon or not port_text.isdigit() or not 0 < int(port_text) <= 65535:
+            result["errors"].append(item[:200])
+            continue
+        entry: dict[str, t.Any] = {"protocol": proto, "host": host.strip("[]").lower() or None, "port": int(port_text),
+                                   "max_age": 86400, "persist": False}
+        for param in params[1:]:
+            name, _sep, arg = param.strip().partition("=")
+            name, arg = name.strip().lower(), _unquote(arg)
+            if name == "ma" and arg.isdigit():
+                entry["max_age"] = int(arg)
+            elif name == "persist":
+                entry["persist"] = arg == "1"
+        result["entries"].append(entry)
+    if result["clear"]:
+        # "clear" invalidates every alternative (RFC 7838 section 3): with other values the header is malformed.
+        if result["entries"]:
+            result["errors"].append("clear together with alternatives")
+        result["entries"] = []
+    result["h3"] = [e for e in result["entries"] if e["protocol"] == H3_FINAL or e["protocol"].startswith(H3_FINAL + "-")]
+    return result

@@ -15,7 +15,7 @@ TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 
 # The sections of an endpoint result that reasons belong to (report grouping, one junit test case per endpoint and
 # section). "tls" is the whole TLS section of a result: the handshake and, with the tls_versions check, the versions.
-SECTIONS = ("tcp", "tls", "ciphers", "certificate", "revocation", "http")
+SECTIONS = ("tcp", "tls", "ciphers", "certificate", "revocation", "http", "http3")
 
 
 class Reason(t.NamedTuple):
@@ -138,6 +138,18 @@ REASONS: dict[str, Reason] = {
         "critical",
         "A certificate in the served chain is signed with SHA-1 or MD5, which clients reject.",
         "Reissue the certificate (and intermediates) with a SHA-256 or stronger signature.",
+        "certificate",
+    ),
+    "no_sct": Reason(
+        "critical",
+        "A publicly trusted certificate carries no Signed Certificate Timestamp (Certificate Transparency): browsers reject it.",
+        "Obtain the certificate from a CA that logs it (every public CA embeds SCTs); never serve a precertificate.",
+        "certificate",
+    ),
+    "too_few_scts": Reason(
+        "critical",
+        "A publicly trusted certificate has fewer SCTs from distinct logs than the browsers' CT policy asks for its lifetime.",
+        "Reissue the certificate (the CA embeds enough SCTs), or serve SCTs from more logs in the TLS extension.",
         "certificate",
     ),
     "revoked": Reason(
@@ -319,9 +331,50 @@ REASONS: dict[str, Reason] = {
     ),
     "cipher_enumeration_unknown": Reason(
         "warning",
-        "The cipher suite enumeration did not finish (timeouts or unparseable answers), so which suites the server accepts is unknown.",
-        "Re-run with a larger timeout; check for a middlebox that drops or rewrites handshakes.",
+        "The cipher suite enumeration did not finish (timeouts, connections closed or reset without an answer, answers that contradict "
+        "each other or cannot be read), so which suites the server accepts is unknown.",
+        "Re-run with a larger timeout; check for a connection limiter (nginx limit_conn, fail2ban, a load balancer) or a middlebox that "
+        "closes, drops or rewrites handshakes, and allow the probing address more connections.",
         "ciphers",
+    ),
+    "h3_unreachable": Reason(
+        "critical",
+        "The HTTPS answer advertises HTTP/3 (Alt-Svc h3), but nothing answers QUIC on the UDP port: browsers try HTTP/3 "
+        "first and wait for it to time out before they fall back to TCP, so the site is slow although every TCP check passes.",
+        "Open the UDP port in the host firewall (ufw allow 443/udp; firewall-cmd --add-port=443/udp; an nftables or iptables "
+        "'udp dport 443 accept' rule) and any cloud security group, and make the server listen on it (Caddy: no "
+        "'protocols h1 h2' that leaves out h3; nginx: 'listen 443 quic reuseport;' beside 'listen 443 ssl;'; HAProxy: a "
+        "'bind quic4@:443' line). Or stop advertising HTTP/3: remove the Alt-Svc header (nginx and HAProxy "
+        "'add_header'/'http-response set-header Alt-Svc', Apache 'Header unset Alt-Svc': Apache has no HTTP/3 at all).",
+        "http3",
+    ),
+    "h3_versions": Reason(
+        "warning",
+        "The QUIC server on the UDP port offers no standard QUIC version (v1, RFC 9000, or v2, RFC 9369), only draft or "
+        "vendor versions: current browsers cannot use its HTTP/3.",
+        "Upgrade the QUIC server (Caddy 2.6 or later, nginx 1.25 or later built with the HTTP/3 module, HAProxy 2.6 or later "
+        "with QUIC) so that it speaks QUIC v1; until then remove the Alt-Svc h3 advertisement (Apache: no HTTP/3, remove "
+        "the Alt-Svc header).",
+        "http3",
+    ),
+    "h3_chain_differs": Reason(
+        "warning",
+        "The certificate chain served over QUIC (HTTP/3) differs from the one served over TCP: browsers that use HTTP/3 "
+        "see another certificate (often a stale one the QUIC listener never reloaded, or another server on UDP 443).",
+        "Serve the same certificate files on both listeners and reload the server after a renewal (Caddy serves one "
+        "certificate for both; nginx: the same ssl_certificate for the 'quic' and 'ssl' listens; HAProxy: the same crt "
+        "on the quic4@ and TCP binds; Apache: no HTTP/3, remove the Alt-Svc header), and check that nothing else "
+        "(a second server, a load balancer) answers UDP on the port.",
+        "http3",
+    ),
+    "h3_invalid_response": Reason(
+        "warning",
+        "Something answers on the UDP port, but not with a valid QUIC Version Negotiation packet (garbage, a truncated "
+        "packet, or connection IDs that are not the probe's): another protocol listens there, or a middlebox rewrites it.",
+        "Find what listens on the UDP port (ss -ulnp) and give the port to the web server's QUIC listener (Caddy; nginx "
+        "'listen 443 quic'; HAProxy 'bind quic4@:443'), or stop advertising HTTP/3 (remove the Alt-Svc header; Apache "
+        "has no HTTP/3); check any firewall or NAT that rewrites UDP.",
+        "http3",
     ),
     "unknown_status": Reason(
         "critical",

@@ -50,17 +50,21 @@ def scope_of(address: str) -> str:
     return "loopback" if ip.is_loopback else "specific"
 
 
-def parse_ss(output: str) -> list[dict[str, t.Any]]:
-    """Listening TCP sockets from `ss -H -ltnp` (also accepts output with a header line)."""
+def parse_ss(output: str, proto: str = "tcp") -> list[dict[str, t.Any]]:
+    """Listening TCP sockets from `ss -H -ltnp`, or with proto "udp" bound UDP sockets from `ss -H -lunp` (also accepts
+    output with a header line)."""
     listeners = []
+    state = "LISTEN" if proto == "tcp" else "UNCONN"
     for line in output.splitlines():
         fields = line.split()
         if len(fields) < 4 or fields[0] in ("State", "Netid"):
             continue
         # With -H: State Recv-Q Send-Q Local Peer [Process]; with -a / tcp and udp mixed there may be a Netid first.
-        if fields[0] in ("tcp", "tcp6"):
+        if fields[0] in ("tcp", "tcp6", "udp", "udp6"):
+            if not fields[0].startswith(proto):
+                continue
             fields = fields[1:]
-        if fields[0] != "LISTEN" or len(fields) < 5:
+        if fields[0] != state or len(fields) < 5:
             continue
         parsed = _split_addr(fields[3])
         if parsed is None:
@@ -187,6 +191,23 @@ DIAGNOSES = {
                             "See the probe's reasons and fixes."),
     "not_probed": ("warning", "no outside view", "Only the inside view is available (the endpoint was not probed).",
                    "Run the probe from the controller (delegate_to: localhost) for the outside view."),
+    # HTTP/3 advertised (Alt-Svc h3) and nothing answers on UDP (the probe's h3_unreachable), told apart from inside.
+    "udp_filtered": ("critical", "the firewall drops {port}/udp",
+                     "HTTP/3 is advertised (Alt-Svc h3) but UDP {port} gets no answer from outside: the host firewall drops "
+                     "{port}/udp, so browsers wait for QUIC to time out before they fall back to TCP.",
+                     "Allow inbound UDP {port} in the host firewall (ufw allow {port}/udp, firewall-cmd --add-port={port}/udp, an "
+                     "nftables or iptables 'udp dport {port} accept' rule; the port443.https.firewall role opens it for a vhost "
+                     "that serves HTTP/3), or stop advertising HTTP/3 (remove the Alt-Svc header)."),
+    "udp_not_listening": ("critical", "nothing listening on {port}/udp",
+                          "HTTP/3 is advertised (Alt-Svc h3) but no process listens on UDP {port}: browsers try QUIC first and "
+                          "wait for it to time out.",
+                          "Serve HTTP/3 on UDP {port} (Caddy: no 'protocols h1 h2' that leaves out h3; nginx: 'listen {port} quic "
+                          "reuseport;'; HAProxy: 'bind quic4@:{port}') or remove the Alt-Svc header (Apache has no HTTP/3)."),
+    "h3_unreachable": ("critical", "{port}/udp unreachable from outside",
+                       "HTTP/3 is advertised (Alt-Svc h3) and UDP {port} gets no answer from outside, although the host "
+                       "firewall does not drop it.",
+                       "Check the path for UDP: cloud security groups and routers that allow TCP {port} only, NAT or port "
+                       "forwarding of UDP, a load balancer that passes TCP only; or remove the Alt-Svc header."),
 }
 
 
@@ -218,6 +239,13 @@ def check_outside(outside: t.Any) -> str | None:
         return f"tcp: expected a dict with state (open, closed, filtered, unresolvable), got {type(tcp).__name__}"
     if tcp and tcp.get("state") is not None and not isinstance(tcp["state"], str):
         return f"tcp.state: expected a string, got {type(tcp['state']).__name__}"
+    h3 = outside.get("http3")
+    if h3 is not None and not isinstance(h3, dict):
+        return f"http3: expected the http3 section of a probe result (a dict), got {type(h3).__name__}"
+    if h3 and h3.get("port") is not None:
+        port = h3["port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+            return f"http3.port: expected a port number (1-65535), got {port!r}"[:200]
     reasons = outside.get("reasons")
     if reasons is not None and not isinstance(reasons, list):
         return f"reasons: expected a list of dicts with code, severity, message and fix, got {type(reasons).__name__}"
@@ -290,6 +318,8 @@ def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, 
         return _make("hostname_mismatch", evidence, port, detail=_paren(hit.get("message")), fix=hit.get("fix") or None)
     if "incomplete_chain" in codes:
         return _make("incomplete_chain", evidence, port)
+    if "h3_unreachable" in codes:
+        return _diagnose_h3(inside, outside or {}, evidence, port)
     critical = [r for r in reasons if r.get("severity") == "critical"]
     if critical:
         return _make("certificate_problem", evidence, port, detail=critical[0].get("message"), fix=critical[0].get("fix") or None)
@@ -300,6 +330,32 @@ def diagnose(inside: dict[str, t.Any] | None, outside: dict[str, t.Any] | None, 
         diag["message"] += " Warnings: " + "; ".join(str(r.get("code")) for r in warnings) + "."
         diag["fix"] = " ".join(dict.fromkeys(str(r.get("fix")) for r in warnings if r.get("fix")))
     return diag
+
+
+def _diagnose_h3(inside: dict[str, t.Any], outside: dict[str, t.Any], evidence: list[str], port: int) -> dict[str, t.Any]:
+    """HTTP/3 advertised and UDP silent from outside: the host firewall's verdict for the UDP port and whether anything
+    listens on it tell the cause."""
+    h3 = outside.get("http3") if isinstance(outside.get("http3"), dict) else {}
+    udp_port = int(h3.get("port") or port)
+    udp = (inside.get("listen_udp") or {}).get(str(udp_port)) or {}
+    firewall = inside.get("firewall") or {}
+    if udp:
+        where = ", ".join(udp.get("addresses") or []) or "nowhere"
+        who = ", ".join(udp.get("processes") or []) or "unknown process"
+        evidence.append(f"inside: {udp_port}/udp listening={udp.get('listening')} on {where} ({who})")
+    allows = firewall.get("allows_udp")
+    if firewall.get("backend"):
+        verdict = {True: "allows", False: "drops", None: "may or may not allow"}[allows]
+        shown = "; ".join(firewall.get("evidence_udp") or [])
+        evidence.append(f"inside: the {firewall['backend']} firewall {verdict} {udp_port}/udp" + (f" ({shown})" if shown else ""))
+    udp_state = (h3.get("udp") or {}).get("state") if isinstance(h3.get("udp"), dict) else None
+    if udp_state:
+        evidence.append(f"outside: UDP {udp_port} {udp_state}, Alt-Svc advertises h3")
+    if allows is False:
+        return _make("udp_filtered", evidence, udp_port)
+    if udp.get("listening") is False:
+        return _make("udp_not_listening", evidence, udp_port)
+    return _make("h3_unreachable", evidence, udp_port)
 
 
 def _paren(message: t.Any) -> str | None:
@@ -333,14 +389,17 @@ class HostView:
         self.commands.append(" ".join(argv))
         return self._run(argv)
 
-    def listeners(self) -> list[dict[str, t.Any]]:
+    def listeners(self, proto: str = "tcp") -> list[dict[str, t.Any]]:
+        """Listening TCP sockets (`ss -H -ltnp`), or with proto "udp" the bound UDP sockets (`ss -H -lunp`: who could
+        answer QUIC)."""
         ss = self.which("ss")
         if not ss:
             raise DoctorError("ss (package iproute2) is required to list listening sockets")
-        rc, out, err = self.run([ss, "-H", "-ltnp"])
+        flags = "-ltnp" if proto == "tcp" else "-lunp"
+        rc, out, err = self.run([ss, "-H", flags])
         if rc != 0:
-            raise DoctorError(f"ss -H -ltnp failed: {err.strip()}")
-        return parse_ss(out)
+            raise DoctorError(f"ss -H {flags} failed: {err.strip()}")
+        return parse_ss(out, proto)
 
     def services(self, names: list[str]) -> list[dict[str, t.Any]]:
         systemctl = self.which("systemctl")
@@ -352,8 +411,9 @@ class HostView:
             return []
         return [u for u in parse_systemctl_show(out) if u["loaded"]]
 
-    def firewall(self, port: int, http_port: int) -> dict[str, t.Any]:
-        """The verdict of the firewall the host really uses (found as firewall_port finds it) for both ports."""
+    def firewall(self, port: int, http_port: int, udp_port: int | None = None) -> dict[str, t.Any]:
+        """The verdict of the firewall the host really uses (found as firewall_port finds it) for both ports, and with
+        udp_port for that port over UDP (allows_udp, evidence_udp: HTTP/3)."""
         run, _drop = read_cache(self.run)  # the detection's read of the ruleset is the backend's
         try:
             name, _why = _firewalls.detect(run, self.which)
@@ -365,7 +425,14 @@ class HostView:
             main, http = backend.allows(port), backend.allows(http_port)
         except FirewallError:
             return {"backend": name, "allows": None, "allows_http": None, "evidence": [f"the {name} rules could not be read"]}
-        return {"backend": name, "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
+        out = {"backend": name, "allows": main["allows"], "allows_http": http["allows"], "evidence": main["evidence"]}
+        if udp_port is not None:
+            try:
+                udp = backend.allows(udp_port, "udp")
+                out.update(allows_udp=udp["allows"], evidence_udp=udp["evidence"])
+            except FirewallError:
+                out.update(allows_udp=None, evidence_udp=[f"the {name} rules for {udp_port}/udp could not be read"])
+        return out
 
     def certificates(self, items: list[dict[str, t.Any]], default_names: list[str]) -> list[dict[str, t.Any]]:
         openssl = self.which("openssl")

@@ -35,6 +35,7 @@ FILENAMES = {
 # The result sections (one junit testcase per endpoint and section; each reason's section is the registry's).
 CHECKS = _classify.SECTIONS
 VOLATILE_KEYS = ("latency_ms",)
+DASH = "\u2014"
 SCHEMA_VERSION = 1
 
 
@@ -145,6 +146,37 @@ def _versions(res: dict[str, t.Any]) -> dict[str, t.Any]:
     return versions if isinstance(versions, dict) else {}
 
 
+# The http3 check's verdicts as the reports word them (the verdicts are _quic.VERDICTS).
+HTTP3_LABELS = {
+    "served": "served",
+    "old_versions": "drafts only",
+    "not_served": "not served",
+    "unreachable": "advertised, unreachable",
+    "invalid": "invalid answer",
+    "unknown": "unknown",
+}
+
+
+def _http3(res: dict[str, t.Any]) -> dict[str, t.Any] | None:
+    h3 = res.get("http3")
+    return h3 if isinstance(h3, dict) else None
+
+
+def http3_text(res: dict[str, t.Any]) -> str | None:
+    """The HTTP/3 column: the verdict, the QUIC versions offered, and a chain that differs; None without the check."""
+    h3 = _http3(res)
+    if h3 is None:
+        return None
+    text = HTTP3_LABELS.get(str(h3.get("verdict")), "unknown")
+    udp = h3.get("udp") if isinstance(h3.get("udp"), dict) else {}
+    names = [str(v.get("name")) for v in udp.get("versions") or [] if isinstance(v, dict) and v.get("kind") != "reserved"]
+    if names:
+        text += f" ({', '.join(names)})"
+    if h3.get("chain_same") is False:
+        text += ", another certificate"
+    return text
+
+
 def summarize(results: list[dict[str, t.Any]], failure_severity: str = "critical") -> dict[str, t.Any]:
     levels = ("critical",) if failure_severity == "critical" else ("warning", "critical")
     summary: dict[str, t.Any] = {"total": 0, "ok": 0, "warning": 0, "critical": 0, "failed": 0, "up": 0, "by_reason": {}}
@@ -238,13 +270,19 @@ def render_markdown(report: dict[str, t.Any], max_rows: int = 50) -> str:
     overall = _worst(r["status"] for r in report["endpoints"])
     lines = [f"## {_md_cell(report['title'])}", "", f"**{mark[overall]}** - {status_line(summary)}.", ""]
     bad = [r for r in ordered_by_severity(report["endpoints"]) if r["status"] != "ok"]
+    # The HTTP/3 column appears when any endpoint was probed with the http3 check.
+    h3_column = any(_http3(r) is not None for r in report["endpoints"])
     if bad:
-        lines += ["| Status | Endpoint | Findings | Fix |", "| --- | --- | --- | --- |"]
+        if h3_column:
+            lines += ["| Status | Endpoint | HTTP/3 | Findings | Fix |", "| --- | --- | --- | --- | --- |"]
+        else:
+            lines += ["| Status | Endpoint | Findings | Fix |", "| --- | --- | --- | --- |"]
         for res in bad[:max_rows]:
             shown = [r for r in res["reasons"] if r["severity"] != "ok"]
             findings = "; ".join(f"{_md_code(r['code'])} {_md_cell(r['message'])}" for r in shown)
             fixes = "; ".join(dict.fromkeys(r["fix"] for r in shown if r["fix"]))
-            lines.append(f"| {res['status']} | {_md_cell(endpoint_id(res))} | {findings} | {_md_cell(fixes)} |")
+            h3_cell = f" {_md_cell(http3_text(res) or DASH)} |" if h3_column else ""
+            lines.append(f"| {res['status']} | {_md_cell(endpoint_id(res))} |{h3_cell} {findings} | {_md_cell(fixes)} |")
         if len(bad) > max_rows:
             lines.append(f"\n... and {len(bad) - max_rows} more endpoint(s) with findings: see report.html / report.json.")
         lines.append("")
@@ -262,6 +300,15 @@ def render_markdown(report: dict[str, t.Any], max_rows: int = 50) -> str:
     if answers:
         lines.append("HTTPS answers: " + ", ".join(f"{_md_cell(k)} x{v}" for k, v in sorted(answers.items())) + ".")
         lines.append("")
+    lines += transparency_lines(report["endpoints"])
+    h3_seen: dict[str, int] = {}
+    for res in report["endpoints"]:
+        text = http3_text(res)
+        if text is not None:
+            h3_seen[text] = h3_seen.get(text, 0) + 1
+    if h3_seen:
+        lines.append("HTTP/3: " + ", ".join(f"{_md_cell(k)} x{v}" for k, v in sorted(h3_seen.items())) + ".")
+        lines.append("")
     if report.get("matrix"):
         lines += render_matrix_markdown(report["matrix"], max_rows)
     expiring = sorted((r for r in report["endpoints"] if hours_left(_cert(r)) is not None),
@@ -273,11 +320,30 @@ def render_markdown(report: dict[str, t.Any], max_rows: int = 50) -> str:
     return "\n".join(lines)
 
 
+def transparency_lines(endpoints: list[dict[str, t.Any]]) -> list[str]:
+    """Certificate Transparency (the certificate check's C(ct)) and CRL-only revocation, one line each when any
+    endpoint has them."""
+    lines = []
+    cts = [c["ct"] for c in (_cert(r) for r in endpoints) if isinstance(c.get("ct"), dict) and "count" in c["ct"]]
+    public = [ct for ct in cts if ct.get("publicly_trusted")]
+    if public:
+        short = sum(1 for ct in public if not ct.get("satisfied"))
+        checked = "SCT signatures not performed (no CT log list carried)" if any(
+            ct.get("signatures") == "not_performed" for ct in public) else "SCT signatures checked against the log list"
+        lines += [f"Certificate Transparency: {len(public)} publicly trusted certificate(s), {len(public) - short} with enough "
+                  f"SCTs, {short} without; {checked}.", ""]
+    crl_only = sum(1 for r in endpoints if isinstance(r.get("revocation"), dict) and r["revocation"].get("ocsp") == "none_by_design")
+    if crl_only:
+        lines += [f"Revocation: {crl_only} CRL-only certificate(s), no OCSP by design (nothing to staple).", ""]
+    return lines
+
+
 def _matrix_cell(cell: dict[str, t.Any] | None) -> str:
     if not cell:
         return "\u2014"
     seen = f"TLS {cell['tls']}" if cell.get("tls") else (cell.get("tcp") or "not probed")
-    return f"{cell['status']}: {seen}"
+    h3 = f", HTTP/3 {HTTP3_LABELS.get(str(cell['http3']), 'unknown')}" if cell.get("http3") else ""
+    return f"{cell['status']}: {seen}{h3}"
 
 
 def _differs_text(row: dict[str, t.Any]) -> str:
@@ -324,6 +390,8 @@ def _checks_run(res: dict[str, t.Any]) -> list[str]:
             ran.append("revocation")
         if res.get("http") is not None:
             ran.append("http")
+        if _http3(res) is not None:
+            ran.append("http3")
     for reason in res["reasons"]:
         check = _classify.check_of(reason["code"])
         if check not in ran:
@@ -354,9 +422,11 @@ def render_junit(report: dict[str, t.Any]) -> str:
                 })
                 node.text = _x("\n".join(f"[{r['severity']}] {r['code']}: {r['message']}\n  fix: {r['fix']}" for r in failing))
             others = [r for r in mine if r not in failing]
-            if others:
+            notes = [f"HTTP/3: {http3_text(res)}"] if check == "http3" and _http3(res) is not None else []
+            notes += [f"[{r['severity']}] {r['code']}: {r['message']}\n  fix: {r['fix']}" for r in others]
+            if notes:
                 out = ET.SubElement(case, "system-out")
-                out.text = _x("\n".join(f"[{r['severity']}] {r['code']}: {r['message']}\n  fix: {r['fix']}" for r in others))
+                out.text = _x("\n".join(notes))
         if _tcp_state(res) != "open":
             for check in ("tls", "certificate"):
                 if check not in ran:
@@ -394,6 +464,8 @@ METRICS = (
     ("https_cert_days_left", "Whole days until the served leaf certificate expires (negative once expired)."),
     ("https_tls_version_enabled", "1 when the endpoint accepts the TLS version, 0 when it refuses it."),
     ("https_endpoint_reason", "1 for each finding (reason code) of the endpoint."),
+    ("https_http3_advertised", "1 when the HTTPS answer advertises HTTP/3 (Alt-Svc h3), 0 when it does not (http3 check)."),
+    ("https_http3_served", "1 when a QUIC server answers on the UDP port with QUIC v1 or v2, 0 when not; absent when unknown."),
     ("https_report_endpoints", "Endpoints in the report by status."),
 )
 
@@ -421,6 +493,12 @@ def render_prometheus(report: dict[str, t.Any]) -> str:
             if value is not None:
                 samples["https_tls_version_enabled"].append(
                     f"https_tls_version_enabled{_labels(base + [('version', version)])} {1 if value else 0}")
+        h3 = _http3(res)
+        if h3 is not None:
+            if isinstance(h3.get("advertised"), bool):
+                samples["https_http3_advertised"].append(f"https_http3_advertised{key} {1 if h3['advertised'] else 0}")
+            if h3.get("verdict") in HTTP3_LABELS and h3.get("verdict") != "unknown":
+                samples["https_http3_served"].append(f"https_http3_served{key} {1 if h3['verdict'] == 'served' else 0}")
         for code in dict.fromkeys(r["code"] for r in res["reasons"]):
             severity = _worst(r["severity"] for r in res["reasons"] if r["code"] == code)
             samples["https_endpoint_reason"].append(

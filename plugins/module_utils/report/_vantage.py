@@ -116,7 +116,7 @@ def _missing(ep: dict[str, t.Any], vantage: str, why: str) -> dict[str, t.Any]:
     host, port, server_name = endpoint_key(ep)
     return {
         "host": host, "port": port, "server_name": server_name, "address": ep.get("address"),
-        "status": "critical", "tcp": None, "tls": None, "certificate": None, "http": None,
+        "status": "critical", "tcp": None, "tls": None, "certificate": None, "http": None, "http3": None,
         "reasons": [_classify.reason("vantage_missing", f"from {vantage}: {why}")],
     }
 
@@ -251,6 +251,8 @@ def matrix(results: t.Any) -> dict[str, t.Any]:
             "tcp": _tcp(res),
             "tls": (res.get("tls") or {}).get("negotiated") if isinstance(res.get("tls"), dict) else None,
             "certificate": None if served is None or served == "no TLS" else served[:16],
+            # The http3 check's verdict from this vantage (UDP may be filtered on one path only); None without it.
+            "http3": (res.get("http3") or {}).get("verdict") if isinstance(res.get("http3"), dict) else None,
             "codes": codes,
         }
         row["status"] = max(row["status"], status, key=_classify.SEVERITIES.index)
@@ -272,7 +274,8 @@ def matrix(results: t.Any) -> dict[str, t.Any]:
 
 # What a matrix row compares between its cells: the cell's field for each aspect (reasons: the codes other than the
 # comparison's own, which are findings already).
-ASPECTS = (("status", "status"), ("tcp", "tcp"), ("tls", "tls"), ("certificate", "certificate"), ("reasons", "codes"))
+ASPECTS = (("status", "status"), ("tcp", "tcp"), ("tls", "tls"), ("certificate", "certificate"), ("http3", "http3"),
+           ("reasons", "codes"))
 
 
 def differs(cells: list[dict[str, t.Any]]) -> list[str]:

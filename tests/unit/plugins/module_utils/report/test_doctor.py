@@ -234,12 +234,12 @@ def test_diagnose_texts():
 # The diagnoses that are no reason code: what only the inside view tells apart, or a group of reason codes. A new
 # diagnosis that means one reason code must be that code (and this list does not grow).
 DOCTOR_OWN = {"ok", "service_not_running", "nothing_listening", "localhost_only", "firewall_rejects", "unreachable",
-              "tls_broken", "certificate_problem", "not_probed"}
+              "tls_broken", "certificate_problem", "not_probed", "udp_filtered", "udp_not_listening"}
 
 
 def test_diagnosis_codes_are_the_reason_codes_they_mean():
     shared = set(_doctor.DIAGNOSES) - DOCTOR_OWN
-    assert shared == {"unresolvable", "filtered", "hostname_mismatch", "incomplete_chain"}
+    assert shared == {"unresolvable", "filtered", "hostname_mismatch", "incomplete_chain", "h3_unreachable"}
     assert not DOCTOR_OWN & set(_classify.REASONS)
     for code in shared:
         assert _doctor.DIAGNOSES[code][0] == _classify.REASONS[code].severity, code
