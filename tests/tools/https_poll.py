@@ -16,8 +16,9 @@ A poll is one TCP connection, a TLS handshake with the target's SNI (the certifi
 and one GET / answered with an HTTP status line, within --timeout seconds. Each target is polled by its own thread,
 every --interval seconds (at least twice a second by default: 0.25). The JSON holds per target: polls, failures,
 longest_gap (seconds without a successful answer: from the start to the first success, between two successes, from
-the last success to the end), the certificate fingerprints seen, and the timeline [[t, ok, detail], ...] (t in
-seconds since the poller started, detail the certificate's SHA-256 fingerprint prefix or the error)."""
+the last success to the end), the certificate fingerprints seen, the serial numbers seen in the order they were first
+served (hex), and the timeline [[t, ok, detail], ...] (t in seconds since the poller started, detail the certificate's
+SHA-256 fingerprint prefix and serial, or the error)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,29 @@ def parse_target(text: str) -> dict[str, t.Any]:
     return {"name": name or host, "host": host, "port": int(port), "sni": sni or host}
 
 
+def _tlv(der: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, offset of the value, length) of the DER element at POS."""
+    tag, first = der[pos], der[pos + 1]
+    if first < 0x80:
+        return tag, pos + 2, first
+    count = first & 0x7F
+    return tag, pos + 2 + count, int.from_bytes(der[pos + 2:pos + 2 + count], "big")
+
+
+def serial_of(der: bytes) -> str:
+    """The serial number of a DER certificate in hex ('' when it cannot be read): Certificate > tbsCertificate >
+    [0] version (optional) > serialNumber."""
+    try:
+        _tag, pos, _len = _tlv(der, 0)
+        _tag, pos, _len = _tlv(der, pos)
+        tag, value, length = _tlv(der, pos)
+        if tag == 0xA0:
+            tag, value, length = _tlv(der, value + length)
+        return format(int.from_bytes(der[value:value + length], "big"), "x") if tag == 0x02 else ""
+    except IndexError:
+        return ""
+
+
 def poll_once(target: dict[str, t.Any], timeout: float, context: ssl.SSLContext) -> tuple[bool, str]:
     """One TLS handshake and GET /: (True, fingerprint prefix of the served certificate) or (False, the error)."""
     try:
@@ -68,7 +92,7 @@ def poll_once(target: dict[str, t.Any], timeout: float, context: ssl.SSLContext)
         parts = status.split()
         if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
             return False, f"no HTTP status line: {status[:60]!r}"
-        return True, hashlib.sha256(der).hexdigest()[:16]
+        return True, hashlib.sha256(der).hexdigest()[:16] + (f" serial {serial_of(der)}" if der else "")
     except (OSError, ssl.SSLError, ValueError) as exc:
         return False, f"{type(exc).__name__}: {exc}"[:200]
 
@@ -198,7 +222,8 @@ class Poller:
             targets[tg["name"]] = {
                 "host": tg["host"], "port": tg["port"], "sni": tg["sni"], "polls": len(timeline),
                 "failures": len(timeline) - len(oks), "longest_gap": longest_gap(timeline, 0.0, end),
-                "fingerprints": sorted({r[2] for r in oks}), "last": oks[-1][2] if oks else None,
+                "fingerprints": sorted({r[2].split()[0] for r in oks}), "last": oks[-1][2].split()[0] if oks else None,
+                "serials": list(dict.fromkeys(r[2].split(" serial ")[1] for r in oks if " serial " in r[2])),
                 "errors": sorted({r[2] for r in timeline if not r[1]})[:10], "timeline": timeline}
         return {"started_at": self.started_at, "duration": round(end, 3), "interval": self.interval,
                 "timeout": self.timeout, "verified": self.context.verify_mode != ssl.CERT_NONE, "targets": targets}

@@ -125,6 +125,15 @@ def tls_server(tmp_path):
     listener.close()
 
 
+def test_serial_of_reads_short_and_long_forms_and_refuses_garbage():
+    # SEQUENCE { SEQUENCE { [0] { INTEGER 2 }, INTEGER 0x00ff } }, the outer length in the long form.
+    tbs = bytes([0x30, 0x09, 0xA0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x02, 0x00, 0xFF])
+    assert poll.serial_of(bytes([0x30, 0x81, len(tbs)]) + tbs) == "ff"
+    # No version field (v1 certificate).
+    assert poll.serial_of(bytes([0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x07])) == "7"
+    assert poll.serial_of(b"\x30") == "" and poll.serial_of(bytes([0x30, 0x03, 0x30, 0x01, 0x05])) == ""
+
+
 def test_polls_a_real_tls_server_and_a_closed_port(tls_server, tmp_path):
     port, ca = tls_server
     closed = socket.socket()
@@ -142,6 +151,10 @@ def test_polls_a_real_tls_server_and_a_closed_port(tls_server, tmp_path):
     up, down = report["targets"]["up"], report["targets"]["down"]
     assert up["polls"] == 4 and up["failures"] == 0 and len(up["fingerprints"]) == 1, up
     assert up["longest_gap"] < 1.0
+    # The serial served, as openssl reads it (the renewal scenarios compare it with the CA's log).
+    serial = subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", ca], capture_output=True, text=True,
+                            check=True).stdout.strip().split("=", 1)[1]
+    assert up["serials"] == [format(int(serial, 16), "x")] and down["serials"] == []
     assert down["polls"] == 4 and down["failures"] == 4 and down["last"] is None
     assert "ConnectionRefusedError" in down["errors"][0]
     # The wrong name under verification is a failure, not a success.
