@@ -360,6 +360,10 @@ endpoints:
           order the server chose them, for V(1.3), or for V(1.2) when the server does not accept TLS 1.3), C(dh) (for DHE suites, C(bits), C(prime),
           C(safe_prime), C(known_group), C(generator); V(null) without DHE), C(complete) (V(false) when any part did
           not finish; C(unknown) says which), C(handshakes) (ClientHellos sent).
+        - C(certificate_key_types) (version_added 1.1.0) lists the key types of the certificates the server presents
+          (V(ECDSA), V(RSA); both with dual certificates), found with one ClientHello per type that offers only its
+          signature algorithms, in TLS 1.3 and 1.2; C(certificate_key_types_by_version) has them per version, V(null)
+          where the answer was not conclusive.
       type: dict
       returned: always
       sample: {versions: {"1.0": {suites: [], server_order: null}, "1.1": {suites: [], server_order: null},
@@ -368,7 +372,9 @@ endpoints:
                           "1.3": {suites: [TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256],
                                   server_order: false}},
                server_order: false, forward_secrecy: true, groups: {"1.3": [X25519MLKEM768, x25519, secp256r1, secp384r1]},
-               dh: null, complete: true, unknown: [], handshakes: 17}
+               dh: null, certificate_key_types: [ECDSA, RSA],
+               certificate_key_types_by_version: {"1.3": [ECDSA, RSA], "1.2": [ECDSA, RSA]}, complete: true, unknown: [],
+               handshakes: 21}
 summary:
   description: Counts per status and per reason code.
   returned: always

@@ -147,8 +147,10 @@ def _candidates(version: str) -> tuple[int, ...]:
                  and (version == "1.2" or not _hello.suite_info(code)["tls12_only"]))
 
 
-# One ClientHello to send: (version, suites, groups, want_key_exchange).
-Request = t.Tuple[str, t.List[int], t.List[int], bool]
+# One ClientHello to send: (version, suites, groups, want_key_exchange, key type), the key type ("ECDSA", "RSA") when
+# the hello offers only that type's signature algorithms (and TLS 1.3 key shares), else None.
+Request = t.Tuple[str, t.List[int], t.List[int], bool, t.Optional[str]]
+KEY_TYPES = tuple(_hello.KEY_TYPE_SIGNATURE_ALGORITHMS)
 Plan = t.Generator[Request, _hello.Answer, t.Dict[str, t.Any]]
 
 
@@ -195,10 +197,11 @@ def plan() -> Plan:
     versions: dict[str, t.Any] = {}
     accepted: dict[str, list[int]] = {}
 
-    def ask(version: str, suites: list[int], groups: t.Sequence[int], want_key_exchange: bool = False) -> Request:
+    def ask(version: str, suites: list[int], groups: t.Sequence[int], want_key_exchange: bool = False,
+            key_type: str | None = None) -> Request:
         nonlocal handshakes
         handshakes += 1
-        return (version, list(suites), list(groups), want_key_exchange)
+        return (version, list(suites), list(groups), want_key_exchange, key_type)
 
     order_of_12 = None
     for version in reversed(_classify.TLS_VERSIONS):
@@ -253,6 +256,8 @@ def plan() -> Plan:
             unknown.append(f"TLS {version} DH parameters: {answer.detail or answer.kind}")
         break
 
+    key_types = yield from _key_types(unknown, accepted, ask)
+
     all_codes = [c for codes in accepted.values() for c in codes]
     orders = [v["server_order"] for v in versions.values() if v and v["server_order"] is not None]
     return {
@@ -261,10 +266,42 @@ def plan() -> Plan:
         "forward_secrecy": (all(_hello.suite_info(c)["forward_secrecy"] for c in all_codes) if all_codes else None),
         "groups": groups_by_version,
         "dh": dh,
+        "certificate_key_types": sorted({k for found in key_types.values() for k in found or ()}, key=KEY_TYPES.index),
+        "certificate_key_types_by_version": key_types,
         "complete": not unknown,
         "unknown": unknown,
         "handshakes": handshakes,
     }
+
+
+def _key_types(unknown: list[str], accepted: dict[str, list[int]],
+               ask: t.Callable[..., Request]) -> t.Generator[Request, _hello.Answer, dict[str, list[str] | None]]:
+    """The key types of the certificates the server presents, per TLS version it accepts (1.3, 1.2): one ClientHello
+    per key type that offers only that type's signature algorithms (TLS 1.2: and only the accepted suites that
+    authenticate with it). A ServerHello means the server has a certificate of that type; a refusal means it has
+    none; anything else leaves the version's answer unknown (None)."""
+    out: dict[str, list[str] | None] = {}
+    for version in ("1.3", "1.2"):
+        if not accepted.get(version):
+            continue
+        found: list[str] | None = []
+        for key_type in KEY_TYPES:
+            if version == "1.3":
+                suites, groups = list(_hello.TLS13_SUITES), list(_hello.KEY_TYPE_GROUPS)
+            else:
+                suites = [c for c in accepted[version] if _hello.suite_info(c)["auth"] == key_type]
+                groups = list(_hello.TLS12_GROUPS)
+                if not suites:
+                    continue  # no accepted suite authenticates with this key type: the server has no such certificate
+            answer = yield ask(version, suites, groups, False, key_type)
+            if answer.kind == "hello" and answer.version == version:
+                t.cast(list, found).append(key_type)
+            elif not answer.refused:
+                unknown.append(f"TLS {version} {key_type} certificate: {answer.detail or answer.kind}")
+                found = None
+                break
+        out[version] = found
+    return out
 
 
 _NO_TIME = "no time left in the endpoint's budget"
@@ -285,8 +322,14 @@ class _Hello(_reactor.Exchange):
     __slots__ = ("parser",)
 
     def __init__(self, target: Target, request: Request) -> None:
-        version, suites, groups, want_kx = request
-        super().__init__(target.budget, target.family, target.sockaddr, out=_hello.client_hello(version, suites, groups, target.server_name))
+        version, suites, groups, want_kx, key_type = request
+        if key_type:
+            hello = _hello.client_hello(version, suites, groups, target.server_name,
+                                        key_shares=_hello.key_type_shares() if version == "1.3" else None,
+                                        signature_algorithms=_hello.KEY_TYPE_SIGNATURE_ALGORITHMS[key_type])
+        else:
+            hello = _hello.client_hello(version, suites, groups, target.server_name)
+        super().__init__(target.budget, target.family, target.sockaddr, out=hello)
         self.parser = _hello.AnswerParser(want_kx)
 
     def readable(self) -> _hello.Answer | None:
