@@ -250,7 +250,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "full_path_reasons": {"type": "list", "elements": "str", "default": []},
     "provided_complete": {"type": "bool", "default": True},
     "os_family": {"type": "str", "default": ""},
-    "key_types": {"type": "list", "elements": "str", "default": []},
+    "key_types": {"type": "list", "elements": "str", "default": [], "no_log": False},
     "alternates": {"type": "list", "elements": "dict", "default": []},
     "ca": {
         "type": "dict",
