@@ -139,7 +139,7 @@ class ActionModule(ActionBase):
         variables["__webserver_takeover"] = host["takeover"]
         variables["__webserver_vhosts"] = _decisions.vhosts_settings(
             ev(variables, "{{ webserver_vhosts }}"), defaults=ev(variables, "{{ __webserver_vhost_defaults }}"),
-            missing=missing, takeover=host["takeover"])
+            missing=missing, takeover=host["takeover"], no_ocsp=host.get("no_ocsp") or [])
         drift += [f"{path} is missing" for path in (f"{live_root}/mods-enabled/{m}.load"
                                                     for m in ev(variables, "{{ __webserver_modules }}"))
                   if not host["modules_present"].get(path)]
@@ -156,5 +156,6 @@ class ActionModule(ActionBase):
                 expected[live] = expected[f"{candidate_dir}/{item['name']}"] = text
             drift += _webserver_state.compare_files(expected, host["files"])
         facts = {"webserver_tls": tls, "__webserver_vhosts": variables["__webserver_vhosts"],
-                 "__webserver_tls_pq": tls["pq"], "tls_served": host["tls_served"]}
+                 "__webserver_tls_pq": tls["pq"], "tls_served": host["tls_served"],
+                 "no_ocsp": host.get("no_ocsp") or []}
         return drift, facts

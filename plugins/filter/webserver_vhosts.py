@@ -33,6 +33,13 @@ options:
     type: list
     elements: str
     default: []
+  no_ocsp:
+    description:
+      - The virtual hosts whose certificate names no OCSP responder (C(facts.no_ocsp) of M(port443.https.webserver_state));
+        their C(ocsp_stapling) is false and C(ocsp_stapling_skipped) true when stapling was asked for.
+    type: list
+    elements: str
+    default: []
   takeover:
     description: The takeovers of M(port443.https.webserver_sites_info) (RV(port443.https.webserver_sites_info#module:takeover)).
     type: dict
@@ -62,12 +69,13 @@ from ansible_collections.port443.https.plugins.module_utils.webserver import _de
 from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
 
 
-def _webserver_vhosts(vhosts, defaults, missing=None, takeover=None):
+def _webserver_vhosts(vhosts, defaults, missing=None, takeover=None, no_ocsp=None):
     if not isinstance(vhosts, list) or not all(isinstance(v, dict) for v in vhosts):
         raise TypeError("expected the list of virtual hosts (dicts)")
     if not isinstance(defaults, dict):
         raise TypeError("defaults must be a dict")
-    return _decisions.vhosts_settings(vhosts, defaults=defaults, missing=missing or [], takeover=takeover or {})
+    return _decisions.vhosts_settings(vhosts, defaults=defaults, missing=missing or [], takeover=takeover or {},
+                                      no_ocsp=no_ocsp or [])
 
 
 class FilterModule:

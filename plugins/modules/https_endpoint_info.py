@@ -29,6 +29,11 @@ description:
     list of reason codes.
   - "Runs wherever the task runs: on the controller (C(delegate_to: localhost), the outside view) or on a managed
     host (inside view). It never changes anything."
+  - "On the controller (a C(local) connection, as with C(delegate_to: localhost), without C(become) and without
+    C(async)) the probe runs inside the controller's own Ansible process, in the controller's Python, instead of being
+    sent to the controller as a module: same options, same checks, same results, without the start-up of a module
+    and the JSON round-trip of the results. With C(become) or C(async), and on any other host, the module runs as
+    usual (with that host's Python)."
 author:
   - port443.https contributors (@port443)
 requirements:
@@ -83,7 +88,12 @@ options:
         endpoint, each answered by the server's ClientHello processing only), so it is off by default. It reports
         C(weak_cipher), C(cbc_only), C(no_forward_secrecy), C(weak_dh), C(no_pq_kex) (with O(require_pq_kex)),
         C(profile_mismatch) (with O(tls_profile)) and C(cipher_enumeration_unknown) when the enumeration did not
-        finish within the endpoint's time budget or the answers could not be read.
+        finish within the endpoint's time budget, the answers could not be read or contradict each other, or
+        connections were closed or reset without an answer (a connection limiter; a close is never taken for a
+        refusal unless the server repeats it while answering an offer it answered before).
+      - Names behind one address and port that were served the same certificate are enumerated once; each other name
+        confirms the result with a few ClientHellos and is enumerated in full when an answer differs (see
+        RV(endpoints[].ciphers)).
     type: list
     elements: str
     choices: [tcp, tls_versions, certificate, revocation, http, ciphers]
@@ -115,6 +125,8 @@ options:
       - Reachability does not use these threads (see O(timeout)), so dead endpoints do not occupy them.
       - The C(ciphers) check does not use them either. It runs for all endpoints in one event loop, at most four times
         this number of endpoints at once (one connection each).
+      - At most 8 endpoints of one address and port (many names behind one server) run their TLS work, and at most 8
+        are enumerated by the C(ciphers) check, at the same time; the others wait without spending their time budget.
     type: int
     default: 64
   min_tls_version:
@@ -325,13 +337,21 @@ endpoints:
           C(hostname_match), C(chain) (C(subject), C(issuer), C(serial), C(not_before), C(not_after),
           C(key_type), C(key_size), C(signature_algorithm), C(is_ca) of each served certificate, in served order)
           and C(path) (the subjects from the leaf to the trust anchor).
+        - C(ct), the Signed Certificate Timestamps (Certificate Transparency) - C(scts) (each C(source), C(log_id),
+          C(timestamp), C(future), C(log), C(operator), C(signature) - V(valid), V(invalid), V(unknown_log) or
+          V(not_performed)), C(count), C(distinct_logs), C(required), C(satisfied), C(counted), C(future), C(errors),
+          C(tls_extension) (V(sent), V(not_sent), V(unreadable) - what a TLS 1.2 ClientHello asking for SCTs got),
+          C(signatures) (V(not_performed) while no CT log list is carried), C(log_list),
+          C(publicly_trusted) (the chain is trusted and its anchor is a root of Mozilla's program, read from
+          C(public_roots); V(no_sct) and V(too_few_scts) are reported only when true) and C(public_roots).
       type: dict
       returned: always
       sample: {subject: CN=www.example.com, days_left: 60, trusted: true, hostname_match: true}
     revocation:
       description:
         - C(status) (V(good), V(revoked), V(unknown)), C(source) (V(crl), V(ocsp), V(stapled)), C(detail) and
-          C(stapled) (C(present), C(status), C(detail); V(null) without the C(openssl) CLI).
+          C(stapled) (C(present), C(status), C(detail); V(null) without the C(openssl) CLI), C(ocsp) (V(responder),
+          V(none_by_design) for a certificate with a CRL and no OCSP responder, V(none)).
         - V(null) unless C(revocation) is in O(checks).
       type: dict
       returned: always
@@ -359,7 +379,10 @@ endpoints:
           an ephemeral key exchange), C(groups) (per version, the IANA names of the accepted key exchange groups in the
           order the server chose them, for V(1.3), or for V(1.2) when the server does not accept TLS 1.3), C(dh) (for DHE suites, C(bits), C(prime),
           C(safe_prime), C(known_group), C(generator); V(null) without DHE), C(complete) (V(false) when any part did
-          not finish; C(unknown) says which), C(handshakes) (ClientHellos sent).
+          not finish; C(unknown) says which), C(handshakes) (ClientHellos sent for this endpoint).
+        - C(same_as), only when present, names the endpoint (server name) of the same address, port and certificate
+          whose full enumeration this result copies, because every answer to a fingerprint of it (first choice,
+          declined rest and reversed order per version, the groups, the DH parameters) was the same.
         - C(certificate_key_types) (version_added 1.1.0) lists the key types of the certificates the server presents
           (V(ECDSA), V(RSA); both with dual certificates), found with one ClientHello per type that offers only its
           signature algorithms, in TLS 1.3 and 1.2; C(certificate_key_types_by_version) has them per version, V(null)
@@ -386,61 +409,17 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _probe
-from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
-from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
-from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
+from ansible_collections.port443.https.plugins.module_utils.probe import _task
 
 
 def main() -> t.NoReturn:
-    module = AnsibleModule(
-        argument_spec={
-            "endpoints": {
-                "type": "list",
-                "elements": "dict",
-                "required": True,
-                "options": {
-                    "host": {"type": "str", "required": True},
-                    "port": {"type": "int", "default": 443},
-                    "server_name": {"type": "str"},
-                    "address": {"type": "str"},
-                    "http_port": {"type": "int", "default": 80},
-                    "http_path": {"type": "str"},
-                },
-            },
-            "checks": {
-                "type": "list",
-                "elements": "str",
-                "choices": list(_probe.CHECKS),
-                "default": list(_probe.DEFAULT_CHECKS),
-            },
-            "aia_fetch": {"type": "bool", "default": True},
-            "timeout": {"type": "float", "default": 5},
-            "workers": {"type": "int", "default": 64},
-            "min_tls_version": {"type": "str", "choices": list(_classify.TLS_VERSIONS), "default": "1.2"},
-            **_policy.ARGUMENT_SPEC,
-            **_ciphers.ARGUMENT_SPEC,
-            "client_cert": {"type": "path"},
-            "client_key": {"type": "path"},
-            "http_path": {"type": "str", "default": "/"},
-            "http_expected_status": {"type": "list", "elements": "int"},
-            "require_hsts": {"type": "bool", "default": False},
-            "require_redirect": {"type": "bool", "default": False},
-            "fail_on": {"type": "str", "choices": ["critical", "warning", "never"], "default": "never"},
-        },
-        supports_check_mode=True,
-    )
-    needs_crypto = any(c in module.params["checks"] for c in ("certificate", "revocation"))
-    if needs_crypto and not _x509.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(_x509.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        outcome = _probe.probe(module.params, run_command=lambda argv: module.run_command(argv, data="Q")[:2])
-    except _probe.ProbeInputError as exc:
-        module.fail_json(msg=str(exc))
-    result = {"changed": False, "endpoints": outcome["endpoints"], "summary": outcome["summary"]}
-    bad = _classify.failing(outcome["endpoints"], module.params["fail_on"])
-    if bad:
-        module.fail_json(msg=_classify.failure_message(bad, len(outcome["endpoints"]), module.params["fail_on"]), **result)
+    module = AnsibleModule(argument_spec=_task.ARGUMENT_SPEC, supports_check_mode=True)
+    missing = _task.missing_library(module.params)
+    if missing:
+        module.fail_json(msg=missing_required_lib(missing[0]), exception=missing[1])
+    result = _task.result(module.params, run_command=lambda argv: module.run_command(argv, data="Q")[:2])
+    if result.pop("failed", False):
+        module.fail_json(**result)
     module.exit_json(**result)
 
 

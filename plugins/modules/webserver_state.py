@@ -87,6 +87,8 @@ facts:
     - The role's facts as the full path would set them, empty when they could not be worked out (the full path then
       sets them).
     - C(webserver_tls) (see the role's README), the virtual hosts with defaults filled in and the post-quantum flag.
+    - C(no_ocsp), the virtual hosts whose certificate names no OCSP responder (a CRL-only certificate); the role never
+      turns OCSP stapling on for them.
   returned: always
   type: dict
   sample: {"webserver_tls": {"guideline": "6.0", "profile": "intermediate", "library": "OpenSSL 3.0.17", "pq": false,

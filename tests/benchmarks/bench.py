@@ -5,7 +5,8 @@
 Compares, against the same nginx (bound to 0.0.0.0, so every 127/8 address reaches it):
   (a) floor   - a minimal thread-pool script doing only the same handshakes (4 pinned versions per endpoint);
   (b) sslyze  - from PyPI in its own venv (--sslyze PATH), same versions + certificate info;
-  (c) module  - port443.https.https_endpoint_info run by ansible-playbook (one task), and its core called directly.
+  (c) module  - port443.https.https_endpoint_info run by ansible-playbook (one task; on the controller its action plugin
+                runs the core in Ansible's own process), and its core called directly.
 Then the same module run with a few dead endpoints (tarpit, blackhole) appended: they should add about one timeout.
 
 Run as root (nginx, a network namespace for the blackhole) from the collection root, with ANSIBLE_COLLECTIONS_PATH
@@ -33,7 +34,7 @@ import warnings
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 SNI = "bench.test"
@@ -63,13 +64,18 @@ def pki(tmp):
     def pem(cert):
         return cert.public_bytes(serialization.Encoding.PEM)
 
-    paths = {"ca": os.path.join(tmp, "ca.pem"), "chain": os.path.join(tmp, "chain.pem"), "key": os.path.join(tmp, "key.pem")}
+    # An RSA leaf under the same intermediate as well, for servers that need RSA suites (ciphers_vs_sslyze.py).
+    rsa_key = rsa.generate_private_key(65537, 2048)
+    rsa_leaf = make(SNI, rsa_key, inter, ik)
+    paths = {"ca": os.path.join(tmp, "ca.pem"), "chain": os.path.join(tmp, "chain.pem"), "key": os.path.join(tmp, "key.pem"),
+             "rsa_chain": os.path.join(tmp, "rsa-chain.pem"), "rsa_key": os.path.join(tmp, "rsa-key.pem")}
     with open(paths["ca"], "wb") as f:
         f.write(pem(root))
-    with open(paths["chain"], "wb") as f:
-        f.write(pem(leaf) + pem(inter))
-    with open(paths["key"], "wb") as f:
-        f.write(lk.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    for chain, keyfile, cert, key in (("chain", "key", leaf, lk), ("rsa_chain", "rsa_key", rsa_leaf, rsa_key)):
+        with open(paths[chain], "wb") as f:
+            f.write(pem(cert) + pem(inter))
+        with open(paths[keyfile], "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return paths
 
 
@@ -261,8 +267,22 @@ def big_run(args, base, env, tmp, port):
                               for label, f in ((f"{args.big} live", equiv_s), (f"{n_live} live", floor_s)))
         print(f"{f'(c) module core, {args.big} endpoints, {args.big_dead} dead':<42} {core_s:8.2f} s  (process {wall:.2f} s, "
               f"peak RSS {data.get('rss_mb', 0):.0f} MB) {verdicts}; dead found {dead_found}/{args.big_dead}; {summary}", flush=True)
+        # The same endpoints as one ansible-playbook task (on the controller: the action plugin, in Ansible's own process).
+        play = os.path.join(tmp, "big-play.yml")
+        with open(play, "w") as f:
+            json.dump([{"name": "bench", "hosts": "localhost", "gather_facts": False, "vars": {"ansible_python_interpreter": sys.executable},
+                        "tasks": [{"name": "probe", "port443.https.https_endpoint_info": dict(base, endpoints=eps), "register": "r"},
+                                  {"name": "summary", "ansible.builtin.debug": {"var": "r.summary"}}]}], f)
+        play_s, play_rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play], env,
+                                           "(c) 10,000 via ansible-playbook")
+        ok = proc.returncode == 0 and f"'total': {args.big}" in proc.stdout.replace('"', "'")
+        bound = floor_s + 3 * args.timeout
+        print(f"{f'(c) ansible-playbook, {args.big} endpoints, {args.big_dead} dead':<42} {play_s:8.2f} s  (peak RSS of largest process "
+              f"{play_rss:.0f} MB) ok={ok}; floor of {n_live} live + 3 x timeout = {bound:.2f} s: {'within' if play_s <= bound else 'OVER'}",
+              flush=True)
         return {"big": args.big, "big_dead": args.big_dead, "big_floor_live_s": floor_s, "big_floor_equiv_s": equiv_s,
-                "big_core_s": core_s, "big_core_rss_mb": data.get("rss_mb"), "big_dead_found": dead_found}
+                "big_core_s": core_s, "big_core_rss_mb": data.get("rss_mb"), "big_dead_found": dead_found,
+                "big_playbook_s": play_s, "big_playbook_rss_mb": play_rss, "big_playbook_ok": ok}
     finally:
         filler.close()
         sink.close()
@@ -280,6 +300,9 @@ def main():
                     help="also run N endpoints of which --big-dead never answer (half tarpits, half dropped SYNs), against a floor "
                          "of the live ones alone (e.g. --big 10000)")
     ap.add_argument("--big-dead", type=int, default=2000)
+    ap.add_argument("--baseline-collections", metavar="DIR",
+                    help="also run the ansible-playbook task with ANSIBLE_COLLECTIONS_PATH=DIR (another copy of the collection, e.g. "
+                         "the commit before a change), alternated with the others, to compare both in the same run")
     ap.add_argument("--ciphers", action="store_true",
                     help="also run the module core with checks + ciphers, and give sslyze --elliptic_curves (the equivalent scan)")
     ap.add_argument("--testssl", help="path to testssl.sh (Debian package testssl.sh): -p -E -f -P -S on --testssl-count endpoints")
@@ -316,7 +339,8 @@ def main():
                         "vars": {"ansible_python_interpreter": sys.executable},
                         "tasks": [{"name": "probe", "port443.https.https_endpoint_info": dict(base, endpoints=live), "register": "r"},
                                   {"name": "summary", "ansible.builtin.debug": {"var": "r.summary"}}]}], f)
-        floors, cores, deads, plays, cipher_cores = [], [], [], [], []
+        floors, cores, deads, plays, cipher_cores, base_plays = [], [], [], [], [], []
+        print(f"load average at the start: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         contenders = [("(c) module core, direct", live, "core", cores, base["checks"]),
                       ("(c) module core + dead endpoints", live + dead, "core_dead", deads, base["checks"])]
         if args.ciphers:
@@ -346,10 +370,20 @@ def main():
                 print(proc.stdout[-3000:], proc.stderr[-3000:])
             plays.append(wall)
             results["module_playbook_rss_mb"] = rss
+            if args.baseline_collections:
+                wall, rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play],
+                                            dict(env, ANSIBLE_COLLECTIONS_PATH=args.baseline_collections), "(c) baseline via ansible-playbook")
+                ok = proc.returncode == 0 and f"'total': {args.count}" in proc.stdout.replace('"', "'")
+                print(f"{f'(c) baseline via ansible-playbook  [run {rnd + 1}]':<42} {wall:8.2f} s  (peak RSS of largest process {rss:.0f} MB) ok={ok}",
+                      flush=True)
+                base_plays.append(wall)
+            print(f"load average after run {rnd + 1}: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         results.update(floor_s=min(floors), core_s=min(cores), core_dead_s=min(deads), module_playbook_s=min(plays),
                        floor_runs=floors, core_runs=cores, core_dead_runs=deads, playbook_runs=plays)
         if cipher_cores:
             results.update(core_ciphers_s=min(cipher_cores), core_ciphers_runs=cipher_cores)
+        if base_plays:
+            results.update(baseline_playbook_s=min(base_plays), baseline_playbook_runs=base_plays)
 
         if args.big:
             results.update(big_run(args, base, env, tmp, port))
@@ -381,11 +415,14 @@ def main():
             print(f"{'(e) testssl.sh ' + str(args.testssl_count) + ' endpoints':<42} {results['testssl_s']:8.2f} s  "
                   f"{cpu_since('(e) testssl.sh', cpu)}", flush=True)
         results["cpu"] = CPU
+        results["load_average_end"] = os.getloadavg()
         print(json.dumps(results, indent=1, default=str))
         print(f"best of {args.repeat}: floor {results['floor_s']:.2f} s | module core {results['core_s']:.2f} s "
               f"({results['core_s'] / results['floor_s']:.2f}x floor) | core + {len(dead)} dead {results['core_dead_s']:.2f} s "
               f"(+{results['core_dead_s'] - results['core_s']:.2f} s, timeout {args.timeout:g} s) | ansible-playbook "
               f"{results['module_playbook_s']:.2f} s ({results['module_playbook_s'] / results['floor_s']:.2f}x floor)"
+              + (f" | baseline ansible-playbook {results['baseline_playbook_s']:.2f} s "
+                 f"({results['baseline_playbook_s'] / results['floor_s']:.2f}x floor)" if "baseline_playbook_s" in results else "")
               + (f" | sslyze {results['sslyze_s']:.1f} s for {results['sslyze_count']}" if "sslyze_s" in results else "")
               + (f" | core + ciphers {results['core_ciphers_s']:.2f} s ({results['core_ciphers_s'] / results['floor_s']:.2f}x floor)"
                  if "core_ciphers_s" in results else "")

@@ -124,6 +124,45 @@ def serve_http(host: str, port: int, behaviour: dict, tls: tuple[str, str] | Non
     return server
 
 
+def start_nginx(tmp: str, label: str, servers: list[dict], workers: int = 1, host: str = "127.0.0.1") -> tuple[subprocess.Popen, int]:
+    """nginx serving HTTPS on one free port of `host` with one server block per entry of `servers` (the first is the
+    default server): names (server_name, or none), cert and key (paths), protocols, ciphers, curves, and optional
+    prefer_server (ssl_prefer_server_ciphers). The process and the port; the caller waits for it to listen."""
+    port = free_port(host)
+    root = os.path.join(tmp, label)
+    os.makedirs(root, exist_ok=True)
+    blocks = []
+    for index, srv in enumerate(servers):
+        names = " ".join(srv.get("names") or ())
+        blocks.append(f"""
+  server {{
+    listen {host}:{port} ssl{" default_server" if index == 0 else ""};
+    {f"server_name {names};" if names else ""}
+    ssl_certificate {srv["cert"]};
+    ssl_certificate_key {srv["key"]};
+    ssl_protocols {srv["protocols"]};
+    ssl_ciphers {srv["ciphers"]};
+    ssl_ecdh_curve {srv["curves"]};
+    ssl_prefer_server_ciphers {"on" if srv.get("prefer_server") else "off"};
+    location / {{ return 200 "ok\\n"; }}
+  }}""")
+    conf = os.path.join(root, "nginx.conf")
+    with open(conf, "w", encoding="utf-8") as f:
+        f.write(f"""
+worker_processes {workers};
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  server_names_hash_bucket_size 128;{"".join(blocks)}
+}}
+""")
+    proc = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", conf, "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, port
+
+
 class Lab:
     def __init__(self, tmp: str) -> None:
         self.tmp = tmp

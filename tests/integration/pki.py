@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import os
 import subprocess
@@ -50,11 +51,12 @@ class Issued:
 
 def issue(cn, key=None, issuer: Issued | None = None, sans=None, ca=False, not_before=None, not_after=None,
           crl_url=None, ocsp_url=None, no_san=False, serial=None, hash_alg=None, path_length=None, eku=None,
-          permitted_dns=None, cert_sign=True, ca_issuers_url=None, signing_key=None, basic_constraints=True) -> Issued:
+          permitted_dns=None, cert_sign=True, ca_issuers_url=None, signing_key=None, basic_constraints=True,
+          extra=()) -> Issued:
     """A certificate. The keyword arguments build the attacker's and the careless CA's variants:
     path_length (CA pathlen), eku (list of OIDs instead of serverAuth), permitted_dns (name constraints),
     cert_sign=False (a CA without keyCertSign), ca_issuers_url (AIA), signing_key (sign with another key than the
-    issuer's: a bad signature), basic_constraints=False (no basicConstraints at all)."""
+    issuer's: a bad signature), basic_constraints=False (no basicConstraints at all), extra (more extension values, added last)."""
     key = key or rsa_key()
     subject = name(cn)
     builder = (x509.CertificateBuilder()
@@ -98,6 +100,8 @@ def issue(cn, key=None, issuer: Issued | None = None, sans=None, ca=False, not_b
         access.append(x509.AccessDescription(AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers_url)))
     if access:
         builder = builder.add_extension(x509.AuthorityInformationAccess(access), critical=False)
+    for value in extra:
+        builder = builder.add_extension(value, critical=isinstance(value, x509.PrecertPoison))
     cert = builder.sign(signing_key or (issuer.key if issuer else key), hash_alg or hashes.SHA256())
     return Issued(cert, key)
 
@@ -159,3 +163,114 @@ def ocsp_response(cert: x509.Certificate, issuer: Issued, revoked: bool) -> byte
         revocation_time=NOW - DAY if revoked else None, revocation_reason=None,
     ).responder_id(ocsp.OCSPResponderEncoding.HASH, issuer.cert)
     return builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+# ---- Certificate Transparency: a precertificate, SCTs from test logs, the final certificate ------------------------
+
+SCT_LIST_OID = x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
+POISON_OID_DER = bytes.fromhex("060a2b06010401d679020403")  # 1.3.6.1.4.1.11129.2.4.3
+
+
+def _der_len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _tlvs(data: bytes) -> list[bytes]:
+    """The DER elements of a constructed value's content, each whole (tag, length, content)."""
+    out, pos = [], 0
+    while pos < len(data):
+        first = data[pos + 1]
+        if first < 0x80:
+            length, head = first, 2
+        else:
+            count = first & 0x7F
+            length, head = int.from_bytes(data[pos + 2:pos + 2 + count], "big"), 2 + count
+        out.append(data[pos:pos + head + length])
+        pos += head + length
+    return out
+
+
+def _content(tlv: bytes) -> bytes:
+    first = tlv[1]
+    return tlv[2:] if first < 0x80 else tlv[2 + (first & 0x7F):]
+
+
+def tbs_without_poison(tbs: bytes) -> bytes:
+    """RFC 6962 3.2: the precertificate's TBSCertificate with the poison extension removed (written here from the
+    DER, independently of the code under test, which asks cryptography for the final certificate's TBS without the
+    SCT list)."""
+    parts = _tlvs(_content(tbs))
+    for idx, part in enumerate(parts):
+        if part[0] == 0xA3:
+            exts = [e for e in _tlvs(_content(_tlvs(_content(part))[0])) if not _content(e).startswith(POISON_OID_DER)]
+            seq = b"".join(exts)
+            seq = b"\x30" + _der_len(len(seq)) + seq
+            parts[idx] = b"\xa3" + _der_len(len(seq)) + seq
+    body = b"".join(parts)
+    return b"\x30" + _der_len(len(body)) + body
+
+
+class TestLog:
+    """A CT log of the lab: its key, its id (SHA-256 of the key), its entry for a log list."""
+
+    def __init__(self, description: str, operator: str) -> None:
+        self.key = ec_key()
+        self.key_der = self.key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.log_id = hashlib.sha256(self.key_der).digest()
+        self.entry = {"key": self.key_der, "operator": operator, "description": description}
+
+    def sct(self, entry: bytes, timestamp_ms: int, x509_entry: bool = False) -> bytes:
+        """A SerializedSCT over a precertificate entry (issuer key hash + TBS) or, x509_entry, a certificate."""
+        signed = b"\x00\x00" + timestamp_ms.to_bytes(8, "big") + (b"\x00\x00" if x509_entry else b"\x00\x01") + entry + b"\x00\x00"
+        signature = self.key.sign(signed, ec.ECDSA(hashes.SHA256()))
+        return (b"\x00" + self.log_id + timestamp_ms.to_bytes(8, "big") + b"\x00\x00" + b"\x04\x03"
+                + len(signature).to_bytes(2, "big") + signature)
+
+
+def sct_list(scts: list[bytes]) -> bytes:
+    body = b"".join(len(s).to_bytes(2, "big") + s for s in scts)
+    return len(body).to_bytes(2, "big") + body
+
+
+def issue_logged(cn: str, issuer: Issued, logs: list[TestLog], days: int = 90, future: bool = False,
+                 tamper: bool = False, **kwargs) -> tuple[Issued, Issued]:
+    """(precertificate, final certificate) the way a CA issues under CT: the precertificate with the poison, one SCT
+    per log over its TBS without the poison, then the final certificate with the SCT list embedded. future dates the
+    SCTs an hour ahead; tamper flips a byte of what the logs sign (bad signatures)."""
+    key = rsa_key()
+    serial = x509.random_serial_number()
+    times = {"not_before": NOW - DAY, "not_after": NOW - DAY + days * DAY}
+    pre = issue(cn, key=key, issuer=issuer, serial=serial, extra=[x509.PrecertPoison()], **times, **kwargs)
+    tbs = tbs_without_poison(pre.cert.tbs_certificate_bytes)
+    spki = issuer.cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    entry = hashlib.sha256(spki).digest() + len(tbs).to_bytes(3, "big") + (tbs[:-1] + bytes([tbs[-1] ^ 1]) if tamper else tbs)
+    stamp = int((NOW + (3600 if future else -3600) * datetime.timedelta(seconds=1)).timestamp() * 1000)
+    raw = sct_list([log.sct(entry, stamp) for log in logs])
+    value = x509.UnrecognizedExtension(SCT_LIST_OID, b"\x04" + _der_len(len(raw)) + raw)
+    final = issue(cn, key=key, issuer=issuer, serial=serial, extra=[value], **times, **kwargs)
+    return pre, final
+
+
+def big_crl(issuer: Issued, serials: range) -> bytes:
+    """A CRL of many entries written as DER directly (cryptography's builder copies itself per entry: 200,000 entries
+    take minutes), signed with the issuer's RSA key (sha256WithRSAEncryption)."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def tlv(tag: int, body: bytes) -> bytes:
+        return bytes([tag]) + _der_len(len(body)) + body
+
+    def integer(value: int) -> bytes:
+        return tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+    def utc(when: datetime.datetime) -> bytes:
+        return tlv(0x17, when.strftime("%y%m%d%H%M%SZ").encode())
+
+    alg = bytes.fromhex("300d06092a864886f70d01010b0500")
+    stamp = utc(NOW - DAY)
+    entries = b"".join(tlv(0x30, integer(serial) + stamp) for serial in serials)
+    tbs = tlv(0x30, integer(1) + alg + issuer.cert.subject.public_bytes() + stamp + utc(NOW + 7 * DAY) + tlv(0x30, entries))
+    signature = issuer.key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    return tlv(0x30, tbs + alg + tlv(0x03, b"\x00" + signature))

@@ -15,12 +15,11 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import os
-import shutil
 import subprocess
 
 import pki
 import pytest
-from conftest import codes, free_port, probe, wait_listening
+from conftest import codes, probe, start_nginx, wait_listening
 
 from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
 
@@ -82,36 +81,6 @@ CASES = {
 }
 
 
-def start_nginx(tmp: str, cert: str, key: str, label: str, protocols: str, ciphers: str, curves: str) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    root = os.path.join(tmp, label)
-    os.makedirs(root, exist_ok=True)
-    conf = os.path.join(root, "nginx.conf")
-    with open(conf, "w", encoding="utf-8") as f:
-        f.write(f"""
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  server {{
-    listen 127.0.0.1:{port} ssl;
-    ssl_certificate {cert};
-    ssl_certificate_key {key};
-    ssl_protocols {protocols};
-    ssl_ciphers {ciphers};
-    ssl_ecdh_curve {curves};
-    ssl_prefer_server_ciphers off;
-    location / {{ return 200 "ok\\n"; }}
-  }}
-}}
-""")
-    proc = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", conf, "-g", "daemon off;"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, port
-
-
 @pytest.fixture(scope="module")
 def cipher_lab(lab):
     """The s_servers of CASES and two nginx servers (Mozilla 6.0 intermediate, and the same with TLS 1.1 and a CBC
@@ -129,7 +98,7 @@ def cipher_lab(lab):
     curves = ":".join(c for c in MOZ["tls_curves"] if c != "X25519MLKEM768")  # OpenSSL 3.0 has no X25519MLKEM768
     for label, protocols, ciphers in (("nginx", "TLSv1.2 TLSv1.3", ":".join(MOZ["ciphers"]["openssl"])),
                                       ("nginx_extra", "TLSv1.1 TLSv1.2 TLSv1.3", ":".join(MOZ["ciphers"]["openssl"]) + ":ECDHE-RSA-AES128-SHA@SECLEVEL=0")):
-        proc, port = start_nginx(tmp, cert, key, label, protocols, ciphers, curves)
+        proc, port = start_nginx(tmp, label, [{"cert": cert, "key": key, "protocols": protocols, "ciphers": ciphers, "curves": curves}])
         lab.procs.append(proc)
         lab.endpoints[f"ciphers_{label}"] = {"host": "127.0.0.1", "port": port, "server_name": f"ciphers_{label}.test",
                                              "_wait": ("127.0.0.1", port)}

@@ -14,6 +14,8 @@ ServerKeyExchange are checked (size, primality, safe prime, known RFC 7919 / RFC
 
 from __future__ import annotations
 
+import collections
+import copy
 import functools
 import hashlib
 import random
@@ -147,14 +149,92 @@ def _candidates(version: str) -> tuple[int, ...]:
                  and (version == "1.2" or not _hello.suite_info(code)["tls12_only"]))
 
 
-# One ClientHello to send: (version, suites, groups, want_key_exchange, key type), the key type ("ECDSA", "RSA") when
-# the hello offers only that type's signature algorithms (and TLS 1.3 key shares), else None.
-Request = t.Tuple[str, t.List[int], t.List[int], bool, t.Optional[str]]
-KEY_TYPES = tuple(_hello.KEY_TYPE_SIGNATURE_ALGORITHMS)
-Plan = t.Generator[Request, _hello.Answer, t.Dict[str, t.Any]]
+# One ClientHello to send: (version, suites, groups, want_key_exchange).
+Request = t.Tuple[str, t.List[int], t.List[int], bool]
+Plan = t.Generator[Request, _hello.Answer, t.Any]
+
+# The alerts that decline an offer: the server read the ClientHello and found nothing in it to agree on (no shared
+# suite or group, not this version): handshake_failure, illegal_parameter, decode_error, protocol_version,
+# insufficient_security, internal_error (OpenSSL 3 sends it for TLS 1.0 and 1.1 when they are enabled but its
+# security level leaves no signature for them), missing_extension, unsupported_extension. Other alerts
+# (close_notify, user_canceled, unrecognized_name, ...) say nothing about the offer, and neither does a connection
+# closed or reset without an alert: a connection limiter in front of the server (nginx limit_conn, fail2ban, a load
+# balancer) does exactly that once it has had enough.
+REFUSALS = frozenset((40, 47, 50, 70, 71, 80, 109, 110))
+
+# A close that the server confirms: an offer it answered before is answered again, and this one is closed again.
+# Servers that close (or reset) instead of sending an alert decline that way; a limiter closes the control as well.
+_CLOSED_TWICE = "refused"
 
 
-def _walk(unknown: list[str], what: str, version: str, offer: list[int], field: str,
+def refused(answer: _hello.Answer) -> bool:
+    """The server declined the offer: a refusal alert, or a close it repeated while answering a known offer."""
+    return answer.kind == _CLOSED_TWICE or answer.kind == "alert" and answer.alert in REFUSALS
+
+
+class _Asker:
+    """The ClientHellos of one endpoint's enumeration: counts them, remembers an offer the server answered (the
+    control), and checks every close or reset with it (offer()); what did not finish goes to `unknown`."""
+
+    def __init__(self, versions: t.Mapping[str, bool | None] | None) -> None:
+        self.unknown: list[str] = []
+        self.handshakes = 0
+        # The TLS phase's verdicts per version: True accepted, False refused, None unknown or not asked.
+        self.versions = dict(versions or {})
+        # An offer the server answered: until one is, the first offer of a version the TLS phase saw accepted.
+        self.control: Request | None = None
+        for version in reversed(_classify.TLS_VERSIONS):
+            if self.versions.get(version) and self.control is None:
+                self.control = _first_offer(version)
+        self.control_answered = False
+        # The server stopped answering (an offer it answered before went unanswered): nothing more is asked.
+        self.gone: str | None = None
+
+    def skip(self, what: str) -> bool:
+        """True (and `what` is unknown) when the server stopped answering: asking more would only feed a limiter."""
+        if self.gone:
+            self.unknown.append(f"{what}: not asked, {self.gone}")
+        return bool(self.gone)
+
+    def ask(self, version: str, suites: t.Sequence[int], groups: t.Sequence[int], want_key_exchange: bool = False) -> Request:
+        self.handshakes += 1
+        return (version, list(suites), list(groups), want_key_exchange)
+
+    def offer(self, request: Request) -> t.Generator[Request, _hello.Answer, _hello.Answer]:
+        """Send one offer; a close or reset without an answer is checked before it counts as a refusal. The control
+        offer goes out: unanswered (closed, reset, stalled), the close is no verdict (a limiter, or the server stopped
+        answering); answered, the offer goes out again, and only a second close is the server declining it."""
+        answer = yield request
+        if answer.kind in ("hello", "hrr"):
+            if not self.control_answered:
+                self.control, self.control_answered = request, True
+            return answer
+        if answer.kind != "closed":
+            return answer
+        why = answer.detail or "the server closed the connection without an answer"
+        if self.control is None:
+            return _hello.Answer("closed", f"{why}, and no offer was answered before to tell a refusal from a connection limiter")
+        check = yield self.ask(*self.control)
+        if check.kind not in ("hello", "hrr"):
+            self.gone = "the server stopped answering an offer it answered before"
+            return _hello.Answer("closed", f"{why}, and so was an offer it answered before ({check.detail or check.kind}): "
+                                           "a connection limiter, or the server stopped answering")
+        self.control_answered = True
+        again = yield self.ask(*request)
+        if again.kind == "closed":
+            return _hello.Answer(_CLOSED_TWICE, "closed twice while an offer it answers was answered in between")
+        return again
+
+
+def _first_offer(version: str) -> Request:
+    return (version, candidates(version), list(_groups_for(version)), False)
+
+
+def _groups_for(version: str) -> tuple[int, ...]:
+    return _hello.TLS13_GROUPS if version == "1.3" else _hello.TLS12_GROUPS
+
+
+def _walk(asker: _Asker, what: str, version: str, offer: list[int], field: str,
           request: t.Callable[[list[int]], Request], keep_found: bool = False) -> t.Generator[Request, _hello.Answer, list[int] | None]:
     """Offer, take out the choice, offer again, until refused. Accepted codes in the order found; None when unknown.
 
@@ -163,92 +243,129 @@ def _walk(unknown: list[str], what: str, version: str, offer: list[int], field: 
     """
     found: list[int] = []
     left = list(offer)
+    if asker.skip(f"TLS {version} {what}"):
+        return None
     while left:
-        answer = yield request(left + found if keep_found else left)
-        if answer.refused:
+        answer = yield from asker.offer(request(left + found if keep_found else left))
+        if refused(answer):
             return found
         if keep_found and answer.kind == "hello" and answer.version == version and getattr(answer, field) in found:
             return found
         if answer.kind in ("hello", "hrr") and answer.version != version:
             if found:
-                unknown.append(f"TLS {version} {what}: the server switched to TLS {answer.version}")
+                asker.unknown.append(f"TLS {version} {what}: the server switched to TLS {answer.version}")
                 return None
             return found  # this version is not accepted: the server answered with another one
         choice = getattr(answer, field)
         if answer.kind not in ("hello", "hrr") or choice not in left:
             why = answer.detail or answer.kind
-            if answer.kind in ("hello", "hrr"):
+            if answer.kind == "alert":
+                why = f"{answer.detail}, which is no refusal of the offer"
+            elif answer.kind in ("hello", "hrr"):
                 why = f"the server chose {choice!r}, which was not offered"
-            unknown.append(f"TLS {version} {what}: {why}")
+            asker.unknown.append(f"TLS {version} {what}: {why}")
             return None
         found.append(choice)
         left.remove(choice)
     return found
 
 
-def plan() -> Plan:
+def plan(versions: t.Mapping[str, bool | None] | None = None) -> Plan:
     """The whole enumeration of one endpoint as a generator: it yields the ClientHellos to send and receives the
     answers (so one endpoint can be driven on its own, or many at once by one event loop), and returns the ciphers
     section: per version the accepted suites (IANA names, in the order the server chose them) and whether the server
     enforces its order, the groups per version, forward secrecy and DH parameters. `complete` is False (and
-    `unknown` says why) when any part did not finish; its verdicts are then partial."""
-    unknown: list[str] = []
-    handshakes = 0
-    versions: dict[str, t.Any] = {}
-    accepted: dict[str, list[int]] = {}
+    `unknown` says why) when any part did not finish; its verdicts are then partial.
 
-    def ask(version: str, suites: list[int], groups: t.Sequence[int], want_key_exchange: bool = False,
-            key_type: str | None = None) -> Request:
-        nonlocal handshakes
-        handshakes += 1
-        return (version, list(suites), list(groups), want_key_exchange, key_type)
+    versions: what the TLS phase found per version (True accepted). A version it saw accepted whose every suite is
+    declined here is unknown, not refused: the answers contradict each other.
 
-    order_of_12 = None
+    The parts per version (lane()) do not depend on each other; then comes what needs them all (rest())."""
+    asker = _Asker(versions)
+    lanes = {}
     for version in reversed(_classify.TLS_VERSIONS):
-        groups = _hello.TLS13_GROUPS if version == "1.3" else _hello.TLS12_GROUPS
-        found = yield from _walk(unknown, "suites", version, candidates(version), "suite",
-                                 lambda left, v=version, g=groups: ask(v, left, g))
-        if found is None:
-            versions[version] = None
+        lanes[version] = yield from lane(asker, version)
+    return (yield from rest(asker, lanes))
+
+
+def lane(asker: _Asker, version: str) -> Plan:
+    """One version's part: its suites, its server order (TLS 1.3 and 1.2), and for TLS 1.3 its groups.
+    {"found": codes or None (unknown), "order": True/False/None, "groups": codes or None} (groups for 1.3 only)."""
+    ask, unknown = asker.ask, asker.unknown
+    groups = _groups_for(version)
+    found = yield from _walk(asker, "suites", version, candidates(version), "suite", lambda left: ask(version, left, groups))
+    if found == [] and asker.versions.get(version):
+        unknown.append(f"TLS {version} suites: every offer was declined, yet the TLS handshake of the version check was accepted")
+        found = None
+    out: dict[str, t.Any] = {"found": found, "order": None, "groups": None}
+    if not found:
+        return out
+    if version in ("1.3", "1.2") and len(found) >= 2 and not asker.skip(f"TLS {version} server order"):
+        # The first choice was made from an offer listing found[0] before found[1]; offer them the other way round.
+        answer = yield ask(version, [found[1], found[0]], groups)
+        if answer.kind in ("hello", "hrr") and answer.suite in found[:2]:
+            out["order"] = answer.suite == found[0]
+        else:
+            unknown.append(f"TLS {version} server order: {answer.detail or answer.kind}")
+    if version == "1.3":
+        groups13 = yield from _walk(asker, "groups", "1.3", list(_hello.TLS13_GROUPS), "group",
+                                    lambda left: ask("1.3", list(_hello.TLS13_SUITES), left))
+        if groups13 == []:
+            # The suites were chosen from offers carrying these very groups: a group was agreed then.
+            unknown.append("TLS 1.3 groups: every group was declined, yet TLS 1.3 suites were accepted")
+            groups13 = None
+        out["groups"] = groups13
+    return out
+
+
+def rest(asker: _Asker, lanes: dict[str, dict[str, t.Any]]) -> Plan:
+    """What needs every version's part: the order of TLS 1.1 and 1.0, the TLS 1.2 groups where TLS 1.3 is off, the
+    DH parameters; then the section."""
+    ask, unknown = asker.ask, asker.unknown
+    accepted = {v: lanes[v]["found"] for v in _classify.TLS_VERSIONS if lanes[v]["found"]}
+    order_of_12 = lanes["1.2"]["order"]
+    for version in ("1.1", "1.0"):
+        found = accepted.get(version) or []
+        if len(found) < 2:
             continue
-        accepted[version] = found
-        order = None
-        if version in ("1.1", "1.0") and order_of_12 is not None and len(found) >= 2:
+        if order_of_12 is not None:
             # One server setting decides the order below TLS 1.3 (OpenSSL's SSL_OP_CIPHER_SERVER_PREFERENCE, Go's
             # PreferServerCipherSuites): TLS 1.0 and 1.1 take the verdict measured in TLS 1.2.
-            order = order_of_12
-        elif len(found) >= 2:
-            # The first choice was made from an offer listing found[0] before found[1]; offer them the other way round.
-            answer = yield ask(version, [found[1], found[0]], groups)
+            lanes[version]["order"] = order_of_12
+        elif not asker.skip(f"TLS {version} server order"):
+            answer = yield ask(version, [found[1], found[0]], _hello.TLS12_GROUPS)
             if answer.kind in ("hello", "hrr") and answer.suite in found[:2]:
-                order = answer.suite == found[0]
+                lanes[version]["order"] = answer.suite == found[0]
             else:
                 unknown.append(f"TLS {version} server order: {answer.detail or answer.kind}")
-            if version == "1.2":
-                order_of_12 = order
-        versions[version] = {"suites": [_hello.suite_name(c) for c in found], "server_order": order}
-    versions = {v: versions[v] for v in _classify.TLS_VERSIONS}
+    versions_out: dict[str, t.Any] = {}
+    for version in _classify.TLS_VERSIONS:
+        got = lanes[version]["found"]
+        versions_out[version] = None if got is None else {"suites": [_hello.suite_name(c) for c in got], "server_order": lanes[version]["order"]}
 
     groups_by_version: dict[str, list[str] | None] = {}
     if accepted.get("1.3"):
-        found = yield from _walk(unknown, "groups", "1.3", list(_hello.TLS13_GROUPS), "group",
-                                 lambda left: ask("1.3", list(_hello.TLS13_SUITES), left))
-        groups_by_version["1.3"] = None if found is None else [_hello.group_name(c) for c in found]
+        groups13 = lanes["1.3"]["groups"]
+        groups_by_version["1.3"] = None if groups13 is None else [_hello.group_name(c) for c in groups13]
     ecdhe12 = [c for c in accepted.get("1.2") or [] if _hello.suite_info(c)["kex"] == "ECDHE"]
     if ecdhe12 and not accepted.get("1.3"):
         # The groups of TLS 1.2 only where TLS 1.3 is off: servers take both from one setting (nginx ssl_ecdh_curve,
         # Apache SSLOpenSSLConfCmd Curves, Caddy curves), and each TLS 1.2 probe costs the server a full flight.
         ecdsa_only = all(_hello.suite_info(c)["auth"] == "ECDSA" for c in ecdhe12)
-        found = yield from _walk(unknown, "groups", "1.2", list(_hello.TLS12_GROUPS), "group",
+        found = yield from _walk(asker, "groups", "1.2", list(_hello.TLS12_GROUPS), "group",
                                  lambda left: ask("1.2", ecdhe12, left, want_key_exchange=True), keep_found=ecdsa_only)
+        if found == []:
+            unknown.append("TLS 1.2 groups: every group was declined, yet ECDHE suites were accepted")
+            found = None
         groups_by_version["1.2"] = None if found is None else [_hello.group_name(c) for c in found]
 
     dh = None
     for version in ("1.2", "1.1", "1.0"):
-        dhe = [c for c in accepted.get(version) or [] if _hello.suite_info(c)["kex"] == "DHE"
-               or _hello.suite_info(c)["kex"] == "DH" and _hello.suite_info(c)["auth"] == "anon"]
+        dhe = _dhe_suites(accepted.get(version) or [])
         if not dhe:
             continue
+        if asker.skip(f"TLS {version} DH parameters"):
+            break
         answer = yield ask(version, dhe, _hello.TLS12_GROUPS, want_key_exchange=True)
         if answer.dh:
             dh = dh_facts(answer.dh["p"], answer.dh["g"])
@@ -256,12 +373,12 @@ def plan() -> Plan:
             unknown.append(f"TLS {version} DH parameters: {answer.detail or answer.kind}")
         break
 
-    key_types = yield from _key_types(unknown, accepted, ask)
+    key_types = yield from _key_types(asker, accepted)
 
     all_codes = [c for codes in accepted.values() for c in codes]
-    orders = [v["server_order"] for v in versions.values() if v and v["server_order"] is not None]
+    orders = [v["server_order"] for v in versions_out.values() if v and v["server_order"] is not None]
     return {
-        "versions": versions,
+        "versions": versions_out,
         "server_order": (any(orders) if orders else None),
         "forward_secrecy": (all(_hello.suite_info(c)["forward_secrecy"] for c in all_codes) if all_codes else None),
         "groups": groups_by_version,
@@ -270,19 +387,23 @@ def plan() -> Plan:
         "certificate_key_types_by_version": key_types,
         "complete": not unknown,
         "unknown": unknown,
-        "handshakes": handshakes,
+        "handshakes": asker.handshakes,
     }
 
 
-def _key_types(unknown: list[str], accepted: dict[str, list[int]],
-               ask: t.Callable[..., Request]) -> t.Generator[Request, _hello.Answer, dict[str, list[str] | None]]:
+# The key types asked for (certificate_key_types): a ClientHello offering only one type's signature algorithms.
+KEY_TYPES = tuple(_hello.KEY_TYPE_SIGNATURE_ALGORITHMS)
+
+
+def _key_types(asker: _Asker, accepted: dict[str, list[int]]) -> t.Generator[t.Any, _hello.Answer, dict[str, list[str] | None]]:
     """The key types of the certificates the server presents, per TLS version it accepts (1.3, 1.2): one ClientHello
     per key type that offers only that type's signature algorithms (TLS 1.2: and only the accepted suites that
-    authenticate with it). A ServerHello means the server has a certificate of that type; a refusal means it has
-    none; anything else leaves the version's answer unknown (None)."""
+    authenticate with it; TLS 1.3: with key shares, so the answer is a ServerHello). A ServerHello means the server has
+    a certificate of that type; a refusal means it has none; anything else leaves the version's answer unknown (None).
+    These requests carry the key type as a fifth element (_Hello builds their ClientHello)."""
     out: dict[str, list[str] | None] = {}
     for version in ("1.3", "1.2"):
-        if not accepted.get(version):
+        if not accepted.get(version) or asker.skip(f"TLS {version} certificate key types"):
             continue
         found: list[str] | None = []
         for key_type in KEY_TYPES:
@@ -293,14 +414,77 @@ def _key_types(unknown: list[str], accepted: dict[str, list[int]],
                 groups = list(_hello.TLS12_GROUPS)
                 if not suites:
                     continue  # no accepted suite authenticates with this key type: the server has no such certificate
-            answer = yield ask(version, suites, groups, False, key_type)
+            asker.handshakes += 1
+            answer = yield (version, suites, groups, False, key_type)
             if answer.kind == "hello" and answer.version == version:
                 t.cast(list, found).append(key_type)
-            elif not answer.refused:
-                unknown.append(f"TLS {version} {key_type} certificate: {answer.detail or answer.kind}")
+            elif not refused(answer):
+                asker.unknown.append(f"TLS {version} {key_type} certificate: {answer.detail or answer.kind}")
                 found = None
                 break
         out[version] = found
+    return out
+
+
+def _dhe_suites(codes: t.Iterable[int]) -> list[int]:
+    return [c for c in codes if _hello.suite_info(c)["kex"] == "DHE"
+            or _hello.suite_info(c)["kex"] == "DH" and _hello.suite_info(c)["auth"] == "anon"]
+
+
+# ---- one server, many names ---------------------------------------------------------------------------------------
+
+def fingerprint_offers(section: dict[str, t.Any]) -> list[Request]:
+    """The offers that tell whether another name of the same server (same address, same certificate) is served what
+    this complete section found, without enumerating it again. Per version: every candidate (the server's first
+    choice, or its refusal), every candidate it did not accept (must be declined: no extra suite), and the accepted
+    ones in reverse order (the choice shows the order it follows and the end of the list); the same for the groups;
+    and the DH parameters. About half the ClientHellos of a full enumeration, and the TLS 1.2 ones that cost the
+    server a signature fewer still."""
+    offers: list[Request] = []
+    for version in reversed(_classify.TLS_VERSIONS):
+        groups = list(_groups_for(version))
+        found = [_hello.SUITE_CODES[n] for n in (section["versions"][version] or {}).get("suites") or []]
+        offers.append((version, candidates(version), groups, False))
+        rest = [c for c in candidates(version) if c not in found]
+        if found and rest:
+            offers.append((version, rest, groups, False))
+        if len(found) >= 2:
+            offers.append((version, found[::-1], groups, False))
+    for version, suites, want_kx in (("1.3", list(_hello.TLS13_SUITES), False),
+                                     ("1.2", [_hello.SUITE_CODES[n] for n in (section["versions"]["1.2"] or {}).get("suites") or []
+                                              if _hello.suite_info(_hello.SUITE_CODES[n])["kex"] == "ECDHE"], True)):
+        found = [_hello.GROUP_CODES[n] for n in (section.get("groups") or {}).get(version) or []]
+        if not found:
+            continue
+        rest = [g for g in _groups_for(version) if g not in found]
+        if rest:
+            offers.append((version, suites, rest, want_kx))
+        if len(found) >= 2:
+            offers.append((version, suites, found[::-1], want_kx))
+    if section.get("dh"):
+        for version in ("1.2", "1.1", "1.0"):
+            dhe = _dhe_suites(_hello.SUITE_CODES[n] for n in (section["versions"][version] or {}).get("suites") or [])
+            if dhe:
+                offers.append((version, dhe, list(_hello.TLS12_GROUPS), True))
+                break
+    return offers
+
+
+def _print(answer: _hello.Answer) -> tuple[t.Any, ...] | None:
+    """What one answer says, for comparing two names; None when it says nothing (no answer, a close)."""
+    if answer.kind == "alert" and answer.alert in REFUSALS:
+        return ("alert", answer.alert)
+    if answer.kind in ("hello", "hrr"):
+        dh = hashlib.sha256(f"{answer.dh['p']}/{answer.dh['g']}".encode()).hexdigest() if answer.dh else None
+        return (answer.kind, answer.version, answer.suite, answer.group, dh)
+    return None
+
+
+def fingerprint(offers: list[Request]) -> Plan:
+    """Send each offer; the list of what the answers say (None where one said nothing)."""
+    out = []
+    for request in offers:
+        out.append(_print((yield request)))
     return out
 
 
@@ -308,12 +492,15 @@ _NO_TIME = "no time left in the endpoint's budget"
 
 
 class Target(t.NamedTuple):
-    """An endpoint to enumerate: where, which name, and its budget (what its other checks left of it)."""
+    """An endpoint to enumerate: where, which name, and its budget (what its other checks left of it); what its TLS
+    phase found per version (True accepted) and the SHA-256 of the certificate it was served."""
 
     family: int
     sockaddr: tuple[t.Any, ...]
     server_name: str
     budget: _net.Budget
+    versions: t.Optional[t.Mapping[str, t.Optional[bool]]] = None
+    certificate: t.Optional[str] = None
 
 
 class _Hello(_reactor.Exchange):
@@ -322,7 +509,8 @@ class _Hello(_reactor.Exchange):
     __slots__ = ("parser",)
 
     def __init__(self, target: Target, request: Request) -> None:
-        version, suites, groups, want_kx, key_type = request
+        version, suites, groups, want_kx = request[:4]
+        key_type = request[4] if len(request) > 4 else None  # type: ignore[misc]
         if key_type:
             hello = _hello.client_hello(version, suites, groups, target.server_name,
                                         key_shares=_hello.key_type_shares() if version == "1.3" else None,
@@ -348,33 +536,137 @@ class _Hello(_reactor.Exchange):
         return self.parser.end("timeout", "no complete answer in time")
 
 
-def enumeration(target: Target, sections: list[dict[str, t.Any]], index: int) -> _reactor.Task:
-    """The task of one endpoint: its plan's ClientHellos one after the other, each within what is left of its budget
-    (which runs from its first ClientHello); the section is sections[index] at the end."""
-    target.budget.resume()
-    steps = plan()
+def _drive(target: Target, steps: Plan) -> t.Generator[_reactor.Exchange, _hello.Answer, t.Any]:
+    """Run a plan's ClientHellos one after the other, each within what is left of the target's budget; its result."""
     answer: _hello.Answer | None = None  # the first send starts the plan
     while True:
         try:
             request = steps.send(answer)
         except StopIteration as done:
-            sections[index] = done.value
-            return
+            return done.value
         if target.budget.expired:
             answer = _hello.Answer("timeout", _NO_TIME)
         else:
             answer = yield _Hello(target, request)
 
 
-def enumerate_many(targets: list[Target], max_inflight: int = 256) -> list[dict[str, t.Any]]:
+Then = t.Callable[[t.Dict[str, t.Any]], t.Generator[_reactor.Exchange, _hello.Answer, None]]
+
+
+def submit(reactor: _reactor.Reactor, key: t.Any, target: Target, then: Then) -> None:
+    """Submit the enumeration of one endpoint as one task of its destination's key (one connection at a time; the
+    versions side by side were measured slower against single-threaded servers and no faster against nginx); the
+    task runs `then(section)` (more exchanges, or storing the section) at its end."""
+    def task() -> _reactor.Task:
+        target.budget.resume()
+        section = yield from _drive(target, plan(target.versions))
+        yield from then(section)
+    reactor.submit(task(), key)
+
+
+def _store(sections: list[dict[str, t.Any]], index: int, sent: int = 0) -> Then:
+    def then(section: dict[str, t.Any]) -> t.Generator[_reactor.Exchange, _hello.Answer, None]:
+        section["handshakes"] += sent
+        sections[index] = section
+        yield from ()
+    return then
+
+
+def enumeration(target: Target, sections: list[dict[str, t.Any]], index: int) -> _reactor.Task:
+    """The task of one endpoint: its plan's ClientHellos one after the other, each within what is left of its budget
+    (which runs from its first ClientHello); the section is sections[index] at the end."""
+    target.budget.resume()
+    sections[index] = yield from _drive(target, plan(target.versions))
+
+
+# After this many names of one server whose full enumeration did not finish for a reason of the server's (no
+# answer in time, closed or reset connections, answers that contradict each other), its other names are not asked:
+# they would take their whole budget each, one after the other, to learn the same. Names whose enumeration only ran
+# out of their own budget do not count.
+MAX_UNFINISHED_NAMES = 2
+
+
+class _Names:
+    """The names of one destination (address and port) served the same certificate. The first is enumerated in
+    full; then each other name sends the fingerprint offers of that result (fingerprint_offers) and gets a copy of
+    it (with `same_as` naming the first) when every answer is the same as the first name's, else its own full
+    enumeration. A name whose configuration differs (another suite, group, order, DH group, version) answers one of
+    these offers differently; what they cannot see is a name that lacks a suite the first name accepts which is
+    neither the first nor the last it chooses."""
+
+    def __init__(self, reactor: _reactor.Reactor, key: t.Any, targets: list[Target], sections: list[dict[str, t.Any]],
+                 indices: list[int]) -> None:
+        self.reactor, self.key, self.targets, self.sections = reactor, key, targets, sections
+        self.waiting = collections.deque(indices)
+        self.unfinished: list[str] = []
+
+    def start(self) -> None:
+        if not self.waiting:
+            return
+        if len(self.unfinished) >= MAX_UNFINISHED_NAMES:
+            for index in self.waiting:
+                self.sections[index] = _not_asked(self.unfinished)
+            self.waiting.clear()
+            return
+        index = self.waiting.popleft()
+        submit(self.reactor, self.key, self.targets[index], functools.partial(self._first, index))
+
+    def _first(self, index: int, section: dict[str, t.Any]) -> t.Generator[_reactor.Exchange, _hello.Answer, None]:
+        """The first name's section is in: the next name is enumerated in full when it did not finish, else the
+        fingerprint is taken and every other name is asked it."""
+        target = self.targets[index]
+        self.sections[index] = section
+        if not section["complete"]:
+            if any(_NO_TIME not in why for why in section["unknown"]):
+                self.unfinished.append(f"{target.server_name} ({'; '.join(section['unknown'])})")
+            self.start()
+            return
+        if not self.waiting:
+            return
+        offers = fingerprint_offers(section)
+        prints = yield from _drive(target, fingerprint(offers))
+        section["handshakes"] += len(offers)
+        shared = None if None in prints else (target.server_name, section, offers, prints)
+        while self.waiting:
+            self.reactor.submit(self._other(self.waiting.popleft(), shared), self.key)
+
+    def _other(self, index: int, shared: tuple[str, dict[str, t.Any], list[Request], list[t.Any]] | None) -> _reactor.Task:
+        target = self.targets[index]
+        target.budget.resume()
+        sent = 0
+        if shared is not None:
+            name, section, offers, prints = shared
+            mine = yield from _drive(target, fingerprint(offers))
+            if mine == prints:
+                self.sections[index] = dict(copy.deepcopy(section), same_as=name, handshakes=len(offers))
+                return
+            sent = len(offers)
+        submit(self.reactor, self.key, target, _store(self.sections, index, sent))
+
+
+def _not_asked(unfinished: list[str]) -> dict[str, t.Any]:
+    return {"versions": {v: None for v in _classify.TLS_VERSIONS}, "server_order": None, "forward_secrecy": None, "groups": {},
+            "dh": None, "complete": False, "handshakes": 0,
+            "unknown": [f"not enumerated: the enumerations of {' and of '.join(unfinished)} at the same address did not finish"]}
+
+
+def enumerate_many(targets: list[Target], max_inflight: int = 256, share: bool = True) -> list[dict[str, t.Any]]:
     """The ciphers sections of many endpoints at once, in the probe's event loop (no thread per endpoint): each
-    endpoint has at most one exchange in flight, at most max_inflight endpoints run at once (waiting for a slot does
-    not count against a budget). Each exchange takes at most the budget's step, never past the budget; what is not
-    finished becomes part of `unknown`."""
+    endpoint has at most one exchange in flight, at most max_inflight endpoints run at once, and at most
+    _reactor.PER_DESTINATION of one destination (waiting for a slot does not count against a budget). With share,
+    the names of one destination served the same certificate are enumerated once and confirmed (_Names). Each
+    exchange takes at most the budget's step, never past the budget; what is not finished becomes part of `unknown`."""
     sections: list[dict[str, t.Any]] = [{}] * len(targets)
     reactor = _reactor.Reactor(max_inflight)
+    names: dict[tuple[t.Any, ...], list[int]] = {}
     for index, target in enumerate(targets):
-        reactor.submit(enumeration(target, sections, index))
+        key = _reactor.destination(target.family, target.sockaddr)
+        if share:
+            names.setdefault((key, target.certificate), []).append(index)
+        else:
+            submit(reactor, key, target, _store(sections, index))
+    for (key, _certificate), indices in names.items():
+        _Names(reactor, key, targets, sections, indices).start()
     reactor.run()
     return sections
 
@@ -474,12 +766,15 @@ def findings(section: dict[str, t.Any], opts: dict[str, t.Any]) -> list[tuple[st
     """(code, detail, severity or None for the default, fix detail) for one endpoint's ciphers section."""
     out: list[tuple[str, str, str | None, str | None]] = []
     pairs = _codes_of(section)
+    # What was found accepted is a finding even when the rest is unknown; what was not found (no AEAD suite, no
+    # post-quantum group, a profile's missing items) is one only when the enumeration finished.
+    complete = bool(section.get("complete"))
     weak = [(v, c) for v, c in pairs if _hello.suite_info(c)["flags"]]
     if weak:
         flags = sorted({f for _v, c in weak for f in _hello.suite_info(c)["flags"]})
         out.append(("weak_cipher", f"{', '.join(flags)}: {_list(weak)}", None, server_fix(opts)))
     below13 = [(v, c) for v, c in pairs if v != "1.3"]
-    if below13 and not any(_hello.suite_info(c)["mode"] == "AEAD" for _v, c in below13):
+    if complete and below13 and not any(_hello.suite_info(c)["mode"] == "AEAD" for _v, c in below13):
         out.append(("cbc_only", f"accepted below TLS 1.3: {_list(below13)}", None, server_fix(opts)))
     static = [(v, c) for v, c in pairs if _hello.suite_info(c)["forward_secrecy"] is False]
     if static:
@@ -488,18 +783,18 @@ def findings(section: dict[str, t.Any], opts: dict[str, t.Any]) -> list[tuple[st
     if problems:
         known = section["dh"].get("known_group")
         out.append(("weak_dh", "; ".join(problems) + (f" ({known})" if known else ""), None, None))
-    if opts.get("require_pq_kex"):
+    if opts.get("require_pq_kex") and complete:
         groups13 = (section.get("groups") or {}).get("1.3")
         if groups13 is not None or not (section["versions"].get("1.3") or {}).get("suites"):
             if "X25519MLKEM768" not in (groups13 or []):
                 detail = f"TLS 1.3 groups: {', '.join(groups13)}" if groups13 else "no TLS 1.3"
                 out.append(("no_pq_kex", detail, None, None))
-    if opts.get("tls_profile") and section.get("complete"):
+    if opts.get("tls_profile") and complete:
         extra, missing = profile_diff(section, opts)
         if extra or missing:
             detail = f"Mozilla {opts.get('tls_guideline') or _mozilla_guidelines.LATEST} {opts['tls_profile']}: " + "; ".join(
                 part for part in (f"extra: {', '.join(extra)}" if extra else "", f"missing: {', '.join(missing)}" if missing else "") if part)
             out.append(("profile_mismatch", detail, None, server_fix(opts, groups=True)))
-    if not section.get("complete"):
+    if not complete:
         out.append(("cipher_enumeration_unknown", "; ".join(section.get("unknown") or ["enumeration unfinished"]), None, None))
     return out

@@ -325,14 +325,19 @@ def _codes(values: t.Sequence[int]) -> bytes:
 
 def client_hello(version: str, suites: t.Sequence[int], groups: t.Sequence[int] = (), server_name: str | None = None,
                  key_shares: t.Mapping[int, bytes] | None = None, signature_algorithms: t.Sequence[int] = SIGNATURE_ALGORITHMS,
-                 random: bytes | None = None, session_id: bytes | None = None) -> bytes:
+                 random: bytes | None = None, session_id: bytes | None = None,
+                 extensions: t.Sequence[tuple[int, bytes]] = ()) -> bytes:
     """One TLS record holding a ClientHello that offers exactly `version` ("1.0" to "1.3"), `suites` in this order
     and `groups` (supported_groups; for TLS 1.3 also key_share, with the shares given, possibly none: the server
     then answers with a HelloRetryRequest naming the group it picked, which is all a probe needs).
 
+    extensions: more (type, body) pairs, sent last (signed_certificate_timestamp for the CT check).
+
     The record is built once per offer and cached; each call puts a fresh random (and TLS 1.3 session id) in it."""
-    if key_shares or random is not None or session_id is not None or tuple(signature_algorithms) != SIGNATURE_ALGORITHMS:
-        return _client_hello(version, suites, groups, server_name, key_shares, signature_algorithms, random, session_id)
+    if key_shares or random is not None or session_id is not None or tuple(signature_algorithms) != SIGNATURE_ALGORITHMS \
+            or extensions:
+        return _client_hello(version, suites, groups, server_name, key_shares, signature_algorithms, random, session_id,
+                             extensions)
     template = _template(version, tuple(suites), tuple(groups), server_name)
     out = bytearray(template)
     out[11:43] = os.urandom(32)
@@ -349,7 +354,7 @@ def _template(version: str, suites: tuple[int, ...], groups: tuple[int, ...], se
 
 def _client_hello(version: str, suites: t.Sequence[int], groups: t.Sequence[int], server_name: str | None,
                   key_shares: t.Mapping[int, bytes] | None, signature_algorithms: t.Sequence[int],
-                  random: bytes | None, session_id: bytes | None) -> bytes:
+                  random: bytes | None, session_id: bytes | None, extensions: t.Sequence[tuple[int, bytes]] = ()) -> bytes:
     if version not in VERSION_CODES:
         raise ValueError(f"unknown TLS version {version!r}")
     tls13 = version == "1.3"
@@ -369,6 +374,7 @@ def _client_hello(version: str, suites: t.Sequence[int], groups: t.Sequence[int]
         exts.append(_ext(0x002D, _u8(b"\x01")))  # psk_key_exchange_modes: psk_dhe_ke (required with key_share)
         shares = b"".join(code.to_bytes(2, "big") + _u16(value) for code, value in (key_shares or {}).items())
         exts.append(_ext(0x0033, _u16(shares)))
+    exts += [_ext(kind, body) for kind, body in extensions]
     legacy = 0x0303 if tls13 else VERSION_CODES[version]
     sid = session_id if session_id is not None else (os.urandom(32) if tls13 else b"")
     body = (legacy.to_bytes(2, "big") + (random or os.urandom(32)) + _u8(sid) + _u16(_codes(list(suites))) + b"\x01\x00"
@@ -417,6 +423,7 @@ class Answer:
         self.alert: int | None = None
         self.dh: dict[str, int] | None = None  # {"p": ..., "g": ...} from a DHE ServerKeyExchange
         self.extensions: list[int] = []
+        self.extension_data: dict[int, bytes] = {}  # ServerHello extensions by type (their bodies)
         self.compression: int | None = None
 
     @property
@@ -502,6 +509,7 @@ def parse_server_hello(body: bytes, answer: Answer) -> None:
             kind = exts.num(2)
             data = exts.vec(2)
             answer.extensions.append(kind)
+            answer.extension_data[kind] = data
             if kind == 0x002B and len(data) == 2:
                 version = int.from_bytes(data, "big")
             elif kind == 0x0033 and len(data) >= 2:

@@ -8,17 +8,20 @@ revocation, HTTP) and classification into status + reasons (plain Python, no Ans
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
+import hashlib
 import socket
 import ssl
+import threading
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _http, _reach, _tls
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _ct, _http, _reach, _reactor, _tls
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
-from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
+from ansible_collections.port443.https.plugins.module_utils.certificate import _sct, _x509
 
 CHECKS = ("tcp", "tls_versions", "certificate", "revocation", "http", "ciphers")
 DEFAULT_CHECKS = ("tcp", "tls_versions", "certificate", "http")
@@ -294,7 +297,10 @@ class EndpointRun:
             # Also when the handshake failed: a server that accepts only suites the local TLS library no longer
             # speaks (3DES, RC4, export) fails it, and the hand-built ClientHellos still see what it accepts.
             # The enumeration itself runs after the TLS phase, for all endpoints at once (_ciphers_phase).
-            self.cipher_target = _ciphers.Target(self.family, self.sockaddr, ep["server_name"], budget)
+            # What this phase found tells the enumeration which versions must have suites, and the certificate
+            # which names of one server are served alike.
+            leaf = hashlib.sha256(hs.chain_der[0]).hexdigest() if hs.chain_der else None
+            self.cipher_target = _ciphers.Target(self.family, self.sockaddr, ep["server_name"], budget, dict(tls["versions"]), leaf)
 
         if hs.ok and hs.chain_der and ("certificate" in checks or "revocation" in checks):
             if not _x509.HAS_CRYPTOGRAPHY:
@@ -405,12 +411,17 @@ class EndpointRun:
             res["certificate"] = info
             for code, detail, severity, fix in findings:
                 self.reason(code, detail, severity, fix)
+            self._ct_check(hs, info, store)
         if "revocation" in cfg.checks:
             from ansible_collections.port443.https.plugins.module_utils.probe import _revocation
 
             pair = _chain.issuer_for_revocation(hs.chain_der, store)
             # Every revocation step (staple, CRL, OCSP) takes what is left of the endpoint's budget, asked anew each time.
-            staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], budget.step, cfg.run_command)
+            if _revocation.ocsp_state(_x509.load_der(hs.chain_der[0])) == "none_by_design":
+                # Nothing to staple: the server cannot have an OCSP response for this certificate.
+                staple = {"present": False, "status": None, "detail": _revocation.NO_OCSP_BY_DESIGN}
+            else:
+                staple = _revocation.stapled(res["address"], ep["port"], ep["server_name"], budget.step, cfg.run_command)
             res["revocation"] = _revocation.check(pair, budget.step, staple) if pair else {
                 "status": "unknown", "source": None, "detail": "issuer certificate not available", "stapled": staple}
             status = res["revocation"]["status"]
@@ -418,6 +429,33 @@ class EndpointRun:
                 self.reason("revoked", res["revocation"].get("detail"))
             elif status != "good":
                 self.reason("revocation_unknown", res["revocation"].get("detail"))
+
+    def _ct_check(self, hs: _tls.Handshake, info: dict[str, t.Any], store: t.Any) -> None:
+        """The certificate's SCTs (info['ct']), embedded and from the TLS extension (one more TLS 1.2 ClientHello that
+        asks for it, probe/_ct.py); no_sct / too_few_scts only for a trusted chain whose anchor is a public root
+        (_sct.PUBLIC_ROOT_SOURCES): a private or internal CA's certificates need none, even where the system store
+        trusts that CA."""
+        state, tls_list = "unreadable", None
+        sock = None if self.budget.expired else self._connect()
+        if sock is not None:
+            state, tls_list = _ct.tls_extension_scts(sock, self.ep["server_name"], self.budget.step())
+        try:
+            pair = _chain.issuer_for_revocation(hs.chain_der, store)
+            leaf = pair[0] if pair else _x509.load_der(hs.chain_der[0])
+            section = _sct.evaluate(leaf, pair[1] if pair else None, tls_list, state)
+            public = None
+            if info.get("trusted"):
+                walked = _chain.walk([_x509.load_der(der) for der in hs.chain_der], store)
+                anchor = walked.anchor if walked.anchor is not None else (walked.path[-1] if walked.path else None)
+                public = _sct.is_public_root(anchor) if anchor is not None else False
+        except ValueError as exc:
+            info["ct"] = {"error": str(exc)}
+            return
+        section["publicly_trusted"] = public
+        section["public_roots"] = _sct.public_roots()[1]
+        info["ct"] = section
+        for code, detail in _sct.findings(section, public):
+            self.reason(code, detail)
 
     def _http_head(self, tls_sock: t.Any) -> bytes | None:
         """The HTTP answer (its head) over an established TLS session."""
@@ -487,26 +525,74 @@ def _run(endpoints: list[dict[str, t.Any]], settings: Settings) -> list[dict[str
     want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http", "ciphers"))
     workers = max(1, min(int(settings.opts.get("workers") or 64), len(endpoints)))
     runs = [EndpointRun(i, ep, settings) for i, ep in enumerate(endpoints)]
-    futures = []
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers) if want_tls else None
+    gate = _PerDestination(pool, _reactor.PER_DESTINATION) if pool is not None else None
 
     def reached(reach: _reach.Reach) -> None:
         run = runs[reach.index]
-        if run.reached() and pool is not None:
-            futures.append(pool.submit(run.tls_phase))
+        if run.reached() and gate is not None:
+            gate.submit(_reactor.destination(run.family, run.sockaddr), run.tls_phase)
         else:
             run.conclude()
 
     try:
         _reach.reach_all([t.cast(_reach.Reach, run.reach) for run in runs], hello=want_tls, max_inflight=_reach.inflight_cap(workers), on_done=reached)
-        for future in futures:
-            future.result()
+        if gate is not None:
+            gate.wait()
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
     if "ciphers" in checks:
         _ciphers_phase([run for run in runs if run.cipher_target is not None], workers)
     return [run.result for run in runs]
+
+
+class _PerDestination:
+    """The TLS phases on the worker pool, at most `limit` at a time for one destination (address and port); the others
+    wait in order, their budgets not running (tls_phase starts the clock). Many names behind one server would
+    otherwise take every worker at once and make each other's handshakes slow."""
+
+    def __init__(self, pool: concurrent.futures.ThreadPoolExecutor, limit: int) -> None:
+        self.pool, self.limit = pool, limit
+        self.lock = threading.Lock()
+        self.idle = threading.Condition(self.lock)
+        self.running: dict[t.Any, int] = {}
+        self.queues: dict[t.Any, collections.deque[t.Callable[[], None]]] = {}
+        self.futures: list[concurrent.futures.Future] = []
+        self.pending = 0
+
+    def submit(self, key: t.Any, fn: t.Callable[[], None]) -> None:
+        with self.lock:
+            self.pending += 1
+            if self.running.get(key, 0) < self.limit:
+                self.running[key] = self.running.get(key, 0) + 1
+                self.futures.append(self.pool.submit(self._run, key, fn))
+            else:
+                self.queues.setdefault(key, collections.deque()).append(fn)
+
+    def _run(self, key: t.Any, fn: t.Callable[[], None]) -> None:
+        try:
+            fn()
+        finally:
+            with self.lock:
+                self.pending -= 1
+                queue = self.queues.get(key)
+                if queue:
+                    following = queue.popleft()
+                    if not queue:
+                        del self.queues[key]
+                    self.futures.append(self.pool.submit(self._run, key, following))
+                else:
+                    self.running[key] -= 1
+                self.idle.notify_all()
+
+    def wait(self) -> None:
+        """Until every submitted phase has run; an exception of one is raised here."""
+        with self.lock:
+            while self.pending:
+                self.idle.wait()
+        for future in list(self.futures):
+            future.result()
 
 
 def _ciphers_phase(pending: list[EndpointRun], workers: int) -> None:

@@ -8,7 +8,9 @@ connect -> send -> read-until-its-parser-has-the-answer cycle within its own dea
 
 Work comes as tasks: a task is a generator that yields one Exchange at a time and is sent back what the exchange
 found (its result); it holds one of the loop's `max_tasks` slots from its first exchange to its end, and tasks
-beyond that wait for a slot in the order they came. The reachability check, the cipher enumeration and the
+beyond that wait for a slot in the order they came. A task submitted with a key (its destination, see
+destination()) also holds one of that key's `per_key` slots: many names behind one server (virtual hosting, a load
+balancer) are not all asked at once, and waiting keys take turns. The reachability check, the cipher enumeration and the
 client-certificate verdict (_reach, _ciphers, _clientcert) are each an Exchange subclass saying what the bytes
 mean, and a task saying what to ask next.
 
@@ -36,6 +38,17 @@ _IN_PROGRESS = (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY)
 _LINGER_RESET = struct.pack("ii", 1, 0)
 
 Task = t.Generator["Exchange", t.Any, None]
+
+# At most this many endpoints of one destination (address and port) at a time: in the TLS phase (their handshakes)
+# and in the cipher enumeration (one connection each). Many names are often one server; asking it for all of them at
+# once makes every answer slow (each TLS 1.2 ClientHello it accepts costs it a signature), and the names' budgets run
+# out while they wait in its queue. Waiting for a destination's slot does not count against a budget.
+PER_DESTINATION = 8
+
+
+def destination(family: int, sockaddr: tuple[t.Any, ...]) -> tuple[t.Any, ...]:
+    """The key of the server an address reaches: family, address and port (and the IPv6 scope)."""
+    return (family, sockaddr[0], sockaddr[1]) + tuple(sockaddr[3:4])
 
 
 class Exchange:
@@ -110,11 +123,18 @@ class Timer:
 class Reactor:
     """The loop: run() returns when no task runs or waits and no timer is pending."""
 
-    def __init__(self, max_tasks: int) -> None:
+    def __init__(self, max_tasks: int, per_key: int = PER_DESTINATION) -> None:
         self.max_tasks = max(1, max_tasks)
+        self.per_key = max(1, per_key)
         self._sel = selectors.DefaultSelector()
         self._waiting: collections.deque[Task] = collections.deque()
         self._active = 0
+        # Tasks with a key: waiting per key, running per key, the keys that may have a task to start (checked when
+        # taken), and the key of each running task.
+        self._queues: dict[t.Any, collections.deque[Task]] = {}
+        self._running: dict[t.Any, int] = {}
+        self._turns: collections.deque[t.Any] = collections.deque()
+        self._key_of: dict[Task, t.Any] = {}
         # (due, seq, Timer or [Exchange]): an exchange's entry is emptied when it ends or gets a new step, so the
         # entries left behind until they are due hold nothing.
         self._heap: list[tuple[float, int, t.Any]] = []
@@ -126,9 +146,33 @@ class Reactor:
 
     # ---- what the loop is given -------------------------------------------------------------------------------------
 
-    def submit(self, task: Task) -> None:
-        """Run task once a slot is free (in the order submitted)."""
-        self._waiting.append(task)
+    def submit(self, task: Task, key: t.Any = None) -> None:
+        """Run task once a slot is free (in the order submitted), and with a key once one of that key's slots is free
+        as well (keys take turns). May be called while the loop runs (from a task)."""
+        if key is None:
+            self._waiting.append(task)
+            return
+        self._queues.setdefault(key, collections.deque()).append(task)
+        self._turns.append(key)
+
+    def _next_task(self) -> Task | None:
+        """The next task that may start: unkeyed ones first, then the next key with a free slot."""
+        if self._waiting:
+            return self._waiting.popleft()
+        while self._turns:
+            key = self._turns.popleft()
+            queue = self._queues.get(key)
+            if not queue or self._running.get(key, 0) >= self.per_key:
+                continue  # a task of this key ending gives it its turn again
+            task = queue.popleft()
+            if not queue:
+                del self._queues[key]
+            else:
+                self._turns.append(key)
+            self._running[key] = self._running.get(key, 0) + 1
+            self._key_of[task] = key
+            return task
+        return None
 
     def call_at(self, due: float, fn: t.Callable[[], None]) -> Timer:
         timer = Timer(fn)
@@ -166,10 +210,13 @@ class Reactor:
             while True:
                 while self._calls:
                     self._calls.popleft()()
-                while self._waiting and self._active < self.max_tasks:
+                while self._active < self.max_tasks:
+                    task = self._next_task()
+                    if task is None:
+                        break
                     self._active += 1
-                    self._advance(self._waiting.popleft(), None)
-                if not (self._active or self._waiting or self._timers or self._calls):
+                    self._advance(task, None)
+                if not (self._active or self._waiting or self._queues or self._timers or self._calls):
                     return
                 wait = 1.0
                 if self._heap:
@@ -219,11 +266,24 @@ class Reactor:
                 ex = task.send(value)
             except StopIteration:
                 self._active -= 1
+                if self._key_of:
+                    self._ended(task)
                 return
             ex.task = task
             value = self._start(ex)
             if ex.phase != "done":
                 return
+
+    def _ended(self, task: Task) -> None:
+        """A keyed task ended: its slot of the key is free, and a waiting task of that key gets its turn."""
+        key = self._key_of.pop(task, None)
+        if key is None:
+            return
+        self._running[key] -= 1
+        if not self._running[key]:
+            del self._running[key]
+        if key in self._queues:
+            self._turns.append(key)
 
     def _deadline(self, ex: Exchange, due: float) -> None:
         ex.entry[0] = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import re
 import shutil
+import time
 import typing as t
 from urllib.parse import urlsplit
 
@@ -27,8 +28,9 @@ except ImportError:  # pragma: no cover - the caller checks _x509.HAS_CRYPTOGRAP
 MAX_BYTES = 10 * 1024 * 1024
 
 
-def fetch(url: str, timeout: float, data: bytes | None = None, content_type: str | None = None, max_bytes: int = MAX_BYTES) -> bytes:
+def fetch(url: str, timeout: float, data: bytes | None = None, content_type: str | None = None, max_bytes: int | None = None) -> bytes:
     """GET (or POST data) over plain HTTP with a bounded timeout; CRL and OCSP URLs are http:// by convention."""
+    max_bytes = MAX_BYTES if max_bytes is None else max_bytes
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         raise ValueError(f"unsupported URL scheme in {url}")
@@ -45,7 +47,26 @@ def fetch(url: str, timeout: float, data: bytes | None = None, content_type: str
         resp = conn.getresponse()
         if resp.status != 200:
             raise ValueError(f"HTTP status {resp.status}")
-        return resp.read(max_bytes)
+        declared = resp.getheader("Content-Length")
+        if declared and declared.isdigit() and int(declared) > max_bytes:
+            raise ValueError(f"{declared} bytes, more than the {max_bytes} the probe reads")
+        # Read in pieces against one deadline: the socket timeout bounds each read, not a server that drips.
+        deadline = time.monotonic() + timeout
+        chunks, size = [], 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"not downloaded within {timeout:g}s ({size} bytes so far)")
+            if conn.sock is not None:
+                conn.sock.settimeout(left)
+            chunk = resp.read1(min(65536, max_bytes + 1 - size)) if size <= max_bytes else b""
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > max_bytes:
+                raise ValueError(f"more than the {max_bytes} bytes the probe reads")
+        return b"".join(chunks)
     finally:
         conn.close()
 
@@ -186,18 +207,33 @@ def check(pair: tuple[t.Any, t.Any], timeout: Timeout, staple: dict[str, t.Any] 
     """
     cert, issuer = pair
     errors: list[str] = []
+    ocsp = ocsp_state(cert)
     for method in (check_crl, check_ocsp):
         result = method(cert, issuer, timeout)
         if result is None:
             continue
         if result["status"] in ("good", "revoked"):
-            result["stapled"] = staple
+            result.update(stapled=staple, ocsp=ocsp)
             return result
         errors.extend(result.get("errors", []))
     if staple and staple.get("status") == "revoked":
-        return {"status": "revoked", "source": "stapled", "detail": "the stapled OCSP response says revoked", "stapled": staple}
+        return {"status": "revoked", "source": "stapled", "detail": "the stapled OCSP response says revoked", "stapled": staple,
+                "ocsp": ocsp}
     detail = "; ".join(errors) if errors else "the certificate names no CRL distribution point and no OCSP responder"
-    return {"status": "unknown", "source": None, "detail": detail, "stapled": staple}
+    if ocsp == "none_by_design":
+        detail = f"{NO_OCSP_BY_DESIGN}; its CRL gave no answer: {detail}"
+    return {"status": "unknown", "source": None, "detail": detail, "stapled": staple, "ocsp": ocsp}
+
+
+NO_OCSP_BY_DESIGN = "no OCSP by design: the certificate names a CRL and no OCSP responder (CRL-only revocation, as Let's Encrypt issues)"
+
+
+def ocsp_state(cert: t.Any) -> str:
+    """What the certificate says about OCSP: 'responder' (an AIA OCSP URL), 'none_by_design' (a CRL distribution
+    point and no OCSP URL: nothing to ask and nothing to staple), or 'none' (neither)."""
+    if ocsp_urls(cert):
+        return "responder"
+    return "none_by_design" if crl_urls(cert) else "none"
 
 
 def stapled(address: str, port: int, server_name: str | None, timeout: Timeout,

@@ -140,6 +140,18 @@ REASONS: dict[str, Reason] = {
         "Reissue the certificate (and intermediates) with a SHA-256 or stronger signature.",
         "certificate",
     ),
+    "no_sct": Reason(
+        "critical",
+        "A publicly trusted certificate carries no Signed Certificate Timestamp (Certificate Transparency): browsers reject it.",
+        "Obtain the certificate from a CA that logs it (every public CA embeds SCTs); never serve a precertificate.",
+        "certificate",
+    ),
+    "too_few_scts": Reason(
+        "critical",
+        "A publicly trusted certificate has fewer SCTs from distinct logs than the browsers' CT policy asks for its lifetime.",
+        "Reissue the certificate (the CA embeds enough SCTs), or serve SCTs from more logs in the TLS extension.",
+        "certificate",
+    ),
     "revoked": Reason(
         "critical",
         "The certificate has been revoked by its CA (CRL or OCSP).",
@@ -319,8 +331,10 @@ REASONS: dict[str, Reason] = {
     ),
     "cipher_enumeration_unknown": Reason(
         "warning",
-        "The cipher suite enumeration did not finish (timeouts or unparseable answers), so which suites the server accepts is unknown.",
-        "Re-run with a larger timeout; check for a middlebox that drops or rewrites handshakes.",
+        "The cipher suite enumeration did not finish (timeouts, connections closed or reset without an answer, answers that contradict "
+        "each other or cannot be read), so which suites the server accepts is unknown.",
+        "Re-run with a larger timeout; check for a connection limiter (nginx limit_conn, fail2ban, a load balancer) or a middlebox that "
+        "closes, drops or rewrites handshakes, and allow the probing address more connections.",
         "ciphers",
     ),
     "unknown_status": Reason(

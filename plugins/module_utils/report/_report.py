@@ -262,6 +262,7 @@ def render_markdown(report: dict[str, t.Any], max_rows: int = 50) -> str:
     if answers:
         lines.append("HTTPS answers: " + ", ".join(f"{_md_cell(k)} x{v}" for k, v in sorted(answers.items())) + ".")
         lines.append("")
+    lines += transparency_lines(report["endpoints"])
     if report.get("matrix"):
         lines += render_matrix_markdown(report["matrix"], max_rows)
     expiring = sorted((r for r in report["endpoints"] if hours_left(_cert(r)) is not None),
@@ -271,6 +272,24 @@ def render_markdown(report: dict[str, t.Any], max_rows: int = 50) -> str:
             f"{_md_cell(endpoint_id(r))} ({left_short(_cert(r))})" for r in expiring) + ".")
         lines.append("")
     return "\n".join(lines)
+
+
+def transparency_lines(endpoints: list[dict[str, t.Any]]) -> list[str]:
+    """Certificate Transparency (the certificate check's C(ct)) and CRL-only revocation, one line each when any
+    endpoint has them."""
+    lines = []
+    cts = [c["ct"] for c in (_cert(r) for r in endpoints) if isinstance(c.get("ct"), dict) and "count" in c["ct"]]
+    public = [ct for ct in cts if ct.get("publicly_trusted")]
+    if public:
+        short = sum(1 for ct in public if not ct.get("satisfied"))
+        checked = "SCT signatures not performed (no CT log list carried)" if any(
+            ct.get("signatures") == "not_performed" for ct in public) else "SCT signatures checked against the log list"
+        lines += [f"Certificate Transparency: {len(public)} publicly trusted certificate(s), {len(public) - short} with enough "
+                  f"SCTs, {short} without; {checked}.", ""]
+    crl_only = sum(1 for r in endpoints if isinstance(r.get("revocation"), dict) and r["revocation"].get("ocsp") == "none_by_design")
+    if crl_only:
+        lines += [f"Revocation: {crl_only} CRL-only certificate(s), no OCSP by design (nothing to staple).", ""]
+    return lines
 
 
 def _matrix_cell(cell: dict[str, t.Any] | None) -> str:

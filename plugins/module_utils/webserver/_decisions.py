@@ -159,18 +159,22 @@ def tls_facts(output: t.Any, *, server: str, guideline: t.Any, profile: str) -> 
 # --- the virtual hosts --------------------------------------------------------------------------------------------
 
 def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missing: t.Iterable[str] | None = None,
-                   takeover: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
+                   takeover: dict[str, t.Any] | None = None, no_ocsp: t.Iterable[str] | None = None) -> dict[str, t.Any]:
     """A virtual host of webserver_vhosts with the role's defaults filled in. DEFAULTS: tls_profile, hsts_max_age,
     hsts_include_subdomains, hsts_preload, ocsp_stapling, http2 (the role's options), cert_file and key_file (the
     certificate role's files, '' when there are none) and probe_address (webserver_verify_address). MISSING: the
     vhosts without certificate or key on the host (tls_ready false); TAKEOVER: the sites reader's takeovers by vhost
-    name (their bodies are carried).
+    name (their bodies are carried); NO_OCSP: the vhosts whose certificate names no OCSP responder (the state step
+    reads them): OCSP stapling stays off for them whatever was asked (ocsp_stapling_skipped), since there is nothing to
+    staple and nginx would warn on every reload.
 
     Dual certificates: extra_certs are the further certificate and key pairs the vhost serves beside cert_file and
     key_file (an RSA certificate beside an ECDSA one; nginx and Apache pick per client): the vhost's own, else, when
     the vhost names no cert_file of its own, DEFAULTS' extra_certs (the certificate role's certificate_files.alternates).
     tls_files lists every file the vhost needs, as [what, path] pairs: the certificate check stats them all."""
     v = vhost
+    stapling = to_bool(v.get("ocsp_stapling", defaults["ocsp_stapling"]))
+    no_responder = v["name"] in (no_ocsp or ())
     carried = (takeover or {}).get(v.get("name")) or {}
     cert_file = v.get("cert_file") or str(defaults.get("cert_file") or "")
     key_file = v.get("key_file") or str(defaults.get("key_file") or "")
@@ -188,7 +192,8 @@ def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missi
         "hsts_max_age": to_int(v.get("hsts_max_age", defaults["hsts_max_age"])),
         "hsts_include_subdomains": to_bool(v.get("hsts_include_subdomains", defaults["hsts_include_subdomains"])),
         "hsts_preload": to_bool(v.get("hsts_preload", defaults["hsts_preload"])),
-        "ocsp_stapling": to_bool(v.get("ocsp_stapling", defaults["ocsp_stapling"])),
+        "ocsp_stapling": stapling and not no_responder,
+        "ocsp_stapling_skipped": stapling and no_responder,
         "http2": to_bool(v.get("http2", defaults["http2"])),
         "caddy_automatic_https": to_bool(v.get("caddy_automatic_https", False)),
         "extra_directives": v.get("extra_directives", []),
@@ -200,7 +205,8 @@ def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missi
 
 
 def vhosts_settings(vhosts: list[dict[str, t.Any]], *, defaults: dict[str, t.Any],
-                    missing: t.Iterable[str] | None = None, takeover: dict[str, t.Any] | None = None) -> list[dict[str, t.Any]]:
+                    missing: t.Iterable[str] | None = None, takeover: dict[str, t.Any] | None = None,
+                    no_ocsp: t.Iterable[str] | None = None) -> list[dict[str, t.Any]]:
     """vhost_settings of each virtual host, in order."""
-    missing = list(missing or ())
-    return [vhost_settings(v, defaults=defaults, missing=missing, takeover=takeover) for v in vhosts]
+    missing, no_ocsp = list(missing or ()), list(no_ocsp or ())
+    return [vhost_settings(v, defaults=defaults, missing=missing, takeover=takeover, no_ocsp=no_ocsp) for v in vhosts]

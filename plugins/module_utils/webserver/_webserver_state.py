@@ -18,8 +18,10 @@ import re
 import stat
 import typing as t
 
+from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 from ansible_collections.port443.https.plugins.module_utils.host import _files
 from ansible_collections.port443.https.plugins.module_utils.host import _packages
+from ansible_collections.port443.https.plugins.module_utils.probe import _revocation
 from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
 from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
 from ansible_collections.port443.https.plugins.module_utils.webserver import _sites
@@ -174,6 +176,19 @@ def service_state(service: str, run: Runner) -> str | None:
     return None
 
 
+def names_ocsp(cert_file: str) -> bool:
+    """Whether the certificate in cert_file (its first one, PEM) names an OCSP responder (AIA). A file that cannot be
+    read or parsed counts as naming one: the user's choice then stands, and the server's checker judges the file."""
+    if not _x509.HAS_CRYPTOGRAPHY:
+        return True
+    try:
+        with open(cert_file, "rb") as handle:
+            certs = _x509.load_pem_list(handle.read())
+    except (OSError, ValueError):
+        return True
+    return not certs or bool(_revocation.ocsp_urls(certs[0]))
+
+
 def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     """Everything the host can tell about the role's state. spec keys: see the webserver_state module's options."""
     drift: list[str] = []
@@ -199,6 +214,8 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
         if not all(os.path.exists(path) for path in paths):
             missing.append(vhost["name"])
     result["missing"] = sorted(set(missing), key=missing.index)
+    # The vhosts whose certificate names no OCSP responder: the role never turns OCSP stapling on for them.
+    result["no_ocsp"] = [v["name"] for v in spec.get("vhost_certs") or [] if v["name"] not in missing and not names_ocsp(v["cert_file"])]
     # The vhosts the live configuration serves over TLS now: a missing certificate must not turn them into HTTP only.
     result["tls_served"] = tls_served_files(spec.get("live_conf") or [])
 

@@ -43,8 +43,10 @@ CASES: dict[str, dict[str, t.Any]] = {
                          {"name": "api", "server_names": ["api.example.org"], "upstream": "http://127.0.0.1:8080",
                           "tls_profile": "modern", "hsts_max_age": 0, "http2": False},
                          {"name": "app", "server_names": ["app.example.org"], "cert_file": "/etc/ssl/own/app.crt",
-                          "key_file": "/etc/ssl/own/app.key", "extra_directives": ["client_max_body_size 10m;"]}]),
-        "host": dict(HOST, tls_probe=OPENSSL_35, version="nginx version: nginx/1.26.3\n"),
+                          "key_file": "/etc/ssl/own/app.key", "extra_directives": ["client_max_body_size 10m;"]}],
+                     webserver_ocsp_stapling=True),
+        # app's certificate names no OCSP responder (CRL only): no stapling for it, whatever was asked.
+        "host": dict(HOST, tls_probe=OPENSSL_35, version="nginx version: nginx/1.26.3\n", no_ocsp=["app"]),
     },
     "nginx-missing-certificate-http-only": {
         "vars": dict(webserver_server="nginx", webserver_missing_certificate="http_only", webserver_placeholder_page=False,
@@ -54,12 +56,12 @@ CASES: dict[str, dict[str, t.Any]] = {
         "host": dict(HOST, tls_probe=OPENSSL_30, version="nginx version: nginx/1.22.1\n"),
     },
     "apache-client-ca-takeover": {
-        "vars": dict(CERTS, webserver_server="apache", webserver_tls_profile="modern",
+        "vars": dict(CERTS, webserver_server="apache", webserver_tls_profile="modern", webserver_ocsp_stapling=True,
                      webserver_vhosts=[
                          {"name": "staff", "server_names": ["staff.example.org"], "client_ca": CA, "client_verify": "optional"},
                          {"name": "shop", "server_names": ["shop.example.org"], "takeover": True},
                          {"name": "docs", "server_names": ["docs.example.org"], "root": "/srv/docs", "takeover": False}]),
-        "host": dict(HOST, tls_probe=OPENSSL_30,
+        "host": dict(HOST, tls_probe=OPENSSL_30, no_ocsp=["staff", "shop", "docs"],
                      takeover={"shop": {"body": ["ProxyPass / http://127.0.0.1:9000/"], "proxy": True,
                                         "sources": ["/etc/apache2/sites-enabled/shop.conf:1"],
                                         "disable": ["/etc/apache2/sites-enabled/shop.conf"]}},
@@ -179,6 +181,12 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
     assert role["missing"] == missing
     if missing and CASES[name]["vars"].get("webserver_missing_certificate", "fail") == "fail":
         assert any(d.startswith("no certificate or key for") for d in state["drift"]), state["drift"]
+    # OCSP stapling: never for a certificate without an OCSP responder, on both sides.
+    no_ocsp = CASES[name]["host"].get("no_ocsp", [])
+    for vhost in role["vhosts"]:
+        if vhost["name"] in no_ocsp:
+            assert vhost["ocsp_stapling"] is False
+    assert facts["no_ocsp"] == no_ocsp
 
 
 def state_probe(server: str) -> list[str]:
@@ -203,6 +211,9 @@ def test_the_cases_cover_what_the_decisions_depend_on(decided: dict[str, dict[st
     assert any(v["client_ca"] for r in roles for v in r["vhosts"])
     assert any(v["takeover_body"] for r in roles for v in r["vhosts"])
     assert any(r["webserver_tls"]["dhparam"] for r in roles)
+    # Stapling asked for: kept where the certificate names an OCSP responder, skipped where it names none.
+    assert any(v["ocsp_stapling"] for r in roles for v in r["vhosts"])
+    assert {r["service"] for r in roles if any(v["ocsp_stapling_skipped"] for v in r["vhosts"])} >= {"nginx", "apache2"}
     assert any(v["caddy_automatic_https"] for r in roles for v in r["vhosts"])
     assert "proxy" in {m for r in roles for m in r["modules"]}
     assert sum(1 for d in decided.values() if d["role"]["refusals"]) == 3

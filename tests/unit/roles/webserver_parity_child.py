@@ -135,6 +135,7 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, 
     role.vars["__webserver_cert_stats"] = {"results": results}
     role.set_fact("vhosts.yml", "Note the virtual hosts without a certificate yet")
     out["missing"] = plain(role.vars["__webserver_missing"])
+    role.vars["__webserver_state"] = {"facts": {"no_ocsp": host.get("no_ocsp", [])}}
     role.set_fact("vhosts.yml", "Work out the virtual hosts")
     out["vhosts"] = plain(role.vars["__webserver_vhosts"])
     copies = task("vhosts.yml", "Create Caddy's certificate directory")
@@ -181,7 +182,7 @@ class Host:
             "version": host["version"] if _servers.get(self.spec["server"]).version_command else "",
             "takeover": host["takeover"], "client_ca_files": host["client_ca_files"],
             "modules_present": {path: True for path in self.spec.get("modules") or []},
-            "files": {}, "caddyfile": host["caddyfile"],
+            "files": {}, "caddyfile": host["caddyfile"], "no_ocsp": host.get("no_ocsp", []),
         }
 
 

@@ -55,11 +55,11 @@ def test_known_group_digests_are_the_primes_of_their_size():
 
 # ---- the enumeration loop against scripted answers ------------------------------------------------------------------
 
-def answer(kind, version=None, suite=None, group=None, dh=None, detail=None):
+def answer(kind, version=None, suite=None, group=None, dh=None, detail=None, alert=40):
     out = _hello.Answer(kind, detail)
     out.version, out.suite, out.group, out.dh = version, suite, group, dh
     if kind == "alert":
-        out.alert = 40
+        out.alert = alert
     return out
 
 
@@ -132,9 +132,9 @@ def parse_offer(hello):
     return version, suites, groups, sigalgs, shares
 
 
-def run(server, seconds=30):
+def run(server, seconds=30, versions=None):
     """One endpoint's enumeration task, each of its ClientHellos answered by server instead of the event loop."""
-    target = _ciphers.Target(2, ("192.0.2.1", 443), "www.example.com", _net.Budget(seconds, 5, running=False))
+    target = _ciphers.Target(2, ("192.0.2.1", 443), "www.example.com", _net.Budget(seconds, 5, running=False), versions)
     sections = [None]
     task = _ciphers.enumeration(target, sections, 0)
     answer = None
@@ -239,6 +239,116 @@ def test_no_time_left_is_unknown():
     assert "no time left" in sec["unknown"][0]
 
 
+# ---- closes, resets and contradictions: never a refusal by default ---------------------------------------------------
+
+def closing_after(count, kind="closed"):
+    """A limiter in front of the server: from ClientHello number `count` on, every connection ends without an answer."""
+    seen = []
+
+    def broken(version, offered):
+        seen.append(version)
+        return (kind, None, None, None, None, "the server closed the connection without an answer") if len(seen) > count else None
+    return broken
+
+
+MOZ_GROUPS13 = [0x001D, 0x0017, 0x0018]
+
+
+def moz(**kwargs):
+    """Mozilla intermediate with an RSA certificate: 16 ClientHellos (TLS 1.3 and 1.2: 3 suites, the refusal and the
+    order each; one refusal each for 1.1 and 1.0; the TLS 1.3 groups: 3 and the refusal)."""
+    return FakeServer(INTERMEDIATE_RSA, groups13=MOZ_GROUPS13, groups12=MOZ_GROUPS13, **kwargs)
+
+
+@pytest.mark.parametrize("count", [2, 6, 11, 13])
+def test_a_limiter_that_closes_mid_enumeration_is_unknown(count):
+    server = moz(broken=closing_after(count))
+    sec = run(server, versions={"1.0": False, "1.1": False, "1.2": True, "1.3": True})
+    assert not sec["complete"] and "an offer it answered before" in " ".join(sec["unknown"]), sec["unknown"]
+    found = codes(sec, tls_profile="intermediate", tls_pq=False, require_pq_kex=True)
+    assert found == ["cipher_enumeration_unknown"], (found, sec)
+    # Once the control offer went unanswered nothing more is asked: a limiter is not fed.
+    assert server.hellos <= count + 3
+
+
+def test_a_server_that_closes_instead_of_an_alert_is_still_enumerated():
+    """Declining by closing (or resetting) while every offer it accepts is answered: the close repeats with a known
+    offer answered in between, and the enumeration finishes with the same lists as with alerts."""
+    def closes_instead(version, offered):
+        have = INTERMEDIATE_RSA.get(version, [])
+        return None if any(s in have for s in offered) else ("closed", None, None, None, None, "closed")
+
+    with_alerts = run(moz())
+    server = moz(broken=closes_instead)
+    sec = run(server, versions={"1.0": False, "1.1": False, "1.2": True, "1.3": True})
+    assert sec["complete"], sec["unknown"]
+    assert {k: sec[k] for k in ("versions", "groups")} == {k: with_alerts[k] for k in ("versions", "groups")}
+    assert sec["handshakes"] == server.hellos > with_alerts["handshakes"]
+
+
+def test_a_close_before_any_answer_is_unknown():
+    sec = run(moz(broken=closing_after(0)))
+    assert not sec["complete"] and "no offer was answered before" in sec["unknown"][0]
+
+
+def test_an_alert_that_declines_nothing_is_unknown():
+    server = moz(broken=lambda v, offered: ("alert", None, None, None, None, "alert unrecognized_name", 112) if v == "1.2" else None)
+    sec = run(server)
+    assert not sec["complete"] and sec["versions"]["1.2"] is None
+
+
+def test_a_version_the_tls_phase_accepted_with_every_suite_declined_is_unknown():
+    server = FakeServer({"1.3": [0x1301]}, groups13=MOZ_GROUPS13)  # declines TLS 1.2 with an alert
+    sec = run(server, versions={"1.2": True, "1.3": True})
+    assert sec["versions"]["1.2"] is None and "TLS 1.2 suites: every offer was declined" in " ".join(sec["unknown"])
+    # Without that verdict the same answers are a refused version.
+    assert run(FakeServer({"1.3": [0x1301]}, groups13=MOZ_GROUPS13))["versions"]["1.2"] == {"suites": [], "server_order": None}
+
+
+def test_tls13_suites_without_a_group_are_unknown():
+    seen = []
+
+    def second_full_tls13_offer_declined(version, offered):
+        # The suites' first offer and the groups' first offer are the same ClientHello: decline it the second time.
+        if version == "1.3" and offered == list(_hello.TLS13_SUITES):
+            seen.append(1)
+            return ("alert",) if len(seen) == 2 else None
+        return None
+    server = moz(broken=second_full_tls13_offer_declined)
+    sec = run(server)
+    assert not sec["complete"] and sec["groups"]["1.3"] is None and "every group was declined" in " ".join(sec["unknown"])
+
+
+# ---- one server, many names -----------------------------------------------------------------------------------------
+
+def test_fingerprint_offers_check_first_choice_extras_order_groups_and_dh():
+    sec = run(FakeServer({"1.2": [0xC02F, 0xC030, 0x009E], "1.3": [0x1301, 0x1302]}, groups13=MOZ_GROUPS13, groups12=MOZ_GROUPS13,
+                         dh={"p": 23, "g": 5}))
+    offers = _ciphers.fingerprint_offers(sec)
+    by_version = {}
+    for version, suites, groups, want_kx in offers:
+        by_version.setdefault(version, []).append((suites, groups, want_kx))
+    assert by_version["1.0"] == [(_ciphers.candidates("1.0"), list(_hello.TLS12_GROUPS), False)]
+    first, rest, backwards = by_version["1.2"][:3]
+    found = [_hello.SUITE_CODES[n] for n in sec["versions"]["1.2"]["suites"]]
+    assert first[0] == _ciphers.candidates("1.2") and not set(found) & set(rest[0]) and backwards[0] == found[::-1]
+    assert by_version["1.2"][3] == ([0x009E], list(_hello.TLS12_GROUPS), True)  # the DH parameters
+    groups13 = [g for _s, g, _k in by_version["1.3"][3:]]
+    assert groups13 == [[g for g in _hello.TLS13_GROUPS if g not in MOZ_GROUPS13], MOZ_GROUPS13[::-1]]
+    # The same server answers the same; one that adds a suite or enforces its order does not.
+
+    def server(suites12, **kwargs):
+        return FakeServer({"1.2": suites12, "1.3": [0x1301, 0x1302]}, groups13=MOZ_GROUPS13, groups12=MOZ_GROUPS13, dh={"p": 23, "g": 5},
+                          **kwargs)
+
+    def prints(srv):
+        return [_ciphers._print(srv(2, (), _hello.client_hello(*o[:3]), 5, o[3])) for o in offers]
+    same = prints(server([0xC02F, 0xC030, 0x009E]))
+    assert None not in same and prints(server([0xC02F, 0xC030, 0x009E])) == same
+    assert prints(server([0xC02F, 0xC030, 0x009E, 0xC013])) != same
+    assert prints(server([0xC02F, 0xC030, 0x009E], server_order=True)) != same
+
+
 # ---- findings -------------------------------------------------------------------------------------------------------
 
 def section(versions, groups=None, dh=None, complete=True):
@@ -323,3 +433,12 @@ def test_bad_options_name_the_option(params, message):
         given["checks"] = params.get("checks", ["tcp", "tls_versions"])
     with pytest.raises(_probe.ProbeInputError, match=message):
         _probe.validate(given)
+
+
+def test_what_was_not_found_is_no_finding_while_the_enumeration_is_unfinished():
+    """A partial list proves what it holds (a weak suite), never what it lacks (an AEAD suite, a PQ group, the profile)."""
+    partial = section({"1.2": ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA"]}, complete=False)
+    found = codes(partial, tls_profile="intermediate", require_pq_kex=True)
+    assert "cbc_only" not in found and "no_pq_kex" not in found and "profile_mismatch" not in found
+    assert {"weak_cipher", "no_forward_secrecy", "cipher_enumeration_unknown"} <= set(found)
+    assert "cbc_only" in codes(dict(partial, complete=True, unknown=[]))

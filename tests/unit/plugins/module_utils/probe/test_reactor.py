@@ -220,3 +220,34 @@ def test_an_error_in_a_task_closes_every_socket():
     finally:
         srv.close()
     assert exchanges[0].sock is None and exchanges[0].phase == "done"
+
+
+@pytest.mark.parametrize("server", [lambda conn: (time.sleep(0.1), echo_line(conn))], indirect=True)
+def test_tasks_of_one_key_take_at_most_its_slots_and_keys_take_turns(server):
+    """Eight slots in all, two per key: six tasks of key a and two of key b run a, a, b, b first; no key ever has more
+    than two in flight, and key b does not wait behind all of a."""
+    running = {"a": 0, "b": 0}
+    peak = {"a": 0, "b": 0}
+    order = []
+
+    def task(key, i):
+        running[key] += 1
+        peak[key] = max(peak[key], running[key])
+        order.append(key)
+        yield Line(_net.Budget(2), server.addr, f"{i}\n".encode())
+        running[key] -= 1
+
+    reactor = _reactor.Reactor(8, per_key=2)
+    for i in range(6):
+        reactor.submit(task("a", i), "a")
+    for i in range(2):
+        reactor.submit(task("b", i), "b")
+    reactor.run()
+    assert peak == {"a": 2, "b": 2} and sorted(order) == ["a"] * 6 + ["b"] * 2
+    assert set(order[:4]) == {"a", "b"}
+
+
+def test_destination_keys_an_address_and_port():
+    assert _reactor.destination(socket.AF_INET, ("192.0.2.1", 443)) == _reactor.destination(socket.AF_INET, ("192.0.2.1", 443))
+    assert _reactor.destination(socket.AF_INET, ("192.0.2.1", 443)) != _reactor.destination(socket.AF_INET, ("192.0.2.1", 8443))
+    assert _reactor.destination(socket.AF_INET6, ("fe80::1", 443, 0, 2)) != _reactor.destination(socket.AF_INET6, ("fe80::1", 443, 0, 3))

@@ -305,3 +305,17 @@ def test_findings_are_one_line_each_that_open_to_the_fix():
     assert 'el("details", { "class": "reason"' in template and 'el("summary"' in template
     assert "ul.reasons" not in template and 'el("br")' not in template
     assert "details.reason > summary { display: block; cursor: pointer; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;" in template
+
+
+def test_markdown_tells_certificate_transparency_and_crl_only_revocation():
+    public = endpoint("ct.example")
+    public["certificate"]["ct"] = {"count": 2, "satisfied": True, "publicly_trusted": True, "signatures": "not_performed"}
+    short = endpoint("short.example")
+    short["certificate"]["ct"] = {"count": 1, "satisfied": False, "publicly_trusted": True, "signatures": "not_performed"}
+    private = endpoint("private.example", revocation={"status": "good", "source": "crl", "ocsp": "none_by_design"})
+    private["certificate"]["ct"] = {"count": 0, "satisfied": False, "publicly_trusted": False, "signatures": "not_performed"}
+    text = _report.render_markdown(_report.build([public, short, private]))
+    assert ("Certificate Transparency: 2 publicly trusted certificate(s), 1 with enough SCTs, 1 without; "
+            "SCT signatures not performed (no CT log list carried).") in text
+    assert "Revocation: 1 CRL-only certificate(s), no OCSP by design (nothing to staple)." in text
+    assert "Certificate Transparency" not in _report.render_markdown(_report.build(fleet()))

@@ -87,7 +87,7 @@ def test_vhost_settings_fill_in_defaults_and_fallbacks():
                  "key_file": "/etc/ssl/c.key", "extra_certs": [],
                  "tls_files": [["cert_file", "/etc/ssl/c.crt"], ["key_file", "/etc/ssl/c.key"]], "tls_profile": "intermediate", "root": "", "upstream": "",
                  "hsts_max_age": 63072000, "hsts_include_subdomains": False, "hsts_preload": False,
-                 "ocsp_stapling": False, "http2": True, "caddy_automatic_https": False, "extra_directives": [],
+                 "ocsp_stapling": False, "ocsp_stapling_skipped": False, "http2": True, "caddy_automatic_https": False, "extra_directives": [],
                  "client_ca": "", "client_verify": "required", "tls_ready": True, "takeover_body": [],
                  "probe": {"host": "www.example.org", "address": "127.0.0.1"}}
     own = _decisions.vhost_settings({"name": "app", "server_names": ["app"], "cert_file": "/a.crt", "http2": "no",
@@ -165,3 +165,11 @@ def test_the_certificate_roles_renewal_window_is_the_state_steps(tmp_path):
     assert "is port443.https.in_renewal_window(certificate_renew_days, certificate_renew_percent | float)" in current
     assert "renewal_reason(_x509.not_before(cert), _x509.not_after(cert), renew_days, renew_percent, now)" in \
         pathlib.Path(_certstate.__file__).read_text()
+
+
+def test_no_ocsp_stapling_without_an_ocsp_responder():
+    defaults = {"tls_profile": "intermediate", "hsts_max_age": 0, "hsts_include_subdomains": False, "hsts_preload": False,
+                "ocsp_stapling": True, "http2": True, "probe_address": ""}
+    vhosts = [{"name": "crl", "server_names": ["crl.example.org"]}, {"name": "ocsp", "server_names": ["ocsp.example.org"]}]
+    out = _decisions.vhosts_settings(vhosts, defaults=defaults, no_ocsp=["crl"])
+    assert [(v["ocsp_stapling"], v["ocsp_stapling_skipped"]) for v in out] == [(False, True), (True, False)]

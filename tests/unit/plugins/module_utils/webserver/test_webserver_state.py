@@ -273,3 +273,35 @@ def test_tls_served_sections_and_files(tmp_path):
     live.write_text(nginx + apache, encoding="utf-8")
     assert ws.tls_served_files([str(live), str(tmp_path / "absent.conf")]) == ["www", "c"]
     assert ws.tls_served_files([]) == []
+
+
+def test_names_ocsp_reads_the_certificate(tmp_path):
+    """OCSP stapling is left off only for a certificate that plainly names no OCSP responder."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def cert(ocsp: bool) -> bytes:
+        builder = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")]))
+                   .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")])).public_key(key.public_key())
+                   .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)))
+        if ocsp:
+            builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier("http://ocsp.example.org"))]), critical=False)
+        return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+    with_ocsp, without, garbage = tmp_path / "a.crt", tmp_path / "b.crt", tmp_path / "c.crt"
+    with_ocsp.write_bytes(cert(True))
+    without.write_bytes(cert(False))
+    garbage.write_bytes(b"not a certificate")
+    assert ws.names_ocsp(str(with_ocsp)) is True
+    assert ws.names_ocsp(str(without)) is False
+    # Unreadable or unparsable: the user's choice stands (the server's checker judges the file).
+    assert ws.names_ocsp(str(garbage)) is True
+    assert ws.names_ocsp(str(tmp_path / "gone.crt")) is True

@@ -1,0 +1,172 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Copyright: port443.https contributors
+"""The ciphers check behind a connection limiter (nginx limit_conn, fail2ban, a load balancer): a real TCP proxy in
+front of a real nginx serving Mozilla's intermediate profile forwards the first N connections and then closes every
+further one (FIN, after reading the ClientHello), resets it (RST: SO_LINGER 0) or stalls it (accepts, never answers).
+
+A close, a reset or a stall in the middle of the enumeration is not the server refusing the rest of the offer: the
+result must be `cipher_enumeration_unknown` (complete false), never `ok` and never a `profile_mismatch` built on the
+part enumerated before the limiter started. N is set from the number of connections the other checks of the same
+endpoint take (measured through the same proxy, passing everything), plus a few, so the limiter starts during the
+TLS 1.3 suites, the TLS 1.2 suites or the TLS 1.3 groups."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+
+import pki
+import pytest
+from conftest import codes, probe, start_nginx, wait_listening
+
+from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
+
+MOZ = _mozilla_guidelines.GUIDELINES["6.0"]["configurations"]["intermediate"]
+
+
+class LimitingProxy:
+    """127.0.0.1:port -> upstream. The first `allow` connections are forwarded; after that each new connection is
+    closed once its first bytes are read (mode "close"), reset at once ("reset"), or held open unanswered ("stall")."""
+
+    def __init__(self, upstream: tuple[str, int], mode: str, allow: int | None) -> None:
+        self.upstream, self.mode, self.allow = upstream, mode, allow
+        self.count = 0
+        self.held: list[socket.socket] = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = self.sock.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            self.count += 1
+            if self.allow is None or self.count <= self.allow:
+                threading.Thread(target=self._forward, args=(conn,), daemon=True).start()
+            elif self.mode == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                conn.close()
+            elif self.mode == "close":
+                threading.Thread(target=self._read_and_close, args=(conn,), daemon=True).start()
+            else:
+                self.held.append(conn)
+
+    @staticmethod
+    def _read_and_close(conn: socket.socket) -> None:
+        # Read what the client sent first, so the close is a FIN (closing with unread data would send a reset).
+        conn.settimeout(2)
+        try:
+            conn.recv(65536)
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        conn.close()
+
+    def _forward(self, conn: socket.socket) -> None:
+        try:
+            up = socket.create_connection(self.upstream, timeout=10)
+        except OSError:
+            conn.close()
+            return
+
+        def pump(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+        other = threading.Thread(target=pump, args=(up, conn), daemon=True)
+        other.start()
+        pump(conn, up)
+        other.join(10)
+        conn.close()
+        up.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+OPTIONS = {"checks": ["tcp", "tls_versions", "ciphers"], "tls_profile": "intermediate", "tls_guideline": "6.0", "tls_pq": False,
+           "timeout": 2}
+
+
+@pytest.fixture(scope="module")
+def limited(lab):
+    """An nginx with Mozilla 6.0 intermediate (TLS 1.2 and 1.3, RSA certificate), and how many connections its
+    checks other than ciphers take."""
+    leaf = pki.issue("limited.test", issuer=lab.inter)
+    cert = lab.write("limited.crt", leaf.pem + lab.inter.pem)
+    key = lab.write("limited.key", leaf.key_pem)
+    curves = ":".join(c for c in MOZ["tls_curves"] if c != "X25519MLKEM768")  # OpenSSL 3.0 has no X25519MLKEM768
+    server = {"cert": cert, "key": key, "protocols": "TLSv1.2 TLSv1.3", "ciphers": ":".join(MOZ["ciphers"]["openssl"]), "curves": curves}
+    proc, port = start_nginx(lab.tmp, "limited", [server])
+    lab.procs.append(proc)
+    wait_listening("127.0.0.1", port)
+    upstream = ("127.0.0.1", port)
+
+    def through(proxy: LimitingProxy, label: str, **options) -> dict:
+        lab.endpoints[label] = {"host": "127.0.0.1", "port": proxy.port, "server_name": "limited.test"}
+        return probe(lab, [label], **{**OPTIONS, **options})[label]
+
+    passing = LimitingProxy(upstream, "close", None)
+    whole = through(passing, "limited_open")
+    assert whole["status"] == "ok" and whole["ciphers"]["complete"], whole["reasons"]
+    passing.close()
+    before = LimitingProxy(upstream, "close", None)
+    through(before, "limited_before", checks=["tcp", "tls_versions"], tls_profile=None)
+    before.close()
+    return upstream, before.count, whole["ciphers"]["handshakes"], through
+
+
+# After how many enumeration ClientHellos the limiter starts. Mozilla 6.0 intermediate with an RSA certificate takes 16
+# (TLS 1.3 suites: 3 + the refusal, order 1, groups: 3 + the refusal; TLS 1.2 suites 3 + the refusal, order 1; one
+# refusal each for TLS 1.1 and 1.0), the versions side by side: early, in the middle and near the end.
+AFTER = (2, 7, 11, 13)
+
+
+@pytest.mark.parametrize("mode", ["close", "reset", "stall"])
+def test_a_limiter_mid_enumeration_is_unknown_never_ok(limited, mode):
+    upstream, before, handshakes, through = limited
+    assert handshakes > max(AFTER)
+    for after in AFTER:
+        proxy = LimitingProxy(upstream, mode, before + after)
+        try:
+            res = through(proxy, f"limited_{mode}_{after}")
+        finally:
+            proxy.close()
+        found = codes(res)
+        assert "cipher_enumeration_unknown" in found, (mode, after, res["reasons"], res["ciphers"])
+        assert "profile_mismatch" not in found, (mode, after, res["reasons"])
+        assert res["status"] != "ok" and res["ciphers"]["complete"] is False, (mode, after, res["ciphers"])
+
+
+@pytest.mark.parametrize("mode", ["close", "reset"])
+def test_a_limiter_without_a_profile_is_not_ok(limited, mode):
+    """Without tls_profile nothing compares the lists: the partial result alone must not pass as ok."""
+    upstream, before, _handshakes, through = limited
+    for after in (11, 13):
+        proxy = LimitingProxy(upstream, mode, before + after)
+        try:
+            res = through(proxy, f"limited_{mode}_noprofile_{after}", tls_profile=None)
+        finally:
+            proxy.close()
+        assert res["status"] != "ok" and "cipher_enumeration_unknown" in codes(res), (after, res["reasons"], res["ciphers"])
