@@ -15,7 +15,7 @@ from ansible_collections.port443.https.plugins.module_utils.certificate import _
 
 MODULE = "port443.https.certificate_state_info"
 # Options the action consumes; the rest go to the module on the host.
-_ACTION_ONLY = ("full_path_reasons", "provided_complete", "os_family", "ca")
+_ACTION_ONLY = ("full_path_reasons", "provided_complete", "os_family", "ca", "alternates", "key_types")
 
 
 class ActionModule(ActionBase):
@@ -68,6 +68,14 @@ class ActionModule(ActionBase):
             if host.get("failed"):
                 return host
             reasons += host.get("reasons", [])
+            # Dual certificates: the second key type's files, the same checks, its reasons named by its type.
+            for alternate in args.get("alternates") or []:
+                other = dict(module_args, key_type=alternate["key_type"], cert_path=alternate["cert"],
+                             key_path=alternate["key"], fullchain_path=alternate["fullchain"], packages=[])
+                host = self._execute_module(MODULE, module_args=other, task_vars=task_vars)
+                if host.get("failed"):
+                    return host
+                reasons += [f"{alternate['key_type']} certificate: {r}" for r in host.get("reasons", [])]
         elif not reasons:
             reasons.append(f"source {args.get('source')}: always takes the full path")
         result.update(drift=bool(reasons), reasons=reasons)
@@ -83,6 +91,12 @@ class ActionModule(ActionBase):
             problems.append("certificate_sans must not be empty")
         if args.get("key_type", "ECC") not in ("ECC", "RSA"):
             problems.append(f"certificate_key_type must be ECC or RSA (got {args.get('key_type')!r})")
+        key_types = list(args.get("key_types") or [])
+        if key_types and (len(set(key_types)) != len(key_types) or not set(key_types) <= {"ECC", "RSA"}):
+            problems.append(f"certificate_key_types must list ECC and RSA, each at most once (got {key_types!r})")
+        elif len(key_types) > 1 and args.get("source") == "provided":
+            problems.append("certificate_key_types with two key types needs certificate_source selfsigned, internal_ca or acme "
+                            "(a provided certificate is one certificate and key)")
         if args.get("source") == "provided" and not _bool(args.get("provided_complete", True)):
             problems.append("the provided source needs certificate_provided_cert and certificate_provided_key")
         if problems:

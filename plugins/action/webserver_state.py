@@ -88,7 +88,8 @@ class ActionModule(ActionBase):
             "packages": ev(variables, "{{ __webserver_packages }}"),
             # The same paths the full path stats (vhosts.yml).
             "vhost_certs": [{"name": v["name"], "own": True, "cert_file": v["cert_file"] or "/nonexistent",
-                             "key_file": v["key_file"] or "/nonexistent"}
+                             "key_file": v["key_file"] or "/nonexistent",
+                             "files": [[what, path or "/nonexistent"] for what, path in v["tls_files"]]}
                             for v in given if not v["caddy_automatic_https"]],
             "dirs": ev(variables, "{{ __webserver_dirs }}"),
             "content_roots": ev(variables, "{{ __webserver_content_roots if webserver_placeholder_page | bool else [] }}"),

@@ -15,6 +15,8 @@ description:
     let the CA issue, and fails with one message that lists every problem and names the fix.
   - Resolution for V(http-01) means an A or AAAA record (the CA connects to the name); for V(dns-01) a zone that
     holds the name (its C(_acme-challenge) record must be publishable; the name itself need not resolve).
+  - With O(profile), the ACME directories in O(acme_directories) are read and must advertise that profile
+    (C(meta.profiles), draft-aaron-acme-profiles); a CA that advertises no profiles, or not that one, fails the check.
   - The CAA check climbs from each name towards the root; the first name with CAA records decides; for a wildcard an
     C(issuewild) property takes precedence over C(issue). A CAA lookup that fails is a failure, as it is for a CA.
 author:
@@ -53,9 +55,26 @@ options:
     type: int
     default: 53
   timeout:
-    description: Seconds to wait for one DNS answer (each query is tried twice).
+    description: Seconds to wait for one DNS answer (each query is tried twice), and for the ACME directory.
     type: float
     default: 5
+  profile:
+    description:
+      - The ACME profile the order will name (for example V(shortlived) at Let's Encrypt). Empty skips the check.
+    type: str
+    default: ""
+    version_added: 1.1.0
+  acme_directories:
+    description: The ACME directory URLs the order will be sent to, read when O(profile) is set.
+    type: list
+    elements: str
+    default: []
+    version_added: 1.1.0
+  validate_certs:
+    description: Verify the TLS certificate of the ACME directories.
+    type: bool
+    default: true
+    version_added: 1.1.0
 seealso:
   - module: port443.https.dns_update
 """
@@ -67,6 +86,12 @@ EXAMPLES = r"""
     names: ["*.example.com", example.com]
     challenge: dns-01
     caa_identities: [letsencrypt.org]
+
+- name: Check that Let's Encrypt offers six-day certificates before ordering one
+  port443.https.acme_preflight_info:
+    names: [www.example.com, 192.0.2.10]
+    profile: shortlived
+    acme_directories: [https://acme-v02.api.letsencrypt.org/directory]
 """
 
 RETURN = r"""
@@ -94,14 +119,21 @@ names:
       type: list
       elements: str
   sample: [{name: www.example.com, addresses: [192.0.2.10], caa_domain: example.com, caa: ['0 issue "letsencrypt.org"']}]
+profiles:
+  description: Per ACME directory read (O(profile) set), the profiles it advertises (name and description).
+  returned: success
+  type: dict
+  sample: {"https://acme-v02.api.letsencrypt.org/directory": {classic: "The same profile you've always known"}}
+  version_added: 1.1.0
 """
 
 import ipaddress
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import fetch_url
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _dns
+from ansible_collections.port443.https.plugins.module_utils.certificate import _acme, _dns
 
 
 def run(params: dict[str, t.Any], client: _dns.Client) -> tuple[list[dict[str, t.Any]], list[str]]:
@@ -147,6 +179,28 @@ def run(params: dict[str, t.Any], client: _dns.Client) -> tuple[list[dict[str, t
     return found, problems
 
 
+def check_profile(module: t.Any, profile: str, urls: list[str]) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """The profiles each directory advertises, and the problems with PROFILE (one per directory)."""
+    found: dict[str, dict[str, str]] = {}
+    problems = []
+    if not profile:
+        return found, problems
+    if not urls:
+        return found, ["profile is set but acme_directories is empty: cannot tell whether the CA offers it"]
+    for url in urls:
+        response, info = fetch_url(module, url, method="GET", timeout=module.params["timeout"])
+        if info.get("status") != 200 or response is None:
+            problems.append(f"the ACME directory {url} could not be read ({info.get('status')} {info.get('msg', '')}); "
+                            f"cannot tell whether it offers the profile {profile!r} (profile)")
+            continue
+        directory = _acme.parse_directory(response.read())
+        found[url] = _acme.profiles(directory) if directory is not None else {}
+        problem = _acme.profile_problem(directory, profile, url)
+        if problem:
+            problems.append(problem)
+    return found, problems
+
+
 def main() -> t.NoReturn:
     module = AnsibleModule(
         argument_spec={
@@ -157,6 +211,9 @@ def main() -> t.NoReturn:
             "lookups": {"type": "bool", "default": True},
             "port": {"type": "int", "default": 53},
             "timeout": {"type": "float", "default": 5},
+            "profile": {"type": "str", "default": ""},
+            "acme_directories": {"type": "list", "elements": "str", "default": []},
+            "validate_certs": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )
@@ -166,9 +223,11 @@ def main() -> t.NoReturn:
         found, problems = run(module.params, _dns.Client(_dns.Transport(timeout=module.params["timeout"])))
     except _dns.DNSError as exc:
         module.fail_json(msg=f"resolver: {exc}")
+    profiles, profile_problems = check_profile(module, module.params["profile"], module.params["acme_directories"])
+    problems = profile_problems + problems
     if problems:
-        module.fail_json(msg="; ".join(problems), problems=problems, names=found)
-    module.exit_json(changed=False, names=found)
+        module.fail_json(msg="; ".join(problems), problems=problems, names=found, profiles=profiles)
+    module.exit_json(changed=False, names=found, profiles=profiles)
 
 
 if __name__ == "__main__":

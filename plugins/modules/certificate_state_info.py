@@ -103,7 +103,10 @@ options:
     type: str
     default: ""
   renew_days:
-    description: Renewal window in days (a certificate not valid for this many more days is renewed).
+    description:
+      - Renewal window in days (a certificate not valid for this many more days is renewed).
+      - A window as long as the certificate's lifetime or longer falls back to a share of the lifetime, O(renew_percent)
+        when set, else a third (a six-day certificate is not renewed on every run).
     type: int
     default: 30
   renew_percent:
@@ -124,6 +127,22 @@ options:
     description: For O(source=provided), whether both the certificate and the key were given (the action refuses otherwise).
     type: bool
     default: true
+  key_types:
+    description:
+      - The role's C(certificate_key_types) (dual certificates), checked by the action plugin (ECC and RSA, each at most
+        once; not with O(source=provided)).
+    type: list
+    elements: str
+    default: []
+    version_added: 1.1.0
+  alternates:
+    description:
+      - Dual certificates, handled by the action plugin - the second key type's files (C(key_type), C(cert), C(key),
+        C(fullchain)), checked like the first's; their reasons start with the key type (C(RSA certificate:)).
+    type: list
+    elements: dict
+    default: []
+    version_added: 1.1.0
   os_family:
     description: The host's C(ansible_facts.os_family); empty = the action plugin gathers the C(min) subset. Handled by the action plugin.
     type: str
@@ -231,6 +250,8 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "full_path_reasons": {"type": "list", "elements": "str", "default": []},
     "provided_complete": {"type": "bool", "default": True},
     "os_family": {"type": "str", "default": ""},
+    "key_types": {"type": "list", "elements": "str", "default": [], "no_log": False},
+    "alternates": {"type": "list", "elements": "dict", "default": []},
     "ca": {
         "type": "dict",
         "options": {

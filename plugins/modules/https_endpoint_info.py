@@ -412,6 +412,10 @@ endpoints:
         - C(same_as), only when present, names the endpoint (server name) of the same address, port and certificate
           whose full enumeration this result copies, because every answer to a fingerprint of it (first choice,
           declined rest and reversed order per version, the groups, the DH parameters) was the same.
+        - C(certificate_key_types) (version_added 1.1.0) lists the key types of the certificates the server presents
+          (V(ECDSA), V(RSA); both with dual certificates), found with one ClientHello per type that offers only its
+          signature algorithms, in TLS 1.3 and 1.2; C(certificate_key_types_by_version) has them per version, V(null)
+          where the answer was not conclusive.
       type: dict
       returned: always
       sample: {versions: {"1.0": {suites: [], server_order: null}, "1.1": {suites: [], server_order: null},
@@ -420,7 +424,9 @@ endpoints:
                           "1.3": {suites: [TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256],
                                   server_order: false}},
                server_order: false, forward_secrecy: true, groups: {"1.3": [X25519MLKEM768, x25519, secp256r1, secp384r1]},
-               dh: null, complete: true, unknown: [], handshakes: 17}
+               dh: null, certificate_key_types: [ECDSA, RSA],
+               certificate_key_types_by_version: {"1.3": [ECDSA, RSA], "1.2": [ECDSA, RSA]}, complete: true, unknown: [],
+               handshakes: 21}
     http3:
       description:
         - V(null) unless C(http3) is in O(checks), and when the TLS phase stopped before it (no TLS answer).

@@ -139,16 +139,32 @@ def extensions_drift(cert: t.Any, expected: list[t.Any], label: str, aki: bool) 
     return _ski_drift(cert, label)
 
 
+# The share of the lifetime left at which a certificate renews when a window of days cannot apply (see renewal_reason):
+# a third, as Let's Encrypt advises for its short-lived (six-day) certificates and for the others alike.
+FALLBACK_PERCENT = 100.0 / 3
+
+
 def renewal_reason(start: datetime.datetime, end: datetime.datetime, renew_days: int, renew_percent: float,
                    now: datetime.datetime | None = None) -> str:
     """Why a certificate valid from START to END is inside its renewal window ('' when it is not): not valid any more
-    in RENEW_DAYS days, or less than RENEW_PERCENT of its lifetime left. The certificate role's current.yml decides with
-    it too (the port443.https.in_renewal_window test)."""
+    in RENEW_DAYS days, or less than RENEW_PERCENT of its lifetime left. A window of days as long as the lifetime or
+    longer (30 days for a six-day certificate) would renew on every run: the window is then a share of the lifetime
+    instead, RENEW_PERCENT when it is set, else FALLBACK_PERCENT (a third). The certificate role's current.yml decides
+    with it too (the port443.https.in_renewal_window test)."""
     now = now or _x509.utcnow()
+    lifetime = (end - start).total_seconds()
+    if lifetime > 0 and renew_days * 86400 >= lifetime:
+        share = renew_percent if renew_percent > 0 else FALLBACK_PERCENT
+        if not start <= now <= end:
+            return f"certificate: not valid now (valid {_x509.iso(start)} to {_x509.iso(end)})"
+        if (end - now).total_seconds() * 100 < share * lifetime:
+            return (f"certificate: less than {share:.3g}% of its lifetime left (a {renew_days}-day window does not fit "
+                    f"a lifetime of {lifetime / 86400:.3g} days)")
+        return ""
     probe = now + datetime.timedelta(days=renew_days)
     if not start <= probe <= end:
         return f"certificate: inside the renewal window ({renew_days} days; valid {_x509.iso(start)} to {_x509.iso(end)})"
-    if renew_percent > 0 and (end - now).total_seconds() * 100 < renew_percent * (end - start).total_seconds():
+    if renew_percent > 0 and (end - now).total_seconds() * 100 < renew_percent * lifetime:
         return f"certificate: less than {renew_percent:g}% of its lifetime left"
     return ""
 

@@ -373,6 +373,8 @@ def rest(asker: _Asker, lanes: dict[str, dict[str, t.Any]]) -> Plan:
             unknown.append(f"TLS {version} DH parameters: {answer.detail or answer.kind}")
         break
 
+    key_types = yield from _key_types(asker, accepted)
+
     all_codes = [c for codes in accepted.values() for c in codes]
     orders = [v["server_order"] for v in versions_out.values() if v and v["server_order"] is not None]
     return {
@@ -381,10 +383,47 @@ def rest(asker: _Asker, lanes: dict[str, dict[str, t.Any]]) -> Plan:
         "forward_secrecy": (all(_hello.suite_info(c)["forward_secrecy"] for c in all_codes) if all_codes else None),
         "groups": groups_by_version,
         "dh": dh,
+        "certificate_key_types": sorted({k for found in key_types.values() for k in found or ()}, key=KEY_TYPES.index),
+        "certificate_key_types_by_version": key_types,
         "complete": not unknown,
         "unknown": unknown,
         "handshakes": asker.handshakes,
     }
+
+
+# The key types asked for (certificate_key_types): a ClientHello offering only one type's signature algorithms.
+KEY_TYPES = tuple(_hello.KEY_TYPE_SIGNATURE_ALGORITHMS)
+
+
+def _key_types(asker: _Asker, accepted: dict[str, list[int]]) -> t.Generator[t.Any, _hello.Answer, dict[str, list[str] | None]]:
+    """The key types of the certificates the server presents, per TLS version it accepts (1.3, 1.2): one ClientHello
+    per key type that offers only that type's signature algorithms (TLS 1.2: and only the accepted suites that
+    authenticate with it; TLS 1.3: with key shares, so the answer is a ServerHello). A ServerHello means the server has
+    a certificate of that type; a refusal means it has none; anything else leaves the version's answer unknown (None).
+    These requests carry the key type as a fifth element (_Hello builds their ClientHello)."""
+    out: dict[str, list[str] | None] = {}
+    for version in ("1.3", "1.2"):
+        if not accepted.get(version) or asker.skip(f"TLS {version} certificate key types"):
+            continue
+        found: list[str] | None = []
+        for key_type in KEY_TYPES:
+            if version == "1.3":
+                suites, groups = list(_hello.TLS13_SUITES), list(_hello.KEY_TYPE_GROUPS)
+            else:
+                suites = [c for c in accepted[version] if _hello.suite_info(c)["auth"] == key_type]
+                groups = list(_hello.TLS12_GROUPS)
+                if not suites:
+                    continue  # no accepted suite authenticates with this key type: the server has no such certificate
+            asker.handshakes += 1
+            answer = yield (version, suites, groups, False, key_type)
+            if answer.kind == "hello" and answer.version == version:
+                t.cast(list, found).append(key_type)
+            elif not refused(answer):
+                asker.unknown.append(f"TLS {version} {key_type} certificate: {answer.detail or answer.kind}")
+                found = None
+                break
+        out[version] = found
+    return out
 
 
 def _dhe_suites(codes: t.Iterable[int]) -> list[int]:
@@ -470,8 +509,15 @@ class _Hello(_reactor.Exchange):
     __slots__ = ("parser",)
 
     def __init__(self, target: Target, request: Request) -> None:
-        version, suites, groups, want_kx = request
-        super().__init__(target.budget, target.family, target.sockaddr, out=_hello.client_hello(version, suites, groups, target.server_name))
+        version, suites, groups, want_kx = request[:4]
+        key_type = request[4] if len(request) > 4 else None  # type: ignore[misc]
+        if key_type:
+            hello = _hello.client_hello(version, suites, groups, target.server_name,
+                                        key_shares=_hello.key_type_shares() if version == "1.3" else None,
+                                        signature_algorithms=_hello.KEY_TYPE_SIGNATURE_ALGORITHMS[key_type])
+        else:
+            hello = _hello.client_hello(version, suites, groups, target.server_name)
+        super().__init__(target.budget, target.family, target.sockaddr, out=hello)
         self.parser = _hello.AnswerParser(want_kx)
 
     def readable(self) -> _hello.Answer | None:

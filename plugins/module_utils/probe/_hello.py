@@ -286,6 +286,27 @@ SIGNATURE_ALGORITHMS = (0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 
                         0x0401, 0x0501, 0x0601, 0x0303, 0x0301, 0x0302, 0x0203, 0x0201, 0x0202)
 
 
+# The signature algorithms of one key type: a ClientHello that offers only these gets a ServerHello only from a server
+# with a certificate of that type (TLS 1.3 picks the certificate by them; TLS 1.2 by them and the suite's
+# authentication). RSA: RSA-PSS (rsae, then pss) and PKCS#1; ECDSA: the three NIST curves' and SHA-1.
+KEY_TYPE_SIGNATURE_ALGORITHMS = {
+    "ECDSA": (0x0403, 0x0503, 0x0603, 0x0203),
+    "RSA": (0x0804, 0x0805, 0x0806, 0x0809, 0x080A, 0x080B, 0x0401, 0x0501, 0x0601, 0x0201),
+}
+# TLS 1.3 key shares a key-type hello carries, so that the server answers with a ServerHello (it picks its certificate
+# before it), never a HelloRetryRequest: X25519 (any 32 bytes are a public key) and secp256r1 (its generator point,
+# a valid public key). The probe never completes the handshake, so no secret is derived from them.
+_P256_G = bytes.fromhex("04"
+                        "6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296"
+                        "4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5")
+KEY_TYPE_GROUPS = (0x001D, 0x0017)
+
+
+def key_type_shares() -> dict[int, bytes]:
+    """The key shares of a key-type ClientHello (KEY_TYPE_GROUPS), the X25519 one fresh each time."""
+    return {0x001D: os.urandom(32), 0x0017: _P256_G}
+
+
 def _u8(data: bytes) -> bytes:
     return len(data).to_bytes(1, "big") + data
 

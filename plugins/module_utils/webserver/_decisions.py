@@ -92,7 +92,8 @@ def check_input(*, server: t.Any, vhosts: t.Any, guideline: t.Any, profile: t.An
         if not isinstance(name, str) or not _NAME.match(name) \
                 or not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names) \
                 or v.get("client_verify", "required") not in CLIENT_VERIFY \
-                or any(key in v and not (isinstance(v[key], str) and v[key]) for key in ("cert_file", "key_file")):
+                or any(key in v and not (isinstance(v[key], str) and v[key]) for key in ("cert_file", "key_file")) \
+                or not _extra_certs_ok(v.get("extra_certs", [])):
             bad.append(str(name) if isinstance(name, str) and name else f"#{index + 1}")
     if server in _servers.SERVERS and not _servers.get(server).serves_files:
         proxied = [str(v.get("name")) for v in vhosts
@@ -103,8 +104,8 @@ def check_input(*, server: t.Any, vhosts: t.Any, guideline: t.Any, profile: t.An
                           "each vhost needs upstream or backends (the members it balances), and no root or takeover.")
     if bad:
         errors.append(f"webserver_vhosts ({', '.join(bad)}): every vhost needs a file-safe name (letters, digits, _ . -) "
-                      "and at least one server name; cert_file and key_file, where given, are paths; client_verify is "
-                      "required or optional.")
+                      "and at least one server name; cert_file and key_file, where given, are paths; extra_certs, where "
+                      "given, is a list of {cert_file, key_file} paths; client_verify is required or optional.")
     dirs = {"webserver_stage_dir": stage_dir, "webserver_candidate_dir": candidate_dir}
     bad_dirs = [f"{key}={value}" for key, value in dirs.items() if not safe_dir(value)]
     if bad_dirs:
@@ -112,6 +113,11 @@ def check_input(*, server: t.Any, vhosts: t.Any, guideline: t.Any, profile: t.An
                       "paths without . or .. components, not /, and must not be, contain or lie inside a live web server "
                       f"configuration ({', '.join(_servers.LIVE_ROOTS)}). Nothing was changed.")
     return errors
+
+
+def _extra_certs_ok(value: t.Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(e, dict) and all(isinstance(e.get(k), str) and e.get(k) for k in ("cert_file", "key_file")) for e in value)
 
 
 def safe_dir(value: t.Any) -> bool:
@@ -245,15 +251,27 @@ def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missi
     vhosts without certificate or key on the host (tls_ready false); TAKEOVER: the sites reader's takeovers by vhost
     name (their bodies are carried); NO_OCSP: the vhosts whose certificate names no OCSP responder (the state step
     reads them): OCSP stapling stays off for them whatever was asked (ocsp_stapling_skipped), since there is nothing to
-    staple and nginx would warn on every reload."""
+    staple and nginx would warn on every reload.
+
+    Dual certificates: extra_certs are the further certificate and key pairs the vhost serves beside cert_file and
+    key_file (an RSA certificate beside an ECDSA one; nginx and Apache pick per client): the vhost's own, else, when
+    the vhost names no cert_file of its own, DEFAULTS' extra_certs (the certificate role's certificate_files.alternates).
+    tls_files lists every file the vhost needs, as [what, path] pairs: the certificate check stats them all."""
     v = vhost
     stapling = to_bool(v.get("ocsp_stapling", defaults["ocsp_stapling"]))
     no_responder = v["name"] in (no_ocsp or ())
     carried = (takeover or {}).get(v.get("name")) or {}
+    cert_file = v.get("cert_file") or str(defaults.get("cert_file") or "")
+    key_file = v.get("key_file") or str(defaults.get("key_file") or "")
+    extra = v.get("extra_certs") if "extra_certs" in v else ([] if v.get("cert_file") else defaults.get("extra_certs") or [])
+    extra_certs = [{"cert_file": str(e["cert_file"]), "key_file": str(e["key_file"])} for e in extra]
     return {
         "name": v["name"], "server_names": v["server_names"],
-        "cert_file": v.get("cert_file") or str(defaults.get("cert_file") or ""),
-        "key_file": v.get("key_file") or str(defaults.get("key_file") or ""),
+        "cert_file": cert_file,
+        "key_file": key_file,
+        "extra_certs": extra_certs,
+        "tls_files": [["cert_file", cert_file], ["key_file", key_file]]
+        + [[f"extra_certs[{i}].{key}", e[key]] for i, e in enumerate(extra_certs) for key in ("cert_file", "key_file")],
         "tls_profile": v.get("tls_profile", defaults["tls_profile"]),
         "root": v.get("root", ""), "upstream": v.get("upstream", ""),
         # The members a load balancer spreads the vhost over (HAProxy): backends, else the one upstream.

@@ -317,14 +317,16 @@ def _proof_problems(server: str, service: str, ports: list[int], probes: list[di
         if port not in mine:
             problems.append(f"{service} does not listen on port {port}")
     for probe in probes:
-        want = leaf_der(probe["cert_file"]) if probe.get("cert_file") else None
+        # With dual certificates the server presents either one (the client's signature algorithms decide).
+        files = [probe["cert_file"]] + list(probe.get("extra_cert_files") or []) if probe.get("cert_file") else []
+        wants = [leaf_der(f) for f in files]
         got, why = served_leaf(address, 443, probe["name"])
         if got is None:
             if "CERTIFICATE_REQUIRED" in why.upper():
                 continue  # a staff-only site refuses a client without a certificate: it serves TLS
             problems.append(f"https://{probe['name']}/ on {address}:443: {why}")
-        elif want is not None and got != want:
-            problems.append(f"https://{probe['name']}/ on {address}:443 serves another certificate than {probe['cert_file']}")
+        elif wants and None not in wants and got not in wants:
+            problems.append(f"https://{probe['name']}/ on {address}:443 serves another certificate than {' or '.join(files)}")
     return problems
 
 
@@ -366,7 +368,8 @@ def ports_of(spec: dict[str, t.Any]) -> list[int]:
 
 def probes_of(spec: dict[str, t.Any]) -> list[dict[str, str]]:
     """Each site with a certificate of its own: its first name and the certificate it must serve."""
-    return [{"name": v["server_names"][0], "cert_file": str(v.get("cert_file") or "")}
+    return [{"name": v["server_names"][0], "cert_file": str(v.get("cert_file") or ""),
+             "extra_cert_files": [str(e.get("cert_file") or "") for e in v.get("extra_certs") or []]}
             for v in spec.get("vhosts") or []
             if v.get("tls_ready") and not v.get("caddy_automatic_https") and v.get("server_names")]
 

@@ -222,7 +222,8 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     # Certificate and key of each vhost that brings its own (the role's vhosts.yml stats these paths).
     missing = []
     for vhost in spec.get("vhost_certs") or []:
-        if not all(os.path.exists(vhost[key]) for key in ("cert_file", "key_file")):
+        paths = [path for _what, path in vhost["files"]] if "files" in vhost else [vhost[key] for key in ("cert_file", "key_file")]
+        if not all(os.path.exists(path) for path in paths):
             missing.append(vhost["name"])
     result["missing"] = sorted(set(missing), key=missing.index)
     # The vhosts whose certificate names no OCSP responder: the role never turns OCSP stapling on for them.

@@ -20,8 +20,13 @@ import pytest
 
 CHILD = pathlib.Path(__file__).with_name("webserver_parity_child.py")
 CERTS = {"certificate_files": {"fullchain": "/etc/ssl/port443/site-fullchain.crt", "key": "/etc/ssl/port443/private/site.key"}}
+# Dual certificates (certificate_key_types [ECC, RSA]): the certificate role's second key type in alternates.
+DUAL = {"certificate_files": dict(CERTS["certificate_files"], key_type="ECC", alternates=[
+    {"key_type": "RSA", "cert": "/etc/ssl/port443/site-rsa.crt", "chain": "/etc/ssl/port443/site-rsa-chain.crt",
+     "fullchain": "/etc/ssl/port443/site-rsa-fullchain.crt", "key": "/etc/ssl/port443/private/site-rsa.key", "ca": ""}])}
 EXISTING = ["/etc/ssl/port443/site-fullchain.crt", "/etc/ssl/port443/private/site.key", "/etc/ssl/own/app.crt",
-            "/etc/ssl/own/app.key"]
+            "/etc/ssl/own/app.key", "/etc/ssl/port443/site-rsa-fullchain.crt", "/etc/ssl/port443/private/site-rsa.key",
+            "/etc/ssl/own/app-rsa.crt"]
 CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 HOST = {"tls_probe": "", "version": "", "takeover": {}, "client_ca_files": {},
         "caddyfile": {"write": True, "foreign_ok": False, "refusal": "", "owner": "collection", "keep": False}}
@@ -140,6 +145,26 @@ CASES: dict[str, dict[str, t.Any]] = {
                      webserver_vhosts=[{"name": "www", "server_names": ["www.example.org"], "http3": True}]),
         "host": dict(HOST, tls_probe=OPENSSL_35),
     },
+    "nginx-dual-certificates": {
+        "vars": dict(DUAL, webserver_server="nginx",
+                     webserver_vhosts=[
+                         {"name": "www", "server_names": ["www.example.org"]},
+                         {"name": "app", "server_names": ["app.example.org"], "cert_file": "/etc/ssl/own/app.crt",
+                          "key_file": "/etc/ssl/own/app.key"},
+                         {"name": "own", "server_names": ["own.example.org"], "cert_file": "/etc/ssl/own/app.crt",
+                          "key_file": "/etc/ssl/own/app.key",
+                          "extra_certs": [{"cert_file": "/etc/ssl/own/app-rsa.crt", "key_file": "/etc/ssl/own/app.key"}]}]),
+        "host": dict(HOST, tls_probe=OPENSSL_30, version="nginx version: nginx/1.22.1\n"),
+    },
+    "apache-dual-second-key-missing": {
+        "vars": dict(DUAL, webserver_server="apache", webserver_missing_certificate="http_only",
+                     webserver_vhosts=[
+                         {"name": "www", "server_names": ["www.example.org"]},
+                         {"name": "gone", "server_names": ["gone.example.org"], "cert_file": "/etc/ssl/own/app.crt",
+                          "key_file": "/etc/ssl/own/app.key",
+                          "extra_certs": [{"cert_file": "/etc/ssl/own/app-rsa.crt", "key_file": "/etc/ssl/own/gone-rsa.key"}]}]),
+        "host": dict(HOST, tls_probe=OPENSSL_35),
+    },
     "refused-options": {
         "vars": dict(webserver_server="nginx", webserver_tls_profile="old", webserver_stage_dir="/etc/nginx/stage",
                      webserver_vhosts=[{"name": "a b", "server_names": ["x.example.org"]}]),
@@ -188,7 +213,7 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
     assert role["dirs"] == spec["dirs"]
     assert role["content_roots"] == spec["content_roots"]
     assert role["index_names"] == spec["index_names"]
-    assert role["cert_paths"] == [[v["name"], key, v[key]] for v in spec["vhost_certs"] for key in ("cert_file", "key_file")]
+    assert role["cert_paths"] == [[v["name"], what, path] for v in spec["vhost_certs"] for what, path in v["files"]]
     assert role["vhosts"] == facts["__webserver_vhosts"]
     assert role["cert_copy_dir"] == spec.get("cert_copy_dir", "")
     # The server's own copies are where the state step looks for them (the registry's names).
@@ -266,3 +291,6 @@ def test_the_cases_cover_what_the_decisions_depend_on(decided: dict[str, dict[st
     assert {r["service"] for r in roles if r["webserver_h3"]["vhosts"]} == {"nginx", "caddy"}
     assert any(r["webserver_h3"]["supported"] and not r["webserver_h3"]["udp"] for r in roles)
     assert sum(1 for r in roles if r["http3_errors"]) == 4
+    # Dual certificates: from the certificate role's alternates, a vhost's own pair, and a missing second key.
+    assert any(v["extra_certs"] and not v["tls_ready"] for r in roles for v in r["vhosts"])
+    assert {len(v["extra_certs"]) for r in roles for v in r["vhosts"] if v["tls_ready"]} == {0, 1}

@@ -136,7 +136,7 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, 
     out["cert_paths"] = []
     for item in role.ev(stat["loop"]):
         path = role.ev(stat["ansible.builtin.stat"]["path"], item={"item": item})
-        out["cert_paths"].append([item[0]["name"], item[1], path])
+        out["cert_paths"].append([item[0]["name"], item[1][0], path])
         results.append({"item": item, "stat": {"exists": path in case["existing"]}})
     role.vars["__webserver_cert_stats"] = {"results": results}
     role.set_fact("vhosts.yml", "Note the virtual hosts without a certificate yet")
@@ -187,7 +187,7 @@ class Host:
         self.spec = copy.deepcopy(module_args["spec"])
         host = self.case["host"]
         missing = [v["name"] for v in self.spec["vhost_certs"]
-                   if not all(v[key] in self.case["existing"] for key in ("cert_file", "key_file"))]
+                   if not all(path in self.case["existing"] for _what, path in v["files"])]
         return {
             "drift": [], "debian": True, "missing": list(dict.fromkeys(missing)), "tls_served": [],
             # The module runs the registry's probe; this host answers the input set's output to it.

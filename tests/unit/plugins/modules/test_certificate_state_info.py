@@ -55,6 +55,9 @@ def test_empty_sans_is_refused(tmp_path):
     ({"source": "other", "sans": ["DNS:a"]}, "certificate_source must be one of"),
     ({"source": "selfsigned", "sans": ["DNS:a"], "key_type": "DSA"}, "certificate_key_type must be ECC or RSA"),
     ({"source": "provided", "sans": ["DNS:a"], "provided_complete": "False"}, "needs certificate_provided_cert"),
+    ({"source": "selfsigned", "sans": ["DNS:a"], "key_types": ["ECC", "ECC"]}, "certificate_key_types must list ECC and RSA, each at most once"),
+    ({"source": "selfsigned", "sans": ["DNS:a"], "key_types": ["ECC", "DSA"]}, "certificate_key_types must list"),
+    ({"source": "provided", "sans": ["DNS:a"], "key_types": ["ECC", "RSA"]}, "needs certificate_source selfsigned, internal_ca or acme"),
 ])
 def test_action_settings(args, needle):
     with pytest.raises(AnsibleActionFail, match=needle):
@@ -63,3 +66,5 @@ def test_action_settings(args, needle):
 
 def test_action_settings_accept_good_input():
     ActionModule._check_settings({"source": "provided", "sans": ["DNS:a"], "provided_complete": True})
+    ActionModule._check_settings({"source": "acme", "sans": ["DNS:a"], "key_types": ["RSA", "ECC"]})
+    ActionModule._check_settings({"source": "provided", "sans": ["DNS:a"], "key_types": ["RSA"]})

@@ -130,7 +130,6 @@ def test_internal_ca_converged_with_trust(tmp_path):
     (lambda p: p.update(common_name="other.lab.test"), "subject CN=www.lab.test, expected CN=other.lab.test"),
     (lambda p: p.update(key_curve="secp384r1"), "curve secp256r1, expected secp384r1"),
     (lambda p: p.update(key_type="RSA"), "not an RSA key"),
-    (lambda p: p.update(renew_days=400), "inside the renewal window"),
     (lambda p: p.update(sans=["DNS:WWW.lab.test"]), "not lower-case ASCII"),
     (lambda p: p.update(source="acme"), "always takes the full path"),
 ])
@@ -141,12 +140,51 @@ def test_selfsigned_drift(tmp_path, change, expected):
     assert any(expected in r for r in reasons), reasons
 
 
+def test_days_window(tmp_path):
+    params = _host(tmp_path, cert=_leaf(days=365, age=340), renew_days=30)
+    assert any("inside the renewal window (30 days" in r for r in _certstate.host_state(params))
+    params["renew_days"] = 20
+    assert _certstate.host_state(params) == []
+
+
 def test_percent_window(tmp_path):
     old = _leaf(days=100, age=95)
     params = _host(tmp_path, cert=old, renew_days=1, renew_percent=10)
     assert any("less than 10% of its lifetime" in r for r in _certstate.host_state(params))
     params["renew_percent"] = 4
     assert _certstate.host_state(params) == []
+
+
+def _at(start, days, hours_later):
+    """(start, end, now) of a certificate valid DAYS days from START, HOURS_LATER after START."""
+    return start, start + datetime.timedelta(days=days), start + datetime.timedelta(hours=hours_later)
+
+
+@pytest.mark.parametrize("days, hours, renew_days, renew_percent, renews", [
+    # A six-day certificate with the default 30-day window: the window does not fit, a third of the lifetime decides.
+    (6, 1, 30, 0, False),
+    (6, 95, 30, 0, False),   # 49 hours left of 144: more than a third
+    (6, 97, 30, 0, True),    # 47 hours left: less than a third
+    (6, 1, 6, 0, False),     # a window as long as the lifetime falls back too
+    (6, 80, 30, 50, True),   # the fallback is certificate_renew_percent when it is set
+    (6, 60, 30, 0, False),
+    (6, 145, 30, 0, True),   # expired
+    # A 90-day certificate: the days window applies as before.
+    (90, 24 * 59, 30, 0, False),
+    (90, 24 * 61, 30, 0, True),
+    (90, 24 * 50, 30, 50, True),
+])
+def test_renewal_window_fits_the_lifetime(days, hours, renew_days, renew_percent, renews):
+    start, end, now = _at(NOW, days, hours)
+    reason = _certstate.renewal_reason(start, end, renew_days, renew_percent, now)
+    assert bool(reason) is renews, reason
+    # Never renews on every run: a certificate just issued is outside its window, whatever the window in days.
+    assert _certstate.renewal_reason(start, end, renew_days, renew_percent, start + datetime.timedelta(minutes=1)) == ""
+
+
+def test_renewal_window_fallback_says_why():
+    start, end, now = _at(NOW, 6, 100)
+    assert "a 30-day window does not fit a lifetime of 6 days" in _certstate.renewal_reason(start, end, 30, 0, now)
 
 
 def test_extra_extension_is_drift(tmp_path):

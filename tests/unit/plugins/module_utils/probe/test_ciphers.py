@@ -66,18 +66,24 @@ def answer(kind, version=None, suite=None, group=None, dh=None, detail=None, ale
 class FakeServer:
     """Answers like a server with these suites per version, in its own preference order when server_order."""
 
-    def __init__(self, suites, groups13=(), groups12=(), server_order=False, dh=None, broken=None, cert_curve=None):
+    def __init__(self, suites, groups13=(), groups12=(), server_order=False, dh=None, broken=None, cert_curve=None,
+                 key_types=None):
         self.suites, self.groups13, self.groups12 = suites, list(groups13), list(groups12)
+        # The key types of its certificates: by default those its TLS 1.2 suites authenticate with (else RSA).
+        self.key_types = key_types or sorted({_hello.suite_info(c)["auth"] for c in suites.get("1.2", [])} or {"RSA"})
         self.server_order, self.dh, self.broken = server_order, dh, broken
         self.hellos = 0
         self.cert_curve = cert_curve  # an ECDSA certificate's curve: TLS 1.2 clients must offer it
 
     def __call__(self, family, sockaddr, hello, timeout, want_key_exchange=False):
         self.hellos += 1
-        version, offered, groups = parse_offer(hello)
+        version, offered, groups, sigalgs, shares = parse_offer(hello)
         scripted = self.broken(version, offered) if self.broken else None
         if scripted:
             return answer(*scripted)
+        usable = [k for k in self.key_types if set(_hello.KEY_TYPE_SIGNATURE_ALGORITHMS[k]) & set(sigalgs)]
+        if not usable:
+            return answer("alert")  # no certificate it may sign with: handshake_failure
         have = self.suites.get(version, [])
         common = [s for s in (have if self.server_order else offered) if s in (offered if self.server_order else have)]
         if not common:
@@ -85,6 +91,8 @@ class FakeServer:
         suite = common[0]
         if version == "1.3":
             pick = [g for g in self.groups13 if g in groups]
+            if pick and pick[0] in shares:
+                return answer("hello", "1.3", suite, pick[0])
             return answer("hrr", "1.3", suite, pick[0]) if pick else answer("alert")
         kex = _hello.suite_info(suite)["kex"]
         if self.cert_curve is not None and self.cert_curve not in groups:
@@ -105,16 +113,23 @@ def parse_offer(hello):
     pos += 2 + n + 2
     ext_end = pos + 2 + int.from_bytes(body[pos:pos + 2], "big")
     pos += 2
-    groups, version = [], _hello.VERSION_NAMES[legacy]
+    groups, version, sigalgs, shares = [], _hello.VERSION_NAMES[legacy], list(_hello.SIGNATURE_ALGORITHMS), []
     while pos < ext_end:
         kind, length = int.from_bytes(body[pos:pos + 2], "big"), int.from_bytes(body[pos + 2:pos + 4], "big")
         data = body[pos + 4:pos + 4 + length]
         if kind == 0x000A:
             groups = [int.from_bytes(data[2 + i:4 + i], "big") for i in range(0, len(data) - 2, 2)]
+        if kind == 0x000D:
+            sigalgs = [int.from_bytes(data[2 + i:4 + i], "big") for i in range(0, len(data) - 2, 2)]
+        if kind == 0x0033:
+            i = 2
+            while i < len(data):
+                shares.append(int.from_bytes(data[i:i + 2], "big"))
+                i += 4 + int.from_bytes(data[i + 2:i + 4], "big")
         if kind == 0x002B:
             version = "1.3"
         pos += 4 + length
-    return version, suites, groups
+    return version, suites, groups, sigalgs, shares
 
 
 def run(server, seconds=30, versions=None):
@@ -171,7 +186,34 @@ def test_tls10_and_11_take_the_order_of_tls12():
     sec = run(server)
     assert [sec["versions"][v]["server_order"] for v in ("1.0", "1.1", "1.2")] == [True, True, True]
     # 1.0 and 1.1: suites + refusal, no order probe; 1.2: suites + refusal + order; 1.3 refused; 1.2 groups: 1 + refusal
-    assert sec["handshakes"] == 3 + 3 + 4 + 1 + 2
+    # key types: TLS 1.2 RSA (no accepted suite authenticates with ECDSA: no hello for it)
+    assert sec["handshakes"] == 3 + 3 + 4 + 1 + 2 + 1
+    assert sec["certificate_key_types"] == ["RSA"] and sec["certificate_key_types_by_version"] == {"1.2": ["RSA"]}
+
+
+@pytest.mark.parametrize("key_types, tls12, expected", [
+    (["ECDSA", "RSA"], [0xC02B, 0xC02F], ["ECDSA", "RSA"]),
+    (["ECDSA"], [0xC02B], ["ECDSA"]),
+    (["RSA"], [0xC02F], ["RSA"]),
+])
+def test_certificate_key_types(key_types, tls12, expected):
+    """One ClientHello per key type offering only its signature algorithms, in TLS 1.3 (with key shares, so the
+    answer is a ServerHello) and TLS 1.2 (with the accepted suites that authenticate with it)."""
+    server = FakeServer({"1.2": tls12, "1.3": [0x1301]}, groups13=[0x001D, 0x0017], groups12=[0x001D, 0x0017],
+                        key_types=key_types)
+    sec = run(server)
+    assert sec["complete"], sec["unknown"]
+    assert sec["certificate_key_types"] == expected
+    assert sec["certificate_key_types_by_version"] == {"1.3": expected, "1.2": expected}
+
+
+def test_certificate_key_types_unknown():
+    """A key-type hello that times out leaves that version unknown, and the enumeration incomplete."""
+    server = FakeServer({"1.3": [0x1301]}, groups13=[0x001D], key_types=["RSA"],
+                        broken=lambda v, offered: ("timeout", None, None, None, None, "no answer") if server.hellos > 4 else None)
+    sec = run(server)
+    assert sec["certificate_key_types_by_version"] == {"1.3": None}
+    assert any(u.startswith("TLS 1.3 ECDSA certificate: no answer") for u in sec["unknown"])
 
 
 def test_timeouts_and_nonsense_make_the_enumeration_unknown():

@@ -84,7 +84,9 @@ def test_tls_library(server, output, library, pq):
 def test_vhost_settings_fill_in_defaults_and_fallbacks():
     v = _decisions.vhost_settings({"name": "www", "server_names": ["www.example.org", "example.org"]}, defaults=DEFAULTS)
     assert v == {"name": "www", "server_names": ["www.example.org", "example.org"], "cert_file": "/etc/ssl/c.crt",
-                 "key_file": "/etc/ssl/c.key", "tls_profile": "intermediate", "root": "", "upstream": "",
+                 "key_file": "/etc/ssl/c.key", "extra_certs": [],
+                 "tls_files": [["cert_file", "/etc/ssl/c.crt"], ["key_file", "/etc/ssl/c.key"]], "tls_profile": "intermediate",
+                 "root": "", "upstream": "",
                  "backends": [], "health_check": "/", "backend_ca": "/etc/ssl/certs/ca-certificates.crt",
                  "hsts_max_age": 63072000, "hsts_include_subdomains": False, "hsts_preload": False,
                  "ocsp_stapling": False, "ocsp_stapling_skipped": False, "http2": True, "http3": False,
@@ -97,6 +99,25 @@ def test_vhost_settings_fill_in_defaults_and_fallbacks():
     assert (own["cert_file"], own["key_file"], own["http2"], own["hsts_max_age"], own["caddy_automatic_https"]) == \
         ("/a.crt", "", False, 0, True)
     assert own["tls_ready"] is False and own["takeover_body"] == ["root /srv;"]
+
+
+def test_vhost_settings_dual_certificates():
+    """extra_certs: the certificate role's second key type for vhosts on its files; a vhost's own pair otherwise."""
+    dual = dict(DEFAULTS, extra_certs=[{"cert_file": "/etc/ssl/c-rsa.crt", "key_file": "/etc/ssl/c-rsa.key"}])
+    v = _decisions.vhost_settings({"name": "www", "server_names": ["www"]}, defaults=dual)
+    assert v["extra_certs"] == [{"cert_file": "/etc/ssl/c-rsa.crt", "key_file": "/etc/ssl/c-rsa.key"}]
+    assert v["tls_files"][2:] == [["extra_certs[0].cert_file", "/etc/ssl/c-rsa.crt"], ["extra_certs[0].key_file", "/etc/ssl/c-rsa.key"]]
+    # A vhost with a certificate of its own does not take the role's second one.
+    own = _decisions.vhost_settings({"name": "app", "server_names": ["app"], "cert_file": "/a.crt", "key_file": "/a.key"}, defaults=dual)
+    assert own["extra_certs"] == [] and len(own["tls_files"]) == 2
+    pair = {"cert_file": "/a-rsa.crt", "key_file": "/a-rsa.key"}
+    assert _decisions.vhost_settings({"name": "app", "server_names": ["app"], "cert_file": "/a.crt", "extra_certs": [pair]},
+                                     defaults=dual)["extra_certs"] == [pair]
+    assert _decisions.vhost_settings({"name": "x", "server_names": ["x"], "extra_certs": []}, defaults=dual)["extra_certs"] == []
+    errors = _decisions.check_input(server="nginx", vhosts=[{"name": "x", "server_names": ["x"], "extra_certs": [{"cert_file": "/a"}]}],
+                                    guideline="5.7", profile="intermediate", missing_certificate="fail",
+                                    stage_dir="/var/lib/port443/stage", candidate_dir="/var/lib/port443/candidate")
+    assert any("extra_certs, where given, is a list of {cert_file, key_file} paths" in e for e in errors)
 
 
 def test_registry_is_complete_and_the_role_and_modules_offer_its_servers():

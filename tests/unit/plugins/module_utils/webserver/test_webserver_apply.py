@@ -79,7 +79,7 @@ def test_files_ports_and_probes_from_the_role(tmp_path):
     assert wa.ports_of({"vhosts": vhosts}) == [80, 443]
     assert wa.ports_of({"vhosts": vhosts[1:2]}) == [80]
     assert wa.ports_of({"ports": [8443], "vhosts": vhosts}) == [8443]
-    assert wa.probes_of({"vhosts": vhosts}) == [{"name": "a.test", "cert_file": "/c.crt"}]
+    assert wa.probes_of({"vhosts": vhosts}) == [{"name": "a.test", "cert_file": "/c.crt", "extra_cert_files": []}]
 
 
 def test_foreign_files_and_live_paths(tmp_path):
