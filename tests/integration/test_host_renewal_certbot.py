@@ -43,7 +43,7 @@ def pebble(tmp_path):
                     "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
                    check=True, capture_output=True)
-    acme, mgmt, http, dns, chall = (free_port() for _ in range(5))
+    acme, mgmt, http, dns, chall = (free_port() for _port in range(5))
     (tmp_path / "pebble.json").write_text(json.dumps({"pebble": {
         "listenAddress": f"127.0.0.1:{acme}", "managementListenAddress": f"127.0.0.1:{mgmt}",
         "certificate": str(tmp_path / "cert.pem"), "privateKey": str(tmp_path / "key.pem"), "httpPort": http,

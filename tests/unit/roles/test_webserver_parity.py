@@ -132,7 +132,7 @@ CASES: dict[str, dict[str, t.Any]] = {
         "vars": dict(CERTS, webserver_server="caddy", webserver_http3_udp=True,
                      webserver_vhosts=[{"name": "site", "server_names": ["site.example.org"], "http3": True}]),
         "host": dict(HOST, tls_probe=CADDY_262, caddyfile={"write": False, "foreign_ok": False, "refusal": "", "h3": False,
-                                                          "owner": "operator-imports", "keep": False}),
+                                                           "owner": "operator-imports", "keep": False}),
     },
     "caddy-http3-vhosts-ask-differently": {
         "vars": dict(CERTS, webserver_server="caddy", webserver_http3_udp=True,

@@ -10,8 +10,8 @@ LE = {"newOrder": "https://ca.test/new-order",
       "meta": {"profiles": {"classic": "The same profile you've always known", "shortlived": "Six days",
                             "tlsserver": "TLS server only"}}}
 # pebble 2.6 (Debian 12 and 13): a meta object without profiles.
-PEBBLE = {"newOrder": "https://pebble:14000/order-plz", "meta": {"externalAccountRequired": False,
-                                                                  "termsOfService": "data:text/plain,Do%20what%20thou%20wilt"}}
+PEBBLE = {"newOrder": "https://pebble:14000/order-plz",
+          "meta": {"externalAccountRequired": False, "termsOfService": "data:text/plain,Do%20what%20thou%20wilt"}}
 
 
 def test_profiles_advertised():
