@@ -599,6 +599,15 @@ def parse_haproxy(path: str, text: str) -> list[Site]:
     return sites
 
 
+def _entries(directory: str) -> list[tuple[str, str]]:
+    """(name, path) of every entry of a directory, sorted by name; none when it cannot be listed (absent)."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        names = []
+    return [(name, os.path.join(directory, name)) for name in names]
+
+
 def _haproxy_sites(read: t.Callable[[str], str | None]) -> dict[str, t.Any]:
     """The operator's frontends: the main haproxy.cfg, and any file in the role's directory it did not write."""
     live = _servers.get("haproxy").live_root
@@ -608,12 +617,7 @@ def _haproxy_sites(read: t.Callable[[str], str | None]) -> dict[str, t.Any]:
         return {"installed": False, "sites": []}
     sites = parse_haproxy(main, text)
     for directory in _servers.get("haproxy").conf_dirs:
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            names = []
-        for name in names:
-            path = os.path.join(directory, name)
+        for name, path in _entries(directory):
             if name.endswith(".cfg") and os.path.isfile(path) and not written_by_collection(path):
                 sites += parse_haproxy(path, read(path) or "")
     return {"installed": True, "sites": sites}
@@ -657,12 +661,7 @@ def collect(server: str, run: Runner, read: t.Callable[[str], str | None] = _rea
         site["enabled_by"] = enabled_link(site["file"])
     loaded = {os.path.realpath(s["file"]) for s in sites}
     directory = available_dir or AVAILABLE_DIRS[server]
-    try:
-        names = sorted(os.listdir(directory))
-    except OSError:
-        names = []
-    for name in names:
-        path = os.path.join(directory, name)
+    for name, path in _entries(directory):
         if not os.path.isfile(path) or os.path.realpath(path) in loaded or not name.endswith(_servers.get(server).sites_available_suffix):
             continue
         text = read(path)
