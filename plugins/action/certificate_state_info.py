@@ -11,11 +11,13 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
+from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate, _hostrenew
+from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
 
 MODULE = "port443.https.certificate_state_info"
 # Options the action consumes; the rest go to the module on the host.
-_ACTION_ONLY = ("full_path_reasons", "provided_complete", "os_family", "ca", "alternates", "key_types")
+_ACTION_ONLY = ("full_path_reasons", "provided_complete", "os_family", "ca", "alternates", "key_types",
+                "host_renewal_server")
 
 
 class ActionModule(ActionBase):
@@ -97,6 +99,8 @@ class ActionModule(ActionBase):
         elif len(key_types) > 1 and args.get("source") == "provided":
             problems.append("certificate_key_types with two key types needs certificate_source selfsigned, internal_ca or acme "
                             "(a provided certificate is one certificate and key)")
+        if args.get("host_renewal_server"):
+            problems += _hostrenew.settings_problems(args["host_renewal_server"], key_types, _servers.NAMES)
         if args.get("source") == "provided" and not _bool(args.get("provided_complete", True)):
             problems.append("the provided source needs certificate_provided_cert and certificate_provided_key")
         if problems:

@@ -135,6 +135,14 @@ options:
     elements: str
     default: []
     version_added: 1.1.0
+  host_renewal_server:
+    description:
+      - With the role's C(certificate_renewal=host), its C(certificate_host_renewal_server); empty otherwise. Checked by
+        the action plugin before anything changes - one of the web servers the collection sets up, and one key type
+        only (O(key_types)), as the renewal agent on the host renews one certificate.
+    type: str
+    default: ""
+    version_added: 1.1.0
   alternates:
     description:
       - Dual certificates, handled by the action plugin - the second key type's files (C(key_type), C(cert), C(key),
@@ -251,6 +259,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "provided_complete": {"type": "bool", "default": True},
     "os_family": {"type": "str", "default": ""},
     "key_types": {"type": "list", "elements": "str", "default": [], "no_log": False},
+    "host_renewal_server": {"type": "str", "default": ""},
     "alternates": {"type": "list", "elements": "dict", "default": []},
     "ca": {
         "type": "dict",

@@ -8,7 +8,8 @@ on the host (a systemd timer running files/port443-certificate-renew). When to r
 window, else a percentage of the lifetime), the certbot command that orders with a signing request made from the key
 the role wrote (the key never leaves the host and never changes), the files a new certificate is written as (the same
 bytes the role's full path writes, so a controller run afterwards changes nothing), and what a pool member does with
-the certificate the member before it serves. Plain Python (no Ansible imports), unit-tested alone."""
+the certificate the member before it serves, the web server's own copies of the certificate a renewal replaces, and
+the settings the role refuses. Plain Python (no Ansible imports), unit-tested alone."""
 
 from __future__ import annotations
 
@@ -124,6 +125,29 @@ def files_text(blocks: list[str]) -> dict[str, str]:
     return {"cert": cert, "chain": chain, "fullchain": "\n".join(parts) + "\n"}
 
 
+# The parts a copy may hold, the one a server serves first: a copy that equals several (a certificate without a chain
+# is its own full chain) takes the new full chain.
+COPY_PARTS = ("fullchain", "cert", "chain")
+
+
+def copies_to_replace(listing: dict[str, bytes], previous: dict[str, str], new: dict[str, str]) -> dict[str, str]:
+    """The web server's own copies of the certificate (Caddy's and HAProxy's cert_copy_dir) a renewal replaces:
+    {path: new text} for every file of LISTING ({path: bytes}) whose bytes equal the previous text of one of
+    COPY_PARTS (PREVIOUS, {part: text}); it gets the new text of that part (NEW). Matching by content, not by name,
+    finds every copy of this certificate whatever its name (one per vhost, one per key type) and never touches a key,
+    another certificate's copy or a file the collection did not copy. A part that was empty or does not change is no
+    match."""
+    out = {}
+    for path in sorted(listing):
+        for part in COPY_PARTS:
+            old = previous.get(part) or ""
+            if old and listing[path] == old.encode("utf-8"):
+                if new.get(part, old) != old:
+                    out[path] = new[part]
+                break
+    return out
+
+
 # --- the order -----------------------------------------------------------------------------------------------------
 
 def certbot_argv(config: dict[str, t.Any], csr: str, out_dir: str, ini: str = "") -> list[str]:
@@ -211,3 +235,20 @@ def member_action(mine: dict[str, t.Any] | None, served: dict[str, t.Any] | None
     if mine is not None and served["not_after"] <= mine["not_after"]:
         return False, "the member before this one serves an older certificate: not taken"
     return True, "the member before this one serves a newer certificate of the pool: installing it"
+
+
+# --- the role's settings -------------------------------------------------------------------------------------------
+
+def settings_problems(server: str, key_types: list[str], servers: t.Sequence[str]) -> list[str]:
+    """What the role refuses with certificate_renewal: host before it changes anything: a web server the collection
+    does not set up (SERVERS: the registry's names), and dual certificates (the agent renews one certificate: a second
+    key type's certificate would expire while the host renews the first)."""
+    problems = []
+    if server not in servers:
+        problems.append(f"certificate_host_renewal_server must be one of {', '.join(servers)} (got {server!r}): the agent "
+                        "reloads and proves that server; set webserver_server or certificate_host_renewal_server")
+    if len(key_types or []) > 1:
+        problems.append(f"certificate_renewal: host renews one certificate, not dual certificates (certificate_key_types: "
+                        f"{', '.join(key_types)}): set certificate_key_types to one key type, or certificate_renewal: "
+                        "controller to renew both from the controller")
+    return problems

@@ -58,6 +58,10 @@ def test_empty_sans_is_refused(tmp_path):
     ({"source": "selfsigned", "sans": ["DNS:a"], "key_types": ["ECC", "ECC"]}, "certificate_key_types must list ECC and RSA, each at most once"),
     ({"source": "selfsigned", "sans": ["DNS:a"], "key_types": ["ECC", "DSA"]}, "certificate_key_types must list"),
     ({"source": "provided", "sans": ["DNS:a"], "key_types": ["ECC", "RSA"]}, "needs certificate_source selfsigned, internal_ca or acme"),
+    ({"source": "acme", "sans": ["DNS:a"], "host_renewal_server": "lighttpd"},
+     "certificate_host_renewal_server must be one of nginx, apache, caddy, haproxy"),
+    ({"source": "acme", "sans": ["DNS:a"], "key_types": ["ECC", "RSA"], "host_renewal_server": "haproxy"},
+     "certificate_renewal: host renews one certificate, not dual certificates"),
 ])
 def test_action_settings(args, needle):
     with pytest.raises(AnsibleActionFail, match=needle):
@@ -68,3 +72,4 @@ def test_action_settings_accept_good_input():
     ActionModule._check_settings({"source": "provided", "sans": ["DNS:a"], "provided_complete": True})
     ActionModule._check_settings({"source": "acme", "sans": ["DNS:a"], "key_types": ["RSA", "ECC"]})
     ActionModule._check_settings({"source": "provided", "sans": ["DNS:a"], "key_types": ["RSA"]})
+    ActionModule._check_settings({"source": "acme", "sans": ["DNS:a"], "key_types": ["RSA"], "host_renewal_server": "haproxy"})

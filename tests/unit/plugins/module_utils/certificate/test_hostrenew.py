@@ -159,3 +159,54 @@ def test_member_action():
     assert "older" in _hostrenew.member_action(mine, cert(b"new", after=60), b"K", ["pool.test"])[1]
     assert _hostrenew.member_action(mine, cert(b"new", after=240), b"K", ["pool.test"])[0] is True
     assert _hostrenew.member_action(None, cert(b"new", after=240), b"K", ["pool.test"])[0] is True
+
+
+# --- the web server's own copies ------------------------------------------------------------------------------------
+
+OLD = _hostrenew.files_text(["-----BEGIN CERTIFICATE-----\nOLDLEAF\n-----END CERTIFICATE-----\n",
+                             "-----BEGIN CERTIFICATE-----\nISSUER\n-----END CERTIFICATE-----\n"])
+NEW = _hostrenew.files_text(["-----BEGIN CERTIFICATE-----\nNEWLEAF\n-----END CERTIFICATE-----\n",
+                             "-----BEGIN CERTIFICATE-----\nISSUER\n-----END CERTIFICATE-----\n"])
+
+
+def test_copies_of_the_full_chain_get_the_new_full_chain_whatever_their_names():
+    listing = {"/etc/haproxy/port443/site.crt": OLD["fullchain"].encode(),
+               "/etc/haproxy/port443/site.2.crt": OLD["fullchain"].encode(),
+               "/etc/haproxy/port443/site.crt.key": b"-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n",
+               "/etc/haproxy/port443/other.crt": b"-----BEGIN CERTIFICATE-----\nOTHER\n-----END CERTIFICATE-----\n"}
+    assert _hostrenew.copies_to_replace(listing, OLD, NEW) == {
+        "/etc/haproxy/port443/site.2.crt": NEW["fullchain"], "/etc/haproxy/port443/site.crt": NEW["fullchain"]}
+
+
+def test_a_copy_of_the_leaf_alone_gets_the_new_leaf():
+    assert _hostrenew.copies_to_replace({"/c/leaf.crt": OLD["cert"].encode()}, OLD, NEW) == {"/c/leaf.crt": NEW["cert"]}
+
+
+def test_an_unchanged_chain_and_an_empty_part_match_nothing():
+    # The issuer did not change: its copy stays as it is; an empty previous part (no chain) is no match for an empty file.
+    listing = {"/c/chain.crt": OLD["chain"].encode(), "/c/empty": b""}
+    assert not _hostrenew.copies_to_replace(listing, dict(OLD, cert=""), NEW)
+    assert not _hostrenew.copies_to_replace(listing, {"cert": "", "chain": "", "fullchain": ""}, NEW)
+
+
+def test_a_certificate_without_chain_is_its_own_full_chain_and_takes_the_new_full_chain():
+    alone = _hostrenew.files_text(["-----BEGIN CERTIFICATE-----\nOLDLEAF\n-----END CERTIFICATE-----\n"])
+    assert alone["cert"] == alone["fullchain"]
+    assert _hostrenew.copies_to_replace({"/c/x.crt": alone["cert"].encode()}, alone, NEW) == {"/c/x.crt": NEW["fullchain"]}
+
+
+def test_a_copy_edited_by_hand_is_not_touched():
+    listing = {"/c/site.crt": OLD["fullchain"].encode() + b"\n"}
+    assert not _hostrenew.copies_to_replace(listing, OLD, NEW)
+
+
+# --- the role's settings --------------------------------------------------------------------------------------------
+
+def test_settings_problems_names_the_registry_and_refuses_dual_certificates():
+    servers = ("nginx", "apache", "caddy", "haproxy")
+    assert not _hostrenew.settings_problems("haproxy", ["ECC"], servers)
+    assert not _hostrenew.settings_problems("caddy", [], servers)
+    (problem,) = _hostrenew.settings_problems("lighttpd", [], servers)
+    assert "certificate_host_renewal_server must be one of nginx, apache, caddy, haproxy (got 'lighttpd')" in problem
+    (problem,) = _hostrenew.settings_problems("nginx", ["ECC", "RSA"], servers)
+    assert "certificate_key_types: ECC, RSA" in problem and "certificate_renewal: controller" in problem
