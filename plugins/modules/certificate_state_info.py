@@ -221,11 +221,13 @@ reasons:
   sample: ["/etc/ssl/port443/private/www.key: mode 0644, expected 0600"]
 """
 
+import json
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
+from ansible_collections.port443.https.plugins.module_utils.certificate import _acme, _certstate, _x509
 from ansible_collections.port443.https.plugins.module_utils.host import _packages as packages
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
@@ -244,6 +246,17 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "trust_path": {"type": "path"},
     "ca_trust": {"type": "bool", "default": False},
     "ca_cert": {"type": "str", "default": ""},
+    "chain_path": {"type": "path"},
+    "provided_cert": {"type": "str", "default": ""},
+    "provided_key": {"type": "str", "default": "", "no_log": True},
+    "provided_chain": {"type": "str", "default": ""},
+    "acme_directory": {"type": "str", "default": ""},
+    "acme_use_ari": {"type": "bool", "default": True},
+    "acme_validate_certs": {"type": "bool", "default": True},
+    "acme_timeout": {"type": "int", "default": 10},
+    "acme_challenge": {"type": "str", "default": "http-01", "choices": ["http-01", "dns-01"]},
+    "acme_webroot": {"type": "path", "default": "/var/www/acme"},
+    "acme_account_key": {"type": "path"},
     "renew_days": {"type": "int", "default": 30},
     "renew_percent": {"type": "float", "default": 0},
     "packages": {"type": "list", "elements": "str", "default": []},
@@ -281,7 +294,32 @@ def main() -> t.NoReturn:
         # Without dpkg-query (not a Debian host) every package counts as missing: the full path decides.
         return packages.missing(module.run_command, names) if has_dpkg else list(names)
 
-    reasons = list(params["full_path_reasons"]) + _certstate.host_state(params, packages_missing)
+    if params["source"] == "acme" and not (params["acme_directory"] and params["acme_account_key"]):
+        module.fail_json(msg="acme_directory and acme_account_key: required with source acme")
+
+    def get_json(url: str) -> dict[str, t.Any]:
+        try:
+            response = open_url(url, method="GET", validate_certs=params["acme_validate_certs"], timeout=params["acme_timeout"],
+                                http_agent="port443.https certificate_state_info")
+            data = response.read()
+        except Exception as exc:  # noqa: BLE001 - whatever fails (URL, TLS, HTTP status, timeout), the verdict is drift
+            raise ValueError(f"{url}: {exc}") from None
+        body = _acme.parse_directory(data)
+        if body is None:
+            raise ValueError(f"{url} did not answer a JSON object")
+        return body
+
+    def ari(cert: t.Any) -> str:
+        # What community.crypto's acme_certificate_renewal_info asks (the full path's renewal check): the directory,
+        # then renewalInfo/<certID>; no ARI when the directory has no renewalInfo or the certificate no AKI.
+        directory = get_json(params["acme_directory"])
+        cert_id = _certstate.ari_cert_id(cert)
+        if cert_id is None or not isinstance(directory.get("renewalInfo"), str):
+            return ""
+        start, end = _acme.renewal_window(json.dumps(get_json(directory["renewalInfo"].rstrip("/") + "/" + cert_id)))
+        return _acme.ari_reason(start, end, _x509.utcnow())
+
+    reasons = list(params["full_path_reasons"]) + _certstate.host_state(params, packages_missing, ari=ari)
     module.exit_json(changed=False, drift=bool(reasons), reasons=reasons)
 
 
