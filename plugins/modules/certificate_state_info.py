@@ -15,9 +15,25 @@ description:
     would change something on the host or, for O(source=internal_ca) with the CA on the controller, on the
     controller. RV(drift) V(false) means the full path would report no change; the role then only publishes its facts.
   - "It may report a drift the full path then does not find (the cost is a run of the full path) but never misses
-    one: whatever it cannot decide counts as drift. Always drift: sources other than V(selfsigned) and
-    V(internal_ca), a non-empty O(full_path_reasons) (the role passes pools and client certificates), an internal CA
-    on another host than the controller, DNS names that are not lower-case ASCII."
+    one: whatever it cannot decide counts as drift. Always drift: a non-empty O(full_path_reasons) (the role passes
+    pools, client certificates, a forced renewal and, for V(acme), C(certificate_renewal=host)), an internal CA on
+    another host than the controller, DNS names that are not lower-case ASCII (V(selfsigned), V(internal_ca))."
+  - "O(source=acme): the challenge directory under O(acme_webroot) (V(http-01); owner root, mode 0755), the account
+    key O(acme_account_key) (owner root, mode 0600, ECC secp256r1), the key, and whether the role would order - with
+    the role's own rule (the P(port443.https.acme_order_reasons#filter) filter): a certificate that exists, for
+    exactly O(sans), of the key, recorded as issued by O(acme_directory) (the C(.acme-directory) file next to it; a
+    certificate without it is drift), not expired, outside the renewal window (the
+    P(port443.https.in_renewal_window#test) rule) and, with O(acme_use_ari), before the window the CA suggests
+    through ACME Renewal Information. Then the full chain as the role writes it (certificate and chain file)."
+  - "ARI: the module asks the directory and its C(renewalInfo) itself, as the role's renewal check
+    (M(community.crypto.acme_certificate_renewal_info)) does, with a timeout of O(acme_timeout) seconds. That check
+    renews at a random time inside the suggested window, so only a time before the window is converged; inside or
+    after it, or when the CA cannot be asked (the full path then asks again and fails when it cannot), it is drift.
+    A directory without C(renewalInfo), or a certificate without an authority key identifier, has no ARI (as there).
+    With O(acme_use_ari=false) the CA is not asked."
+  - "O(source=provided): the refusal of the role (the P(port443.https.provided_certificate_problems#filter) filter:
+    expired, another key, chain out of order, names not covered), the key, certificate and chain files with the exact
+    content the role copies (owner root, modes 0600 and 0644), and the full chain."
   - On the host it checks the packages (C(dpkg-query)), the directories (owner root, modes 0755 and 0700), the key
     (owner root, mode 0600, loads, type and curve or size), the certificate (owner root, mode 0644, parses, belongs to
     the key, subject and subjectAltName exactly as the role's signing request has them, no other extension than
@@ -34,6 +50,7 @@ author:
   - port443.https contributors (@port443)
 requirements:
   - cryptography >= 3.4 on the host (without it the result is drift, as the role installs it)
+  - For O(source=acme) with O(acme_use_ari), the host reaches the ACME directory (as the role's renewal check does)
 extends_documentation_fragment:
   - port443.https._attributes
   - port443.https._attributes.info_module
@@ -102,6 +119,60 @@ options:
         empty means drift.
     type: str
     default: ""
+  chain_path:
+    description: The chain file (V(acme) and V(provided); the full chain holds the certificate, then this file's content).
+    type: path
+    version_added: 1.1.0
+  provided_cert:
+    description: C(certificate_provided_cert) (O(source=provided)).
+    type: str
+    default: ""
+    version_added: 1.1.0
+  provided_key:
+    description: C(certificate_provided_key) (O(source=provided)); never shown.
+    type: str
+    default: ""
+    version_added: 1.1.0
+  provided_chain:
+    description: C(certificate_provided_chain) (O(source=provided)); empty for none.
+    type: str
+    default: ""
+    version_added: 1.1.0
+  acme_directory:
+    description: C(certificate_acme_directory); required with O(source=acme).
+    type: str
+    default: ""
+    version_added: 1.1.0
+  acme_use_ari:
+    description: C(certificate_acme_use_ari) - ask the CA's ACME Renewal Information (see the description).
+    type: bool
+    default: true
+    version_added: 1.1.0
+  acme_validate_certs:
+    description: C(certificate_acme_validate_certs) - verify the CA's TLS certificate when asking ARI.
+    type: bool
+    default: true
+    version_added: 1.1.0
+  acme_timeout:
+    description: Seconds to wait for each ARI request (the directory, then C(renewalInfo)); a timeout is drift.
+    type: int
+    default: 10
+    version_added: 1.1.0
+  acme_challenge:
+    description: C(certificate_acme_challenge); V(http-01) checks the challenge directory under O(acme_webroot).
+    type: str
+    choices: [http-01, dns-01]
+    default: http-01
+    version_added: 1.1.0
+  acme_webroot:
+    description: C(certificate_acme_webroot).
+    type: path
+    default: /var/www/acme
+    version_added: 1.1.0
+  acme_account_key:
+    description: C(certificate_acme_account_key); required with O(source=acme).
+    type: path
+    version_added: 1.1.0
   renew_days:
     description:
       - Renewal window in days (a certificate not valid for this many more days is renewed).
@@ -138,7 +209,7 @@ options:
   alternates:
     description:
       - Dual certificates, handled by the action plugin - the second key type's files (C(key_type), C(cert), C(key),
-        C(fullchain)), checked like the first's; their reasons start with the key type (C(RSA certificate:)).
+        C(chain), C(fullchain)), checked like the first's; their reasons start with the key type (C(RSA certificate:)).
     type: list
     elements: dict
     default: []
@@ -180,10 +251,16 @@ options:
         default: []
 notes:
   - The C(port443.https.certificate) role runs it and includes its full path only when RV(drift) is V(true). Its
-    Molecule scenario C(certificate_dns) proves it by drift made by hand (key mode, deleted full chain, new names,
-    deleted trust-store entry, a certificate of another key, a renewal window) that C(--check) reports and a run repairs.
+    Molecule scenario C(certificate_acme) proves it for V(acme) and V(provided) (a converged re-run runs no task of
+    the full path; other names or a deleted certificate take it); C(certificate_dns) proves it by drift made by hand
+    (key mode, deleted full chain, new names, deleted trust-store entry, a certificate of another key, a renewal
+    window) that C(--check) reports and a run repairs.
 seealso:
   - module: port443.https.certificate_file_info
+  - plugin: port443.https.acme_order_reasons
+    plugin_type: filter
+  - plugin: port443.https.provided_certificate_problems
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
