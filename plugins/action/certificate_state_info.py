@@ -12,6 +12,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
+from ansible_collections.port443.https.plugins.module_utils.host import _os
 
 MODULE = "port443.https.certificate_state_info"
 # Options the action consumes; the rest go to the module on the host.
@@ -29,21 +30,15 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         result["changed"] = False
 
-        facts: dict[str, t.Any] = {}
-        os_family = args.get("os_family") or task_vars.get("ansible_facts", {}).get("os_family")
-        if not os_family:
-            gathered = self._execute_module("ansible.builtin.setup", module_args={"gather_subset": ["min"]},
-                                            task_vars=task_vars)
-            if gathered.get("failed"):
-                return gathered
-            facts = gathered.get("ansible_facts", {})
-            os_family = facts.get("ansible_os_family") or facts.get("os_family")
-            result["ansible_facts"] = facts
-        if os_family != "Debian":
-            distribution = facts.get("ansible_distribution") or task_vars.get("ansible_facts", {}).get("distribution")
-            raise AnsibleActionFail(
-                "port443.https.certificate supports the Debian OS family only (Debian, Ubuntu); this host runs "
-                f"{distribution or 'an unknown distribution'} (OS family {os_family}).")
+        gathered = task_vars.get("ansible_facts", {})
+        found = {"os_family": args.get("os_family") or gathered.get("os_family"), "distribution": gathered.get("distribution")}
+        if not found["os_family"]:
+            # No facts gathered: the host's os-release, read with one plain command (no module, no fact gathering).
+            read = self._low_level_execute_command(f"cat {_os.PATH} 2>/dev/null || cat /usr/lib/os-release", sudoable=False)
+            found = _os.facts(read.get("stdout") if read.get("rc") == 0 else None)
+        refusal = _os.refusal("certificate", found)
+        if refusal:
+            raise AnsibleActionFail(refusal)
         self._check_settings(args)
 
         reasons = list(args.get("full_path_reasons") or [])

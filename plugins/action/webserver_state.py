@@ -54,12 +54,13 @@ class ActionModule(ActionBase):
         del tmp
         variables = dict(task_vars or {})
         result.update(changed=False, drift=[], facts={})
+        self._os: dict[str, str] = {}
         try:
             drift, facts = self._state(variables)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # Whatever cannot be worked out here is left to the full path (which reports it in its own words).
             drift, facts = [f"state not known: {exc}"], {}
-        result.update(drift=drift, converged=not drift, facts=facts)
+        result.update(drift=drift, converged=not drift, facts=facts, os=self._os)
         if not drift and "webserver_tls" in facts:
             # A host fact (kept by a fact cache, as the full path's set_fact keeps it): a later verify_https run reads
             # what the host's stack speaks without contacting it.
@@ -89,7 +90,8 @@ class ActionModule(ActionBase):
             # The same paths the full path stats (vhosts.yml).
             "vhost_certs": [{"name": v["name"], "own": True, "cert_file": v["cert_file"] or "/nonexistent",
                              "key_file": v["key_file"] or "/nonexistent",
-                             "files": [[what, path or "/nonexistent"] for what, path in v["tls_files"]]}
+                             "files": [[what, path or "/nonexistent"] for what, path in v["tls_files"]],
+                             "copies": v["cert_copies"]}
                             for v in given if not v["caddy_automatic_https"]],
             "dirs": ev(variables, "{{ __webserver_dirs }}"),
             "content_roots": ev(variables, "{{ __webserver_content_roots if webserver_placeholder_page | bool else [] }}"),
@@ -126,7 +128,9 @@ class ActionModule(ActionBase):
         if registry["main_file"]:
             # The files to render depend on the decision; a refusal is drift (the full path stops with it).
             variables["__webserver_caddy_main"] = host["caddyfile"]
-        if os_family is None and not host["debian"]:
+        # The host's own os-release where the play gathered no facts: the full path reads it too (converge.yml).
+        self._os = host["os"]
+        if os_family is None and host["os"]["os_family"] != "Debian":
             drift.append("not a host of the Debian OS family")
 
         tls = _decisions.tls_facts(host["tls_probe"], server=server, guideline=ev(variables, "{{ __webserver_guideline }}"),

@@ -45,7 +45,7 @@ description:
     the passphrase, ECC secp384r1), the recorded name constraints (exact content, mode 0644) and the CA certificate
     (mode 0644, matches the key, self-signed, subject, basic constraints, key usage and name constraints as the
     role's CA signing request has them). It also refuses hosts outside the Debian OS family and unusable settings
-    with one message (the role's input checks), gathering the C(min) facts subset itself when C(os_family) is unknown.
+    with one message (the role's input checks), reading the host's C(/etc/os-release) with one plain command when C(os_family) is unknown (no fact gathering).
 author:
   - port443.https contributors (@port443)
 requirements:

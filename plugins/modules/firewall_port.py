@@ -91,6 +91,11 @@ options:
         than V(auto).
     type: bool
     default: false
+  os_family:
+    description:
+      - Refuse, changing nothing, a host whose OS family (read from its C(/etc/os-release), no fact gathering) is not this
+        one, with a message naming the distribution. The firewall role passes V(Debian). Unset, any host is accepted.
+    type: str
   rules:
     description:
       - Several sets of ports, each with its own protocol, state, sources and comment, applied in one run. The
@@ -390,6 +395,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.port443.https.plugins.module_utils.firewall import _registry as registry
 from ansible_collections.port443.https.plugins.module_utils.firewall._run import FirewallRun, RunFailed
+from ansible_collections.port443.https.plugins.module_utils.host import _os
 
 
 def main() -> t.NoReturn:
@@ -416,6 +422,7 @@ def main() -> t.NoReturn:
             "confirm": {"type": "bool", "default": False},
             "packages": {"type": "list", "elements": "str", "default": []},
             "check_packages": {"type": "bool", "default": False},
+            "os_family": {"type": "str"},
         },
         required_if=[("confirm", False, ("port", "rules"), True)],
         mutually_exclusive=[("port", "rules")],
@@ -426,6 +433,12 @@ def main() -> t.NoReturn:
         return module.run_command(argv, data=data, binary_data=data is not None,
                                   environ_update={"LC_ALL": "C", "LANGUAGE": "C"})
 
+    if module.params["os_family"]:
+        found = _os.read()
+        if found["os_family"] != module.params["os_family"]:
+            module.fail_json(msg=_os.refusal("firewall", found) if module.params["os_family"] == _os.FAMILY else
+                             f"os_family: this host runs {found['distribution'] or 'an unknown distribution'} (OS family "
+                             f"{found['os_family'] or 'unknown'}), not of the OS family {module.params['os_family']}.")
     run = FirewallRun(module.params, run_command, module.get_bin_path, check_mode=module.check_mode, diff=module._diff,
                       environ=os.environ)
     try:

@@ -93,6 +93,13 @@ facts:
   type: dict
   sample: {"webserver_tls": {"guideline": "6.0", "profile": "intermediate", "library": "OpenSSL 3.0.17", "pq": false,
            "groups": ["X25519", "prime256v1", "secp384r1"], "dhparam": false}}
+os:
+  description:
+    - The host's OS family and distribution in Ansible's words, read from its C(/etc/os-release) (no fact gathering);
+      empty when the host could not be inspected. The role refuses hosts outside the Debian OS family with them.
+  returned: always
+  type: dict
+  sample: {"os_family": "Debian", "distribution": "Debian"}
 ansible_facts:
   description:
     - When converged, C(webserver_tls) as a host fact, so that a fact cache keeps it for later runs (V(verify_https)

@@ -294,6 +294,19 @@ def lane(asker: _Asker, version: str) -> Plan:
     ask, unknown = asker.ask, asker.unknown
     groups = _groups_for(version)
     found = yield from _walk(asker, "suites", version, candidates(version), "suite", lambda left: ask(version, left, groups))
+    if found and version != "1.3":
+        # A server with two certificates may pick one from the suites offered before it picks a suite (HAProxy 2.6
+        # takes the ECDSA one while any ECDSA suite is offered, known to it or not): the suites that authenticate with
+        # a key type none of the found ones uses are offered once more on their own.
+        for key_type in KEY_TYPES:
+            if any(_hello.suite_info(c)["auth"] == key_type for c in found):
+                continue
+            alone = [c for c in candidates(version) if _hello.suite_info(c)["auth"] == key_type]
+            more = yield from _walk(asker, f"{key_type} suites", version, alone, "suite", lambda left: ask(version, left, groups))
+            if more is None:
+                found = None
+                break
+            found += more
     if found == [] and asker.versions.get(version):
         unknown.append(f"TLS {version} suites: every offer was declined, yet the TLS handshake of the version check was accepted")
         found = None

@@ -256,7 +256,8 @@ def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missi
     Dual certificates: extra_certs are the further certificate and key pairs the vhost serves beside cert_file and
     key_file (an RSA certificate beside an ECDSA one; nginx and Apache pick per client): the vhost's own, else, when
     the vhost names no cert_file of its own, DEFAULTS' extra_certs (the certificate role's certificate_files.alternates).
-    tls_files lists every file the vhost needs, as [what, path] pairs: the certificate check stats them all."""
+    tls_files lists every file the vhost needs, as [what, path] pairs: the certificate check stats them all;
+    cert_copies, where DEFAULTS name the server, the server's own copies of them (_servers.cert_copies)."""
     v = vhost
     stapling = to_bool(v.get("ocsp_stapling", defaults["ocsp_stapling"]))
     no_responder = v["name"] in (no_ocsp or ())
@@ -265,13 +266,16 @@ def vhost_settings(vhost: dict[str, t.Any], *, defaults: dict[str, t.Any], missi
     key_file = v.get("key_file") or str(defaults.get("key_file") or "")
     extra = v.get("extra_certs") if "extra_certs" in v else ([] if v.get("cert_file") else defaults.get("extra_certs") or [])
     extra_certs = [{"cert_file": str(e["cert_file"]), "key_file": str(e["key_file"])} for e in extra]
+    tls_files = [["cert_file", cert_file], ["key_file", key_file]] \
+        + [[f"extra_certs[{i}].{key}", e[key]] for i, e in enumerate(extra_certs) for key in ("cert_file", "key_file")]
     return {
         "name": v["name"], "server_names": v["server_names"],
         "cert_file": cert_file,
         "key_file": key_file,
         "extra_certs": extra_certs,
-        "tls_files": [["cert_file", cert_file], ["key_file", key_file]]
-        + [[f"extra_certs[{i}].{key}", e[key]] for i, e in enumerate(extra_certs) for key in ("cert_file", "key_file")],
+        "tls_files": tls_files,
+        # The server's own copies of them (Caddy, HAProxy), where DEFAULTS name the server.
+        "cert_copies": _servers.cert_copies(defaults["server"], v["name"], tls_files) if defaults.get("server") else [],
         "tls_profile": v.get("tls_profile", defaults["tls_profile"]),
         "root": v.get("root", ""), "upstream": v.get("upstream", ""),
         # The members a load balancer spreads the vhost over (HAProxy): backends, else the one upstream.

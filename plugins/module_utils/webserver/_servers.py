@@ -14,6 +14,7 @@ Plain Python (no Ansible imports)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing as t
 
 # Reads the OpenSSL version of the libssl a binary links (argv[1]): the TLS library of nginx and Apache's mod_ssl.
@@ -76,6 +77,9 @@ class Server:
     sites_available_suffix: str = ""
     # The names of the server's own copies of certificate (with its chain) and key in cert_copy_dir ({name}: vhost).
     cert_copy_names: tuple[str, str] = ("{name}.crt", "{name}.key")
+    # Whether the server serves a vhost's further certificates (extra_certs, dual certificates) from copies of its own
+    # (HAProxy: one crt-list line each). Caddy's site block takes one certificate: it serves the first only.
+    cert_copy_extras: bool = False
     # False: the server serves no files (HAProxy), every vhost needs an upstream.
     serves_files: bool = True
     # Directories in live_root the role creates (root:root 0755) before it writes files there.
@@ -159,7 +163,7 @@ SERVERS: dict[str, Server] = {s.name: s for s in (
         # HAProxy reads certificate and key as root before it drops privileges: its copies are root's, 0600, the key
         # next to the certificate as <crt>.key (ssl-load-extra-files' default).
         cert_copy_dir="/etc/haproxy/port443", cert_copy_owner="root", cert_copy_names=("{name}.crt", "{name}.crt.key"),
-        serves_files=False, conf_dirs=("/etc/haproxy/port443.d",),
+        cert_copy_extras=True, serves_files=False, conf_dirs=("/etc/haproxy/port443.d",),
         units=({"name": "port443-https.conf", "template": "haproxy-dropin.conf.j2",
                 "dest": "/etc/systemd/system/haproxy.service.d/port443-https.conf", "service": ""},
                # HAProxy serves no files: ACME HTTP-01 requests on port 80 go to this loopback server of the webroot.
@@ -250,6 +254,33 @@ def facts(name: t.Any, dhparam: bool = False, main_file: dict[str, t.Any] | None
         "index_names": list(INDEX_NAMES),
         "http3": server.http3,
     }
+
+
+_EXTRA = re.compile(r"^extra_certs\[(\d+)\]\.(cert_file|key_file)$")
+
+
+def cert_copies(name: str, vhost_name: str, tls_files: t.Iterable[t.Sequence[str]]) -> list[dict[str, t.Any]]:
+    """The server's own copies of a vhost's certificates and keys, [] for a server that reads them in place: {what,
+    src, dest, cert (a certificate, not a key)} for each [what, path] pair of TLS_FILES (the vhost's tls_files,
+    _decisions.vhost_settings). The copies of a further certificate (extra_certs[i]) exist only where the server serves
+    them (cert_copy_extras) and are named after {vhost_name}+{i + 2}: a vhost name has no '+', so a copy of one vhost
+    never takes the name of another's. The role's copy task, its state step, its templates and the renewal agent read
+    this list."""
+    server = get(name)
+    if not server.cert_copy_dir:
+        return []
+    copies = []
+    for what, src in tls_files:
+        extra = _EXTRA.match(what)
+        if extra and not server.cert_copy_extras:
+            continue
+        if not extra and what not in ("cert_file", "key_file"):
+            raise ValueError(f"{what!r} is none of the files a vhost serves")
+        kind = extra.group(2) if extra else what
+        base = f"{vhost_name}+{int(extra.group(1)) + 2}" if extra else vhost_name
+        copy_name = server.cert_copy_names[1 if kind == "key_file" else 0].replace("{name}", base)
+        copies.append({"what": what, "src": src, "dest": f"{server.cert_copy_dir}/{copy_name}", "cert": kind == "cert_file"})
+    return copies
 
 
 def validate_argv(name: str, root: str) -> tuple[list[str], dict[str, str]]:

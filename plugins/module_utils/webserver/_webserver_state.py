@@ -20,6 +20,7 @@ import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 from ansible_collections.port443.https.plugins.module_utils.host import _files
+from ansible_collections.port443.https.plugins.module_utils.host import _os
 from ansible_collections.port443.https.plugins.module_utils.host import _packages
 from ansible_collections.port443.https.plugins.module_utils.probe import _revocation
 from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
@@ -204,7 +205,8 @@ def names_ocsp(cert_file: str) -> bool:
 def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     """Everything the host can tell about the role's state. spec keys: see the webserver_state module's options."""
     drift: list[str] = []
-    result: dict[str, t.Any] = {"debian": os.path.exists("/etc/debian_version")}
+    # The host's OS family and distribution from its os-release: the role needs no fact gathering.
+    result: dict[str, t.Any] = {"os": _os.read()}
 
     missing_packages = packages_missing(spec.get("packages") or [], run)
     if missing_packages:
@@ -238,22 +240,21 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     for root in placeholder_needed(spec.get("content_roots") or [], spec.get("index_names") or INDEX_NAMES):
         drift.append(f"{root} needs its placeholder page")
 
-    # The server's own copies of key and certificate (Caddy runs as its own user).
-    caddy_dir = spec.get("cert_copy_dir") or ""
+    # The server's own copies of keys and certificates (Caddy runs as its own user, HAProxy reads a crt-list of them):
+    # each vhost's cert_copies, the list the role's copy task loops over.
+    copy_dir = spec.get("cert_copy_dir") or ""
     copy_owner = _servers.get(spec["server"]).cert_copy_owner
-    copy_names = _servers.get(spec["server"]).cert_copy_names
-    if caddy_dir:
-        problem = owned(caddy_dir, copy_owner, copy_owner, 0o700, "dir")
+    if copy_dir:
+        problem = owned(copy_dir, copy_owner, copy_owner, 0o700, "dir")
         if problem:
             drift.append(problem)
         for vhost in spec.get("vhost_certs") or []:
             if vhost["name"] in missing or not vhost.get("own"):
                 continue
-            for key, copy_name in zip(("cert_file", "key_file"), copy_names):
-                dest = f"{caddy_dir}/{copy_name.replace('{name}', vhost['name'])}"
-                problem = owned(dest, copy_owner, copy_owner, 0o600, "file")
-                if problem or sha1_file(dest) != sha1_file(vhost[key]) or sha1_file(dest) is None:
-                    drift.append(problem or f"{dest} differs from {vhost[key]}")
+            for copy in vhost.get("copies") or []:
+                problem = owned(copy["dest"], copy_owner, copy_owner, 0o600, "file")
+                if problem or sha1_file(copy["dest"]) != sha1_file(copy["src"]) or sha1_file(copy["dest"]) is None:
+                    drift.append(problem or f"{copy['dest']} differs from {copy['src']}")
 
     client_cas = {}
     ca_dir = spec.get("client_ca_dir") or ""

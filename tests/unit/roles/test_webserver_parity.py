@@ -156,6 +156,16 @@ CASES: dict[str, dict[str, t.Any]] = {
                           "extra_certs": [{"cert_file": "/etc/ssl/own/app-rsa.crt", "key_file": "/etc/ssl/own/app.key"}]}]),
         "host": dict(HOST, tls_probe=OPENSSL_30, version="nginx version: nginx/1.22.1\n"),
     },
+    "haproxy-dual-certificates": {
+        "vars": dict(DUAL, webserver_server="haproxy",
+                     webserver_vhosts=[{"name": "www", "server_names": ["www.example.org"], "upstream": "http://127.0.0.1:8080"}]),
+        "host": dict(HOST, tls_probe=OPENSSL_30),
+    },
+    "caddy-dual-certificates-first-only": {
+        "vars": dict(DUAL, webserver_server="caddy",
+                     webserver_vhosts=[{"name": "www", "server_names": ["www.example.org"], "root": "/srv/www"}]),
+        "host": dict(HOST, tls_probe=CADDY_262),
+    },
     "apache-dual-second-key-missing": {
         "vars": dict(DUAL, webserver_server="apache", webserver_missing_certificate="http_only",
                      webserver_vhosts=[
@@ -216,12 +226,12 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
     assert role["cert_paths"] == [[v["name"], what, path] for v in spec["vhost_certs"] for what, path in v["files"]]
     assert role["vhosts"] == facts["__webserver_vhosts"]
     assert role["cert_copy_dir"] == spec.get("cert_copy_dir", "")
-    # The server's own copies are where the state step looks for them (the registry's names).
-    names = state_copy_names(spec["server"])
-    assert role["cert_copies"] == [[v["name"], key, f"{spec['cert_copy_dir']}/{names[i].replace('{name}', v['name'])}"]
-                                   for v in role["vhosts"] if spec["cert_copy_dir"] and v["tls_ready"]
-                                   and not v["caddy_automatic_https"]
-                                   for i, key in enumerate(("cert_file", "key_file"))]
+    # The server's own copies are the ones the state step compares (each vhost's cert_copies), in the registry's
+    # directory and named after the vhost.
+    ready = [v["name"] for v in role["vhosts"] if v["tls_ready"]]
+    assert role["cert_copies"] == [[c["src"], c["dest"]] for v in spec["vhost_certs"] if v["name"] in ready
+                                   for c in v["copies"]] if spec["cert_copy_dir"] else role["cert_copies"] == []
+    assert all(dest.startswith(f"{spec['cert_copy_dir']}/") for _src, dest in role["cert_copies"])
     assert role["client_cas"] == [[c["name"], c["client_ca"]] for c in spec["client_cas"]]
     assert role["client_ca_dir"] == spec["client_ca_dir"]
     assert role["candidate_dir"] == spec["candidate_dir"]
@@ -257,12 +267,6 @@ def state_probe(server: str) -> list[str]:
     return _servers.tls_probe(server)
 
 
-def state_copy_names(server: str) -> tuple[str, str]:
-    from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
-
-    return _servers.get(server).cert_copy_names
-
-
 def state_version_command(server: str) -> list[str]:
     from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
 
@@ -294,3 +298,6 @@ def test_the_cases_cover_what_the_decisions_depend_on(decided: dict[str, dict[st
     # Dual certificates: from the certificate role's alternates, a vhost's own pair, and a missing second key.
     assert any(v["extra_certs"] and not v["tls_ready"] for r in roles for v in r["vhosts"])
     assert {len(v["extra_certs"]) for r in roles for v in r["vhosts"] if v["tls_ready"]} == {0, 1}
+    # HAProxy serves the further certificate from copies of its own (four copies), Caddy the first only (two).
+    assert {(r["service"], len(r["cert_copies"])) for r in roles if r["service"] in ("caddy", "haproxy")
+            and any(v["extra_certs"] and v["tls_ready"] for v in r["vhosts"])} == {("haproxy", 4), ("caddy", 2)}

@@ -17,6 +17,8 @@ import typing as t
 import pytest
 import yaml
 
+from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
+
 from ansible_collections.port443.https.plugins.module_utils.profiles._mozilla_guidelines import GUIDELINES, LATEST, VERSIONS
 
 ROLE = pathlib.Path(__file__).resolve().parents[3] / "roles" / "webserver"
@@ -64,6 +66,7 @@ def _variables(server: str, guideline: str, profile: str, pq: bool) -> dict[str,
             "client_ca": "", "client_verify": "required",
             "extra_directives": [], "tls_ready": True,
             "backends": ["http://10.0.0.2:8080"], "health_check": "/", "backend_ca": "/etc/ssl/certs/ca-certificates.crt",
+            "cert_copies": _servers.cert_copies(server, "site", [["cert_file", "/c.crt"], ["key_file", "/c.key"]]),
         }],
     })
     return variables

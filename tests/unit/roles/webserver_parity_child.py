@@ -163,8 +163,8 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, 
         units = task("units.yml", "Write the systemd units")
         out["files"] += [[unit["template"], role.ev(units["ansible.builtin.template"]["dest"], item={"item": unit})]
                          for unit in role.ev(units["loop"])]
-    give = task("vhosts.yml", "Give Caddy its own copies of key and certificate")
-    out["cert_copies"] = [[item[0]["name"], item[1], role.ev(give["ansible.builtin.copy"]["dest"], item={"item": item})]
+    give = task("vhosts.yml", "Give the server its own copies of keys and certificates")
+    out["cert_copies"] = [[role.ev(give["ansible.builtin.copy"][key], item={"item": item}) for key in ("src", "dest")]
                           for item in role.ev(give["loop"])] if role.ev(give["when"]) else []
     apply = task("apply.yml", "Apply safely")["port443.https.webserver_apply"]
     out["modules"] = plain(role.ev(apply["modules"]))
@@ -189,7 +189,7 @@ class Host:
         missing = [v["name"] for v in self.spec["vhost_certs"]
                    if not all(path in self.case["existing"] for _what, path in v["files"])]
         return {
-            "drift": [], "debian": True, "missing": list(dict.fromkeys(missing)), "tls_served": [],
+            "drift": [], "os": {"os_family": "Debian", "distribution": "Debian"}, "missing": list(dict.fromkeys(missing)), "tls_served": [],
             # The module runs the registry's probe; this host answers the input set's output to it.
             "tls_probe": host["tls_probe"] if _servers.tls_probe(self.spec["server"]) else "",
             "version": host["version"] if _servers.get(self.spec["server"]).version_command else "",

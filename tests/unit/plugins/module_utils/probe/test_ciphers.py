@@ -67,13 +67,16 @@ class FakeServer:
     """Answers like a server with these suites per version, in its own preference order when server_order."""
 
     def __init__(self, suites, groups13=(), groups12=(), server_order=False, dh=None, broken=None, cert_curve=None,
-                 key_types=None):
+                 key_types=None, cert_by_offered_suites=False):
         self.suites, self.groups13, self.groups12 = suites, list(groups13), list(groups12)
         # The key types of its certificates: by default those its TLS 1.2 suites authenticate with (else RSA).
         self.key_types = key_types or sorted({_hello.suite_info(c)["auth"] for c in suites.get("1.2", [])} or {"RSA"})
         self.server_order, self.dh, self.broken = server_order, dh, broken
         self.hellos = 0
         self.cert_curve = cert_curve  # an ECDSA certificate's curve: TLS 1.2 clients must offer it
+        # HAProxy 2.6 with two certificates: below TLS 1.3 it takes the ECDSA one whenever an ECDSA suite is offered
+        # (one it has or not), before it picks a suite.
+        self.cert_by_offered_suites = cert_by_offered_suites
 
     def __call__(self, family, sockaddr, hello, timeout, want_key_exchange=False):
         self.hellos += 1
@@ -85,6 +88,9 @@ class FakeServer:
         if not usable:
             return answer("alert")  # no certificate it may sign with: handshake_failure
         have = self.suites.get(version, [])
+        if self.cert_by_offered_suites and version != "1.3":
+            chosen = "ECDSA" if any(_hello.suite_info(c)["auth"] == "ECDSA" for c in offered) else "RSA"
+            have = [c for c in have if _hello.suite_info(c)["auth"] == chosen]
         common = [s for s in (have if self.server_order else offered) if s in (offered if self.server_order else have)]
         if not common:
             return answer("alert")
@@ -186,8 +192,9 @@ def test_tls10_and_11_take_the_order_of_tls12():
     sec = run(server)
     assert [sec["versions"][v]["server_order"] for v in ("1.0", "1.1", "1.2")] == [True, True, True]
     # 1.0 and 1.1: suites + refusal, no order probe; 1.2: suites + refusal + order; 1.3 refused; 1.2 groups: 1 + refusal
-    # key types: TLS 1.2 RSA (no accepted suite authenticates with ECDSA: no hello for it)
-    assert sec["handshakes"] == 3 + 3 + 4 + 1 + 2 + 1
+    # each of them: the ECDSA suites alone, refused; key types: TLS 1.2 RSA (no accepted suite authenticates with
+    # ECDSA: no hello for it)
+    assert sec["handshakes"] == 3 + 3 + 4 + 1 + 2 + 1 + 3
     assert sec["certificate_key_types"] == ["RSA"] and sec["certificate_key_types_by_version"] == {"1.2": ["RSA"]}
 
 
@@ -205,6 +212,18 @@ def test_certificate_key_types(key_types, tls12, expected):
     assert sec["complete"], sec["unknown"]
     assert sec["certificate_key_types"] == expected
     assert sec["certificate_key_types_by_version"] == {"1.3": expected, "1.2": expected}
+
+
+def test_certificate_picked_from_the_offered_suites():
+    """A server that takes its ECDSA certificate whenever an ECDSA suite is offered (HAProxy 2.6 with two
+    certificates) accepts its RSA suites only in an offer without ECDSA suites: they are found all the same."""
+    server = FakeServer({"1.2": [0xC02B, 0xC02F, 0xC030], "1.3": [0x1301]}, groups13=[0x001D], groups12=[0x001D],
+                        key_types=["ECDSA", "RSA"], cert_by_offered_suites=True)
+    sec = run(server)
+    assert sec["complete"], sec["unknown"]
+    assert sec["versions"]["1.2"]["suites"] == ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                                                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]
+    assert sec["certificate_key_types_by_version"] == {"1.3": ["ECDSA", "RSA"], "1.2": ["ECDSA", "RSA"]}
 
 
 def test_certificate_key_types_unknown():

@@ -85,8 +85,8 @@ def test_vhost_settings_fill_in_defaults_and_fallbacks():
     v = _decisions.vhost_settings({"name": "www", "server_names": ["www.example.org", "example.org"]}, defaults=DEFAULTS)
     assert v == {"name": "www", "server_names": ["www.example.org", "example.org"], "cert_file": "/etc/ssl/c.crt",
                  "key_file": "/etc/ssl/c.key", "extra_certs": [],
-                 "tls_files": [["cert_file", "/etc/ssl/c.crt"], ["key_file", "/etc/ssl/c.key"]], "tls_profile": "intermediate",
-                 "root": "", "upstream": "",
+                 "tls_files": [["cert_file", "/etc/ssl/c.crt"], ["key_file", "/etc/ssl/c.key"]], "cert_copies": [],
+                 "tls_profile": "intermediate", "root": "", "upstream": "",
                  "backends": [], "health_check": "/", "backend_ca": "/etc/ssl/certs/ca-certificates.crt",
                  "hsts_max_age": 63072000, "hsts_include_subdomains": False, "hsts_preload": False,
                  "ocsp_stapling": False, "ocsp_stapling_skipped": False, "http2": True, "http3": False,
@@ -118,6 +118,28 @@ def test_vhost_settings_dual_certificates():
                                     guideline="5.7", profile="intermediate", missing_certificate="fail",
                                     stage_dir="/var/lib/port443/stage", candidate_dir="/var/lib/port443/candidate")
     assert any("extra_certs, where given, is a list of {cert_file, key_file} paths" in e for e in errors)
+
+
+@pytest.mark.parametrize("server, copies", [
+    ("nginx", []),
+    ("caddy", [("cert_file", "/etc/ssl/c.crt", "/etc/caddy/port443/www.crt", True),
+               ("key_file", "/etc/ssl/c.key", "/etc/caddy/port443/www.key", False)]),
+    ("haproxy", [("cert_file", "/etc/ssl/c.crt", "/etc/haproxy/port443/www.crt", True),
+                 ("key_file", "/etc/ssl/c.key", "/etc/haproxy/port443/www.crt.key", False),
+                 ("extra_certs[0].cert_file", "/etc/ssl/c-rsa.crt", "/etc/haproxy/port443/www+2.crt", True),
+                 ("extra_certs[0].key_file", "/etc/ssl/c-rsa.key", "/etc/haproxy/port443/www+2.crt.key", False)]),
+])
+def test_cert_copies_follow_the_server(server, copies):
+    """The server's own copies: none where it reads the files in place (nginx), the first pair only where it serves
+    one certificate per site (Caddy), every pair where it serves them all (HAProxy), each further pair named after the
+    vhost with a '+' (no vhost name has one, so no copy of one vhost takes another's name)."""
+    dual = dict(DEFAULTS, server=server, extra_certs=[{"cert_file": "/etc/ssl/c-rsa.crt", "key_file": "/etc/ssl/c-rsa.key"}])
+    v = _decisions.vhost_settings({"name": "www", "server_names": ["www"]}, defaults=dual)
+    assert [(c["what"], c["src"], c["dest"], c["cert"]) for c in v["cert_copies"]] == copies
+    names = {c["dest"] for name in ("www", "www.2", "www-2") for c in _servers.cert_copies(server, name, v["tls_files"])}
+    assert len(names) == 3 * len(copies)
+    with pytest.raises(ValueError, match="none of the files"):
+        _servers.cert_copies("haproxy", "www", [["chain_file", "/x"]])
 
 
 def test_registry_is_complete_and_the_role_and_modules_offer_its_servers():

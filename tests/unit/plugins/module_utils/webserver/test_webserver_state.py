@@ -192,6 +192,8 @@ def test_inspect_caddy_copies_and_bad_client_ca(tmp_path, ca_pem):
     caddy = tree["caddy"]
     shutil.chown(caddy, "root", "root")
     spec.update(server="caddy", cert_copy_dir=str(caddy), client_cas=[{"name": "staff", "client_ca": str(tmp_path / "none.pem")}])
+    spec["vhost_certs"][0]["copies"] = [{"src": spec["vhost_certs"][0][f"{what}_file"], "dest": str(caddy / f"site.{ext}")}
+                                        for what, ext in (("cert", "crt"), ("key", "key"))]
     drift = "\n".join(ws.inspect(spec, run)["drift"])
     assert f"{caddy} is not owned by caddy:caddy" in drift or f"{caddy} has an owner" in drift
     assert f"{caddy}/site.crt is missing" in drift and f"{caddy}/site.key is missing" in drift
