@@ -139,11 +139,11 @@ def _run_child(cases: list[dict[str, t.Any]]) -> list[t.Any]:
 
 def test_acme_the_full_path_orders_exactly_when_the_state_step_says(tmp_path):
     cases = _acme_cases(tmp_path)
-    roles = _run_child([{"kind": "acme", "vars": _registered(p)} for _, p in cases])
+    roles = _run_child([{"kind": "acme", "vars": _registered(p)} for _name, p in cases])
     for (name, params), role in zip(cases, roles):
         state = [r[len("ACME order: "):] for r in _certstate.host_state(params) if r.startswith("ACME order: ")]
         assert role == state, name
-    decided = dict(zip((name for name, _ in cases), roles))
+    decided = dict(zip((case[0] for case in cases), roles))
     assert decided["converged"] == [] and decided["names in another order"] == []
     assert decided["no certificate"] == ["no certificate yet"] and decided["six-day, fresh"] == []
     converged = ("converged", "issuer record with spaces", "a days window longer than the lifetime (a third of it instead)")
@@ -160,7 +160,7 @@ def test_provided_the_full_path_refuses_exactly_when_the_state_step_says(tmp_pat
         cases.append((name, params))
     roles = _run_child([{"kind": "provided", "vars": {
         "certificate_provided_cert": p["provided_cert"], "certificate_provided_key": p["provided_key"],
-        "certificate_provided_chain": p["provided_chain"], "__certificate_san_list": p["sans"]}} for _, p in cases])
+        "certificate_provided_chain": p["provided_chain"], "__certificate_san_list": p["sans"]}} for _name, p in cases])
     for (name, params), role in zip(cases, roles):
         prefix = "provided certificate: refused ("
         state = [r[len(prefix):-1] for r in _certstate.host_state(params) if r.startswith(prefix)]

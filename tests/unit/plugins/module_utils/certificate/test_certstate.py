@@ -440,8 +440,8 @@ def _provided_host(tmp_path, cert=None, key=LEAF_KEY, chain=ACME_CA_PEM, **overr
     _write(cert_dir / "www.crt", (cert_text.strip() + "\n").encode(), 0o644)
     if chain_text.strip():
         _write(cert_dir / "www-chain.crt", (chain_text.strip() + "\n").encode(), 0o644)
-    _write(cert_dir / "www-fullchain.crt", _certstate.fullchain((cert_dir / "www.crt").read_bytes(),
-                                                               chain_text.strip().encode() + b"\n" if chain_text.strip() else None), 0o644)
+    chain_data = chain_text.strip().encode() + b"\n" if chain_text.strip() else None
+    _write(cert_dir / "www-fullchain.crt", _certstate.fullchain((cert_dir / "www.crt").read_bytes(), chain_data), 0o644)
     params.update(chain_path=str(cert_dir / "www-chain.crt"), provided_cert=cert_text, provided_key=key_text,
                   provided_chain=chain_text, key_type="RSA")  # the key's type is not the provided source's concern
     params.update(overrides)
