@@ -36,3 +36,13 @@ def test_roles_refuse_other_os_families(tmp_path):
         name = TASK_NAMES.get(role, "Refuse hosts outside the Debian OS family")
         assert text == (f"{name}: port443.https.{role} supports the Debian OS family only "
                         "(Debian, Ubuntu); this host runs Rocky (OS family RedHat)."), (role, text)
+
+
+def test_firewall_port_reads_the_hosts_own_os_family(tmp_path):
+    """Without facts, firewall_port reads the host's os-release: asked for another family, it refuses and changes
+    nothing; asked for this host's family (Debian here), it goes on to its own checks."""
+    tasks = [{"name": "other", "port443.https.firewall_port": {"port": ["443"], "backend": "ufw", "os_family": "RedHat"},
+              "ignore_errors": True, "register": "other"},
+             {"name": "outcome", "ansible.builtin.debug": {"msg": "{{ other.msg }}"}}]
+    results = run_playbook(tmp_path, tasks, check=True)
+    assert results[-1]["msg"] == "os_family: this host runs Debian (OS family Debian), not of the OS family RedHat."
