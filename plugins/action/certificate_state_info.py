@@ -68,7 +68,8 @@ class ActionModule(ActionBase):
             # Dual certificates: the second key type's files, the same checks, its reasons named by its type.
             for alternate in args.get("alternates") or []:
                 other = dict(module_args, key_type=alternate["key_type"], cert_path=alternate["cert"],
-                             key_path=alternate["key"], fullchain_path=alternate["fullchain"], packages=[])
+                             key_path=alternate["key"], fullchain_path=alternate["fullchain"],
+                             chain_path=alternate.get("chain"), packages=[])
                 host = self._execute_module(MODULE, module_args=other, task_vars=task_vars)
                 if host.get("failed"):
                     return host

@@ -15,9 +15,25 @@ description:
     would change something on the host or, for O(source=internal_ca) with the CA on the controller, on the
     controller. RV(drift) V(false) means the full path would report no change; the role then only publishes its facts.
   - "It may report a drift the full path then does not find (the cost is a run of the full path) but never misses
-    one: whatever it cannot decide counts as drift. Always drift: sources other than V(selfsigned) and
-    V(internal_ca), a non-empty O(full_path_reasons) (the role passes pools and client certificates), an internal CA
-    on another host than the controller, DNS names that are not lower-case ASCII."
+    one: whatever it cannot decide counts as drift. Always drift: a non-empty O(full_path_reasons) (the role passes
+    pools, client certificates, a forced renewal and, for V(acme), C(certificate_renewal=host)), an internal CA on
+    another host than the controller, DNS names that are not lower-case ASCII (V(selfsigned), V(internal_ca))."
+  - "O(source=acme): the challenge directory under O(acme_webroot) (V(http-01); owner root, mode 0755), the account
+    key O(acme_account_key) (owner root, mode 0600, ECC secp256r1), the key, and whether the role would order - with
+    the role's own rule (the P(port443.https.acme_order_reasons#filter) filter): a certificate that exists, for
+    exactly O(sans), of the key, recorded as issued by O(acme_directory) (the C(.acme-directory) file next to it; a
+    certificate without it is drift), not expired, outside the renewal window (the
+    P(port443.https.in_renewal_window#test) rule) and, with O(acme_use_ari), before the window the CA suggests
+    through ACME Renewal Information. Then the full chain as the role writes it (certificate and chain file)."
+  - "ARI: the module asks the directory and its C(renewalInfo) itself, as the role's renewal check
+    (M(community.crypto.acme_certificate_renewal_info)) does, with a timeout of O(acme_timeout) seconds. That check
+    renews at a random time inside the suggested window, so only a time before the window is converged; inside or
+    after it, or when the CA cannot be asked (the full path then asks again and fails when it cannot), it is drift.
+    A directory without C(renewalInfo), or a certificate without an authority key identifier, has no ARI (as there).
+    With O(acme_use_ari=false) the CA is not asked."
+  - "O(source=provided): the refusal of the role (the P(port443.https.provided_certificate_problems#filter) filter:
+    expired, another key, chain out of order, names not covered), the key, certificate and chain files with the exact
+    content the role copies (owner root, modes 0600 and 0644), and the full chain."
   - On the host it checks the packages (C(dpkg-query)), the directories (owner root, modes 0755 and 0700), the key
     (owner root, mode 0600, loads, type and curve or size), the certificate (owner root, mode 0644, parses, belongs to
     the key, subject and subjectAltName exactly as the role's signing request has them, no other extension than
@@ -34,6 +50,7 @@ author:
   - port443.https contributors (@port443)
 requirements:
   - cryptography >= 3.4 on the host (without it the result is drift, as the role installs it)
+  - For O(source=acme) with O(acme_use_ari), the host reaches the ACME directory (as the role's renewal check does)
 extends_documentation_fragment:
   - port443.https._attributes
   - port443.https._attributes.info_module
@@ -102,6 +119,60 @@ options:
         empty means drift.
     type: str
     default: ""
+  chain_path:
+    description: The chain file (V(acme) and V(provided); the full chain holds the certificate, then this file's content).
+    type: path
+    version_added: 1.1.0
+  provided_cert:
+    description: C(certificate_provided_cert) (O(source=provided)).
+    type: str
+    default: ""
+    version_added: 1.1.0
+  provided_key:
+    description: C(certificate_provided_key) (O(source=provided)); never shown.
+    type: str
+    default: ""
+    version_added: 1.1.0
+  provided_chain:
+    description: C(certificate_provided_chain) (O(source=provided)); empty for none.
+    type: str
+    default: ""
+    version_added: 1.1.0
+  acme_directory:
+    description: C(certificate_acme_directory); required with O(source=acme).
+    type: str
+    default: ""
+    version_added: 1.1.0
+  acme_use_ari:
+    description: C(certificate_acme_use_ari) - ask the CA's ACME Renewal Information (see the description).
+    type: bool
+    default: true
+    version_added: 1.1.0
+  acme_validate_certs:
+    description: C(certificate_acme_validate_certs) - verify the CA's TLS certificate when asking ARI.
+    type: bool
+    default: true
+    version_added: 1.1.0
+  acme_timeout:
+    description: Seconds to wait for each ARI request (the directory, then C(renewalInfo)); a timeout is drift.
+    type: int
+    default: 10
+    version_added: 1.1.0
+  acme_challenge:
+    description: C(certificate_acme_challenge); V(http-01) checks the challenge directory under O(acme_webroot).
+    type: str
+    choices: [http-01, dns-01]
+    default: http-01
+    version_added: 1.1.0
+  acme_webroot:
+    description: C(certificate_acme_webroot).
+    type: path
+    default: /var/www/acme
+    version_added: 1.1.0
+  acme_account_key:
+    description: C(certificate_acme_account_key); required with O(source=acme).
+    type: path
+    version_added: 1.1.0
   renew_days:
     description:
       - Renewal window in days (a certificate not valid for this many more days is renewed).
@@ -146,7 +217,7 @@ options:
   alternates:
     description:
       - Dual certificates, handled by the action plugin - the second key type's files (C(key_type), C(cert), C(key),
-        C(fullchain)), checked like the first's; their reasons start with the key type (C(RSA certificate:)).
+        C(chain), C(fullchain)), checked like the first's; their reasons start with the key type (C(RSA certificate:)).
     type: list
     elements: dict
     default: []
@@ -188,10 +259,16 @@ options:
         default: []
 notes:
   - The C(port443.https.certificate) role runs it and includes its full path only when RV(drift) is V(true). Its
-    Molecule scenario C(certificate_dns) proves it by drift made by hand (key mode, deleted full chain, new names,
-    deleted trust-store entry, a certificate of another key, a renewal window) that C(--check) reports and a run repairs.
+    Molecule scenario C(certificate_acme) proves it for V(acme) and V(provided) (a converged re-run runs no task of
+    the full path; other names or a deleted certificate take it); C(certificate_dns) proves it by drift made by hand
+    (key mode, deleted full chain, new names, deleted trust-store entry, a certificate of another key, a renewal
+    window) that C(--check) reports and a run repairs.
 seealso:
   - module: port443.https.certificate_file_info
+  - plugin: port443.https.acme_order_reasons
+    plugin_type: filter
+  - plugin: port443.https.provided_certificate_problems
+    plugin_type: filter
 """
 
 EXAMPLES = r"""
@@ -229,11 +306,13 @@ reasons:
   sample: ["/etc/ssl/port443/private/www.key: mode 0644, expected 0600"]
 """
 
+import json
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.urls import open_url
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
+from ansible_collections.port443.https.plugins.module_utils.certificate import _acme, _certstate, _x509
 from ansible_collections.port443.https.plugins.module_utils.host import _packages as packages
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
@@ -252,6 +331,17 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "trust_path": {"type": "path"},
     "ca_trust": {"type": "bool", "default": False},
     "ca_cert": {"type": "str", "default": ""},
+    "chain_path": {"type": "path"},
+    "provided_cert": {"type": "str", "default": ""},
+    "provided_key": {"type": "str", "default": "", "no_log": True},
+    "provided_chain": {"type": "str", "default": ""},
+    "acme_directory": {"type": "str", "default": ""},
+    "acme_use_ari": {"type": "bool", "default": True},
+    "acme_validate_certs": {"type": "bool", "default": True},
+    "acme_timeout": {"type": "int", "default": 10},
+    "acme_challenge": {"type": "str", "default": "http-01", "choices": ["http-01", "dns-01"]},
+    "acme_webroot": {"type": "path", "default": "/var/www/acme"},
+    "acme_account_key": {"type": "path"},
     "renew_days": {"type": "int", "default": 30},
     "renew_percent": {"type": "float", "default": 0},
     "packages": {"type": "list", "elements": "str", "default": []},
@@ -290,7 +380,32 @@ def main() -> t.NoReturn:
         # Without dpkg-query (not a Debian host) every package counts as missing: the full path decides.
         return packages.missing(module.run_command, names) if has_dpkg else list(names)
 
-    reasons = list(params["full_path_reasons"]) + _certstate.host_state(params, packages_missing)
+    if params["source"] == "acme" and not (params["acme_directory"] and params["acme_account_key"]):
+        module.fail_json(msg="acme_directory and acme_account_key: required with source acme")
+
+    def get_json(url: str) -> dict[str, t.Any]:
+        try:
+            response = open_url(url, method="GET", validate_certs=params["acme_validate_certs"], timeout=params["acme_timeout"],
+                                http_agent="port443.https certificate_state_info")
+            data = response.read()
+        except Exception as exc:  # noqa: BLE001 - whatever fails (URL, TLS, HTTP status, timeout), the verdict is drift
+            raise ValueError(f"{url}: {exc}") from None
+        body = _acme.parse_directory(data)
+        if body is None:
+            raise ValueError(f"{url} did not answer a JSON object")
+        return body
+
+    def ari(cert: t.Any) -> str:
+        # What community.crypto's acme_certificate_renewal_info asks (the full path's renewal check): the directory,
+        # then renewalInfo/<certID>; no ARI when the directory has no renewalInfo or the certificate no AKI.
+        directory = get_json(params["acme_directory"])
+        cert_id = _certstate.ari_cert_id(cert)
+        if cert_id is None or not isinstance(directory.get("renewalInfo"), str):
+            return ""
+        start, end = _acme.renewal_window(json.dumps(get_json(directory["renewalInfo"].rstrip("/") + "/" + cert_id)))
+        return _acme.ari_reason(start, end, _x509.utcnow())
+
+    reasons = list(params["full_path_reasons"]) + _certstate.host_state(params, packages_missing, ari=ari)
     module.exit_json(changed=False, drift=bool(reasons), reasons=reasons)
 
 

@@ -21,10 +21,16 @@ import re
 import stat
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
+from ansible_collections.port443.https.plugins.module_utils.certificate import _acme, _x509
 
-# Sources whose every step this module can decide; the others always take the full path.
-DECIDED_SOURCES = ("selfsigned", "internal_ca")
+# Sources whose every step this module can decide (pools, client certificates, a forced renewal and, for acme,
+# certificate_renewal host always take the full path: the role passes them as full_path_reasons).
+DECIDED_SOURCES = ("selfsigned", "internal_ca", "provided", "acme")
+# The ACME account key the role creates (acme.yml) and the challenge directory under the webroot (http-01).
+ACME_ACCOUNT_KEY = ("ECC", "secp256r1")
+ACME_CHALLENGE_DIR = ".well-known/acme-challenge"
+# A PEM certificate block as provided.yml splits certificate_provided_chain.
+_PEM_BLOCK = re.compile(r"-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----")
 # Owner and group of the role's files on the host (root); the unit tests point them at the user running them.
 ROOT_UID = ROOT_GID = 0
 _NAME_CONSTRAINT = re.compile(r"^(DNS:[A-Za-z0-9*._-]+|IP:[0-9a-fA-F.:]+/[0-9.]+)$")
@@ -233,9 +239,11 @@ def _aki_drift(cert: t.Any, ca: t.Any) -> list[str]:
 
 
 def host_state(p: dict[str, t.Any], packages_missing: t.Callable[[list[str]], list[str]] | None = None,
-               now: datetime.datetime | None = None) -> list[str]:
+               now: datetime.datetime | None = None, ari: t.Callable[[t.Any], str] | None = None) -> list[str]:
     """Reasons the role's full path would change something on this host (empty = converged). packages_missing
-    (the collection's dpkg reader, host/_packages) names the packages not installed; without it all of them are."""
+    (the collection's dpkg reader, host/_packages) names the packages not installed; without it all of them are.
+    ari (source acme with acme_use_ari): asks the CA's renewal information for a certificate and returns the reason
+    to renew ('' none); it raises OSError or ValueError when it cannot tell, which is drift."""
     if p["source"] not in DECIDED_SOURCES:
         return [f"source {p['source']}: always takes the full path"]
     reasons: list[str] = []
@@ -246,19 +254,13 @@ def host_state(p: dict[str, t.Any], packages_missing: t.Callable[[list[str]], li
         return reasons + ["cryptography: not importable on the host"]
     reasons += file_attrs(p["cert_dir"], 0o755, "directory")
     reasons += file_attrs(p["key_dir"], 0o700, "directory")
+    if p["source"] == "provided":
+        return reasons + provided_drift(p, now)
 
-    key = None
-    key_data = read(p["key_path"])
-    if key_data is None:
-        reasons.append(f"key {p['key_path']}: missing or unreadable")
-    else:
-        reasons += file_attrs(p["key_path"], 0o600)
-        try:
-            key = _x509.load_private_key(key_data)
-        except (ValueError, TypeError) as exc:
-            reasons.append(f"key {p['key_path']}: cannot be loaded ({exc})")
-        else:
-            reasons += key_drift(key, p["key_type"], p["key_curve"], p["key_size"])
+    key, key_reasons = _key(p["key_path"], "key", p["key_type"], p["key_curve"], p["key_size"])
+    reasons += key_reasons
+    if p["source"] == "acme":
+        return reasons + acme_drift(p, key, now, ari)
 
     ca = ca_pem = None
     if p["source"] == "internal_ca":
@@ -272,12 +274,202 @@ def host_state(p: dict[str, t.Any], packages_missing: t.Callable[[list[str]], li
     reasons += leaf
     if cert_data is not None:
         # finish.yml: the certificate, trimmed, and a newline (selfsigned and internal_ca have no chain file).
-        fullchain = cert_data.decode("utf-8", "replace").strip().encode("utf-8") + b"\n"
-        reasons += _content(p["fullchain_path"], fullchain, "full chain") or file_attrs(p["fullchain_path"], 0o644)
+        reasons += _content(p["fullchain_path"], fullchain(cert_data, None), "full chain") or file_attrs(p["fullchain_path"], 0o644)
     if p["source"] == "internal_ca" and ca is not None:
         reasons += _content(p["ca_copy_path"], ca_pem, "CA certificate copy") or file_attrs(p["ca_copy_path"], 0o644)
         reasons += trust_drift(p["trust_path"], ca, ca_pem, bool(p.get("ca_trust")))
     return reasons
+
+
+def _key(path: str, label: str, key_type: str, curve: str, size: int) -> tuple[t.Any, list[str]]:
+    """A private key openssl_privatekey (owner root, mode 0600) would keep: loaded, of the asked type, curve or size."""
+    data = read(path)
+    if data is None:
+        return None, [f"{label} {path}: missing or unreadable"]
+    reasons = file_attrs(path, 0o600)
+    try:
+        key = _x509.load_private_key(data)
+    except (ValueError, TypeError) as exc:
+        return None, reasons + [f"{label} {path}: cannot be loaded ({exc})"]
+    return key, reasons + [f"{label}: {r[5:]}" if r.startswith("key: ") else r for r in key_drift(key, key_type, curve, size)]
+
+
+def fullchain(cert: bytes, chain: bytes | None) -> bytes | None:
+    """What finish.yml writes to the full chain from the certificate and chain files it could read (chain None when
+    it could not): each part trimmed, joined by newlines, a final newline. None when a part is not UTF-8 text."""
+    try:
+        parts = [part.decode("utf-8").strip() for part in (cert, chain) if part is not None]
+    except UnicodeDecodeError:
+        return None
+    return ("\n".join(parts) + "\n").encode("utf-8")
+
+
+def _fullchain_drift(p: dict[str, t.Any], cert_data: bytes) -> list[str]:
+    """finish.yml for acme and provided: the certificate and, when readable, the chain file next to it."""
+    expected = fullchain(cert_data, read(p["chain_path"]) if p.get("chain_path") else None)
+    if not p.get("chain_path") or expected is None:
+        return [f"{p['fullchain_path']}: full chain not decided here (no chain path, or files that are not UTF-8)"]
+    return _content(p["fullchain_path"], expected, "full chain") or file_attrs(p["fullchain_path"], 0o644)
+
+
+# ---- source acme ------------------------------------------------------------------------------------------
+
+def san_strings(cert: t.Any) -> list[str]:
+    """The subjectAltName entries as community.crypto's x509_certificate_info lists them (DNS:name, IP:address; other
+    kinds under their own prefix, which never equal the role's entries)."""
+    try:
+        ext = cert.extensions.get_extension_for_class(_x509.x509.SubjectAlternativeName).value
+    except _x509.x509.ExtensionNotFound:
+        return []
+    out = []
+    for name in ext:
+        if isinstance(name, _x509.x509.DNSName):
+            out.append(f"DNS:{name.value}")
+        elif isinstance(name, _x509.x509.IPAddress):
+            out.append(f"IP:{name.value}")
+        else:
+            out.append(f"{type(name).__name__}:{name.value}")
+    return out
+
+
+def acme_order_reasons(exists: bool, names: list[str], wanted: list[str], key_changed: bool, issuer: str, directory: str,
+                       renewal: str, forced: bool, host_renewal: bool, expired: bool, in_window: bool) -> list[str]:
+    """Why the certificate role orders an ACME certificate (empty = it does not): acme.yml decides with it (the
+    port443.https.acme_order_reasons filter) and so does this module's state step. exists: the certificate file
+    exists; names: its subjectAltName entries; wanted: the role's; key_changed: its public key is not the key's;
+    issuer: the recorded ACME directory (the .acme-directory file, '' without); renewal: the renewal check's message
+    when it says renew ('' otherwise); forced: certificate_force_renew (or the dual certificate's second pass);
+    host_renewal: certificate_renewal host (the agent renews, only an expired certificate is ordered here);
+    in_window: inside the role's renewal window (renewal_reason)."""
+    reasons = [] if exists else ["no certificate yet"]
+    if exists and sorted(names) != sorted(wanted):
+        reasons.append("the names changed")
+    if exists and key_changed:
+        reasons.append("the key changed")
+    if exists and issuer.strip() != directory:
+        reasons.append("the ACME directory changed")
+    if renewal:
+        reasons.append(f"renewal: {renewal}")
+    if exists and forced:
+        reasons.append("forced (certificate_force_renew, or with the first key type of certificate_key_types)")
+    elif host_renewal:
+        if expired:
+            reasons.append("expired (the renewal agent on the host did not renew it)")
+    elif in_window:
+        reasons.append("inside the renewal window")
+    return reasons
+
+
+def acme_drift(p: dict[str, t.Any], key: t.Any, now: datetime.datetime | None = None,
+               ari: t.Callable[[t.Any], str] | None = None) -> list[str]:
+    """acme.yml, obtain.yml and finish.yml on this host: the challenge directory (http-01), the account key, whether
+    an order would run (acme_order_reasons with the facts read here), and the full chain."""
+    reasons = []
+    if p.get("acme_challenge", "http-01") == "http-01":
+        reasons += file_attrs(os.path.join(p.get("acme_webroot") or "/var/www/acme", ACME_CHALLENGE_DIR), 0o755, "directory")
+    if not p.get("acme_account_key"):
+        reasons.append("ACME account key: its path was not given")
+    else:
+        reasons += _key(p["acme_account_key"], "ACME account key", ACME_ACCOUNT_KEY[0], ACME_ACCOUNT_KEY[1], 0)[1]
+    cert, data, cert_reasons = _load_cert(p["cert_path"], "certificate")
+    if cert is None:
+        exists = os.path.exists(p["cert_path"])
+        if exists:
+            return reasons + cert_reasons
+        return reasons + [f"ACME order: {r}" for r in acme_order_reasons(
+            False, [], p["sans"], False, "", p.get("acme_directory") or "", "", False, False, False, False)]
+    now = now or _x509.utcnow()
+    renewal = ""
+    if now >= _x509.not_after(cert):
+        renewal = "The certificate has already expired"
+    elif p.get("acme_use_ari", True):
+        if ari is None:
+            renewal = "ARI: the CA's renewal information was not asked"
+        else:
+            try:
+                renewal = ari(cert)
+            except (OSError, ValueError) as exc:
+                renewal = f"ARI: the CA's renewal information could not be read ({exc})"
+    issuer = read(p["cert_path"] + ".acme-directory")
+    order = acme_order_reasons(
+        exists=True, names=san_strings(cert), wanted=list(p["sans"]),
+        key_changed=key is not None and not _x509.key_matches(cert, key),
+        issuer=issuer.decode("utf-8", "replace") if issuer is not None else "",
+        directory=p.get("acme_directory") or "", renewal=renewal, forced=False, host_renewal=False,
+        expired=False, in_window=bool(renewal_drift(cert, p["renew_days"], p["renew_percent"], now)))
+    reasons += [f"ACME order: {r}" for r in order]
+    return reasons + _fullchain_drift(p, data)
+
+
+def ari_cert_id(cert: t.Any) -> str | None:
+    """The certificate's ARI identifier (None without an authority key identifier: then the CA is not asked)."""
+    try:
+        aki = cert.extensions.get_extension_for_class(_x509.x509.AuthorityKeyIdentifier).value
+    except _x509.x509.ExtensionNotFound:
+        return None
+    if aki.key_identifier is None:
+        return None
+    return _acme.cert_id(aki.key_identifier, cert.serial_number)
+
+
+# ---- source provided --------------------------------------------------------------------------------------
+
+def _name_list(name: t.Any) -> list[tuple[str, t.Any]]:
+    return [(attr.oid.dotted_string, attr.value) for rdn in name.rdns for attr in rdn]
+
+
+def provided_problems(cert_pem: str, key_pem: str, chain_pem: str, wanted: list[str],
+                      now: datetime.datetime | None = None) -> list[str]:
+    """Why provided.yml refuses certificate_provided_cert/key/chain for the names WANTED (empty = accepted): it expired,
+    the key is not the certificate's, the chain is out of order (each certificate followed by its issuer), or names are
+    missing. The role's refusal (the port443.https.provided_certificate_problems filter) and the state step call it."""
+    try:
+        certs = _x509.load_pem_list(cert_pem or "")
+    except ValueError as exc:
+        return [f"the certificate cannot be read ({exc})"]
+    if not certs:
+        return ["the certificate is not a PEM certificate"]
+    cert = certs[0]
+    problems = []
+    end = _x509.not_after(cert)
+    if (now or _x509.utcnow()) > end:
+        problems.append(f"it expired on {_x509.iso(end)}")
+    try:
+        key = _x509.load_private_key((key_pem or "").encode("utf-8"))
+    except (ValueError, TypeError) as exc:
+        problems.append(f"the private key cannot be read ({exc})")
+    else:
+        if not _x509.key_matches(cert, key):
+            problems.append("the private key does not belong to the certificate (public keys differ)")
+    try:
+        chain = [_x509.load_pem_list(block)[0] for block in _PEM_BLOCK.findall(chain_pem or "")]
+    except (ValueError, IndexError) as exc:
+        return problems + [f"the chain cannot be read ({exc})"]
+    issuers = [_name_list(cert.issuer)] + [_name_list(c.issuer) for c in chain]
+    subjects = [_name_list(c.subject) for c in chain]
+    if subjects != issuers[:len(subjects)]:
+        expected = " > ".join(json.dumps([list(pair) for pair in name]) for name in issuers[:len(subjects)])
+        problems.append(f"the chain is in the wrong order (each certificate must be followed by its issuer: expected issuers {expected})")
+    have = san_strings(cert)
+    missing = [name for name in wanted if name not in have]
+    if missing:
+        problems.append(f"it does not cover {', '.join(dict.fromkeys(missing))}")
+    return problems
+
+
+def provided_drift(p: dict[str, t.Any], now: datetime.datetime | None = None) -> list[str]:
+    """provided.yml and finish.yml on this host: the refusal, the key, certificate and chain as the copy tasks write
+    them (content, owner root, modes 0600 and 0644), and the full chain."""
+    cert_pem, key_pem, chain_pem = (p.get(name) or "" for name in ("provided_cert", "provided_key", "provided_chain"))
+    reasons = [f"provided certificate: refused ({problem})" for problem in provided_problems(cert_pem, key_pem, chain_pem, p["sans"], now)]
+    reasons += _content(p["key_path"], key_pem.encode("utf-8"), "key") or file_attrs(p["key_path"], 0o600)
+    cert_data = (cert_pem.strip() + "\n").encode("utf-8")
+    reasons += _content(p["cert_path"], cert_data, "certificate") or file_attrs(p["cert_path"], 0o644)
+    if chain_pem.strip():
+        if not p.get("chain_path"):
+            return reasons + ["chain: its path was not given"]
+        reasons += _content(p["chain_path"], (chain_pem.strip() + "\n").encode("utf-8"), "chain") or file_attrs(p["chain_path"], 0o644)
+    return reasons + _fullchain_drift(p, cert_data)
 
 
 def trust_drift(path: str, ca: t.Any, ca_pem: bytes, trusted: bool) -> list[str]:

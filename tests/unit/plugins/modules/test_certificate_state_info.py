@@ -73,3 +73,97 @@ def test_action_settings_accept_good_input():
     ActionModule._check_settings({"source": "acme", "sans": ["DNS:a"], "key_types": ["RSA", "ECC"]})
     ActionModule._check_settings({"source": "provided", "sans": ["DNS:a"], "key_types": ["RSA"]})
     ActionModule._check_settings({"source": "acme", "sans": ["DNS:a"], "key_types": ["RSA"], "host_renewal_server": "haproxy"})
+
+
+# ---- source acme: ARI asked from a real local HTTP server --------------------------------------------------------
+
+class _Ari:
+    """A local ACME directory with renewalInfo: WINDOW is the suggested window (None answers 404), STATUS the code."""
+
+    def __init__(self):
+        import http.server
+        import json
+        import threading
+
+        ari = self
+        self.window, self.paths, self.with_ari = None, [], True
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the http.server interface
+                ari.paths.append(self.path)
+                base = f"http://127.0.0.1:{self.server.server_address[1]}"
+                if self.path == "/dir":
+                    body = {"newOrder": base + "/new-order"}
+                    if ari.with_ari:
+                        body["renewalInfo"] = base + "/renewal-info/"
+                elif self.path.startswith("/renewal-info/") and ari.window:
+                    body = {"suggestedWindow": {"start": ari.window[0], "end": ari.window[1]}}
+                else:
+                    self.send_error(404)
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/dir"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def ari():
+    server = _Ari()
+    yield server
+    server.close()
+
+
+def _iso(delta_days):
+    import datetime
+    return (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=delta_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_acme_ari_from_the_ca(tmp_path, ari):
+    params = fixtures._acme_host(tmp_path, acme_directory=ari.url, acme_validate_certs=False, acme_timeout=5)
+    with open(params["cert_path"] + ".acme-directory", "w", encoding="utf-8") as handle:
+        handle.write(ari.url + "\n")
+    ari.window = (_iso(50), _iso(60))
+    result = run_module(certificate_state_info.main, params)
+    assert result["reasons"] == [] and result["drift"] is False
+    assert ari.paths[0] == "/dir" and ari.paths[1].startswith("/renewal-info/") and "." in ari.paths[1]
+    ari.window = (_iso(-1), _iso(5))
+    result = run_module(certificate_state_info.main, params)
+    assert result["drift"] is True and "inside the suggested renewal window" in result["reasons"][0]
+    ari.window = (_iso(-5), _iso(-1))
+    assert "window ended" in run_module(certificate_state_info.main, params)["reasons"][0]
+    ari.window = None  # renewalInfo answers 404: the full path's check would fail; drift, never converged
+    assert "renewal information could not be read" in run_module(certificate_state_info.main, params)["reasons"][0]
+    ari.with_ari = False  # a directory without renewalInfo: no ARI, as in the full path
+    assert run_module(certificate_state_info.main, params)["reasons"] == []
+
+
+def test_acme_unreachable_ca_is_drift_unless_ari_is_off(tmp_path, ari):
+    params = fixtures._acme_host(tmp_path, acme_validate_certs=False, acme_timeout=2)
+    url = ari.url
+    ari.close()
+    params.update(acme_directory=url)
+    with open(params["cert_path"] + ".acme-directory", "w", encoding="utf-8") as handle:
+        handle.write(url + "\n")
+    result = run_module(certificate_state_info.main, params)
+    assert result["drift"] is True and "could not be read" in result["reasons"][0]
+    assert run_module(certificate_state_info.main, dict(params, acme_use_ari=False))["reasons"] == []
+    ari.server = type("Closed", (), {"shutdown": lambda self: None, "server_close": lambda self: None})()
+
+
+def test_acme_needs_directory_and_account_key(tmp_path):
+    params = fixtures._acme_host(tmp_path, acme_directory="")
+    assert "acme_directory and acme_account_key" in run_module(certificate_state_info.main, params, FailJson)["msg"]
