@@ -163,6 +163,10 @@ def summarize(report: dict[str, t.Any], members: list[str] | None = None) -> dic
     out: dict[str, t.Any] = {"duration": report["duration"], "targets": {}}
     for name, data in report["targets"].items():
         out["targets"][name] = {k: data[k] for k in ("polls", "failures", "longest_gap", "fingerprints", "last")}
+        if data["failures"]:
+            # Why the polls failed, and when (seconds from the start): what a failed assertion should show.
+            out["targets"][name]["errors"] = data["errors"]
+            out["targets"][name]["failed_at"] = [round(r[0], 2) for r in data["timeline"] if not r[1]][:10]
     if members:
         unknown = [m for m in members if m not in report["targets"]]
         if unknown:
