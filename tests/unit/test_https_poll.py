@@ -81,10 +81,14 @@ def test_min_serving_counts_overlapping_outages_only():
 def test_summarize_reports_the_figures_and_refuses_unknown_members():
     report = {"duration": 2.0, "targets": {
         name: {"polls": 3, "failures": f, "longest_gap": g, "fingerprints": ["a"], "last": "a",
-               "timeline": [[0.0, True, "a"], [0.5, f == 0, "a"], [1.0, True, "a"]]}
+               "timeline": [[0.0, True, "a"], [0.5, f == 0, "a" if f == 0 else "timed out"], [1.0, True, "a"]],
+               "errors": [] if f == 0 else ["timed out"]}
         for name, f, g in (("m1", 0, 0.5), ("m2", 1, 1.0))}}
     out = poll.summarize(report, ["m1", "m2"])
-    assert out["targets"]["m2"] == {"polls": 3, "failures": 1, "longest_gap": 1.0, "fingerprints": ["a"], "last": "a"}
+    # A target with failed polls carries their errors and when they happened; one without, only the figures.
+    assert out["targets"]["m1"] == {"polls": 3, "failures": 0, "longest_gap": 0.5, "fingerprints": ["a"], "last": "a"}
+    assert out["targets"]["m2"] == {"polls": 3, "failures": 1, "longest_gap": 1.0, "fingerprints": ["a"], "last": "a",
+                                    "errors": ["timed out"], "failed_at": [0.5]}
     assert out["serving"]["min_serving"] == 1 and out["serving"]["window"] == [0.0, 2.0]
     with pytest.raises(ValueError, match="m3"):
         poll.summarize(report, ["m1", "m3"])
