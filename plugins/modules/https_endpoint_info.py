@@ -369,7 +369,8 @@ endpoints:
         - C(ct), the Signed Certificate Timestamps (Certificate Transparency) - C(scts) (each C(source), C(log_id),
           C(timestamp), C(future), C(log), C(operator), C(signature) - V(valid), V(invalid), V(unknown_log) or
           V(not_performed)), C(count), C(distinct_logs), C(required), C(satisfied), C(counted), C(future), C(errors),
-          C(tls_extension) (V(sent), V(not_sent), V(unreadable) - what a TLS 1.2 ClientHello asking for SCTs got),
+          C(tls_extension) (V(sent), V(not_sent), V(unreadable) - what a TLS 1.2 ClientHello asking for SCTs got;
+          V(not_requested) - not asked, because the chain is not publicly trusted or its embedded SCTs meet the rule),
           C(signatures) (V(not_performed) while no CT log list is carried), C(log_list),
           C(publicly_trusted) (the chain is trusted and its anchor is a root of Mozilla's program, read from
           C(public_roots); V(no_sct) and V(too_few_scts) are reported only when true) and C(public_roots).

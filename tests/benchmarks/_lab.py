@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -45,16 +46,21 @@ def remove_hosts(names, network):
 
 
 def run(cmd, workdir, pipelining, timeout, forks=None):
-    """Run an ansible command; its wall time, return code, the recap per host and the end of its output."""
+    """Run an ansible command; its wall time, the controller's CPU seconds, return code, the recap per host and the end
+    of its output."""
     env = dict(os.environ, ANSIBLE_PIPELINING=str(pipelining), ANSIBLE_HOST_KEY_CHECKING="false",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
                ANSIBLE_RETRY_FILES_ENABLED="false")
     if forks:
         env["ANSIBLE_FORKS"] = str(forks)
     t0 = time.monotonic()
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(cmd, cwd=workdir, env=env, text=True, capture_output=True, timeout=timeout, check=False)
     wall = time.monotonic() - t0
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # The controller's CPU: ansible-playbook and every process it waited for (its forks, the docker exec clients).
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     recap = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
                           "failed": int(m.group(5)), "skipped": int(m.group(6))}
              for m in RECAP.finditer(proc.stdout)}
-    return {"rc": proc.returncode, "wall": round(wall, 2), "recap": recap, "tail": proc.stdout[-3000:] + proc.stderr[-2000:]}
+    return {"rc": proc.returncode, "wall": round(wall, 2), "cpu": round(cpu, 2), "recap": recap, "tail": proc.stdout[-3000:] + proc.stderr[-2000:]}

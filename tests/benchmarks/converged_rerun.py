@@ -46,8 +46,9 @@ all:
           firewall_backend: ufw
           firewall_install: true
           firewall_enable: true
-          # The controller reaches the container by its address on the lab network.
-          firewall_verify_address: "{{ ansible_facts['default_ipv4']['address'] }}"
+          # The controller reaches the container by its address on the lab network (read with docker inspect once the
+          # host runs: enable_https gathers no facts).
+          firewall_verify_address: "@ADDRESS@"
           certificate_source: selfsigned
           certificate_name: site
           certificate_sans: ["{{ bench_name }}"]
@@ -189,7 +190,7 @@ def main():
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="p443-rerun-")
-    for name, text in (("inventory.yml", INVENTORY), ("stitched.yml", STITCHED), ("site.conf.j2", SITE_TEMPLATE)):
+    for name, text in (("stitched.yml", STITCHED), ("site.conf.j2", SITE_TEMPLATE)):
         with open(os.path.join(work, name), "w") as f:
             f.write(text)
     inv = ["-i", os.path.join(work, "inventory.yml")]
@@ -199,11 +200,15 @@ def main():
     }
     results = {"load_before": os.getloadavg(), "converge": {}, "reruns": [], "floor": {}}
     start_hosts()
+    address = _lab.sh(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                       HOSTS["collection"]]).stdout.strip()
+    with open(os.path.join(work, "inventory.yml"), "w") as f:
+        f.write(INVENTORY.replace("@ADDRESS@", address))
     try:
         for side, cmd in sides.items():
             r = run(cmd, work, False, 1200)
             results["converge"][side] = r
-            print(f"converge {side}: rc={r['rc']} {r['wall']:.1f} s {r['recap'].get(HOSTS[side])}", flush=True)
+            print(f"converge {side}: rc={r['rc']} {r['wall']:.1f} s, CPU {r['cpu']:.1f} s {r['recap'].get(HOSTS[side])}", flush=True)
             if r["rc"] != 0:
                 print(r["tail"], file=sys.stderr)
                 sys.exit(f"converging {side} failed")
@@ -213,9 +218,9 @@ def main():
                     r = run(cmd, work, pipelining, 600)
                     host = r["recap"].get(HOSTS[side], {})
                     converged = r["rc"] == 0 and host.get("changed") == 0 and host.get("failed") == 0
-                    results["reruns"].append({"side": side, "pipelining": pipelining, "repeat": rep, "wall": r["wall"],
+                    results["reruns"].append({"side": side, "pipelining": pipelining, "repeat": rep, "wall": r["wall"], "cpu": r["cpu"],
                                               "recap": r["recap"], "converged": converged, "load": os.getloadavg()[0]})
-                    print(f"re-run {side:10} pipelining={pipelining!s:5} #{rep + 1}: {r['wall']:6.2f} s "
+                    print(f"re-run {side:10} pipelining={pipelining!s:5} #{rep + 1}: {r['wall']:6.2f} s CPU {r['cpu']:5.2f} s "
                           f"{host} {'' if converged else 'NOT CONVERGED'}", flush=True)
                     if not converged:
                         print(r["tail"], file=sys.stderr)
@@ -242,7 +247,14 @@ def main():
                   f"**{min(walls):.2f}** | {host.get('ok', 0)} + {host.get('skipped', 0)}{flag} |")
     for pipelining in (False, True):
         ratio = best[("collection", pipelining)] / best[("stitched", pipelining)]
-        print(f"ratio collection / stitched, pipelining {'on' if pipelining else 'off'} (best runs): {ratio:.2f}")
+        cpus = {side: min(r["cpu"] for r in results["reruns"] if r["side"] == side and r["pipelining"] == pipelining)
+                for side in sides}
+        print(f"ratio collection / stitched, pipelining {'on' if pipelining else 'off'} (best runs): wall {ratio:.2f}, "
+              f"controller CPU {cpus['collection']:.2f} / {cpus['stitched']:.2f} s = {cpus['collection'] / cpus['stitched']:.2f}")
+    first = results["converge"]
+    print(f"first converge collection / stitched: wall {first['collection']['wall']:.1f} / {first['stitched']['wall']:.1f} s "
+          f"= {first['collection']['wall'] / first['stitched']['wall']:.2f}, controller CPU {first['collection']['cpu']:.1f} / "
+          f"{first['stitched']['cpu']:.1f} s = {first['collection']['cpu'] / first['stitched']['cpu']:.2f}")
     print(f"load average before {results['load_before']}, after {results['load_after']}")
     if args.json:
         with open(args.json, "w") as f:

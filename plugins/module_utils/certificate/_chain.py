@@ -23,6 +23,7 @@ import ipaddress
 import os
 import re
 import tempfile
+import threading
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
@@ -228,9 +229,33 @@ def _check_issuer(walk: Walk, ca: t.Any, leaf: t.Any, now: datetime.datetime, an
         walk.add("expired_intermediate", f"{_subject(ca)} valid {_x509.iso(_x509.not_before(ca))} to {_x509.iso(_x509.not_after(ca))}")
 
 
+_WALKS: dict[tuple[t.Any, ...], Walk] = {}
+_WALKS_LOCK = threading.Lock()
+_WALKS_MAX = 512
+
+
 def walk(chain: list[t.Any], store: t.Any, now: datetime.datetime | None = None) -> Walk:
-    """Follow the served chain from the leaf to a trust anchor, checking the rules of each step."""
-    now = now or _x509.utcnow()
+    """Follow the served chain from the leaf to a trust anchor, checking the rules of each step.
+
+    X.509 times have a resolution of one second and a validity period includes its last second (RFC 5280 4.1.2.5), so
+    the walk looks at ``now`` to the second. Walks are shared: the same chain and store within the same second (a pool,
+    one certificate behind many names, the probe's certificate, revocation and CT steps of one endpoint) are walked once
+    per process. The returned Walk is shared: callers read it and never change it."""
+    now = (now or _x509.utcnow()).replace(microsecond=0)
+    key = (tuple(chain), store, now)  # the store itself (its identity), held by the key: no reuse of a freed id
+    with _WALKS_LOCK:
+        known = _WALKS.get(key)
+    if known is not None:
+        return known
+    result = _walk(chain, store, now)
+    with _WALKS_LOCK:
+        if len(_WALKS) >= _WALKS_MAX:
+            _WALKS.clear()
+        _WALKS[key] = result
+    return result
+
+
+def _walk(chain: list[t.Any], store: t.Any, now: datetime.datetime) -> Walk:
     result = Walk()
     leaf = chain[0]
     result.path = [leaf]

@@ -436,23 +436,29 @@ class EndpointRun:
                 self.reason("revocation_unknown", res["revocation"].get("detail"))
 
     def _ct_check(self, hs: _tls.Handshake, info: dict[str, t.Any], store: t.Any) -> None:
-        """The certificate's SCTs (info['ct']), embedded and from the TLS extension (one more TLS 1.2 ClientHello that
-        asks for it, probe/_ct.py); no_sct / too_few_scts only for a trusted chain whose anchor is a public root
-        (_sct.PUBLIC_ROOT_SOURCES): a private or internal CA's certificates need none, even where the system store
-        trusts that CA."""
-        state, tls_list = "unreadable", None
-        sock = None if self.budget.expired else self._connect()
-        if sock is not None:
-            state, tls_list = _ct.tls_extension_scts(sock, self.ep["server_name"], self.budget.step())
+        """The certificate's SCTs (info['ct']), embedded and from the TLS extension; no_sct / too_few_scts only for a
+        trusted chain whose anchor is a public root (_sct.PUBLIC_ROOT_SOURCES): a private or internal CA's certificates
+        need none, even where the system store trusts that CA.
+
+        The TLS extension takes one more connection (a hand-built TLS 1.2 ClientHello that asks for it, probe/_ct.py),
+        so it is asked only where its answer can change the verdict: a publicly trusted chain whose embedded SCTs do
+        not meet the rule. Elsewhere ct.tls_extension says not_requested."""
         try:
             pair = _chain.issuer_for_revocation(hs.chain_der, store)
             leaf = pair[0] if pair else _x509.load_der(hs.chain_der[0])
-            section = _sct.evaluate(leaf, pair[1] if pair else None, tls_list, state)
+            issuer = pair[1] if pair else None
+            section = _sct.evaluate(leaf, issuer, None, "not_requested")
             public = None
             if info.get("trusted"):
                 walked = _chain.walk([_x509.load_der(der) for der in hs.chain_der], store)
                 anchor = walked.anchor if walked.anchor is not None else (walked.path[-1] if walked.path else None)
                 public = _sct.is_public_root(anchor) if anchor is not None else False
+            if public and not section["satisfied"]:
+                state, tls_list = "unreadable", None
+                sock = None if self.budget.expired else self._connect()
+                if sock is not None:
+                    state, tls_list = _ct.tls_extension_scts(sock, self.ep["server_name"], self.budget.step())
+                section = _sct.evaluate(leaf, issuer, tls_list, state)
         except ValueError as exc:
             info["ct"] = {"error": str(exc)}
             return

@@ -247,3 +247,34 @@ def test_load_pem_list_without_load_pem_x509_certificates(pki, monkeypatch):
     old = _x509.load_pem_list(pem)
     assert [c.subject for c in old] == [c.subject for c in new] == [pki["inter"].subject, pki["root"].subject]
     assert _x509.load_pem_list(b"no certificate here") == []
+
+
+def test_walks_are_shared_per_chain_store_and_second(pki):
+    """One walk per chain, store and second: many endpoints serving one chain cost one walk; another store, another
+    chain or another second is walked anew."""
+    leaf = cert("www.example.test", key(), pki["inter"], pki["ik"])
+    chain = [leaf, pki["inter"]]
+    at = datetime.datetime(2026, 12, 6, 12, 0, 0, 300000, tzinfo=datetime.timezone.utc)
+    first = _chain.walk(chain, pki["store"], at)
+    assert first.end == "anchored" and first.anchor == pki["root"]
+    # The same certificates parsed again, later in the same second: the same walk.
+    again = [_x509.load_der(der(c)) for c in chain]
+    assert _chain.walk(again, pki["store"], at.replace(microsecond=900000)) is first
+    assert _chain.walk(chain, pki["store"], at + datetime.timedelta(seconds=1)) is not first
+    other_store = _x509.TrustStore([pki["root"]], "test")
+    assert _chain.walk(chain, other_store, at) is not first
+    empty = _chain.walk(chain, _x509.TrustStore([], "empty"), at)
+    assert empty.end != "anchored" and empty.anchor is None
+
+
+def test_walk_looks_at_the_second_a_validity_period_includes(pki):
+    """RFC 5280: notAfter is the last second of the validity period, inclusive; within that second an intermediate
+    is still valid, one second later it has expired."""
+    end = (NOW + 10 * DAY).replace(microsecond=0)
+    ik = key()
+    inter = cert("Short Inter", ik, pki["root"], pki["rk"], ca=True, na=end)
+    leaf = cert("www.example.test", key(), inter, ik)
+    inside = _chain.walk([leaf, inter], pki["store"], end + datetime.timedelta(microseconds=500000))
+    after = _chain.walk([leaf, inter], pki["store"], end + datetime.timedelta(seconds=1))
+    assert "expired_intermediate" not in [code for code, _detail in inside.problems]
+    assert "expired_intermediate" in [code for code, _detail in after.problems]
