@@ -126,9 +126,48 @@ def saved_ssh_rules(content: str, port: int) -> list[str]:
     return found
 
 
+# Match options that do not narrow a rule beyond its protocol and port: the protocol's own match module, a comment.
+_NEUTRAL_MATCHES = ("tcp", "udp", "multiport", "comment")
+_TERMINAL = ("ACCEPT", "DROP", "REJECT")
+
+
+def _parse_rule(rule: str) -> tuple[str | None, str | None, str | None, bool]:
+    """(protocol, destination ports, target, narrowed) of one ``iptables -S`` rule line; narrowed: the rule matches
+    on something besides protocol and port (a source, an interface, a connection state, a negation, another match
+    module), so it is not about every packet of its protocol and port."""
+    try:
+        words = shlex.split(rule)
+    except ValueError:
+        words = rule.split()
+    proto = dport = target = None
+    narrowed = False
+    i = 2  # after "-A CHAIN"
+    while i < len(words):
+        word = words[i]
+        value = words[i + 1] if i + 1 < len(words) else None
+        if word in ("-j", "--jump"):
+            target = value
+            break  # what follows are the target's own options (--reject-with, --log-prefix)
+        if word in ("-p", "--protocol"):
+            proto = value
+        elif word in ("--dport", "--dports", "--destination-port", "--destination-ports"):
+            dport = value
+        elif word in ("-m", "--match"):
+            narrowed = narrowed or value not in _NEUTRAL_MATCHES
+        elif word == "--comment":
+            pass
+        else:
+            narrowed = True  # -s, -d, -i, --ctstate, "!", -g, ...: every other option narrows the rule
+            i += 1 if word == "!" or value is None or value.startswith("-") else 2
+            continue
+        i += 2
+    return proto, dport, target, narrowed
+
+
 def input_allows(text: str, port: int, proto: str = "tcp") -> dict[str, t.Any]:
     """Whether ``iptables -S`` (every chain of the filter table) lets inbound ``proto/port`` in: the first rule of INPUT,
-    or of a chain it jumps to, that names the port decides, else the policy of INPUT."""
+    or of a chain it jumps to, that names the port decides; so does a rule for every packet of the protocol (no port,
+    nothing else narrowing it: a terminal ``-A INPUT -j DROP`` after the allowed ports); else the policy of INPUT."""
     policy = "ACCEPT"
     rules: dict[str, list[str]] = {}
     for line in text.splitlines():
@@ -143,20 +182,15 @@ def input_allows(text: str, port: int, proto: str = "tcp") -> dict[str, t.Any]:
         if depth > 8:
             return None
         for rule in rules.get(chain, []):
-            words = rule.split()
-            target = words[words.index("-j") + 1] if "-j" in words and words.index("-j") + 1 < len(words) else None
-            dport = None
-            for flag in ("--dport", "--dports", "--destination-port"):
-                if flag in words and words.index(flag) + 1 < len(words):
-                    dport = words[words.index(flag) + 1]
+            rule_proto, dport, target, narrowed = _parse_rule(rule)
             if dport is not None and not port_in(port, dport):
                 continue
-            if "-p" in words and words.index("-p") + 1 < len(words) and words[words.index("-p") + 1] not in protos:
+            if rule_proto is not None and rule_proto not in protos and rule_proto != "all":
                 continue
-            if dport is None and target in ("ACCEPT", "DROP", "REJECT") and len(words) > 4:
+            if target in _TERMINAL:
+                if dport is not None or not narrowed:
+                    return target, rule
                 continue  # a rule for something else (state, interface, source): not about this port
-            if target in ("ACCEPT", "DROP", "REJECT") and dport is not None:
-                return target, rule
             if target and target in rules:
                 found = walk(target, depth + 1)
                 if found:

@@ -65,11 +65,38 @@ def test_nftables_reads_once_and_fails_clearly(fake_runner):
     ("-P INPUT ACCEPT\n-A INPUT -p tcp --dport 400:500 -j REJECT\n", 443, False),
     ("-P INPUT ACCEPT\n-A INPUT -p udp --dport 443 -j DROP\n", 443, True),
     ("-P INPUT DROP\n-A INPUT -p tcp --dport 400:500 -j ACCEPT\n", 80, False),
+    # Policy ACCEPT with a terminal catch-all DROP or REJECT after the allowed ports: the catch-all decides.
+    ("-P INPUT ACCEPT\n-A INPUT -p tcp --dport 22 -j ACCEPT\n-A INPUT -j DROP\n", 443, False),
+    ("-P INPUT ACCEPT\n-A INPUT -m comment --comment \"default deny\" -j REJECT --reject-with icmp-port-unreachable\n", 443, False),
+    ("-P INPUT ACCEPT\n-A INPUT -p tcp -j DROP\n", 443, False),
+    ("-P INPUT DROP\n-A INPUT -p tcp -m tcp -j ACCEPT\n", 443, True),
+    # Narrowed catch-alls are about something else: established connections, loopback, one source, a negation.
+    ("-P INPUT ACCEPT\n-A INPUT -m conntrack --ctstate INVALID -j DROP\n", 443, True),
+    ("-P INPUT DROP\n-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n-A INPUT -i lo -j ACCEPT\n", 443, False),
+    ("-P INPUT ACCEPT\n-A INPUT -s 198.51.100.7/32 -j DROP\n", 443, True),
+    ("-P INPUT ACCEPT\n-A INPUT ! -i eth0 -j DROP\n", 443, True),
+    # A catch-all for another protocol does not decide this one.
+    ("-P INPUT ACCEPT\n-A INPUT -p udp -j DROP\n", 443, True),
+    # A comment with spaces and option-like words is one value.
+    ("-P INPUT DROP\n-A INPUT -p tcp -m tcp --dport 443 -m comment --comment \"port443.https:tcp/443 -s https\" -j ACCEPT\n", 443, True),
 ])
 def test_iptables(fake_runner, text, port, allows):
     runner = fake_runner({("iptables", "-w", "-S"): (0, text, "")})
     verdict = IptablesBackend(runner).allows(port)
     assert verdict["allows"] is allows and verdict["evidence"]
+
+
+@pytest.mark.parametrize("text, allows, evidence", [
+    # The iptables scenario's host: policy ACCEPT, TCP ports allowed, a terminal DROP; 443/udp is dropped.
+    ("-P INPUT ACCEPT\n-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT\n-A INPUT -j DROP\n", False, "-A INPUT -j DROP"),
+    ("-P INPUT ACCEPT\n-A INPUT -p udp -m udp --dport 443 -m comment --comment \"port443.https:udp/443\" -j ACCEPT\n"
+     "-A INPUT -j DROP\n", True, "--dport 443"),
+    ("-P INPUT DROP\n-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT\n", False, "-P INPUT DROP"),
+])
+def test_iptables_udp(fake_runner, text, allows, evidence):
+    runner = fake_runner({("iptables", "-w", "-S"): (0, text, "")})
+    verdict = IptablesBackend(runner).allows(443, "udp")
+    assert verdict["allows"] is allows and evidence in verdict["evidence"][0]
 
 
 UFW_ACTIVE = """\
