@@ -187,6 +187,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="leave the two hosts running")
     ap.add_argument("--json", help="write all figures to this file")
+    ap.add_argument("--profile", action="store_true",
+                    help="print the slowest tasks of each first converge (ansible.posix.profile_tasks)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="p443-rerun-")
@@ -206,7 +208,12 @@ def main():
         f.write(INVENTORY.replace("@ADDRESS@", address))
     try:
         for side, cmd in sides.items():
+            if args.profile:
+                os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
             r = run(cmd, work, False, 1200)
+            os.environ.pop("ANSIBLE_CALLBACKS_ENABLED", None)
+            if args.profile:
+                print(r["tail"][-3000:], flush=True)
             results["converge"][side] = r
             print(f"converge {side}: rc={r['rc']} {r['wall']:.1f} s, CPU {r['cpu']:.1f} s {r['recap'].get(HOSTS[side])}", flush=True)
             if r["rc"] != 0:
