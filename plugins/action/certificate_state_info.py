@@ -44,6 +44,7 @@ class ActionModule(ActionBase):
         self._check_settings(args)
 
         reasons = list(args.get("full_path_reasons") or [])
+        missing_packages = None
         if args.get("source") in _certstate.DECIDED_SOURCES and not reasons:
             module_args = {k: v for k, v in args.items() if k not in _ACTION_ONLY}
             if args["source"] == "internal_ca":
@@ -65,6 +66,7 @@ class ActionModule(ActionBase):
             if host.get("failed"):
                 return host
             reasons += host.get("reasons", [])
+            missing_packages = host.get("missing_packages")
             # Dual certificates: the second key type's files, the same checks, its reasons named by its type.
             for alternate in args.get("alternates") or []:
                 other = dict(module_args, key_type=alternate["key_type"], cert_path=alternate["cert"],
@@ -76,7 +78,7 @@ class ActionModule(ActionBase):
                 reasons += [f"{alternate['key_type']} certificate: {r}" for r in host.get("reasons", [])]
         elif not reasons:
             reasons.append(f"source {args.get('source')}: always takes the full path")
-        result.update(drift=bool(reasons), reasons=reasons)
+        result.update(drift=bool(reasons), reasons=reasons, missing_packages=missing_packages)
         return result
 
     @staticmethod

@@ -53,14 +53,15 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         variables = dict(task_vars or {})
-        result.update(changed=False, drift=[], facts={})
+        result.update(changed=False, drift=[], facts={}, missing_packages=None)
         self._os: dict[str, str] = {}
+        self._missing_packages: list[str] | None = None
         try:
             drift, facts = self._state(variables)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # Whatever cannot be worked out here is left to the full path (which reports it in its own words).
             drift, facts = [f"state not known: {exc}"], {}
-        result.update(drift=drift, converged=not drift, facts=facts, os=self._os)
+        result.update(drift=drift, converged=not drift, facts=facts, os=self._os, missing_packages=self._missing_packages)
         if not drift and "webserver_tls" in facts:
             # A host fact (kept by a fact cache, as the full path's set_fact keeps it): a later verify_https run reads
             # what the host's stack speaks without contacting it.
@@ -130,6 +131,7 @@ class ActionModule(ActionBase):
             variables["__webserver_caddy_main"] = host["caddyfile"]
         # The host's own os-release where the play gathered no facts: the full path reads it too (converge.yml).
         self._os = host["os"]
+        self._missing_packages = host.get("missing_packages")
         if os_family is None and host["os"]["os_family"] != "Debian":
             drift.append("not a host of the Debian OS family")
 

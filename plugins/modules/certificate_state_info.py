@@ -304,6 +304,15 @@ reasons:
   type: list
   elements: str
   sample: ["/etc/ssl/port443/private/www.key: mode 0644, expected 0600"]
+missing_packages:
+  description:
+    - The packages of O(packages) that dpkg's database does not list as installed (empty when all are), so that the
+      full path installs only when one is missing. V(null) when they were not checked (a source or setting that
+      always takes the full path).
+  returned: success
+  type: list
+  elements: str
+  sample: []
 """
 
 import json
@@ -375,10 +384,12 @@ def main() -> t.NoReturn:
     if params["source"] == "internal_ca" and not (params["ca_copy_path"] and params["trust_path"]):
         module.fail_json(msg="ca_copy_path and trust_path: required with source internal_ca")
     has_dpkg = module.get_bin_path("dpkg-query") is not None
+    checked: dict[str, list[str]] = {}
 
     def packages_missing(names: list[str]) -> list[str]:
         # Without dpkg-query (not a Debian host) every package counts as missing: the full path decides.
-        return packages.missing(module.run_command, names) if has_dpkg else list(names)
+        checked["missing"] = packages.missing(module.run_command, names) if has_dpkg else list(names)
+        return checked["missing"]
 
     if params["source"] == "acme" and not (params["acme_directory"] and params["acme_account_key"]):
         module.fail_json(msg="acme_directory and acme_account_key: required with source acme")
@@ -406,7 +417,7 @@ def main() -> t.NoReturn:
         return _acme.ari_reason(start, end, _x509.utcnow())
 
     reasons = list(params["full_path_reasons"]) + _certstate.host_state(params, packages_missing, ari=ari)
-    module.exit_json(changed=False, drift=bool(reasons), reasons=reasons)
+    module.exit_json(changed=False, drift=bool(reasons), reasons=reasons, missing_packages=checked.get("missing"))
 
 
 if __name__ == "__main__":

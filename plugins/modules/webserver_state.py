@@ -71,6 +71,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+missing_packages:
+  description:
+    - The role's packages that dpkg's database does not list as installed (empty when all are), so that the full path
+      runs the package manager only when one is missing. V(null) when the host could not be inspected.
+  returned: always
+  type: list
+  elements: str
+  sample: []
 converged:
   description: V(true) when nothing drifts (the role's full path would change nothing).
   returned: always

@@ -209,6 +209,7 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     result: dict[str, t.Any] = {"os": _os.read()}
 
     missing_packages = packages_missing(spec.get("packages") or [], run)
+    result["missing_packages"] = missing_packages
     if missing_packages:
         drift.append("packages not installed: " + ", ".join(missing_packages))
 
