@@ -69,7 +69,7 @@ def parse_list_all(text: str) -> dict[str, t.Any]:
             if in_rich and value.strip().startswith("rule "):
                 rich.append(value.strip())
     return {"rules": parse_ports(fields.get("ports", "")) + parse_rich("\n".join(rich)),
-            "services": fields.get("services", "").split()}
+            "services": fields.get("services", "").split(), "rich": rich, "target": fields.get("target", "default")}
 
 
 def list_all_zone(text: str) -> str | None:
@@ -148,6 +148,23 @@ def rich_allows(rule: str, port: int) -> bool:
     return " source " in f" {rule} "
 
 
+def _rich_verdict(rule: str, port: int, proto: str) -> str | None:
+    """deny or accept when a rich rule decides ``proto/port`` for every IPv4 source (no source or destination, no rate
+    limit, not IPv6 only): a port rule of that protocol covering the port, or a deny with no match at all; None
+    otherwise."""
+    if re.search(r'\s(source|destination)\s|family="ipv6"|\slimit value|\s(forward-port|icmp-block|icmp-type|masquerade|'
+                 r'protocol value|source-port|service name)', f" {rule} "):
+        return None
+    m = re.search(r'\sport port="([0-9-]+)" protocol="(tcp|udp|sctp|dccp)"', f" {rule} ")
+    if m and (m.group(2) != proto or not port_in(port, m.group(1), "-")):
+        return None
+    if re.search(r"\s(reject|drop)(\s|$)", rule):
+        return "deny"
+    if m and re.search(r"\saccept(\s|$)", rule):
+        return "accept"
+    return None
+
+
 def zone_allows(zone: dict[str, t.Any], port: int) -> list[str]:
     """What in one zone allows ``tcp/port``: the ACCEPT target, a service, a port, a rich rule."""
     found = []
@@ -185,9 +202,20 @@ class FirewalldBackend(Backend):
         return None
 
     def allows(self, port: int, proto: str = "tcp") -> dict[str, t.Any]:
-        """The zone's services (by the port's usual name: https, http) and ports, runtime configuration."""
+        """The zone's rich rules, services (by the port's usual name: https, http), ports and target, runtime
+        configuration, in firewalld's order: a rich rule that drops or rejects the port for every source comes first
+        (firewalld's deny rules before its allow rules), then what allows it, then the zone's target."""
         zone = self.options.get("zone")
         info = parse_list_all(self.read_once([self.cmd] + ([f"--zone={zone}"] if zone else []) + ["--list-all"]))
+        for rule in info.get("rich", []):
+            verdict = _rich_verdict(rule, port, proto)
+            if verdict == "deny":
+                return {"allows": False, "evidence": [f"rich rule {rule}"]}
+        for rule in info.get("rich", []):
+            if _rich_verdict(rule, port, proto) == "accept":
+                return {"allows": True, "evidence": [f"rich rule {rule}"]}
+        if info.get("target") == "ACCEPT":
+            return {"allows": True, "evidence": ["zone target ACCEPT"]}
         name = _WEB_SERVICES.get(port)
         if name and name in info["services"]:
             return {"allows": True, "evidence": [f"service {name} enabled"]}

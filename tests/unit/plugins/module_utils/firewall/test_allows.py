@@ -148,6 +148,35 @@ def test_firewalld(fake_runner, services, ports, port, allows, evidence):
     assert FirewalldBackend(runner).allows(port) == {"allows": allows, "evidence": [evidence]}
 
 
+def rich_list_all(rules, services="ssh https", ports="", target="default"):
+    text = list_all(services, ports).replace("target: default", f"target: {target}")
+    return text + "".join(f"\t{rule}\n" for rule in rules)
+
+
+@pytest.mark.parametrize("rules, services, target, port, proto, allows, evidence", [
+    # A rich rule that drops or rejects the port for everybody wins over the service (firewalld: deny before allow).
+    (['rule family="ipv4" port port="443" protocol="tcp" reject'], "ssh https", "default", 443, "tcp", False,
+     'rich rule rule family="ipv4" port port="443" protocol="tcp" reject'),
+    (['rule port port="400-500" protocol="udp" drop'], "ssh https", "default", 443, "udp", False,
+     'rich rule rule port port="400-500" protocol="udp" drop'),
+    (['rule family="ipv4" reject'], "ssh https", "default", 443, "tcp", False, 'rich rule rule family="ipv4" reject'),
+    # A rich accept for the port, or the zone's ACCEPT target, allows it without a service or port.
+    (['rule family="ipv4" port port="443" protocol="udp" accept'], "ssh", "default", 443, "udp", True,
+     'rich rule rule family="ipv4" port port="443" protocol="udp" accept'),
+    ([], "ssh", "ACCEPT", 443, "tcp", True, "zone target ACCEPT"),
+    # Rules for some sources, for IPv6 only, another protocol or another port do not decide.
+    (['rule family="ipv4" source address="198.51.100.7" reject'], "ssh https", "default", 443, "tcp", True, "service https enabled"),
+    (['rule family="ipv6" port port="443" protocol="tcp" drop'], "ssh https", "default", 443, "tcp", True, "service https enabled"),
+    (['rule port port="443" protocol="udp" drop'], "ssh https", "default", 443, "tcp", True, "service https enabled"),
+    (['rule port port="8443" protocol="tcp" reject'], "ssh https", "default", 443, "tcp", True, "service https enabled"),
+    (['rule family="ipv4" source address="10.0.0.0/8" port port="443" protocol="udp" accept'], "ssh", "default", 443, "udp",
+     False, "neither the https service nor 443/udp is open in the default zone"),
+])
+def test_firewalld_rich_rules(fake_runner, rules, services, target, port, proto, allows, evidence):
+    runner = fake_runner({("firewall-cmd", "--list-all"): (0, rich_list_all(rules, services, target=target), "")})
+    assert FirewalldBackend(runner).allows(port, proto) == {"allows": allows, "evidence": [evidence]}
+
+
 def test_firewalld_zone(fake_runner):
     runner = fake_runner({("firewall-cmd", "--zone=internal", "--list-all"): (0, list_all("ssh"), "")})
     verdict = FirewalldBackend(runner, {"zone": "internal"}).allows(443)
