@@ -53,7 +53,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         variables = dict(task_vars or {})
-        result.update(changed=False, drift=[], facts={}, missing_packages=None)
+        result.update(changed=False, drift=[], facts={})
         self._os: dict[str, str] = {}
         self._missing_packages: list[str] | None = None
         try:

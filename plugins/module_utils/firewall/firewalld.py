@@ -207,13 +207,11 @@ class FirewalldBackend(Backend):
         (firewalld's deny rules before its allow rules), then what allows it, then the zone's target."""
         zone = self.options.get("zone")
         info = parse_list_all(self.read_once([self.cmd] + ([f"--zone={zone}"] if zone else []) + ["--list-all"]))
-        for rule in info.get("rich", []):
-            verdict = _rich_verdict(rule, port, proto)
-            if verdict == "deny":
-                return {"allows": False, "evidence": [f"rich rule {rule}"]}
-        for rule in info.get("rich", []):
-            if _rich_verdict(rule, port, proto) == "accept":
-                return {"allows": True, "evidence": [f"rich rule {rule}"]}
+        verdicts = [(_rich_verdict(rule, port, proto), rule) for rule in info.get("rich", [])]
+        for wanted, allows in (("deny", False), ("accept", True)):
+            decided = [rule for verdict, rule in verdicts if verdict == wanted]
+            if decided:
+                return {"allows": allows, "evidence": [f"rich rule {decided[0]}"]}
         if info.get("target") == "ACCEPT":
             return {"allows": True, "evidence": ["zone target ACCEPT"]}
         name = _WEB_SERVICES.get(port)
