@@ -34,19 +34,23 @@ class ActionModule(ActionBase):
 
         gathered = task_vars.get("ansible_facts", {})
         found = {"os_family": args.get("os_family") or gathered.get("os_family"), "distribution": gathered.get("distribution")}
-        if not found["os_family"]:
-            # No facts gathered: the host's os-release, read with one plain command (no module, no fact gathering).
+        reasons = list(args.get("full_path_reasons") or [])
+        run_module = args.get("source") in _certstate.DECIDED_SOURCES and not reasons
+        if not found["os_family"] and not run_module:
+            # No facts gathered and no module to run: the host's os-release, read with one plain command (no module,
+            # no fact gathering). Where the module runs, it reads os-release itself first (require_os_family).
             read = self._low_level_execute_command(f"cat {_os.PATH} 2>/dev/null || cat /usr/lib/os-release", sudoable=False)
             found = _os.facts(read.get("stdout") if read.get("rc") == 0 else None)
-        refusal = _os.refusal("certificate", found)
+        refusal = _os.refusal("certificate", found) if found["os_family"] else ""
         if refusal:
             raise AnsibleActionFail(refusal)
         self._check_settings(args)
 
-        reasons = list(args.get("full_path_reasons") or [])
         missing_packages = None
-        if args.get("source") in _certstate.DECIDED_SOURCES and not reasons:
+        if run_module:
             module_args = {k: v for k, v in args.items() if k not in _ACTION_ONLY}
+            if not found["os_family"] and not module_args.get("require_os_family"):
+                module_args["require_os_family"] = _os.FAMILY
             if args["source"] == "internal_ca":
                 ca = args.get("ca") or {}
                 if ca.get("on_controller"):

@@ -51,7 +51,7 @@ class ActionModule(ActionBase):
         missing = _task.missing_library(params)
         if missing:
             return dict(result, failed=True, msg=missing_required_lib(missing[0]), exception=missing[1])
-        result.update(_task.result(params, run_command=run_command))
+        result.update(_task.result(params, run_command=run_command, shared=True))
         return result
 
     def in_controller_process(self) -> bool:

@@ -45,7 +45,9 @@ description:
     the passphrase, ECC secp384r1), the recorded name constraints (exact content, mode 0644) and the CA certificate
     (mode 0644, matches the key, self-signed, subject, basic constraints, key usage and name constraints as the
     role's CA signing request has them). It also refuses hosts outside the Debian OS family and unusable settings
-    with one message (the role's input checks), reading the host's C(/etc/os-release) with one plain command when C(os_family) is unknown (no fact gathering).
+    with one message (the role's input checks). When C(os_family) is unknown (no fact gathering) the module reads the
+    host's C(/etc/os-release) itself (O(require_os_family)), in the same round trip; where the module does not run
+    (the full path is decided on the controller), one plain command reads it.
 author:
   - port443.https contributors (@port443)
 requirements:
@@ -223,9 +225,18 @@ options:
     default: []
     version_added: 1.1.0
   os_family:
-    description: The host's C(ansible_facts.os_family); empty = the action plugin gathers the C(min) subset. Handled by the action plugin.
+    description:
+      - The host's C(ansible_facts.os_family), checked by the action plugin; empty when the play gathered no facts (then
+        the host's os-release decides, see O(require_os_family)).
     type: str
     default: ""
+  require_os_family:
+    description:
+      - Refuse, before reading anything else, a host whose OS family (read from its C(/etc/os-release)) is not this one,
+        with the message the roles refuse such hosts with. The action plugin passes V(Debian) when O(os_family) is empty.
+    type: str
+    default: ""
+    version_added: 1.1.0
   ca:
     description: The internal CA, read on the controller by the action plugin (only for O(source=internal_ca)).
     type: dict
@@ -322,6 +333,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _acme, _certstate, _x509
+from ansible_collections.port443.https.plugins.module_utils.host import _os
 from ansible_collections.port443.https.plugins.module_utils.host import _packages as packages
 
 ARGUMENT_SPEC: dict[str, t.Any] = {
@@ -357,6 +369,7 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "full_path_reasons": {"type": "list", "elements": "str", "default": []},
     "provided_complete": {"type": "bool", "default": True},
     "os_family": {"type": "str", "default": ""},
+    "require_os_family": {"type": "str", "default": ""},
     "key_types": {"type": "list", "elements": "str", "default": [], "no_log": False},
     "host_renewal_server": {"type": "str", "default": ""},
     "alternates": {"type": "list", "elements": "dict", "default": []},
@@ -379,6 +392,12 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
 def main() -> t.NoReturn:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
+    if params["require_os_family"]:
+        found = _os.read()
+        if found["os_family"] != params["require_os_family"]:
+            module.fail_json(msg=_os.refusal("certificate", found) if params["require_os_family"] == _os.FAMILY else
+                             f"require_os_family: this host runs {found['distribution'] or 'an unknown distribution'} (OS family "
+                             f"{found['os_family'] or 'unknown'}), not of the OS family {params['require_os_family']}.")
     if not params["sans"]:
         module.fail_json(msg="sans: must not be empty (certificate_sans)")
     if params["source"] == "internal_ca" and not (params["ca_copy_path"] and params["trust_path"]):

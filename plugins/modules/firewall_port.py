@@ -128,6 +128,34 @@ options:
       comment:
         description: Free text for the rule comments, as in O(comment); default O(comment).
         type: str
+  observe:
+    description:
+      - Rules to look at without changing them, in the format of O(rules) without a state (missing O(observe[].protocol),
+        O(observe[].source) and O(observe[].comment) taken from the top-level options, as for O(rules)).
+      - For each entry RV(observed) says whether a run opening it, and whether a run closing it, would change anything,
+        computed from the same read of the firewall as this run's own plan (before this run's change). The
+        C(port443.https.firewall) role uses it to skip its HTTP/3 pass when 443/udp is already as wanted.
+      - An entry may name ports that O(rules) also names; nothing is changed for an observed entry either way.
+    type: list
+    elements: dict
+    version_added: 1.1.0
+    suboptions:
+      port:
+        description: Port numbers or ranges, one or a list, as in O(port).
+        type: list
+        elements: str
+        required: true
+      protocol:
+        description: Transport protocol; default O(protocol).
+        type: str
+        choices: [tcp, udp]
+      source:
+        description: Networks, as in O(source); default O(source).
+        type: list
+        elements: str
+      comment:
+        description: Free text for the rule comments, as in O(comment); default O(comment).
+        type: str
   protocol:
     description: Transport protocol.
     type: str
@@ -318,6 +346,15 @@ rules:
   returned: success
   type: dict
   sample: {"ipv4": ["allow tcp/443 from any"], "ipv6": ["allow tcp/443 from any"]}
+observed:
+  description:
+    - One entry per O(observe) entry, in order, read before this run's change.
+    - C(open) is V(true) when a run opening the entry's rules would change nothing (they are in place); C(closed) is
+      V(true) when a run closing them would change nothing (the module manages no such rule).
+  returned: when O(observe) is given and the firewall was read
+  type: list
+  elements: dict
+  sample: [{"port": ["443"], "protocol": "udp", "source": null, "open": true, "closed": false}]
 active:
   description: Whether the firewall was active (filtering) before the run.
   returned: success
@@ -406,6 +443,12 @@ def main() -> t.NoReturn:
                 "port": {"type": "list", "elements": "str", "required": True},
                 "protocol": {"type": "str", "choices": ["tcp", "udp"]},
                 "state": {"type": "str", "choices": ["open", "closed"]},
+                "source": {"type": "list", "elements": "str"},
+                "comment": {"type": "str"},
+            }},
+            "observe": {"type": "list", "elements": "dict", "options": {
+                "port": {"type": "list", "elements": "str", "required": True},
+                "protocol": {"type": "str", "choices": ["tcp", "udp"]},
                 "source": {"type": "list", "elements": "str"},
                 "comment": {"type": "str"},
             }},

@@ -32,8 +32,9 @@ description:
   - "On the controller (a C(local) connection, as with C(delegate_to: localhost), without C(become) and without
     C(async)) the probe runs inside the controller's own Ansible process, in the controller's Python, instead of being
     sent to the controller as a module: same options, same checks, same results, without the start-up of a module
-    and the JSON round-trip of the results. With C(become) or C(async), and on any other host, the module runs as
-    usual (with that host's Python)."
+    and the JSON round-trip of the results. Equal parts of the results (the same certificate, reasons or TLS versions
+    of many endpoints) are then one Python object, which Ansible copies and sends once; the values are the same. With
+    C(become) or C(async), and on any other host, the module runs as usual (with that host's Python)."
 author:
   - port443.https contributors (@port443)
 requirements:

@@ -46,3 +46,20 @@ def test_firewall_port_reads_the_hosts_own_os_family(tmp_path):
              {"name": "outcome", "ansible.builtin.debug": {"msg": "{{ other.msg }}"}}]
     results = run_playbook(tmp_path, tasks, check=True)
     assert results[-1]["msg"] == "os_family: this host runs Debian (OS family Debian), not of the OS family RedHat."
+
+
+def test_certificate_state_reads_the_hosts_own_os_family(tmp_path):
+    """Without facts, the certificate state step's module reads the host's os-release in its own round trip (no
+    separate command): asked for another family it refuses before reading anything else; asked for this host's
+    family (Debian here) it goes on and returns its verdict."""
+    args = {"source": "selfsigned", "sans": ["www.example.test"], "common_name": "www.example.test",
+            "cert_dir": str(tmp_path / "certs"), "key_dir": str(tmp_path / "private"),
+            "cert_path": str(tmp_path / "certs" / "www.crt"), "key_path": str(tmp_path / "private" / "www.key"),
+            "fullchain_path": str(tmp_path / "certs" / "www-fullchain.crt")}
+    tasks = [{"name": "other", "port443.https.certificate_state_info": dict(args, require_os_family="RedHat"),
+              "ignore_errors": True, "register": "other"},
+             {"name": "this", "port443.https.certificate_state_info": args, "register": "this"},
+             {"name": "outcome", "ansible.builtin.debug": {"msg": "{{ [other.msg, this.drift, this.reasons | length > 0] }}"}}]
+    results = run_playbook(tmp_path, tasks, check=True)
+    assert results[-1]["msg"] == ["require_os_family: this host runs Debian (OS family Debian), not of the OS family RedHat.",
+                                  True, True]

@@ -10,6 +10,7 @@ The order is the safety: validate every option before touching anything; check t
 nothing when one is missing); take the run lock and settle the rollback an earlier run left; choose the backend;
 read, plan (with the boot service and the lockout guard); refuse a change an earlier pending rollback would undo;
 arm the rollback, apply, then restart its timer so the window counts from the end of the change.
+The ``observe`` rules are only read: for each, whether opening it and whether closing it would change anything.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class FirewallRun:
         self.diff = diff
         self.environ = environ or {}
         self.warnings: list[str] = []
+        self.observe: list[tuple[dict[str, t.Any], list[Rule]]] = []
 
     def execute(self) -> dict[str, t.Any]:
         """The module's result; raises RunFailed. ``warnings`` holds what the module must warn about either way."""
@@ -84,6 +86,7 @@ class FirewallRun:
         p = self.p
         try:
             validate_comment(p["comment"])
+            self.observe = self.observed_rules()
             if p["rules"] is not None:
                 wanted = build_wanted(p["rules"], p)
             else:
@@ -98,6 +101,33 @@ class FirewallRun:
         except FirewallError as exc:
             raise RunFailed(str(exc)) from None
         return wanted
+
+    def observed_rules(self) -> list[tuple[dict[str, t.Any], list[Rule]]]:
+        """The ``observe`` option: each entry with its rules, built as ``rules`` builds them (same defaults)."""
+        found = []
+        for i, entry in enumerate(self.p.get("observe") or []):
+            if not isinstance(entry, dict) or entry.get("state") is not None:
+                raise FirewallError(f"observe[{i}]: each entry is a dict with port (and protocol, source, comment), no state")
+            try:
+                rules = [rule for rule, _ in build_wanted([dict(entry, state="open")], self.p)]
+            except FirewallError as exc:
+                raise FirewallError(f"observe[{i}]" + str(exc)[len("rules[0]"):]) from None
+            found.append((entry, rules))
+        return found
+
+    def observations(self, backend: Backend, state: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+        """For each ``observe`` entry: whether a run opening it (``open``) or closing it (``closed``) would change nothing."""
+        out = []
+        for entry, rules in self.observe:
+            first = rules[0]
+            out.append({
+                "port": [str(port) for port in entry["port"]] if isinstance(entry["port"], list) else [str(entry["port"])],
+                "protocol": first.proto,
+                "source": self.p["source"] if entry.get("source") is None else entry["source"],
+                "open": not backend.plan_wanted(state, [(rule, True) for rule in rules]).changed,
+                "closed": not backend.plan_wanted(state, [(rule, False) for rule in rules]).changed,
+            })
+        return out
 
     def confirm(self) -> dict[str, t.Any]:
         """Disarm every pending rollback generation."""
@@ -150,6 +180,8 @@ class FirewallRun:
         backend = create(name, self.runner, options, self.which)
         try:
             state = backend.read_state()
+            if self.observe:
+                result["observed"] = self.observations(backend, state)
             plan = backend.plan_wanted(state, wanted)
             if p["enable"]:
                 self.plan_boot_service(name, backend, plan)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _policy, _x509
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _probe
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _probe, _share
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
 ARGUMENT_SPEC: dict[str, dict[str, t.Any]] = {
@@ -62,14 +62,17 @@ def missing_library(params: dict[str, t.Any]) -> tuple[str, str] | None:
     return None
 
 
-def result(params: dict[str, t.Any], run_command: _probe.RunCommand | None) -> dict[str, t.Any]:
+def result(params: dict[str, t.Any], run_command: _probe.RunCommand | None, shared: bool = False) -> dict[str, t.Any]:
     """The task's result for validated params (missing_library() checked first): changed, endpoints, summary; plus
-    failed and msg when the input is bad or an endpoint reaches fail_on (then with every result still in it)."""
+    failed and msg when the input is bad or an endpoint reaches fail_on (then with every result still in it).
+    ``shared``: equal parts of the endpoints' results are one object (the action plugin, which hands Python objects
+    to Ansible; _share.py). The module's JSON is the same either way."""
     try:
         outcome = _probe.probe(params, run_command=run_command)
     except _probe.ProbeInputError as exc:
         return {"failed": True, "msg": str(exc)}
-    out: dict[str, t.Any] = {"changed": False, "endpoints": outcome["endpoints"], "summary": outcome["summary"]}
+    endpoints = _share.share(outcome["endpoints"]) if shared else outcome["endpoints"]
+    out: dict[str, t.Any] = {"changed": False, "endpoints": endpoints, "summary": outcome["summary"]}
     bad = _classify.failing(outcome["endpoints"], params["fail_on"])
     if bad:
         out.update(failed=True, msg=_classify.failure_message(bad, len(outcome["endpoints"]), params["fail_on"]))

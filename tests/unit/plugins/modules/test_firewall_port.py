@@ -172,3 +172,39 @@ def test_check_packages_knows_the_backends_packages(_patch):
         "missing_packages"] == ["nftables", "curl"]
     failed = run({"port": ["443"], "check_packages": True}, FailJson)
     assert failed["msg"].startswith("check_packages: needs a backend other than auto")
+
+
+def test_observe_reads_without_changing(tmp_path, monkeypatch, _patch):
+    """observe says whether opening or closing a rule would change anything, from the run's own read, changing nothing."""
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
+    observe = [{"port": ["443"], "protocol": "udp"}, {"port": ["8443"], "source": ["10.0.0.0/8"]}]
+    result = run({"rules": [{"port": ["443"]}], "observe": observe, "persistent": False, "_ansible_check_mode": True})
+    assert result["observed"] == [
+        {"port": ["443"], "protocol": "udp", "source": None, "open": False, "closed": True},
+        {"port": ["8443"], "protocol": "tcp", "source": ["10.0.0.0/8"], "open": False, "closed": True},
+    ]
+    # only the rules are planned: nothing for the observed entries
+    assert [r["port"] + "/" + r["protocol"] for r in result["rules_added"]] == ["443/tcp"]
+    assert [c for c in _patch if c[:2] == ["/usr/sbin/nft", "-j"]] == [["/usr/sbin/nft", "-j", "-a", "list", "ruleset"]]
+
+
+def test_observe_sees_the_collections_rule(tmp_path, monkeypatch):
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
+    ours = json.loads(RULESET)
+    ours["nftables"].append({"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 7,
+                                      "comment": "port443.https:udp/443", "expr": [{"accept": None}]}})
+    monkeypatch.setattr(__name__ + ".RULESET", json.dumps(ours))
+    result = run({"rules": [{"port": ["80"], "state": "closed"}], "observe": [{"port": ["443"], "protocol": "udp"}],
+                  "persistent": False, "_ansible_check_mode": True})
+    assert result["changed"] is False
+    assert result["observed"] == [{"port": ["443"], "protocol": "udp", "source": None, "open": True, "closed": False}]
+
+
+@pytest.mark.parametrize("observe,msg", [
+    ([{"port": ["0"], "protocol": "udp"}], "observe[0].port: 0 is out of range"),
+    ([{"port": ["443"]}, {"port": ["443"], "source": ["10.0.0.300/8"]}], "observe[1].source"),
+])
+def test_observe_bad_input(observe, msg, _patch):
+    failed = run({"rules": [{"port": ["443"]}], "observe": observe}, FailJson)
+    assert msg in failed["msg"]
+    assert not any(c[:2] == ["/usr/sbin/nft", "-j"] for c in _patch)
