@@ -186,7 +186,7 @@ reloaded:
   returned: always
   type: bool
 warnings:
-  description: Checker warnings about ambiguous sites that predate the run (reported, not refused).
+  description: Checker warnings about ambiguous sites that predate the run (reported as the task's warnings, not refused).
   returned: always
   type: list
   elements: str
@@ -240,6 +240,9 @@ def main() -> t.NoReturn:
             "before": "".join(f"{p}\n" for p in result["disabled"]),
             "after": "".join(f"module {m}\n" for m in result["modules"]),
         }
+    # The task's warnings through module.warn (ansible-core deprecates a warnings key passed to exit_json).
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     module.exit_json(**result)
 
 

@@ -280,9 +280,18 @@ def big_run(args, base, env, tmp, port):
         print(f"{f'(c) ansible-playbook, {args.big} endpoints, {args.big_dead} dead':<42} {play_s:8.2f} s  (peak RSS of largest process "
               f"{play_rss:.0f} MB) ok={ok}; floor of {n_live} live + 3 x timeout = {bound:.2f} s: {'within' if play_s <= bound else 'OVER'}",
               flush=True)
-        return {"big": args.big, "big_dead": args.big_dead, "big_floor_live_s": floor_s, "big_floor_equiv_s": equiv_s,
-                "big_core_s": core_s, "big_core_rss_mb": data.get("rss_mb"), "big_dead_found": dead_found,
-                "big_playbook_s": play_s, "big_playbook_rss_mb": play_rss, "big_playbook_ok": ok}
+        out = {"big": args.big, "big_dead": args.big_dead, "big_floor_live_s": floor_s, "big_floor_equiv_s": equiv_s,
+               "big_core_s": core_s, "big_core_rss_mb": data.get("rss_mb"), "big_dead_found": dead_found,
+               "big_playbook_s": play_s, "big_playbook_rss_mb": play_rss, "big_playbook_ok": ok}
+        if args.baseline_collections:
+            # The same task against the baseline copy, right after: peak RSS and wall time side by side.
+            b_s, b_rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play],
+                                         dict(env, ANSIBLE_COLLECTIONS_PATH=args.baseline_collections), "(c) 10,000 baseline via ansible-playbook")
+            b_ok = proc.returncode == 0 and f"'total': {args.big}" in proc.stdout.replace('"', "'")
+            print(f"{f'(c) baseline ansible-playbook, {args.big} endpoints':<42} {b_s:8.2f} s  (peak RSS of largest process "
+                  f"{b_rss:.0f} MB) ok={b_ok}", flush=True)
+            out.update(big_baseline_playbook_s=b_s, big_baseline_playbook_rss_mb=b_rss, big_baseline_playbook_ok=b_ok)
+        return out
     finally:
         filler.close()
         sink.close()
@@ -302,7 +311,8 @@ def main():
     ap.add_argument("--big-dead", type=int, default=2000)
     ap.add_argument("--baseline-collections", metavar="DIR",
                     help="also run the ansible-playbook task with ANSIBLE_COLLECTIONS_PATH=DIR (another copy of the collection, e.g. "
-                         "the commit before a change), alternated with the others, to compare both in the same run")
+                         "the commit before a change), alternated with the others, to compare both in the same run; with --big, "
+                         "the big task too")
     ap.add_argument("--ciphers", action="store_true",
                     help="also run the module core with checks + ciphers, and give sslyze --elliptic_curves (the equivalent scan)")
     ap.add_argument("--testssl", help="path to testssl.sh (Debian package testssl.sh): -p -E -f -P -S on --testssl-count endpoints")

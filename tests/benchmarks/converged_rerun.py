@@ -176,7 +176,7 @@ def start_hosts():
 
 
 def remove_hosts():
-    _lab.remove_hosts(list(HOSTS.values()), NETWORK)
+    _lab.remove_hosts(list(dict.fromkeys(HOSTS.values())), NETWORK)
 
 
 run = _lab.run
@@ -187,6 +187,9 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="leave the two hosts running")
     ap.add_argument("--json", help="write all figures to this file")
+    ap.add_argument("--baseline-collections", metavar="DIR",
+                    help="also re-run the collection host with ANSIBLE_COLLECTIONS_PATH=DIR (another copy of the collection, e.g. "
+                         "the commit before a change), alternated with the other sides: before and after in the same run")
     ap.add_argument("--profile", action="store_true",
                     help="print the slowest tasks of each first converge (ansible.posix.profile_tasks)")
     args = ap.parse_args()
@@ -200,6 +203,10 @@ def main():
         "collection": ["ansible-playbook", *inv, "port443.https.enable_https", "-e", "enable_https_hosts=collection"],
         "stitched": ["ansible-playbook", *inv, os.path.join(work, "stitched.yml")],
     }
+    if args.baseline_collections:
+        # The host the collection side converged, re-run by the other copy (which must find it converged too).
+        sides["baseline"] = ["env", f"ANSIBLE_COLLECTIONS_PATH={args.baseline_collections}", *sides["collection"]]
+        HOSTS["baseline"] = HOSTS["collection"]
     results = {"load_before": os.getloadavg(), "converge": {}, "reruns": [], "floor": {}}
     start_hosts()
     address = _lab.sh(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
@@ -208,6 +215,8 @@ def main():
         f.write(INVENTORY.replace("@ADDRESS@", address))
     try:
         for side, cmd in sides.items():
+            if side == "baseline":
+                continue
             if args.profile:
                 os.environ["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
             r = run(cmd, work, False, 1200)
@@ -258,6 +267,11 @@ def main():
                 for side in sides}
         print(f"ratio collection / stitched, pipelining {'on' if pipelining else 'off'} (best runs): wall {ratio:.2f}, "
               f"controller CPU {cpus['collection']:.2f} / {cpus['stitched']:.2f} s = {cpus['collection'] / cpus['stitched']:.2f}")
+        if "baseline" in sides:
+            print(f"ratio baseline / stitched, pipelining {'on' if pipelining else 'off'} (best runs): wall "
+                  f"{best[('baseline', pipelining)] / best[('stitched', pipelining)]:.2f}, controller CPU {cpus['baseline']:.2f} s; "
+                  f"collection / baseline: wall {best[('collection', pipelining)] / best[('baseline', pipelining)]:.2f}, "
+                  f"CPU {cpus['collection'] / cpus['baseline']:.2f}")
     first = results["converge"]
     print(f"first converge collection / stitched: wall {first['collection']['wall']:.1f} / {first['stitched']['wall']:.1f} s "
           f"= {first['collection']['wall'] / first['stitched']['wall']:.2f}, controller CPU {first['collection']['cpu']:.1f} / "
