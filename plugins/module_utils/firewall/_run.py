@@ -109,7 +109,7 @@ class FirewallRun:
             if not isinstance(entry, dict) or entry.get("state") is not None:
                 raise FirewallError(f"observe[{i}]: each entry is a dict with port (and protocol, source, comment), no state")
             try:
-                rules = [rule for rule, _ in build_wanted([dict(entry, state="open")], self.p)]
+                rules = [rule for rule, dummy in build_wanted([dict(entry, state="open")], self.p)]
             except FirewallError as exc:
                 raise FirewallError(f"observe[{i}]" + str(exc)[len("rules[0]"):]) from None
             found.append((entry, rules))

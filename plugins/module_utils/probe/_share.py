@@ -16,6 +16,7 @@ Do not use this from other collections or standalone plugins/modules!
 
 from __future__ import annotations
 
+import math
 import typing as t
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -49,7 +50,7 @@ def _share(value: t.Any, memo: dict[tuple[t.Any, ...], t.Any]) -> tuple[t.Any, t
             parts.append(key)
         new = items
         key = ("l", tuple(parts))
-    elif kind in _SCALARS and not (kind is float and value != value):
+    elif kind in _SCALARS and not (kind is float and math.isnan(value)):
         return value, (kind, value)
     else:
         # Anything else (a NaN, a tuple, an object): its own identity, never equal to another.

@@ -33,7 +33,8 @@ def test_equal_parts_become_one_object_and_the_values_do_not_change():
 def test_what_only_looks_equal_is_not_shared():
     shared = _share.share([{"v": True}, {"v": 1}, {"v": 1.0}, {"v": "1"}, {"a": 1, "b": 2}, {"b": 2, "a": 1}])
     assert len({id(x) for x in shared}) == 6
-    assert shared[0]["v"] is True and type(shared[1]["v"]) is int and type(shared[2]["v"]) is float
+    assert shared[0]["v"] is True and shared[1]["v"] is not True and isinstance(shared[1]["v"], int)
+    assert isinstance(shared[2]["v"], float) and shared[2] is not shared[1]
     # a NaN is never equal to anything, and other objects keep their identity
     nan = _share.share([{"x": float("nan")}, {"x": float("nan")}])
     assert nan[0] is not nan[1] and math.isnan(nan[1]["x"])
