@@ -435,23 +435,24 @@ from ansible_collections.port443.https.plugins.module_utils.firewall._run import
 from ansible_collections.port443.https.plugins.module_utils.host import _os
 
 
+# One entry of the rules option (and, without its state, of observe).
+RULE_OPTIONS: dict[str, dict[str, t.Any]] = {
+    "port": {"type": "list", "elements": "str", "required": True},
+    "protocol": {"type": "str", "choices": ["tcp", "udp"]},
+    "state": {"type": "str", "choices": ["open", "closed"]},
+    "source": {"type": "list", "elements": "str"},
+    "comment": {"type": "str"},
+}
+
+
 def main() -> t.NoReturn:
     module = AnsibleModule(
         argument_spec={
             "port": {"type": "list", "elements": "str"},
-            "rules": {"type": "list", "elements": "dict", "options": {
-                "port": {"type": "list", "elements": "str", "required": True},
-                "protocol": {"type": "str", "choices": ["tcp", "udp"]},
-                "state": {"type": "str", "choices": ["open", "closed"]},
-                "source": {"type": "list", "elements": "str"},
-                "comment": {"type": "str"},
-            }},
-            "observe": {"type": "list", "elements": "dict", "options": {
-                "port": {"type": "list", "elements": "str", "required": True},
-                "protocol": {"type": "str", "choices": ["tcp", "udp"]},
-                "source": {"type": "list", "elements": "str"},
-                "comment": {"type": "str"},
-            }},
+            "rules": {"type": "list", "elements": "dict", "options": RULE_OPTIONS},
+            # observe: the same entries as rules, without a state (they are only read).
+            "observe": {"type": "list", "elements": "dict",
+                        "options": {k: v for k, v in RULE_OPTIONS.items() if k != "state"}},
             "protocol": {"type": "str", "choices": ["tcp", "udp"], "default": "tcp"},
             "state": {"type": "str", "choices": ["open", "closed"], "default": "open"},
             "source": {"type": "list", "elements": "str"},

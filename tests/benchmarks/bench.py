@@ -273,9 +273,14 @@ def big_run(args, base, env, tmp, port):
             json.dump([{"name": "bench", "hosts": "localhost", "gather_facts": False, "vars": {"ansible_python_interpreter": sys.executable},
                         "tasks": [{"name": "probe", "port443.https.https_endpoint_info": dict(base, endpoints=eps), "register": "r"},
                                   {"name": "summary", "ansible.builtin.debug": {"var": "r.summary"}}]}], f)
-        play_s, play_rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play], env,
-                                           "(c) 10,000 via ansible-playbook")
-        ok = proc.returncode == 0 and f"'total': {args.big}" in proc.stdout.replace('"', "'")
+
+        def play_task(task_env, label):
+            """(wall s, peak RSS MB, whether every endpoint came back) of the play with this environment."""
+            wall_s, rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play],
+                                          task_env, label)
+            return wall_s, rss, proc.returncode == 0 and f"'total': {args.big}" in proc.stdout.replace('"', "'")
+
+        play_s, play_rss, ok = play_task(env, "(c) 10,000 via ansible-playbook")
         bound = floor_s + 3 * args.timeout
         print(f"{f'(c) ansible-playbook, {args.big} endpoints, {args.big_dead} dead':<42} {play_s:8.2f} s  (peak RSS of largest process "
               f"{play_rss:.0f} MB) ok={ok}; floor of {n_live} live + 3 x timeout = {bound:.2f} s: {'within' if play_s <= bound else 'OVER'}",
@@ -285,9 +290,8 @@ def big_run(args, base, env, tmp, port):
                "big_playbook_s": play_s, "big_playbook_rss_mb": play_rss, "big_playbook_ok": ok}
         if args.baseline_collections:
             # The same task against the baseline copy, right after: peak RSS and wall time side by side.
-            b_s, b_rss, proc = run_child([shutil.which("ansible-playbook") or "ansible-playbook", "-i", "localhost,", "-c", "local", play],
-                                         dict(env, ANSIBLE_COLLECTIONS_PATH=args.baseline_collections), "(c) 10,000 baseline via ansible-playbook")
-            b_ok = proc.returncode == 0 and f"'total': {args.big}" in proc.stdout.replace('"', "'")
+            b_s, b_rss, b_ok = play_task(dict(env, ANSIBLE_COLLECTIONS_PATH=args.baseline_collections),
+                                         "(c) 10,000 baseline via ansible-playbook")
             print(f"{f'(c) baseline ansible-playbook, {args.big} endpoints':<42} {b_s:8.2f} s  (peak RSS of largest process "
                   f"{b_rss:.0f} MB) ok={b_ok}", flush=True)
             out.update(big_baseline_playbook_s=b_s, big_baseline_playbook_rss_mb=b_rss, big_baseline_playbook_ok=b_ok)
