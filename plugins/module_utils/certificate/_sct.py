@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import threading
 import typing as t
 
 # The X.509v3 extension holding the SCT list (RFC 6962 3.3) and the precertificate poison (RFC 6962 3.1).
@@ -41,6 +42,9 @@ LOG_LIST_SOURCE = ("not carried: the Google and Apple log lists are published on
 # certifi package's copy of the same program. A directory of PEM files or a PEM bundle; "certifi" means certifi's.
 PUBLIC_ROOT_SOURCES: tuple[str, ...] = ("/usr/share/ca-certificates/mozilla", "certifi")
 _PUBLIC_ROOTS: dict[tuple[str, ...], tuple[frozenset[bytes], str | None]] = {}
+# Held while the public roots are read: the probe's worker threads all ask at once, and each reading the whole system
+# store itself cost seconds of CPU at the start of every run.
+_PUBLIC_ROOTS_LOCK = threading.Lock()
 
 _HASHES = {4: "SHA256", 5: "SHA384", 6: "SHA512"}
 _SIGNATURES = {1: "rsa", 3: "ecdsa"}
@@ -200,14 +204,18 @@ def _spki_hash(cert: t.Any) -> bytes:
 def public_roots() -> tuple[frozenset[bytes], str | None]:
     """The keys (SHA-256 of the SubjectPublicKeyInfo) of the public roots and where they were read (None: no source
     was found, so nothing can be called publicly trusted). Read once per process and sources."""
+    key = tuple(PUBLIC_ROOT_SOURCES)
+    with _PUBLIC_ROOTS_LOCK:
+        if key not in _PUBLIC_ROOTS:
+            _PUBLIC_ROOTS[key] = _read_public_roots(key)
+        return _PUBLIC_ROOTS[key]
+
+
+def _read_public_roots(key: tuple[str, ...]) -> tuple[frozenset[bytes], str | None]:
     import os
 
     from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 
-    key = tuple(PUBLIC_ROOT_SOURCES)
-    if key in _PUBLIC_ROOTS:
-        return _PUBLIC_ROOTS[key]
-    found: tuple[frozenset[bytes], str | None] = (frozenset(), None)
     for source in key:
         path = source
         if source == "certifi":
@@ -225,10 +233,8 @@ def public_roots() -> tuple[frozenset[bytes], str | None]:
             except (OSError, ValueError):
                 continue
         if certs:
-            found = (frozenset(_spki_hash(c) for c in certs), path)
-            break
-    _PUBLIC_ROOTS[key] = found
-    return found
+            return frozenset(_spki_hash(c) for c in certs), path
+    return frozenset(), None
 
 
 def is_public_root(anchor: t.Any) -> bool | None:

@@ -11,6 +11,7 @@ import errno
 import ipaddress
 import re
 import socket
+import struct
 import threading
 import time
 import typing as t
@@ -142,6 +143,19 @@ def connect(family: int, sockaddr: tuple[t.Any, ...], timeout: float) -> tuple[s
         return state, None, round((time.monotonic() - start) * 1000, 2) if state == "closed" else None, str(exc)
     latency = round((time.monotonic() - start) * 1000, 2)
     return "open", sock, latency, None
+
+
+_LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+def close_with_reset(sock: socket.socket) -> None:
+    """Close a socket with a reset (SO_LINGER 0): nothing more is said, and no TIME_WAIT is left behind on either
+    side (thousands of probe connections would otherwise hold as many ports)."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    except OSError:
+        pass
+    sock.close()
 
 
 def tcp_request(family: int, sockaddr: tuple[t.Any, ...], payload: bytes, timeout: float, limit: int = 16384) -> bytes | None:

@@ -172,7 +172,7 @@ def refused(answer: _hello.Answer) -> bool:
     return answer.kind == _CLOSED_TWICE or answer.kind == "alert" and answer.alert in REFUSALS
 
 
-class _Asker:
+class Asker:
     """The ClientHellos of one endpoint's enumeration: counts them, remembers an offer the server answered (the
     control), and checks every close or reset with it (offer()); what did not finish goes to `unknown`."""
 
@@ -234,7 +234,7 @@ def _groups_for(version: str) -> tuple[int, ...]:
     return _hello.TLS13_GROUPS if version == "1.3" else _hello.TLS12_GROUPS
 
 
-def _walk(asker: _Asker, what: str, version: str, offer: list[int], field: str,
+def _walk(asker: Asker, what: str, version: str, offer: list[int], field: str,
           request: t.Callable[[list[int]], Request], keep_found: bool = False) -> t.Generator[Request, _hello.Answer, list[int] | None]:
     """Offer, take out the choice, offer again, until refused. Accepted codes in the order found; None when unknown.
 
@@ -270,6 +270,24 @@ def _walk(asker: _Asker, what: str, version: str, offer: list[int], field: str,
     return found
 
 
+def version_accepted(asker: Asker, version: str) -> t.Generator[Request, _hello.Answer, tuple[bool | None, str | None]]:
+    """Whether the server accepts `version`, from one ClientHello offering every suite and group of that version (no
+    handshake is completed: its ServerHello, or its refusal, is the answer). (True, None) accepted; (False, None)
+    refused (a refusal alert, a ServerHello of another version, or a close the asker confirmed); (None, why)
+    unknown (no answer in time, a close nothing confirmed, an alert that is no refusal, an unreadable answer; or not
+    asked, once the server stopped answering an offer it answered before)."""
+    if asker.gone:
+        return None, f"not asked: {asker.gone}"
+    answer = yield from asker.offer(_first_offer(version))
+    if answer.kind in ("hello", "hrr"):
+        return answer.version == version, None
+    if refused(answer):
+        return False, None
+    if answer.kind == "alert":
+        return None, f"{answer.detail}, which is no refusal of the offer"
+    return None, answer.detail or answer.kind
+
+
 def plan(versions: t.Mapping[str, bool | None] | None = None) -> Plan:
     """The whole enumeration of one endpoint as a generator: it yields the ClientHellos to send and receives the
     answers (so one endpoint can be driven on its own, or many at once by one event loop), and returns the ciphers
@@ -281,14 +299,14 @@ def plan(versions: t.Mapping[str, bool | None] | None = None) -> Plan:
     declined here is unknown, not refused: the answers contradict each other.
 
     The parts per version (lane()) do not depend on each other; then comes what needs them all (rest())."""
-    asker = _Asker(versions)
+    asker = Asker(versions)
     lanes = {}
     for version in reversed(_classify.TLS_VERSIONS):
         lanes[version] = yield from lane(asker, version)
     return (yield from rest(asker, lanes))
 
 
-def lane(asker: _Asker, version: str) -> Plan:
+def lane(asker: Asker, version: str) -> Plan:
     """One version's part: its suites, its server order (TLS 1.3 and 1.2), and for TLS 1.3 its groups.
     {"found": codes or None (unknown), "order": True/False/None, "groups": codes or None} (groups for 1.3 only)."""
     ask, unknown = asker.ask, asker.unknown
@@ -331,7 +349,7 @@ def lane(asker: _Asker, version: str) -> Plan:
     return out
 
 
-def rest(asker: _Asker, lanes: dict[str, dict[str, t.Any]]) -> Plan:
+def rest(asker: Asker, lanes: dict[str, dict[str, t.Any]]) -> Plan:
     """What needs every version's part: the order of TLS 1.1 and 1.0, the TLS 1.2 groups where TLS 1.3 is off, the
     DH parameters; then the section."""
     ask, unknown = asker.ask, asker.unknown
@@ -408,7 +426,7 @@ def rest(asker: _Asker, lanes: dict[str, dict[str, t.Any]]) -> Plan:
 KEY_TYPES = tuple(_hello.KEY_TYPE_SIGNATURE_ALGORITHMS)
 
 
-def _key_types(asker: _Asker, accepted: dict[str, list[int]]) -> t.Generator[t.Any, _hello.Answer, dict[str, list[str] | None]]:
+def _key_types(asker: Asker, accepted: dict[str, list[int]]) -> t.Generator[t.Any, _hello.Answer, dict[str, list[str] | None]]:
     """The key types of the certificates the server presents, per TLS version it accepts (1.3, 1.2): one ClientHello
     per key type that offers only that type's signature algorithms (TLS 1.2: and only the accepted suites that
     authenticate with it; TLS 1.3: with key shares, so the answer is a ServerHello). A ServerHello means the server has
@@ -516,22 +534,25 @@ class Target(t.NamedTuple):
     certificate: t.Optional[str] = None
 
 
+def hello_bytes(request: Request, server_name: str | None) -> bytes:
+    """The ClientHello record of one request (a key-type request carries a fifth item: its key type)."""
+    version, suites, groups = request[:3]
+    key_type = request[4] if len(request) > 4 else None  # type: ignore[misc]
+    if key_type:
+        return _hello.client_hello(version, suites, groups, server_name,
+                                   key_shares=_hello.key_type_shares() if version == "1.3" else None,
+                                   signature_algorithms=_hello.KEY_TYPE_SIGNATURE_ALGORITHMS[key_type])
+    return _hello.client_hello(version, suites, groups, server_name)
+
+
 class _Hello(_reactor.Exchange):
     """One ClientHello: connect, send it, read the answer (AnswerParser) and close with a reset."""
 
     __slots__ = ("parser",)
 
     def __init__(self, target: Target, request: Request) -> None:
-        version, suites, groups, want_kx = request[:4]
-        key_type = request[4] if len(request) > 4 else None  # type: ignore[misc]
-        if key_type:
-            hello = _hello.client_hello(version, suites, groups, target.server_name,
-                                        key_shares=_hello.key_type_shares() if version == "1.3" else None,
-                                        signature_algorithms=_hello.KEY_TYPE_SIGNATURE_ALGORITHMS[key_type])
-        else:
-            hello = _hello.client_hello(version, suites, groups, target.server_name)
-        super().__init__(target.budget, target.family, target.sockaddr, out=hello)
-        self.parser = _hello.AnswerParser(want_kx)
+        super().__init__(target.budget, target.family, target.sockaddr, out=hello_bytes(request, target.server_name))
+        self.parser = _hello.AnswerParser(request[3])
 
     def readable(self) -> _hello.Answer | None:
         try:

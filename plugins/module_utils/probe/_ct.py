@@ -10,7 +10,6 @@ Python's ssl, whose ClientHello cannot ask; in TLS 1.3 the extension travels enc
 from __future__ import annotations
 
 import socket
-import time
 
 from ansible_collections.port443.https.plugins.module_utils.probe import _hello
 
@@ -23,24 +22,7 @@ def tls_extension_scts(sock: socket.socket, server_name: str | None, timeout: fl
     extension), not_sent (a TLS 1.2 ServerHello without it), unreadable (no TLS 1.2 ServerHello: a TLS 1.3-only
     server, a refusal, no answer in time)."""
     hello = _hello.client_hello("1.2", _TLS12_SUITES, _hello.TLS12_GROUPS, server_name, extensions=[(SCT_EXTENSION, b"")])
-    parser = _hello.AnswerParser()
-    deadline = time.monotonic() + timeout
-    answer: _hello.Answer | None = None
-    try:
-        sock.settimeout(timeout)
-        sock.sendall(hello)
-        while answer is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                answer = parser.end("timeout", "no ServerHello in time")
-                break
-            sock.settimeout(left)
-            data = sock.recv(16384)
-            answer = parser.feed(data) if data else parser.end("closed", "closed before the ServerHello")
-    except (OSError, socket.timeout) as exc:
-        answer = parser.end("closed", str(exc))
-    finally:
-        sock.close()
+    answer = _hello.ask(sock, hello, timeout)
     if answer.kind != "hello" or answer.version != "1.2":
         return "unreadable", None
     body = answer.extension_data.get(SCT_EXTENSION)

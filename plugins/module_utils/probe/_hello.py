@@ -17,7 +17,10 @@ import functools
 import os
 import socket
 import struct
+import time
 import typing as t
+
+from ansible_collections.port443.https.plugins.module_utils.host import _net
 
 # ---- cipher suites (IANA registry, names as registered) ----------------------------------------------------------
 
@@ -608,3 +611,30 @@ def parse_bytes(data: bytes, want_key_exchange: bool = False) -> Answer:
         if answer is not None:
             return answer
     return parser.end("closed", "the server closed the connection without an answer")
+
+
+def ask(sock: socket.socket, hello: bytes, timeout: float, want_key_exchange: bool = False) -> Answer:
+    """Send one ClientHello over a connected socket and read the answer within `timeout` (blocking; the socket is
+    closed here, with a reset: nothing more is said, and no TIME_WAIT is left behind). kind "timeout" when no
+    complete answer came in time, "closed" when the connection ended (EOF, reset) without one."""
+    parser = AnswerParser(want_key_exchange)
+    deadline = time.monotonic() + timeout
+    answer: Answer | None = None
+    try:
+        sock.settimeout(timeout)
+        sock.sendall(hello)
+        while answer is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                answer = parser.end("timeout", f"no complete answer within {timeout:g}s")
+                break
+            sock.settimeout(left)
+            data = sock.recv(16384)
+            answer = parser.feed(data) if data else parser.end("closed", "the server closed the connection without an answer")
+    except (socket.timeout, TimeoutError):
+        answer = parser.end("timeout", f"no complete answer within {timeout:g}s")
+    except OSError as exc:
+        answer = parser.end("closed", f"connection reset ({exc.strerror or exc})")
+    finally:
+        _net.close_with_reset(sock)
+    return answer

@@ -17,7 +17,7 @@ import threading
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _ct, _http, _quic, _reach, _reactor, _tls
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _ct, _hello, _http, _quic, _reach, _reactor, _tls
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
@@ -156,6 +156,43 @@ class Settings:
         if "certificate" in self.checks or "revocation" in self.checks:
             self.verify_ca = opts.get("ca_path") or ""
         self.run_command = run_command  # argv -> (rc, stdout), for the stapled OCSP request
+        self.evaluations = _Evaluations()
+
+
+class _Evaluations:
+    """The certificate verdicts of one probe run, shared between endpoints served the same chain under the same name
+    with the same validator's answer within the same second (a pool, one name on many addresses): the chain is read
+    and judged once. A verdict that needed a download (AIA) is not shared: it depends on that endpoint's budget."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.second: t.Any = None
+        self.known: dict[tuple[t.Any, ...], tuple[dict[str, t.Any], list[tuple[str, str, str | None, str | None]]]] = {}
+
+    def evaluate(self, hs: _tls.Handshake, server_name: str, store: t.Any, opts: dict[str, t.Any],
+                 fetch: t.Callable[[str], bytes] | None) -> tuple[dict[str, t.Any], list[tuple[str, str, str | None, str | None]]]:
+        """_chain.evaluate of the handshake's chain: a fresh top-level dict (callers add keys to it) and findings list."""
+        now = _x509.utcnow().replace(microsecond=0)
+        key = (tuple(hs.chain_der), server_name, hs.verified, hs.verify_code, hs.verify_message, hs.chain_complete_known)
+        with self.lock:
+            if now != self.second:
+                self.second, self.known = now, {}
+            known = self.known.get(key)
+        if known is not None:
+            return dict(known[0]), list(known[1])
+        fetched = []
+
+        def counted(url: str) -> bytes:
+            fetched.append(url)
+            return t.cast(t.Callable[[str], bytes], fetch)(url)
+
+        info, findings = _chain.evaluate(hs.chain_der, server_name, store, opts, _verification(hs), now=now,
+                                         fetch=counted if fetch is not None else None, chain_complete=hs.chain_complete_known)
+        if not fetched:
+            with self.lock:
+                if now == self.second:
+                    self.known[key] = (dict(info), list(findings))
+        return info, findings
 
 
 class EndpointRun:
@@ -345,46 +382,34 @@ class EndpointRun:
         return plain
 
     def _version_probes(self, hs: _tls.Handshake) -> None:
-        """One pinned handshake per version the default handshake did not already decide.
+        """Whether the server accepts each version the first handshake did not already decide: one hand-built
+        ClientHello per version, offering every suite and group of it, read up to the ServerHello (or the refusal);
+        nothing more of the handshake is needed to know the server chose that version (_ciphers.version_accepted).
 
         true: accepted; false: refused; null: unknown (no answer in time, or no time left), with a reason.
         """
-        budget, client_cert, server_name = self.budget, self.settings.client_cert, self.ep["server_name"]
+        budget, server_name = self.budget, self.ep["server_name"]
         versions = self.result["tls"]["versions"]
         negotiated = hs.version if hs.ok else None
         unknown, late = [], []
-        for version in _classify.TLS_VERSIONS:
+        # A close without an alert is checked against an offer the server answers (the version it negotiated).
+        asker = _ciphers.Asker({negotiated: True} if negotiated else None)
+        for version in reversed(_classify.TLS_VERSIONS):
             if negotiated is not None and _classify.compare_tls_versions(version, negotiated) >= 0:
                 # The server picked `negotiated` from an offer of 1.0-1.3: it supports no higher version.
                 versions[version] = version == negotiated
                 continue
-            if budget.expired:
-                late.append(version)
-                continue
-            vsock = self._connect()
-            if vsock is None:
-                versions[version] = None
-                (late if budget.expired else unknown).append(version)
-                continue
-            vhs = _tls.handshake(vsock, server_name, budget.step(), version=version, client_cert=client_cert, watch=False)
-            if getattr(vhs, "maybe_client_cert", False):
-                # Refused with an alert a client certificate demand may explain: ask again, watching for a
-                # CertificateRequest. Without that second answer the version is unknown, not refused.
-                vsock = None if budget.expired else self._connect()
-                if vsock is None:
-                    versions[version] = None
-                    (late if budget.expired else unknown).append(version)
-                    continue
-                vhs = _tls.handshake(vsock, server_name, budget.step(), version=version, client_cert=client_cert)
-            if vhs.kind == "timeout":
-                versions[version] = None
-                (late if budget.expired else unknown).append(version)
-                continue
-            # A certificate list too large for the client, or a demand for a client certificate, still means the
-            # server chose this version.
-            versions[version] = bool((vhs.ok and vhs.version == version) or vhs.kind in ("too_large", "client_cert"))
+            verdict, why = self._ask(_ciphers.version_accepted(asker, version), server_name)
+            versions[version] = verdict
+            if verdict is None:
+                if budget.expired:
+                    late.append(version)
+                else:
+                    unknown.append(f"{version} ({why})")
+        unknown.reverse()
+        late.reverse()
         if unknown:
-            self.reason("tls_version_unknown", f"TLS {', '.join(unknown)}: no answer within {budget.cap:g}s")
+            self.reason("tls_version_unknown", f"TLS {'; '.join(unknown)}")
         if late:
             self.unfinished.append("TLS " + ", ".join(late))
         minimum = self.settings.opts["min_tls_version"]
@@ -392,6 +417,24 @@ class EndpointRun:
         good = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, minimum) >= 0]
         if low:
             self.reason("legacy_tls_enabled", f"accepts TLS {', '.join(low)}; minimum is {minimum}", "warning" if good else "critical")
+
+    def _ask(self, steps: t.Generator[_ciphers.Request, _hello.Answer, t.Any], server_name: str) -> t.Any:
+        """Run hand-built ClientHellos one after the other in this thread, each over a new connection and within what
+        is left of the budget; the generator's result."""
+        answer: _hello.Answer | None = None
+        while True:
+            try:
+                request = steps.send(answer)
+            except StopIteration as done:
+                return done.value
+            if self.budget.expired:
+                answer = _hello.Answer("timeout", "no time left in the endpoint's budget")
+                continue
+            state, sock, _lat, error = _net.connect(self.family, self.sockaddr, self.budget.step())
+            if sock is None:
+                answer = _hello.Answer("timeout" if state == "filtered" else "error", f"a new connection failed: {error}")
+            else:
+                answer = _hello.ask(sock, _ciphers.hello_bytes(request, server_name), self.budget.step())
 
     def _certificate_check(self, hs: _tls.Handshake) -> None:
         cfg, ep, budget, res = self.settings, self.ep, self.budget, self.result
@@ -406,8 +449,7 @@ class EndpointRun:
                     raise TimeoutError("no time left in the endpoint's budget")
                 return _revocation.fetch(url, budget.step(), max_bytes=_AIA_MAX_BYTES)
         try:
-            info, findings = _chain.evaluate(hs.chain_der, ep["server_name"], store, opts, _verification(hs), fetch=fetch,
-                                             chain_complete=hs.chain_complete_known)
+            info, findings = cfg.evaluations.evaluate(hs, ep["server_name"], store, opts, fetch)
         except ValueError as exc:
             res["certificate"] = {"error": str(exc), "trusted": False, "verification": "unknown"}
             self.reason("certificate_unreadable", str(exc))

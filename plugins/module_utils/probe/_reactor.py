@@ -28,14 +28,12 @@ import itertools
 import os
 import selectors
 import socket
-import struct
 import time
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 
 _IN_PROGRESS = (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY)
-_LINGER_RESET = struct.pack("ii", 1, 0)
 
 Task = t.Generator["Exchange", t.Any, None]
 
@@ -104,11 +102,9 @@ class Exchange:
         if sock is None or not self.owned:
             return
         if self.RESET:
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-            except OSError:
-                pass
-        sock.close()
+            _net.close_with_reset(sock)
+        else:
+            sock.close()
 
 
 class Timer:

@@ -260,7 +260,8 @@ REASONS: dict[str, Reason] = {
     ),
     "tls_version_unknown": Reason(
         "warning",
-        "A TLS version probe got no answer within the timeout, so whether the server accepts that version is unknown.",
+        "A TLS version probe got no verdict (no answer within the timeout, a close or reset that an answered offer did not confirm, "
+        "or an alert that declines nothing), so whether the server accepts that version is unknown.",
         "Re-run with a larger timeout; check the server's load and any middlebox that delays or drops handshakes.",
         "tls",
     ),

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.host import _net
-from ansible_collections.port443.https.plugins.module_utils.probe import _probe, _reach, _tls
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _hello, _probe, _reach
 
 
 def test_budget_never_gives_a_zero_socket_timeout():
@@ -161,19 +161,51 @@ def _run(budget=10, opts=None):
     return run
 
 
-@pytest.mark.parametrize("outcomes, budget, versions, codes", [
+def _answer(kind, version=None, alert=None):
+    answer = _hello.Answer(kind, f"canned {kind}")
+    answer.version, answer.alert = version, alert
+    return answer
+
+
+HELLO = {"1.0": _answer("hello", "1.0"), "1.1": _answer("hello", "1.1"), "1.2": _answer("hello", "1.2"),
+         "1.3": _answer("hrr", "1.3")}
+REFUSED = _answer("alert", alert=70)  # protocol_version
+CLOSED = _answer("closed")
+
+
+def _serve(monkeypatch, answers):
+    """Canned answers to the hand-built version ClientHellos: answers[version] is one Answer or a list of them (one
+    per ClientHello of that version, in order). Returns the versions asked, in order."""
+    asked = []
+    queues = {v: list(a) if isinstance(a, list) else a for v, a in answers.items()}
+    monkeypatch.setattr(_net, "connect", lambda *a, **k: ("open", object(), 0.1, None))
+    monkeypatch.setattr(_ciphers, "hello_bytes", lambda request, server_name: request[0])
+
+    def ask(sock, version, timeout, want_key_exchange=False):
+        asked.append(version)
+        answer = queues[version]
+        return answer.pop(0) if isinstance(answer, list) else answer
+    monkeypatch.setattr(_hello, "ask", ask)
+    return asked
+
+
+@pytest.mark.parametrize("answers, budget, versions, codes", [
     # 1.2 negotiated by the default handshake; 1.0 refused, 1.1 timed out: unknown, with a reason.
-    ({"1.0": FakeHs(kind="rejected"), "1.1": FakeHs(kind="timeout")}, 10,
+    ({"1.0": REFUSED, "1.1": _answer("timeout")}, 10,
      {"1.0": False, "1.1": None, "1.2": True, "1.3": False}, ["tls_version_unknown"]),
-    # Every probe accepted: legacy versions reported.
-    ({"1.0": FakeHs(True, "1.0"), "1.1": FakeHs(True, "1.1")}, 10,
+    # Every version accepted: legacy versions reported.
+    ({"1.0": HELLO["1.0"], "1.1": HELLO["1.1"]}, 10,
      {"1.0": True, "1.1": True, "1.2": True, "1.3": False}, ["legacy_tls_enabled"]),
+    # A ServerHello of another version is no acceptance of the one offered.
+    ({"1.0": HELLO["1.2"], "1.1": HELLO["1.2"]}, 10, {"1.0": False, "1.1": False, "1.2": True, "1.3": False}, []),
+    # An alert that declines nothing (unrecognized_name) is no verdict.
+    ({"1.0": REFUSED, "1.1": _answer("alert", alert=112)}, 10,
+     {"1.0": False, "1.1": None, "1.2": True, "1.3": False}, ["tls_version_unknown"]),
     # No time left: no verdict, and the deadline is what the reason says.
     ({}, 0, {"1.0": None, "1.1": None, "1.2": True, "1.3": False}, []),
 ])
-def test_version_probes(monkeypatch, outcomes, budget, versions, codes):
-    monkeypatch.setattr(_net, "connect", lambda *a, **k: ("open", object(), 0.1, None))
-    monkeypatch.setattr(_tls, "handshake", lambda sock, sni, timeout, version=None, **k: outcomes[version])
+def test_version_probes(monkeypatch, answers, budget, versions, codes):
+    _serve(monkeypatch, answers)
     run = _run(budget)
     run._version_probes(FakeHs(True, "1.2"))  # pylint: disable=protected-access
     assert run.result["tls"]["versions"] == versions
@@ -181,17 +213,31 @@ def test_version_probes(monkeypatch, outcomes, budget, versions, codes):
     assert run.unfinished == ([] if budget else ["TLS 1.0, 1.1"])
 
 
-def test_version_refused_with_a_client_certificate_alert_is_unknown_without_the_second_try(monkeypatch):
-    """An unwatched version probe refused with an alert a client certificate demand may explain is asked again,
-    watched; when that second connection fails, the version is unknown (null, with a reason), never refused."""
-    maybe = FakeHs(kind="rejected")
-    maybe.maybe_client_cert = True
-    connects = iter([("open", object(), 0.1, None), ("closed", None, None, "refused")] * 2)
-    monkeypatch.setattr(_net, "connect", lambda *a, **k: next(connects))
-    monkeypatch.setattr(_tls, "handshake", lambda sock, sni, timeout, version=None, **k: maybe)
+def test_a_close_is_a_refusal_only_when_an_answered_offer_confirms_it(monkeypatch):
+    """1.1 is closed twice while the offer of the negotiated version (1.2) is answered in between: refused. 1.0 is
+    closed, and so is the control after it: a limiter, or the server stopped answering; 1.0 is unknown, never
+    refused, and nothing more is asked."""
+    asked = _serve(monkeypatch, {"1.2": [HELLO["1.2"], CLOSED], "1.1": [CLOSED, CLOSED], "1.0": [CLOSED]})
     run = _run()
     run._version_probes(FakeHs(True, "1.2"))  # pylint: disable=protected-access
-    assert run.result["tls"]["versions"] == {"1.0": None, "1.1": None, "1.2": True, "1.3": False}
+    assert asked == ["1.1", "1.2", "1.1", "1.0", "1.2"]
+    assert run.result["tls"]["versions"] == {"1.0": None, "1.1": False, "1.2": True, "1.3": False}
+    reasons = run.result["reasons"]
+    assert [r["code"] for r in reasons] == ["tls_version_unknown"] and "TLS 1.0 (" in reasons[0]["message"]
+
+
+def test_without_a_handshake_every_version_is_asked_and_a_close_is_no_refusal(monkeypatch):
+    """The default handshake failed (no version known): all four are asked, TLS 1.3 first; a close before any offer
+    was answered cannot be told from a limiter, so it is unknown; a HelloRetryRequest is an acceptance of TLS 1.3."""
+    asked = _serve(monkeypatch, {"1.3": HELLO["1.3"], "1.2": REFUSED, "1.1": [CLOSED, CLOSED], "1.0": REFUSED})
+    run = _run()
+    run._version_probes(FakeHs(False))  # pylint: disable=protected-access
+    assert asked == ["1.3", "1.2", "1.1", "1.3", "1.1", "1.0"]
+    assert run.result["tls"]["versions"] == {"1.0": False, "1.1": False, "1.2": False, "1.3": True}
+    asked = _serve(monkeypatch, {"1.3": CLOSED, "1.2": CLOSED, "1.1": CLOSED, "1.0": CLOSED})
+    run = _run()
+    run._version_probes(FakeHs(False))  # pylint: disable=protected-access
+    assert run.result["tls"]["versions"] == {"1.0": None, "1.1": None, "1.2": None, "1.3": None}
     assert [r["code"] for r in run.result["reasons"]] == ["tls_version_unknown"]
 
 
