@@ -12,97 +12,14 @@ TLS 1.3 suites, the TLS 1.2 suites or the TLS 1.3 groups."""
 
 from __future__ import annotations
 
-import socket
-import struct
-import threading
-
 import pki
 import pytest
 from conftest import codes, probe, start_nginx, wait_listening
+from limiter import LimitingProxy
 
 from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
 
 MOZ = _mozilla_guidelines.GUIDELINES["6.0"]["configurations"]["intermediate"]
-
-
-class LimitingProxy:
-    """127.0.0.1:port -> upstream. The first `allow` connections are forwarded; after that each new connection is
-    closed once its first bytes are read (mode "close"), reset at once ("reset"), or held open unanswered ("stall")."""
-
-    def __init__(self, upstream: tuple[str, int], mode: str, allow: int | None) -> None:
-        self.upstream, self.mode, self.allow = upstream, mode, allow
-        self.count = 0
-        self.held: list[socket.socket] = []
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(512)
-        self.port = self.sock.getsockname()[1]
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self.closed:
-            try:
-                conn, _addr = self.sock.accept()
-            except OSError:
-                return
-            self.count += 1
-            if self.allow is None or self.count <= self.allow:
-                threading.Thread(target=self._forward, args=(conn,), daemon=True).start()
-            elif self.mode == "reset":
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                conn.close()
-            elif self.mode == "close":
-                threading.Thread(target=self._read_and_close, args=(conn,), daemon=True).start()
-            else:
-                self.held.append(conn)
-
-    @staticmethod
-    def _read_and_close(conn: socket.socket) -> None:
-        # Read what the client sent first, so the close is a FIN (closing with unread data would send a reset).
-        conn.settimeout(2)
-        try:
-            conn.recv(65536)
-            conn.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        conn.close()
-
-    def _forward(self, conn: socket.socket) -> None:
-        try:
-            up = socket.create_connection(self.upstream, timeout=10)
-        except OSError:
-            conn.close()
-            return
-
-        def pump(src: socket.socket, dst: socket.socket) -> None:
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            except OSError:
-                pass
-            for sock in (src, dst):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-        other = threading.Thread(target=pump, args=(up, conn), daemon=True)
-        other.start()
-        pump(conn, up)
-        other.join(10)
-        conn.close()
-        up.close()
-
-    def close(self) -> None:
-        self.closed = True
-        self.sock.close()
-        for conn in self.held:
-            conn.close()
 
 
 OPTIONS = {"checks": ["tcp", "tls_versions", "ciphers"], "tls_profile": "intermediate", "tls_guideline": "6.0", "tls_pq": False,
