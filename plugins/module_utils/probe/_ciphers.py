@@ -570,7 +570,7 @@ class _Hello(_reactor.Exchange):
         return self.parser.end("timeout", "no complete answer in time")
 
 
-def _drive(target: Target, steps: Plan) -> t.Generator[_reactor.Exchange, _hello.Answer, t.Any]:
+def drive(target: Target, steps: Plan) -> t.Generator[_reactor.Exchange, _hello.Answer, t.Any]:
     """Run a plan's ClientHellos one after the other, each within what is left of the target's budget; its result."""
     answer: _hello.Answer | None = None  # the first send starts the plan
     while True:
@@ -593,7 +593,7 @@ def submit(reactor: _reactor.Reactor, key: t.Any, target: Target, then: Then) ->
     task runs `then(section)` (more exchanges, or storing the section) at its end."""
     def task() -> _reactor.Task:
         target.budget.resume()
-        section = yield from _drive(target, plan(target.versions))
+        section = yield from drive(target, plan(target.versions))
         yield from then(section)
     reactor.submit(task(), key)
 
@@ -610,7 +610,7 @@ def enumeration(target: Target, sections: list[dict[str, t.Any]], index: int) ->
     """The task of one endpoint: its plan's ClientHellos one after the other, each within what is left of its budget
     (which runs from its first ClientHello); the section is sections[index] at the end."""
     target.budget.resume()
-    sections[index] = yield from _drive(target, plan(target.versions))
+    sections[index] = yield from drive(target, plan(target.versions))
 
 
 # After this many names of one server whose full enumeration did not finish for a reason of the server's (no
@@ -658,7 +658,7 @@ class _Names:
         if not self.waiting:
             return
         offers = fingerprint_offers(section)
-        prints = yield from _drive(target, fingerprint(offers))
+        prints = yield from drive(target, fingerprint(offers))
         section["handshakes"] += len(offers)
         shared = None if None in prints else (target.server_name, section, offers, prints)
         while self.waiting:
@@ -670,7 +670,7 @@ class _Names:
         sent = 0
         if shared is not None:
             name, section, offers, prints = shared
-            mine = yield from _drive(target, fingerprint(offers))
+            mine = yield from drive(target, fingerprint(offers))
             if mine == prints:
                 self.sections[index] = dict(copy.deepcopy(section), same_as=name, handshakes=len(offers))
                 return

@@ -17,7 +17,7 @@ import threading
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _chain
-from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _ct, _hello, _http, _quic, _reach, _reactor, _tls
+from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _clientcert, _ct, _http, _quic, _reach, _reactor, _tls
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.certificate import _policy
@@ -200,7 +200,8 @@ class EndpointRun:
     budget (BUDGET_FACTOR x timeout in all, each step at most timeout; spent only while its work runs, not while it
     waits for a free slot or worker)."""
 
-    __slots__ = ("ep", "settings", "result", "budget", "reach", "family", "sockaddr", "unfinished", "cipher_target")
+    __slots__ = ("ep", "settings", "result", "budget", "reach", "family", "sockaddr", "unfinished", "cipher_target",
+                 "versions_asked", "cipher_leaf")
 
     def __init__(self, index: int, ep: dict[str, t.Any], settings: Settings) -> None:
         self.ep = ep
@@ -211,7 +212,12 @@ class EndpointRun:
         self.family: int = 0  # the address that answered, for every later connection
         self.sockaddr: tuple[t.Any, ...] = ()
         self.unfinished: list[str] = []  # what got no verdict for want of time
-        self.cipher_target: _ciphers.Target | None = None  # set by the TLS phase when the ciphers check is to run
+        self.cipher_target: _ciphers.Target | None = None  # set once the versions are known, when the ciphers check is to run
+        # What the versions phase asks after the TLS phase: (negotiated, versions, where its reasons and unfinished
+        # entries go in the lists); None when there is nothing to ask.
+        self.versions_asked: tuple[str | None, list[str], int, int] | None = None
+        # The ciphers check is to run ("" when no certificate was read): the SHA-256 of the served certificate.
+        self.cipher_leaf: str | None = None
 
     def reason(self, code: str, detail: str | None = None, severity: str | None = None, fix: str | None = None) -> None:
         self.result["reasons"].append(_classify.reason(code, detail, severity, fix))
@@ -258,12 +264,21 @@ class EndpointRun:
             self._tls_steps()
         finally:
             self.budget.pause()
-            if self.cipher_target is not None and self.budget.expired:
-                self.cipher_target = None
+            if self.versions_asked is None:
+                self.finish()
+
+    def finish(self) -> None:
+        """The end of the TLS work (after the versions phase when it asked anything): the ciphers check's target when
+        there is time left for it, what got no verdict, the status."""
+        if self.cipher_leaf is not None:
+            if self.budget.expired:
                 self.unfinished.append("ciphers")
-            if self.unfinished:
-                self.reason("deadline_exceeded", f"no verdict for {', '.join(self.unfinished)} within {self.budget.total:g}s")
-            self.conclude()
+            else:
+                self.cipher_target = _ciphers.Target(self.family, self.sockaddr, self.ep["server_name"], self.budget,
+                                                     dict(self.result["tls"]["versions"]), self.cipher_leaf or None)
+        if self.unfinished:
+            self.reason("deadline_exceeded", f"no verdict for {', '.join(self.unfinished)} within {self.budget.total:g}s")
+        self.conclude()
 
     def _connect(self) -> socket.socket | None:
         """A new connection to the address that answered (None when it fails)."""
@@ -328,18 +343,17 @@ class EndpointRun:
                 self.reason("handshake_failure", hs.error)
 
         if "tls_versions" in checks:
-            self._version_probes(hs)
+            self._versions_from_handshake(hs)
         elif hs.ok:
             tls["versions"][hs.version] = True
 
         if "ciphers" in checks:
             # Also when the handshake failed: a server that accepts only suites the local TLS library no longer
             # speaks (3DES, RC4, export) fails it, and the hand-built ClientHellos still see what it accepts.
-            # The enumeration itself runs after the TLS phase, for all endpoints at once (_ciphers_phase).
-            # What this phase found tells the enumeration which versions must have suites, and the certificate
-            # which names of one server are served alike.
-            leaf = hashlib.sha256(hs.chain_der[0]).hexdigest() if hs.chain_der else None
-            self.cipher_target = _ciphers.Target(self.family, self.sockaddr, ep["server_name"], budget, dict(tls["versions"]), leaf)
+            # The enumeration itself runs after the TLS and versions phases, for all endpoints at once
+            # (_ciphers_phase). The versions found tell the enumeration which versions must have suites, and the
+            # certificate which names of one server are served alike.
+            self.cipher_leaf = hashlib.sha256(hs.chain_der[0]).hexdigest() if hs.chain_der else ""
 
         if hs.ok and hs.chain_der and ("certificate" in checks or "revocation" in checks):
             if not _x509.HAS_CRYPTOGRAPHY:
@@ -381,60 +395,71 @@ class EndpointRun:
         plain.verified, plain.verify_code, plain.verify_message = False, hs.verify_code, hs.verify_message
         return plain
 
-    def _version_probes(self, hs: _tls.Handshake) -> None:
-        """Whether the server accepts each version the first handshake did not already decide: one hand-built
-        ClientHello per version, offering every suite and group of it, read up to the ServerHello (or the refusal);
-        nothing more of the handshake is needed to know the server chose that version (_ciphers.version_accepted).
+    def _versions_from_handshake(self, hs: _tls.Handshake) -> None:
+        """What the first handshake tells of the versions; the lower ones are asked in the versions phase.
 
         true: accepted; false: refused; null: unknown (no answer in time, or no time left), with a reason.
         """
-        budget, server_name = self.budget, self.ep["server_name"]
         versions = self.result["tls"]["versions"]
         negotiated = hs.version if hs.ok else None
-        unknown, late = [], []
-        # A close without an alert is checked against an offer the server answers (the version it negotiated).
-        asker = _ciphers.Asker({negotiated: True} if negotiated else None)
+        asked = []
         for version in reversed(_classify.TLS_VERSIONS):
             if negotiated is not None and _classify.compare_tls_versions(version, negotiated) >= 0:
                 # The server picked `negotiated` from an offer of 1.0-1.3: it supports no higher version.
                 versions[version] = version == negotiated
+            else:
+                asked.append(version)
+        self.versions_asked = (negotiated, asked, len(self.result["reasons"]), len(self.unfinished)) if asked else None
+        if not asked:
+            self.versions_found({})
+
+    def versions_task(self) -> _reactor.Task:
+        """The versions phase of this endpoint (one task of the event loop, one connection at a time): whether the
+        server accepts each version below the negotiated one, from one hand-built ClientHello per version offering
+        every suite and group of it, read up to the ServerHello or the refusal (_ciphers.version_accepted); nothing
+        more of the handshake is needed to know the server chose that version. A close without an alert is checked
+        against the negotiated version's offer, which the server answers. Then finish()."""
+        negotiated, asked, _at, _late_at = t.cast(tuple, self.versions_asked)
+        self.budget.resume()
+        target = _ciphers.Target(self.family, self.sockaddr, self.ep["server_name"], self.budget)
+        asker = _ciphers.Asker({negotiated: True} if negotiated else None)
+        verdicts = {}
+        for version in asked:
+            verdict, why = yield from _ciphers.drive(target, _ciphers.version_accepted(asker, version))
+            verdicts[version] = (verdict, why, self.budget.expired)
+        self.budget.pause()
+        self.versions_found(verdicts)
+        self.finish()
+
+    def versions_found(self, verdicts: dict[str, tuple[bool | None, str | None, bool]]) -> None:
+        """The verdicts of the versions phase in the result ((verdict, why, whether the budget was spent by then) per
+        version); tls_version_unknown and legacy_tls_enabled, and the versions that got no verdict for want of time,
+        where the TLS phase would have put them."""
+        versions = self.result["tls"]["versions"]
+        at, late_at = (self.versions_asked or (None, [], len(self.result["reasons"]), len(self.unfinished)))[2:]
+        unknown, late = [], []
+        for version in _classify.TLS_VERSIONS:
+            if version not in verdicts:
                 continue
-            verdict, why = self._ask(_ciphers.version_accepted(asker, version), server_name)
+            verdict, why, spent = verdicts[version]
             versions[version] = verdict
             if verdict is None:
-                if budget.expired:
+                if spent:
                     late.append(version)
                 else:
                     unknown.append(f"{version} ({why})")
-        unknown.reverse()
-        late.reverse()
+        reasons: list[dict[str, t.Any]] = []
         if unknown:
-            self.reason("tls_version_unknown", f"TLS {'; '.join(unknown)}")
+            reasons.append(_classify.reason("tls_version_unknown", f"TLS {'; '.join(unknown)}"))
         if late:
-            self.unfinished.append("TLS " + ", ".join(late))
+            self.unfinished.insert(late_at, "TLS " + ", ".join(late))
         minimum = self.settings.opts["min_tls_version"]
         low = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, minimum) < 0]
         good = [v for v in _classify.TLS_VERSIONS if versions.get(v) and _classify.compare_tls_versions(v, minimum) >= 0]
         if low:
-            self.reason("legacy_tls_enabled", f"accepts TLS {', '.join(low)}; minimum is {minimum}", "warning" if good else "critical")
-
-    def _ask(self, steps: t.Generator[_ciphers.Request, _hello.Answer, t.Any], server_name: str) -> t.Any:
-        """Run hand-built ClientHellos one after the other in this thread, each over a new connection and within what
-        is left of the budget; the generator's result."""
-        answer: _hello.Answer | None = None
-        while True:
-            try:
-                request = steps.send(answer)
-            except StopIteration as done:
-                return done.value
-            if self.budget.expired:
-                answer = _hello.Answer("timeout", "no time left in the endpoint's budget")
-                continue
-            state, sock, _lat, error = _net.connect(self.family, self.sockaddr, self.budget.step())
-            if sock is None:
-                answer = _hello.Answer("timeout" if state == "filtered" else "error", f"a new connection failed: {error}")
-            else:
-                answer = _hello.ask(sock, _ciphers.hello_bytes(request, server_name), self.budget.step())
+            reasons.append(_classify.reason("legacy_tls_enabled", f"accepts TLS {', '.join(low)}; minimum is {minimum}",
+                                            "warning" if good else "critical"))
+        self.result["reasons"][at:at] = reasons
 
     def _certificate_check(self, hs: _tls.Handshake) -> None:
         cfg, ep, budget, res = self.settings, self.ep, self.budget, self.result
@@ -608,6 +633,7 @@ def _run(endpoints: list[dict[str, t.Any]], settings: Settings) -> list[dict[str
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
+    _versions_phase([run for run in runs if run.versions_asked is not None], workers)
     if "ciphers" in checks:
         _ciphers_phase([run for run in runs if run.cipher_target is not None], workers)
     return [run.result for run in runs]
@@ -659,6 +685,18 @@ class _PerDestination:
                 self.idle.wait()
         for future in list(self.futures):
             future.result()
+
+
+def _versions_phase(pending: list[EndpointRun], workers: int) -> None:
+    """The version ClientHellos of every endpoint whose TLS phase left versions to ask, in one event loop (at most
+    4 x workers endpoints at once and PER_DESTINATION per server, each within what its TLS phase left of its
+    budget): a few bytes each way per version, where a thread per endpoint cost more than the exchange itself."""
+    if not pending:
+        return
+    reactor = _reactor.Reactor(min(4 * workers, _reach.inflight_cap(workers)))
+    for run in pending:
+        reactor.submit(run.versions_task(), _reactor.destination(run.family, run.sockaddr))
+    reactor.run()
 
 
 def _ciphers_phase(pending: list[EndpointRun], workers: int) -> None:

@@ -178,15 +178,28 @@ def _serve(monkeypatch, answers):
     per ClientHello of that version, in order). Returns the versions asked, in order."""
     asked = []
     queues = {v: list(a) if isinstance(a, list) else a for v, a in answers.items()}
-    monkeypatch.setattr(_net, "connect", lambda *a, **k: ("open", object(), 0.1, None))
-    monkeypatch.setattr(_ciphers, "hello_bytes", lambda request, server_name: request[0])
+    monkeypatch.setattr(_ciphers, "hello_bytes", lambda request, server_name: request[0].encode())
 
-    def ask(sock, version, timeout, want_key_exchange=False):
+    def answer(exchange):
+        version = exchange.out.decode()
         asked.append(version)
-        answer = queues[version]
-        return answer.pop(0) if isinstance(answer, list) else answer
-    monkeypatch.setattr(_hello, "ask", ask)
-    return asked
+        found = queues[version]
+        return found.pop(0) if isinstance(found, list) else found
+    return asked, answer
+
+
+def _versions(run, hs, answer):
+    """The TLS phase's part (what the handshake tells) and the versions phase, its exchanges answered by `answer`."""
+    run._versions_from_handshake(hs)  # pylint: disable=protected-access
+    if run.versions_asked is None:
+        return
+    task = run.versions_task()
+    try:
+        exchange = next(task)
+        while True:
+            exchange = task.send(answer(exchange))
+    except StopIteration:
+        pass
 
 
 @pytest.mark.parametrize("answers, budget, versions, codes", [
@@ -202,24 +215,26 @@ def _serve(monkeypatch, answers):
     ({"1.0": REFUSED, "1.1": _answer("alert", alert=112)}, 10,
      {"1.0": False, "1.1": None, "1.2": True, "1.3": False}, ["tls_version_unknown"]),
     # No time left: no verdict, and the deadline is what the reason says.
-    ({}, 0, {"1.0": None, "1.1": None, "1.2": True, "1.3": False}, []),
+    ({}, 0, {"1.0": None, "1.1": None, "1.2": True, "1.3": False}, ["deadline_exceeded"]),
 ])
 def test_version_probes(monkeypatch, answers, budget, versions, codes):
-    _serve(monkeypatch, answers)
+    _asked, answer = _serve(monkeypatch, answers)
     run = _run(budget)
-    run._version_probes(FakeHs(True, "1.2"))  # pylint: disable=protected-access
+    _versions(run, FakeHs(True, "1.2"), answer)
     assert run.result["tls"]["versions"] == versions
     assert [r["code"] for r in run.result["reasons"]] == codes
     assert run.unfinished == ([] if budget else ["TLS 1.0, 1.1"])
+    if not budget:
+        assert "no verdict for TLS 1.0, 1.1 within" in run.result["reasons"][0]["message"]
 
 
 def test_a_close_is_a_refusal_only_when_an_answered_offer_confirms_it(monkeypatch):
     """1.1 is closed twice while the offer of the negotiated version (1.2) is answered in between: refused. 1.0 is
     closed, and so is the control after it: a limiter, or the server stopped answering; 1.0 is unknown, never
     refused, and nothing more is asked."""
-    asked = _serve(monkeypatch, {"1.2": [HELLO["1.2"], CLOSED], "1.1": [CLOSED, CLOSED], "1.0": [CLOSED]})
+    asked, answer = _serve(monkeypatch, {"1.2": [HELLO["1.2"], CLOSED], "1.1": [CLOSED, CLOSED], "1.0": [CLOSED]})
     run = _run()
-    run._version_probes(FakeHs(True, "1.2"))  # pylint: disable=protected-access
+    _versions(run, FakeHs(True, "1.2"), answer)
     assert asked == ["1.1", "1.2", "1.1", "1.0", "1.2"]
     assert run.result["tls"]["versions"] == {"1.0": None, "1.1": False, "1.2": True, "1.3": False}
     reasons = run.result["reasons"]
@@ -229,14 +244,14 @@ def test_a_close_is_a_refusal_only_when_an_answered_offer_confirms_it(monkeypatc
 def test_without_a_handshake_every_version_is_asked_and_a_close_is_no_refusal(monkeypatch):
     """The default handshake failed (no version known): all four are asked, TLS 1.3 first; a close before any offer
     was answered cannot be told from a limiter, so it is unknown; a HelloRetryRequest is an acceptance of TLS 1.3."""
-    asked = _serve(monkeypatch, {"1.3": HELLO["1.3"], "1.2": REFUSED, "1.1": [CLOSED, CLOSED], "1.0": REFUSED})
+    asked, answer = _serve(monkeypatch, {"1.3": HELLO["1.3"], "1.2": REFUSED, "1.1": [CLOSED, CLOSED], "1.0": REFUSED})
     run = _run()
-    run._version_probes(FakeHs(False))  # pylint: disable=protected-access
+    _versions(run, FakeHs(False), answer)
     assert asked == ["1.3", "1.2", "1.1", "1.3", "1.1", "1.0"]
     assert run.result["tls"]["versions"] == {"1.0": False, "1.1": False, "1.2": False, "1.3": True}
-    asked = _serve(monkeypatch, {"1.3": CLOSED, "1.2": CLOSED, "1.1": CLOSED, "1.0": CLOSED})
+    _asked, answer = _serve(monkeypatch, {"1.3": CLOSED, "1.2": CLOSED, "1.1": CLOSED, "1.0": CLOSED})
     run = _run()
-    run._version_probes(FakeHs(False))  # pylint: disable=protected-access
+    _versions(run, FakeHs(False), answer)
     assert run.result["tls"]["versions"] == {"1.0": None, "1.1": None, "1.2": None, "1.3": None}
     assert [r["code"] for r in run.result["reasons"]] == ["tls_version_unknown"]
 
