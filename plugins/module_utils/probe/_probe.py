@@ -610,30 +610,54 @@ def _verification(hs: _tls.Handshake) -> _chain.Verification:
 
 def _run(endpoints: list[dict[str, t.Any]], settings: Settings) -> list[dict[str, t.Any]]:
     """Reachability of every endpoint at once (the event loop), the TLS work of those that answered on a bounded
-    pool of `workers` threads as soon as they answer, then the ciphers check of all of them in the event loop.
-    Results in input order."""
+    pool of `workers` threads as soon as they answer, the version ClientHellos of each back in the event loop as soon
+    as its TLS work ends, then the ciphers check of all of them in the event loop. Results in input order."""
     checks = settings.checks
     want_tls = any(c in checks for c in ("tls_versions", "certificate", "revocation", "http", "ciphers", "http3"))
     workers = max(1, min(int(settings.opts.get("workers") or 64), len(endpoints)))
     runs = [EndpointRun(i, ep, settings) for i, ep in enumerate(endpoints)]
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers) if want_tls else None
     gate = _PerDestination(pool, _reactor.PER_DESTINATION) if pool is not None else None
+    cap = _reach.inflight_cap(workers)
+    reactor = _reactor.Reactor(cap)
+    call_soon = reactor.wakeup()
+    # The loop runs until every endpoint has settled (no TLS work, or its TLS work ended and its version
+    # ClientHellos, if any, were handed to the loop): the timer keeps it running while worker threads may still do so.
+    unsettled = [len(runs)]
+    hold = reactor.call_at(float("inf"), lambda: None) if runs else None
+
+    def settled() -> None:
+        unsettled[0] -= 1
+        if not unsettled[0] and hold is not None:
+            reactor.cancel(hold)
+
+    def handed_back(run: EndpointRun) -> None:
+        if run.versions_asked is not None:
+            reactor.submit(run.versions_task(), _reactor.destination(run.family, run.sockaddr))
+        settled()
+
+    def tls_then_back(run: EndpointRun) -> None:
+        try:
+            run.tls_phase()
+        finally:
+            call_soon(lambda: handed_back(run))
 
     def reached(reach: _reach.Reach) -> None:
         run = runs[reach.index]
         if run.reached() and gate is not None:
-            gate.submit(_reactor.destination(run.family, run.sockaddr), run.tls_phase)
+            gate.submit(_reactor.destination(run.family, run.sockaddr), lambda: tls_then_back(run))
         else:
             run.conclude()
+            settled()
 
     try:
-        _reach.reach_all([t.cast(_reach.Reach, run.reach) for run in runs], hello=want_tls, max_inflight=_reach.inflight_cap(workers), on_done=reached)
+        _reach.reach_all([t.cast(_reach.Reach, run.reach) for run in runs], hello=want_tls, max_inflight=cap, on_done=reached,
+                         reactor=reactor)
         if gate is not None:
             gate.wait()
     finally:
         if pool is not None:
             pool.shutdown(wait=True)
-    _versions_phase([run for run in runs if run.versions_asked is not None], workers)
     if "ciphers" in checks:
         _ciphers_phase([run for run in runs if run.cipher_target is not None], workers)
     return [run.result for run in runs]
@@ -685,18 +709,6 @@ class _PerDestination:
                 self.idle.wait()
         for future in list(self.futures):
             future.result()
-
-
-def _versions_phase(pending: list[EndpointRun], workers: int) -> None:
-    """The version ClientHellos of every endpoint whose TLS phase left versions to ask, in one event loop (at most
-    4 x workers endpoints at once and PER_DESTINATION per server, each within what its TLS phase left of its
-    budget): a few bytes each way per version, where a thread per endpoint cost more than the exchange itself."""
-    if not pending:
-        return
-    reactor = _reactor.Reactor(min(4 * workers, _reach.inflight_cap(workers)))
-    for run in pending:
-        reactor.submit(run.versions_task(), _reactor.destination(run.family, run.sockaddr))
-    reactor.run()
 
 
 def _ciphers_phase(pending: list[EndpointRun], workers: int) -> None:

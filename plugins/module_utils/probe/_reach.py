@@ -137,15 +137,19 @@ class _Lookup:
         self.over = False
 
 
-def reach_all(reaches: list[Reach], hello: bool, max_inflight: int, on_done: t.Callable[[Reach], None]) -> None:
+def reach_all(reaches: list[Reach], hello: bool, max_inflight: int, on_done: t.Callable[[Reach], None],
+              reactor: _reactor.Reactor | None = None) -> None:
     """Find out for every endpoint whether it can be reached; on_done(reach) as soon as that is known for one
     (not in input order), in the calling thread.
+
+    reactor: the loop to run it in (the caller may give it more work, and keep it running with a timer until that
+    work is handed over); by default a loop of its own with max_inflight tasks.
 
     Each step (lookup, connect to one address, wait for the ClientHello answer) takes at most the budget's step and
     never more than what is left of it. Addresses are tried in the resolver's order until one answers; at most
     max_inflight endpoints are connecting at once (the others wait for a slot, their clock stopped).
     """
-    reactor = _reactor.Reactor(max_inflight)
+    reactor = reactor or _reactor.Reactor(max_inflight)
     call_soon_threadsafe = reactor.wakeup()
     by_name: dict[str, list[Reach]] = {}
     for r in reaches:
