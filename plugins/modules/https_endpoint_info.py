@@ -14,9 +14,10 @@ description:
     the port really serves good HTTPS, and if not, why.
   - "Checks, each selectable with O(checks): TCP reachability (V(open), V(closed), V(filtered), V(unresolvable)
     with connect latency); which of TLS 1.0, 1.1, 1.2 and 1.3 the server accepts (the default handshake, then
-    one hand-built ClientHello per lower version, read up to the ServerHello or the refusal); the served certificate chain (trust decided by OpenSSL's path validation during the probe's own
-    handshake against the system trust store or O(ca_path), explained certificate by certificate with
-    C(cryptography)); revocation through CRL then OCSP; and HTTP (port 80 redirect to the https URL; on 443 the status of
+    one hand-built ClientHello per lower version, read up to the ServerHello or the refusal); the served
+    certificate chain (trust decided by OpenSSL's path validation during the probe's own handshake against the
+    system trust store or O(ca_path), explained certificate by certificate with C(cryptography)); revocation
+    through CRL then OCSP; and HTTP (port 80 redirect to the https URL; on 443 the status of
     C(GET) O(http_path), a redirect to C(http://) and the HSTS header); and, on request, C(ciphers): per TLS version the
     cipher suites the server accepts, whether it enforces its own order, forward secrecy, the key exchange groups
     (including the post-quantum hybrid C(X25519MLKEM768)) and the finite-field Diffie-Hellman parameters, found with

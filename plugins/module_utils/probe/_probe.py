@@ -419,7 +419,9 @@ class EndpointRun:
         every suite and group of it, read up to the ServerHello or the refusal (_ciphers.version_accepted); nothing
         more of the handshake is needed to know the server chose that version. A close without an alert is checked
         against the negotiated version's offer, which the server answers. Then finish()."""
-        negotiated, asked, _at, _late_at = t.cast(tuple, self.versions_asked)
+        if self.versions_asked is None:
+            return
+        negotiated, asked = self.versions_asked[0], self.versions_asked[1]
         self.budget.resume()
         target = _ciphers.Target(self.family, self.sockaddr, self.ep["server_name"], self.budget)
         asker = _ciphers.Asker({negotiated: True} if negotiated else None)
