@@ -94,12 +94,6 @@ def refusal(exc: BaseException, cert_requested: bool | None, presented: bool) ->
     return None
 
 
-def maybe_refusal(exc: BaseException) -> bool:
-    """Could exc be a refusal for want of a client certificate (an alert that refusal() reads with more context)?"""
-    reason = getattr(exc, "reason", None) or ""
-    return isinstance(exc, ssl.SSLError) and reason in REQUIRED_ALERTS + REFUSED_ALERTS + AFTER_REQUEST_ALERTS
-
-
 def http_refusal(presented: bool) -> str:
     """The text for a server that completed the handshake after a CertificateRequest and answered HTTP 400."""
     if presented:

@@ -38,7 +38,7 @@ _LOCK = threading.Lock()
 
 
 def context(version: str | None = None, alpn: tuple[str, ...] = (), verify_ca: str | None = None,
-            client_cert: tuple[str, str] | None = None, watch: bool = True) -> ssl.SSLContext:
+            client_cert: tuple[str, str] | None = None) -> ssl.SSLContext:
     """A cached client context, pinned to one version (or 1.0-1.3 when None).
 
     verify_ca None: no verification (observe whatever the server sends). verify_ca "" (system trust store) or a
@@ -46,10 +46,9 @@ def context(version: str | None = None, alpn: tuple[str, ...] = (), verify_ca: s
     without the host name (checked separately), at security level 0 (weak keys and digests are findings of their
     own, not handshake failures), with every certificate of the store an anchor (partial chains, as curl does).
     client_cert (certificate path, key path): presented when the server asks for a client certificate.
-    watch: record CertificateRequest messages (a Python call per handshake message, which costs time on every
-    handshake: version probes go without it and ask again with it only when a refusal may be about a certificate).
+    Every context records CertificateRequest messages (_clientcert.watch).
     """
-    key = (version, alpn, verify_ca, client_cert, watch)
+    key = (version, alpn, verify_ca, client_cert)
     with _LOCK:
         ctx = _CONTEXTS.get(key)
         if ctx is not None:
@@ -88,7 +87,7 @@ def context(version: str | None = None, alpn: tuple[str, ...] = (), verify_ca: s
             ctx.set_alpn_protocols(list(alpn))
         if client_cert:
             _clientcert.load(ctx, client_cert)
-        _WATCHED[id(ctx)] = _clientcert.watch(ctx) if watch else False
+        _WATCHED[id(ctx)] = _clientcert.watch(ctx)
         _CONTEXTS[key] = ctx
         return ctx
 
@@ -120,8 +119,6 @@ class Handshake:
         self.verify_message: str | None = None
         # Did the server ask for a client certificate (CertificateRequest): True, False or None (unknown).
         self.cert_requested: bool | None = None
-        # An unwatched handshake ended with an alert that a client certificate demand may explain: ask again watched.
-        self.maybe_client_cert = False
 
 
 def classify_error(exc: BaseException) -> tuple[str, str]:
@@ -147,7 +144,7 @@ def classify_error(exc: BaseException) -> tuple[str, str]:
 
 def handshake(sock: socket.socket, server_name: str | None, timeout: float, version: str | None = None,
               alpn: tuple[str, ...] = (), keep: bool = False, want_chain: bool = False,
-              verify_ca: str | None = None, client_cert: tuple[str, str] | None = None, watch: bool = True) -> Handshake:
+              verify_ca: str | None = None, client_cert: tuple[str, str] | None = None) -> Handshake:
     """TLS handshake on an already connected TCP socket (consumed: closed unless keep=True).
 
     With verify_ca set (see context()) OpenSSL verifies the chain: a rejected chain ends the handshake with
@@ -159,7 +156,7 @@ def handshake(sock: socket.socket, server_name: str | None, timeout: float, vers
     sni = server_name if server_name and not _is_ip(server_name) else None
     sock.settimeout(timeout)
     try:
-        ctx = context(version, alpn, verify_ca, client_cert, watch)
+        ctx = context(version, alpn, verify_ca, client_cert)
         tls = ctx.wrap_socket(sock, server_hostname=sni, do_handshake_on_connect=False)
     except (ssl.SSLError, OSError, ValueError) as exc:
         sock.close()
@@ -169,7 +166,7 @@ def handshake(sock: socket.socket, server_name: str | None, timeout: float, vers
     try:
         tls.do_handshake()
         result.cert_requested = _clientcert.requested()
-        if tls.version() == "TLSv1.3" and watch and result.cert_requested is not False:
+        if tls.version() == "TLSv1.3" and result.cert_requested is not False:
             refused = _clientcert.settle(tls, timeout)
             if refused is not None:
                 raise refused
@@ -179,8 +176,6 @@ def handshake(sock: socket.socket, server_name: str | None, timeout: float, vers
         refusal = _clientcert.refusal(exc, result.cert_requested, bool(client_cert))
         if refusal is not None:
             result.kind, result.error = "client_cert", f"{refusal} ({result.error})"
-        elif not watch:
-            result.maybe_client_cert = _clientcert.maybe_refusal(exc)
         if isinstance(exc, ssl.SSLCertVerificationError):
             result.verified = False
             result.verify_code = getattr(exc, "verify_code", None)
