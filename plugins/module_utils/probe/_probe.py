@@ -156,10 +156,10 @@ class Settings:
         if "certificate" in self.checks or "revocation" in self.checks:
             self.verify_ca = opts.get("ca_path") or ""
         self.run_command = run_command  # argv -> (rc, stdout), for the stapled OCSP request
-        self.evaluations = _Evaluations()
+        self.evaluations = Evaluations()
 
 
-class _Evaluations:
+class Evaluations:
     """The certificate verdicts of one probe run, shared between endpoints served the same chain under the same name
     with the same validator's answer within the same second (a pool, one name on many addresses): the chain is read
     and judged once. A verdict that needed a download (AIA) is not shared: it depends on that endpoint's budget."""

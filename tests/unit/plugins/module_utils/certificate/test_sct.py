@@ -73,3 +73,27 @@ def test_findings_only_for_public_certificates():
     section = {"count": 0, "errors": [], "tls_extension": "not_sent", "satisfied": False}
     assert _sct.findings(section, publicly_trusted=False) == []
     assert [c for c, _d in _sct.findings(section, publicly_trusted=True)] == ["no_sct"]
+
+
+def test_public_roots_are_read_once_when_many_threads_ask_at_once(monkeypatch):
+    """The probe's worker threads all ask at the start of a run: one of them reads the store, the others wait for it."""
+    import threading
+    import time
+
+    reads = []
+
+    def slow_read(key):
+        reads.append(key)
+        time.sleep(0.05)
+        return frozenset({b"k"}), "/roots"
+
+    monkeypatch.setattr(_sct, "_read_public_roots", slow_read)
+    monkeypatch.setattr(_sct, "PUBLIC_ROOT_SOURCES", ["/roots-for-this-test"])
+    monkeypatch.setattr(_sct, "_PUBLIC_ROOTS", {})
+    found = []
+    threads = [threading.Thread(target=lambda: found.append(_sct.public_roots())) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(reads) == 1 and found == [(frozenset({b"k"}), "/roots")] * 16

@@ -4,6 +4,7 @@
 how the reachability check concludes, and version-probe verdicts from canned handshakes."""
 from __future__ import annotations
 
+import datetime
 import errno
 import socket
 import threading
@@ -11,6 +12,7 @@ import time
 
 import pytest
 
+from ansible_collections.port443.https.plugins.module_utils.certificate import _chain, _x509
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 from ansible_collections.port443.https.plugins.module_utils.host import _net
 from ansible_collections.port443.https.plugins.module_utils.probe import _ciphers, _hello, _probe, _reach
@@ -272,3 +274,37 @@ def test_a_run_holds_no_private_keys_in_options_or_results(tmp_path):
     run.reach.state = "unresolvable"
     assert run.reached() is False and run.reach is None
     assert not [k for k in run.result if k.startswith("_")] and run.result["reasons"][0]["code"] == "unresolvable"
+
+
+def test_endpoints_of_one_chain_and_name_share_one_certificate_evaluation(monkeypatch):
+    """Within one second, the same chain under the same name with the same validator answer is judged once; each
+    caller gets a top-level dict of its own (the CT step adds a key to it). Another name, another validator answer,
+    a download (AIA) or another second: judged again."""
+    calls = []
+
+    def evaluate(chain_der, server_name, store, policy, verification, now=None, fetch=None, chain_complete=True):
+        calls.append(server_name)
+        if server_name == "aia.test":
+            fetch("http://aia.test/issuer.der")
+        return {"name": server_name}, [("expiring_soon", "10 days", "warning", None)]
+
+    monkeypatch.setattr(_chain, "evaluate", evaluate)
+    second = [datetime.datetime(2026, 12, 6, 12, 0, 0, 100)]
+    monkeypatch.setattr(_x509, "utcnow", lambda: second[0])
+    evaluations = _probe.Evaluations()
+    hs = FakeHs(True, "1.3")
+    hs.chain_der, hs.verified, hs.verify_code, hs.verify_message, hs.chain_complete_known = [b"leaf", b"inter"], True, None, None, True
+    first, _ = evaluations.evaluate(hs, "a.test", object(), {}, None)
+    first["ct"] = {"count": 0}
+    again, findings = evaluations.evaluate(hs, "a.test", object(), {}, None)
+    assert calls == ["a.test"] and again == {"name": "a.test"} and findings == [("expiring_soon", "10 days", "warning", None)]
+    evaluations.evaluate(hs, "b.test", object(), {}, None)
+    hs.verified, hs.verify_code, hs.verify_message = False, 20, "unable to get local issuer certificate"
+    evaluations.evaluate(hs, "a.test", object(), {}, None)
+    assert calls == ["a.test", "b.test", "a.test"]
+    for dummy in range(2):
+        evaluations.evaluate(hs, "aia.test", object(), {}, lambda url: b"")
+    assert calls[-2:] == ["aia.test", "aia.test"]
+    second[0] = datetime.datetime(2026, 12, 6, 12, 0, 1)
+    evaluations.evaluate(hs, "a.test", object(), {}, None)
+    assert calls[-1] == "a.test" and len(calls) == 6
