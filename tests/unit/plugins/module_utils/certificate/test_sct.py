@@ -91,7 +91,7 @@ def test_public_roots_are_read_once_when_many_threads_ask_at_once(monkeypatch):
     monkeypatch.setattr(_sct, "PUBLIC_ROOT_SOURCES", ["/roots-for-this-test"])
     monkeypatch.setattr(_sct, "_PUBLIC_ROOTS", {})
     found = []
-    threads = [threading.Thread(target=lambda: found.append(_sct.public_roots())) for _ in range(16)]
+    threads = [threading.Thread(target=lambda: found.append(_sct.public_roots())) for dummy in range(16)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -294,7 +294,7 @@ def test_endpoints_of_one_chain_and_name_share_one_certificate_evaluation(monkey
     evaluations = _probe.Evaluations()
     hs = FakeHs(True, "1.3")
     hs.chain_der, hs.verified, hs.verify_code, hs.verify_message, hs.chain_complete_known = [b"leaf", b"inter"], True, None, None, True
-    first, _ = evaluations.evaluate(hs, "a.test", object(), {}, None)
+    first = evaluations.evaluate(hs, "a.test", object(), {}, None)[0]
     first["ct"] = {"count": 0}
     again, findings = evaluations.evaluate(hs, "a.test", object(), {}, None)
     assert calls == ["a.test"] and again == {"name": "a.test"} and findings == [("expiring_soon", "10 days", "warning", None)]
