@@ -61,7 +61,15 @@ class LimitingProxy:
         except OSError:
             conn.close()
             return
-        self._pump_both(conn, up)
+        if self._first_exchange(conn, up):
+            self._pump_both(conn, up)
+        else:
+            conn.close()
+            up.close()
+
+    def _first_exchange(self, conn: socket.socket, up: socket.socket) -> bool:
+        """What happens before the plain forwarding of a connection; False ends it (nothing, here)."""
+        return True
 
     @staticmethod
     def _pump_both(conn: socket.socket, up: socket.socket) -> None:
@@ -103,12 +111,7 @@ class AlertsAsCloses(LimitingProxy):
     def __init__(self, upstream: tuple[str, int]) -> None:
         super().__init__(upstream, "close", None)
 
-    def _forward(self, conn: socket.socket) -> None:
-        try:
-            up = socket.create_connection(self.upstream, timeout=10)
-        except OSError:
-            conn.close()
-            return
+    def _first_exchange(self, conn: socket.socket, up: socket.socket) -> bool:
         try:
             conn.settimeout(10)
             up.settimeout(10)
@@ -116,14 +119,10 @@ class AlertsAsCloses(LimitingProxy):
             first = up.recv(65536)
             if not first or first[0] == 21:
                 conn.shutdown(socket.SHUT_RDWR)
-                conn.close()
-                up.close()
-                return
+                return False
             conn.sendall(first)
             conn.settimeout(None)
             up.settimeout(None)
         except OSError:
-            conn.close()
-            up.close()
-            return
-        self._pump_both(conn, up)
+            return False
+        return True
