@@ -36,6 +36,8 @@ from .base import (
 )
 
 FAMILIES = {"ipv4": ("iptables", "/etc/iptables/rules.v4"), "ipv6": ("ip6tables", "/etc/iptables/rules.v6")}
+# What ip6tables says where the kernel has no IPv6 (ipv6.disable=1): no IPv6 packet can arrive, IPv4 decides alone.
+NO_IPV6 = "Address family not supported by protocol"
 
 
 def parse_spec(lines: str) -> dict[str, t.Any]:
@@ -269,14 +271,39 @@ class IptablesBackend(Backend):
         super().__init__(runner, options)
         self.binaries = binaries or {fam: b for fam, (b, _p) in FAMILIES.items()}
         self.paths = paths or {fam: p for fam, (_b, p) in FAMILIES.items()}
+        self._reads6: dict[tuple[str, ...], tuple[int, str, str]] = {}
 
     @classmethod
     def create(cls, runner: Runner, options: dict[str, t.Any], which: Which) -> IptablesBackend:
         return cls(runner, options, binaries={"ipv4": which("iptables"), "ipv6": which("ip6tables")})
 
     def allows(self, port: int, proto: str = "tcp") -> dict[str, t.Any]:
-        """IPv4 (``iptables -S``)."""
-        return input_allows(self.read_once([self.binaries.get("ipv4") or "iptables", "-w", "-S"]), port, proto)
+        """Both families: ``iptables -S`` and ``ip6tables -S``. The port is allowed only when both let it in, blocked
+        when either drops it; unknown (None) when IPv4 lets it in and IPv6 cannot be read (ip6tables missing or
+        failing), except on a host without IPv6 (the kernel refuses the address family), where IPv4 decides alone."""
+        v4 = input_allows(self.read_once([self.binaries.get("ipv4") or "iptables", "-w", "-S"]), port, proto)
+        v6 = self._allows_ipv6(port, proto)
+        if v4["allows"] is False:
+            return v4
+        if v6["allows"] is False:
+            return {"allows": False, "evidence": v6["evidence"] + v4["evidence"]}
+        return {"allows": v6["allows"], "evidence": v4["evidence"] + v6["evidence"]}
+
+    def _allows_ipv6(self, port: int, proto: str) -> dict[str, t.Any]:
+        binary = self.binaries.get("ipv6")
+        if not binary:
+            return {"allows": None, "evidence": ["ip6tables: not found, so the IPv6 rules could not be read"]}
+        key = (binary, "-w", "-S")
+        if key not in self._reads6:
+            self._reads6[key] = self.run(list(key), check=False)
+        rc, out, err = self._reads6[key]
+        if rc != 0:
+            why = (err or out).strip()
+            if NO_IPV6 in why:
+                return {"allows": True, "evidence": [f"ip6tables: this host has no IPv6 ({why})"]}
+            return {"allows": None, "evidence": [f"ip6tables -S failed ({why}), so the IPv6 rules could not be read"]}
+        found = input_allows(out, port, proto)
+        return {"allows": found["allows"], "evidence": [f"ip6tables: {e}" for e in found["evidence"]]}
 
     def persist_paths(self) -> list[str]:
         return list(self.paths.values())

@@ -100,10 +100,30 @@ def test_firewalld(module_env):
     assert res["firewall"]["backend"] == "firewalld" and res["firewall"]["allows"] is True and res["firewall"]["allows_http"] is False
 
 
-def test_iptables(module_env):
-    module_env({"ss -H -ltnp": (0, "", ""), "iptables -w -S": (0, "-P INPUT DROP\n-A INPUT -p tcp --dport 443 -j ACCEPT\n", "")}, {"ss", "iptables"})
+IPT_443 = "-P INPUT DROP\n-A INPUT -p tcp --dport 443 -j ACCEPT\n"
+
+
+@pytest.mark.parametrize("v6, bins, allows, evidence", [
+    # Both families let 443 in; IPv6 drops it (a rule of its own, or its policy); ip6tables missing or failing.
+    ((0, IPT_443, ""), {"ip6tables"}, True, "-A INPUT -p tcp --dport 443 -j ACCEPT"),
+    ((0, "-P INPUT ACCEPT\n-A INPUT -p tcp --dport 443 -j DROP\n", ""), {"ip6tables"}, False, "ip6tables: -A INPUT -p tcp --dport 443 -j DROP"),
+    ((0, "-P INPUT DROP\n", ""), {"ip6tables"}, False, "ip6tables: -P INPUT DROP"),
+    (None, set(), None, "ip6tables: not found, so the IPv6 rules could not be read"),
+    ((4, "", "ip6tables: Permission denied"), {"ip6tables"}, None, "ip6tables -S failed (ip6tables: Permission denied)"),
+    ((3, "", "ip6tables v1.8.9 (legacy): can't initialize ip6tables table `filter': Address family not supported by protocol"),
+     {"ip6tables"}, True, "ip6tables: this host has no IPv6"),
+])
+def test_iptables(module_env, v6, bins, allows, evidence):
+    answers = {"ss -H -ltnp": (0, "", ""), "iptables -w -S": (0, IPT_443, "")}
+    if v6 is not None:
+        answers["ip6tables -w -S"] = v6
+    module_env(answers, {"ss", "iptables"} | bins)
     res = run({"services": []})
-    assert res["firewall"]["backend"] == "iptables" and res["firewall"]["allows"] is True and res["firewall"]["allows_http"] is False
+    assert res["firewall"]["backend"] == "iptables" and res["firewall"]["allows"] is allows, res["firewall"]
+    assert res["firewall"]["allows_http"] is False
+    assert any(e.startswith(evidence) for e in res["firewall"]["evidence"]), res["firewall"]["evidence"]
+    if allows is False:
+        assert res["firewall"]["evidence"][0].startswith("ip6tables: ")
 
 
 def test_errors(module_env):

@@ -81,7 +81,8 @@ def test_nftables_reads_once_and_fails_clearly(fake_runner):
     ("-P INPUT DROP\n-A INPUT -p tcp -m tcp --dport 443 -m comment --comment \"port443.https:tcp/443 -s https\" -j ACCEPT\n", 443, True),
 ])
 def test_iptables(fake_runner, text, port, allows):
-    runner = fake_runner({("iptables", "-w", "-S"): (0, text, "")})
+    # IPv6 lets everything in: the IPv4 rules decide.
+    runner = fake_runner({("iptables", "-w", "-S"): (0, text, ""), ("ip6tables", "-w", "-S"): (0, "-P INPUT ACCEPT\n", "")})
     verdict = IptablesBackend(runner).allows(port)
     assert verdict["allows"] is allows and verdict["evidence"]
 
@@ -94,9 +95,43 @@ def test_iptables(fake_runner, text, port, allows):
     ("-P INPUT DROP\n-A INPUT -p tcp -m tcp --dport 443 -j ACCEPT\n", False, "-P INPUT DROP"),
 ])
 def test_iptables_udp(fake_runner, text, allows, evidence):
-    runner = fake_runner({("iptables", "-w", "-S"): (0, text, "")})
+    runner = fake_runner({("iptables", "-w", "-S"): (0, text, ""), ("ip6tables", "-w", "-S"): (0, text, "")})
     verdict = IptablesBackend(runner).allows(443, "udp")
     assert verdict["allows"] is allows and evidence in verdict["evidence"][0]
+
+
+@pytest.mark.parametrize("v4, v6, allows, first", [
+    # Either family dropping the port blocks it; its own rule is the evidence, named by its family.
+    ("-P INPUT DROP\n-A INPUT -p tcp --dport 443 -j ACCEPT\n", "-P INPUT DROP\n", False, "ip6tables: -P INPUT DROP"),
+    ("-P INPUT DROP\n", "-P INPUT DROP\n-A INPUT -p tcp --dport 443 -j ACCEPT\n", False, "-P INPUT DROP"),
+    ("-P INPUT ACCEPT\n", "-P INPUT ACCEPT\n-A INPUT -j REJECT\n", False, "ip6tables: -A INPUT -j REJECT"),
+    ("-P INPUT DROP\n-A INPUT -p tcp --dport 443 -j ACCEPT\n", "-P INPUT DROP\n-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\n",
+     True, "-A INPUT -p tcp --dport 443 -j ACCEPT"),
+])
+def test_iptables_both_families(fake_runner, v4, v6, allows, first):
+    runner = fake_runner({("iptables", "-w", "-S"): (0, v4, ""), ("ip6tables", "-w", "-S"): (0, v6, "")})
+    be = IptablesBackend(runner)
+    verdict = be.allows(443)
+    assert verdict["allows"] is allows and verdict["evidence"][0] == first, verdict
+    assert be.allows(80)["allows"] is False
+    assert len(runner.calls) == 2  # each family read once for both ports
+
+
+@pytest.mark.parametrize("v6, binaries, allows", [
+    ((1, "", "ip6tables: Permission denied (you must be root)"), {"ipv4": "iptables", "ipv6": "ip6tables"}, None),
+    (None, {"ipv4": "iptables", "ipv6": None}, None),
+    ((3, "", "can't initialize ip6tables table `filter': Address family not supported by protocol"),
+     {"ipv4": "iptables", "ipv6": "ip6tables"}, True),
+])
+def test_iptables_ipv6_unread(fake_runner, v6, binaries, allows):
+    """IPv6 not read: unknown where IPv4 lets the port in (never a guess of allowed), blocked where IPv4 drops it. A
+    kernel without IPv6 receives none: IPv4 decides alone."""
+    table = {("iptables", "-w", "-S"): (0, "-P INPUT DROP\n-A INPUT -p tcp --dport 443 -j ACCEPT\n", "")}
+    if v6:
+        table[("ip6tables", "-w", "-S")] = v6
+    be = IptablesBackend(fake_runner(table), binaries=binaries)
+    assert be.allows(443)["allows"] is allows
+    assert be.allows(80)["allows"] is False
 
 
 UFW_ACTIVE = """\
