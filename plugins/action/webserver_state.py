@@ -56,12 +56,14 @@ class ActionModule(ActionBase):
         result.update(changed=False, drift=[], facts={})
         self._os: dict[str, str] = {}
         self._missing_packages: list[str] | None = None
+        self._read: dict[str, t.Any] | None = None
         try:
             drift, facts = self._state(variables)
         except Exception as exc:  # pylint: disable=broad-exception-caught
             # Whatever cannot be worked out here is left to the full path (which reports it in its own words).
             drift, facts = [f"state not known: {exc}"], {}
-        result.update(drift=drift, converged=not drift, facts=facts, os=self._os, missing_packages=self._missing_packages)
+        result.update(drift=drift, converged=not drift, facts=facts, os=self._os, missing_packages=self._missing_packages,
+                      read=self._read)
         if not drift and "webserver_tls" in facts:
             # A host fact (kept by a fact cache, as the full path's set_fact keeps it): a later verify_https run reads
             # what the host's stack speaks without contacting it.
@@ -132,6 +134,14 @@ class ActionModule(ActionBase):
         # The host's own os-release where the play gathered no facts: the full path reads it too (converge.yml).
         self._os = host["os"]
         self._missing_packages = host.get("missing_packages")
+        # What the full path would read again (converge.yml reads it from here: one read of the host per state).
+        self._read = {
+            "tls_probe": host["tls_probe"], "version": host.get("version", ""), "version_failed": host.get("version_failed", False),
+            "sites": host.get("sites"), "roots": host["roots"],
+            "cert_files": [{"name": v["name"], "what": what, "path": path, "exists": exists}
+                           for v, found in zip([v for v in given if not v["caddy_automatic_https"]], host["cert_files"])
+                           for (what, path), exists in zip(v["tls_files"], found)],
+        }
         if os_family is None and host["os"]["os_family"] != "Debian":
             drift.append("not a host of the Debian OS family")
 

@@ -138,7 +138,7 @@ firewall:
   description:
     - C(backend) (V(ufw), V(firewalld), V(nftables), V(iptables) or V(null)), C(allows) (V(true), V(false) or V(null)
       when unknown) for O(port), C(allows_http) for O(http_port) and C(evidence) (the rule lines or policy that decided).
-    - With iptables both families count (C(iptables -w -S) and C(ip6tables -w -S)): a port is allowed only when both let it
+    - With iptables both families count (C(iptables -w -S) and C(ip6tables -w -S)). A port is allowed only when both let it
       in, blocked when either drops it (its evidence first, IPv6 lines prefixed C(ip6tables:)), and V(null) when IPv4
       lets it in but the IPv6 rules cannot be read (ip6tables missing or failing; on a kernel without IPv6, IPv4 decides).
     - When O(outside) carries the result of the C(http3) check, also C(allows_udp) and C(evidence_udp) for its UDP port.

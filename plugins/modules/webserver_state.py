@@ -101,6 +101,25 @@ facts:
   type: dict
   sample: {"webserver_tls": {"guideline": "6.0", "profile": "intermediate", "library": "OpenSSL 3.0.17", "pq": false,
            "groups": ["X25519", "prime256v1", "secp384r1"], "dhparam": false}}
+read:
+  description:
+    - What the role's full path reads of the host, as this step read it, so that the full path does not read it again
+      (V(null) when the host could not be inspected; the full path then stops with RV(drift)). The role runs this step
+      a second time only where its full path ran the package manager.
+    - C(tls_probe), the output of the server's TLS library probe; C(version), the server's version output (nginx
+      C(-V)) and C(version_failed), whether that command failed.
+    - C(sites), the sites the server already serves and the decision about them as
+      M(port443.https.webserver_sites_info) returns it (C(conflicts), C(refusals), C(takeover), C(disable)), or
+      C(error) when they could not be read.
+    - C(roots), for each content root, whether it exists, is a directory and holds an index file or link.
+    - C(cert_files), for each certificate and key file of the virtual hosts (C(name), C(what), C(path)), whether it
+      exists.
+  returned: always
+  type: dict
+  sample: {"tls_probe": "OpenSSL 3.0.17 1 Jul 2025\n", "version": "nginx version: nginx/1.22.1\n", "version_failed": false,
+           "sites": {"conflicts": [], "refusals": [], "takeover": {}, "disable": []},
+           "roots": {"/var/www/html": {"exists": true, "isdir": true, "index": true}},
+           "cert_files": [{"name": "site", "what": "cert", "path": "/etc/ssl/port443/site.crt", "exists": true}]}
 os:
   description:
     - The host's OS family and distribution in Ansible's words, read from its C(/etc/os-release) (no fact gathering);

@@ -92,6 +92,15 @@ def placeholder_needed(roots: list[str], index_names: t.Iterable[str] = INDEX_NA
     return needed
 
 
+def root_state(root: str, index_names: t.Iterable[str] = INDEX_NAMES) -> dict[str, bool]:
+    """What the full path's placeholder step reads of a content root (content.yml): whether it exists, is a directory,
+    and holds a file or link of one of the index names (a link counts as it is, as a directory listing shows it)."""
+    exists = os.path.lexists(root)
+    isdir = exists and os.path.isdir(root)
+    return {"exists": exists, "isdir": isdir,
+            "index": isdir and any(os.path.lexists(os.path.join(root, name)) for name in index_names)}
+
+
 def read_client_ca(value: str) -> tuple[str | None, str]:
     """The PEM text of a client_ca option (content or host path), trimmed as the role trims it; None when unreadable."""
     if "-----BEGIN" in value:
@@ -219,14 +228,19 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
         # The role's apply.yml reads it (and fails when it fails): nginx prints its version on stderr.
         rc, _out, err = run(version_command, None)
         result["version"] = err if rc == 0 else ""
+        result["version_failed"] = rc != 0
         if rc != 0:
             drift.append(f"{' '.join(version_command)} failed")
 
     # Certificate and key of each vhost that brings its own (the role's vhosts.yml stats these paths).
     missing = []
+    # Whether each of those files exists, vhost by vhost in the spec's order: the full path reads it from here.
+    result["cert_files"] = []
     for vhost in spec.get("vhost_certs") or []:
         paths = [path for _what, path in vhost["files"]] if "files" in vhost else [vhost[key] for key in ("cert_file", "key_file")]
-        if not all(os.path.exists(path) for path in paths):
+        found = [os.path.exists(path) for path in paths]
+        result["cert_files"].append(found)
+        if not all(found):
             missing.append(vhost["name"])
     result["missing"] = sorted(set(missing), key=missing.index)
     # The vhosts whose certificate names no OCSP responder: the role never turns OCSP stapling on for them.
@@ -240,6 +254,7 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
             drift.append(problem)
     for root in placeholder_needed(spec.get("content_roots") or [], spec.get("index_names") or INDEX_NAMES):
         drift.append(f"{root} needs its placeholder page")
+    result["roots"] = {root: root_state(root, spec.get("index_names") or INDEX_NAMES) for root in spec.get("content_roots") or []}
 
     # The server's own copies of keys and certificates (Caddy runs as its own user, HAProxy reads a crt-list of them):
     # each vhost's cert_copies, the list the role's copy task loops over.
@@ -323,13 +338,17 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
 def sites_state(server: str, vhosts: list[dict[str, t.Any]], run: Runner, result: dict[str, t.Any]) -> list[str]:
     """Drift from the sites the server already serves (the role's sites.yml refuses or takes them over): a conflict
     or a refused takeover (the full path fails with its message), a link in sites-enabled/ still to remove, or a
-    configuration that cannot be read. Sets result['takeover'] (the carried bodies the templates render)."""
+    configuration that cannot be read. Sets result['takeover'] (the carried bodies the templates render) and
+    result['sites'] (the whole decision, or the error that stopped the read)."""
     try:
         found = _sites.collect(server, run)
     except _sites.SitesError as exc:
+        result["sites"] = {"error": f"The sites of {server} could not be read: {exc}"}
         return [f"the sites of {server} could not be read: {exc}"]
     decided = _sites.plan(server, found["sites"], vhosts)
     result["takeover"] = decided["takeover"]
+    # The whole decision, as the webserver_sites_info module returns it: the full path reads it from here.
+    result["sites"] = decided
     drift = [f"refused: {message}" for message in decided["conflicts"] + decided["refusals"]]
     return drift + [f"takeover pending: {link} is still enabled" for link in decided["disable"]]
 

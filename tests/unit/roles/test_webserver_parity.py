@@ -215,15 +215,19 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
     assert not any(d.startswith("refused options") for d in state["drift"]), state["drift"]
     assert role["service"] == spec["service"]
     assert role["packages"] == spec["packages"]
-    assert role["tls_probe"] == state_probe(spec["server"])
+    # The full path reads the host through the state step (converge.yml, vars/main.yml __webserver_read).
+    assert role["read_from_state"] is True
     assert role["webserver_tls"] == facts["webserver_tls"]
     assert role["webserver_h3"] == facts["webserver_h3"]
     assert [d for d in state["drift"] if "HTTP/3" in d] == [f"refused: {e}" for e in role["http3_errors"]]
     assert role["tls_pq"] == facts["__webserver_tls_pq"] == facts["webserver_tls"]["pq"]
     assert role["dirs"] == spec["dirs"]
     assert role["content_roots"] == spec["content_roots"]
-    assert role["index_names"] == spec["index_names"]
-    assert role["cert_paths"] == [[v["name"], what, path] for v in spec["vhost_certs"] for what, path in v["files"]]
+    # The placeholder goes where the state step's rule (placeholder_needed) puts it: a root that does not exist, or a
+    # directory without an index file.
+    roots = state["read"]["roots"]
+    assert role["placeholder"] == [r for r in spec["content_roots"] if not roots[r]["exists"] or (roots[r]["isdir"] and not roots[r]["index"])]
+    assert [[c["name"], c["what"]] for c in state["read"]["cert_files"]] == [[v["name"], what] for v in spec["vhost_certs"] for what, _p in v["files"]]
     assert role["vhosts"] == facts["__webserver_vhosts"]
     assert role["cert_copy_dir"] == spec.get("cert_copy_dir", "")
     # The server's own copies are the ones the state step compares (each vhost's cert_copies), in the registry's
@@ -235,7 +239,7 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
     assert role["client_cas"] == [[c["name"], c["client_ca"]] for c in spec["client_cas"]]
     assert role["client_ca_dir"] == spec["client_ca_dir"]
     assert role["candidate_dir"] == spec["candidate_dir"]
-    assert role["version_command"] == state_version_command(spec["server"])
+    assert role["version_checked"] is bool(state_version_command(spec["server"]))
     assert role["main_file"] is ("caddyfile" in spec)
     if role["main_file"]:
         assert role["caddyfile"] == spec["caddyfile"]
@@ -259,12 +263,6 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
         if vhost["name"] in no_ocsp:
             assert vhost["ocsp_stapling"] is False
     assert facts["no_ocsp"] == no_ocsp
-
-
-def state_probe(server: str) -> list[str]:
-    from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
-
-    return _servers.tls_probe(server)
 
 
 def state_version_command(server: str) -> list[str]:

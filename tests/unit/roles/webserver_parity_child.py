@@ -6,8 +6,9 @@ ansible_collections, and pytest has done that already).
 For each input set on stdin it works out the webserver role's decisions twice:
 
 - role: the role's own tasks, read from roles/webserver/tasks/*.yml and rendered with ansible's Templar (the
-  collection's filters included), in the order of the full path (converge.yml), with the host's answers (stat results,
-  the TLS library probe's output, the sites reader's takeovers, the main-file decision) given by the input set;
+  collection's filters included), in the order of the full path (converge.yml), with the host's answers as the state
+  step read them (its RV read: the TLS library probe's output, the version, the content roots, the certificate files;
+  the sites reader's takeovers, the main-file decision), the input set's host;
 - state: the state step (plugins/action/webserver_state.py, ActionModule._state) with a host that answers the same.
 
 and prints both as JSON. Usage: python webserver_parity_child.py COLLECTIONS_ROOT < cases.json"""
@@ -89,8 +90,10 @@ class Role:
             self.vars["ansible_facts"] = dict(self.vars.get("ansible_facts") or {}, **values)
 
 
-def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, t.Any]:
+def role_side(case: dict[str, t.Any], variables: dict[str, t.Any], read: dict[str, t.Any]) -> dict[str, t.Any]:
     role = Role(variables)
+    # converge.yml stops where the state step could not read the host; the full path reads the host from here.
+    role.vars["__webserver_state"] = {"read": read}
     host = case["host"]
     out: dict[str, t.Any] = {}
     refuse = task("converge.yml", "Refuse hosts outside the Debian OS family")
@@ -109,39 +112,26 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str, 
         role.vars["__webserver_caddy_main"] = host["caddyfile"]
     install = task("converge.yml", "Install ")
     out["packages"] = plain(role.ev(install["ansible.builtin.apt"]["name"])) if role.ev(install["when"]) else []
-    # tls_library.yml
-    probe = task("tls_library.yml", "Read the TLS library")
-    out["tls_probe"] = plain(role.ev(probe["ansible.builtin.command"]["argv"]))
-    role.vars["__webserver_tls_probe"] = {"stdout": host["tls_probe"], "rc": 0}
+    # tls_library.yml: the state step's read (vars/main.yml: __webserver_read, __webserver_version).
+    out["read_from_state"] = plain(role.ev("__webserver_read")) == plain(read)
     role.set_fact("tls_library.yml", "Note what the role renders")
     role.set_fact("tls_library.yml", "Note whether the server speaks X25519MLKEM768")
     out["webserver_tls"] = plain(role.vars["ansible_facts"]["webserver_tls"])
     out["tls_pq"] = plain(role.vars["__webserver_tls_pq"])
-    version = task("tls_library.yml", "Find the web server's version")
-    out["version_command"] = plain(role.ev(version["ansible.builtin.command"]["argv"])) if role.ev(version["when"]) else []
-    role.vars["__webserver_version"] = ({"stderr": host["version"]} if out["version_command"]
-                                        else {"skipped": True, "changed": False})
+    version = task("tls_library.yml", "Stop where the web server's version could not be read")
+    out["version_checked"] = bool(role.ev(version["when"])) and bool(role.ev(version["ansible.builtin.assert"]["that"]))
     role.set_fact("tls_library.yml", "Decide whether HTTP/3 may be served")
     out["http3_errors"] = plain(role.vars["__webserver_http3"]["errors"])
     dirs = task("converge.yml", "Create the ACME challenge webroot and the content roots")
     out["dirs"] = plain(role.ev(dirs["loop"]))
     content = task("content.yml", "Placeholder page for content roots without an index file")
-    look = task("content.yml", "Look at the content roots")
-    out["content_roots"] = plain(role.ev(look["loop"], **content["vars"])) if role.ev(content["when"]) else []
-    find = task("content.yml", "Look for index files in the content roots")
-    out["index_names"] = plain(role.ev(find["ansible.builtin.find"]["patterns"]))
-    # vhosts.yml: the stat of each certificate and key, then the vhosts.
-    stat = task("vhosts.yml", "Look for each virtual host's certificate and key")
-    results = []
-    out["cert_paths"] = []
-    for item in role.ev(stat["loop"]):
-        path = role.ev(stat["ansible.builtin.stat"]["path"], item={"item": item})
-        out["cert_paths"].append([item[0]["name"], item[1][0], path])
-        results.append({"item": item, "stat": {"exists": path in case["existing"]}})
-    role.vars["__webserver_cert_stats"] = {"results": results}
+    place = task("content.yml", "Write the placeholder page")
+    out["content_roots"] = plain(role.ev(place["loop"])) if role.ev(content["when"]) else []
+    out["placeholder"] = [root for root in out["content_roots"] if all(role.ev(w, item={"item": root}) for w in place["when"])]
+    # vhosts.yml: the state step's look at each certificate and key, then the vhosts.
     role.set_fact("vhosts.yml", "Note the virtual hosts without a certificate yet")
     out["missing"] = plain(role.vars["__webserver_missing"])
-    role.vars["__webserver_state"] = {"facts": {"no_ocsp": host.get("no_ocsp", [])}}
+    role.vars["__webserver_state"]["facts"] = {"no_ocsp": host.get("no_ocsp", [])}
     role.set_fact("vhosts.yml", "Work out the virtual hosts")
     out["vhosts"] = plain(role.vars["__webserver_vhosts"])
     copies = task("vhosts.yml", "Create Caddy's certificate directory")
@@ -188,8 +178,13 @@ class Host:
         host = self.case["host"]
         missing = [v["name"] for v in self.spec["vhost_certs"]
                    if not all(path in self.case["existing"] for _what, path in v["files"])]
+        roots = {root: {"exists": root != "/srv/new", "isdir": root != "/srv/new", "index": root == "/var/www/html"}
+                 for root in self.spec.get("content_roots") or []}
         return {
             "drift": [], "os": {"os_family": "Debian", "distribution": "Debian"}, "missing": list(dict.fromkeys(missing)), "tls_served": [],
+            "cert_files": [[path in self.case["existing"] for _what, path in v["files"]] for v in self.spec["vhost_certs"]],
+            "roots": roots, "version_failed": False,
+            "sites": {"conflicts": [], "refusals": [], "takeover": host["takeover"], "disable": []},
             # The module runs the registry's probe; this host answers the input set's output to it.
             "tls_probe": host["tls_probe"] if _servers.tls_probe(self.spec["server"]) else "",
             "version": host["version"] if _servers.get(self.spec["server"]).version_command else "",
@@ -215,7 +210,7 @@ def state_side(case: dict[str, t.Any], variables: dict[str, t.Any]) -> dict[str,
     plugin._render = render  # pylint: disable=protected-access
     drift, facts = plugin._state(trusted(copy.deepcopy(variables)))  # pylint: disable=protected-access
     spec = host.spec
-    out: dict[str, t.Any] = {"drift": drift, "facts": plain(facts), "spec": plain(spec)}
+    out: dict[str, t.Any] = {"drift": drift, "facts": plain(facts), "spec": plain(spec), "read": plain(getattr(plugin, "_read", None))}
     out["files"] = [[template, dest] for template, dest, _vars in rendered if not dest.startswith(spec.get("candidate_dir", "@"))]
     out["render_vars"] = rendered[0][2] if rendered else {}
     return out
@@ -240,8 +235,8 @@ def main() -> None:
     for case in json.load(sys.stdin):
         variables = dict(defaults, **role_vars, **case["vars"])
         variables.setdefault("ansible_facts", {"os_family": "Debian", "distribution": "Debian"})
-        role = role_side(case, copy.deepcopy(variables))
-        state = state_side(case, variables)
+        state = state_side(case, copy.deepcopy(variables))
+        role = role_side(case, copy.deepcopy(variables), state["read"])
         result = {"role": {k: v for k, v in role.items() if k != "render_vars"},
                   "state": {k: v for k, v in state.items() if k != "render_vars"}}
         if state["files"] and "files" in role:

@@ -75,6 +75,26 @@ def test_placeholder_needed(tmp_path):
     assert ws.placeholder_needed(roots) == [str(without), str(missing), str(dangling)]
 
 
+def test_root_state_is_what_the_placeholder_step_reads(tmp_path):
+    """The full path writes its placeholder from these: a dangling index link counts as an index there (a directory
+    listing shows it), a root that is a file is neither created nor given a page."""
+    with_index, without, missing, dangling = (tmp_path / n for n in ("with", "without", "missing", "dangling"))
+    with_index.mkdir()
+    (with_index / "index.php").write_text("<?php")
+    without.mkdir()
+    (without / "about.html").write_text("x")
+    dangling.mkdir()
+    os.symlink(tmp_path / "nowhere", dangling / "index.html")
+    plain_file = tmp_path / "plain"
+    plain_file.write_text("x")
+    assert ws.root_state(str(with_index)) == {"exists": True, "isdir": True, "index": True}
+    assert ws.root_state(str(without)) == {"exists": True, "isdir": True, "index": False}
+    assert ws.root_state(str(missing)) == {"exists": False, "isdir": False, "index": False}
+    assert ws.root_state(str(dangling)) == {"exists": True, "isdir": True, "index": True}
+    assert ws.root_state(str(plain_file)) == {"exists": True, "isdir": False, "index": False}
+    assert ws.root_state(str(without), ["about.html"])["index"] is True
+
+
 def test_file_state_and_compare_files(tmp_path):
     live = tmp_path / "live.conf"
     observed = {str(live): ws.file_state(str(live))}
@@ -166,6 +186,10 @@ def test_inspect_reports_each_drift_the_full_path_repairs(tmp_path, ca_pem):
     assert result["missing"] == []
     assert result["client_ca_files"] == {"staff": copy}
     assert result["files"][str(tree["live"] / "port443-https.conf")] == {"exists": False}
+    # What the full path reads from the state step instead of reading the host again.
+    assert result["roots"] == {str(tree["site"]): {"exists": True, "isdir": True, "index": True}}
+    assert result["cert_files"] == [[True, True]]
+    assert result["version_failed"] is False and "tls_probe" in result
 
     os.chmod(tree["acme"], 0o750)
     os.remove(tree["site"] / "index.html")
@@ -183,6 +207,8 @@ def test_inspect_reports_each_drift_the_full_path_repairs(tmp_path, ca_pem):
     # Which modules are needed is decided on the controller (proxy modules depend on the carried site bodies).
     assert drift["modules_present"] == {str(tree["mods"] / "ssl.load"): False}
     assert drift["missing"] == ["site"]
+    assert drift["cert_files"] == [[True, False]]
+    assert drift["roots"][str(tree["site"])]["index"] is False
 
 
 @needs_root
@@ -248,10 +274,17 @@ def test_sites_state_reports_a_pending_takeover_a_conflict_and_an_unreadable_con
     drift = ws.sites_state("nginx", [{"name": "app", "server_names": ["app.example"], "takeover": True}], nginx, result)
     assert drift == [f"takeover pending: {link} is still enabled"]
     assert result["takeover"]["app"]["body"] == ["location / {", "    proxy_pass http://127.0.0.1:8080;", "}"]
-    drift = ws.sites_state("nginx", [{"name": "app", "server_names": ["app.example"]}], nginx, {})
+    # The whole decision, as webserver_sites_info returns it: the full path's sites.yml reads it from here.
+    assert result["sites"]["disable"] == [str(link)] and result["sites"]["conflicts"] == result["sites"]["refusals"] == []
+    assert result["sites"]["takeover"] is result["takeover"]
+    refused = {}
+    drift = ws.sites_state("nginx", [{"name": "app", "server_names": ["app.example"]}], nginx, refused)
     assert len(drift) == 1 and drift[0].startswith(f"refused: vhost app: app.example already served by {link}:1")
-    assert ws.sites_state("nginx", [], lambda argv, stdin: (1, "", "[emerg] bad"), {})[0].startswith(
+    assert refused["sites"]["conflicts"] == [drift[0][len("refused: "):]]
+    broken = {}
+    assert ws.sites_state("nginx", [], lambda argv, stdin: (1, "", "[emerg] bad"), broken)[0].startswith(
         "the sites of nginx could not be read: the live nginx configuration was already broken before this run (nginx -T failed")
+    assert broken["sites"]["error"].startswith("The sites of nginx could not be read: the live nginx configuration was already broken")
 
 
 def test_tls_served_sections_and_files(tmp_path):
