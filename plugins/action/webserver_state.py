@@ -137,7 +137,7 @@ class ActionModule(ActionBase):
         # What the full path would read again (converge.yml reads it from here: one read of the host per state).
         self._read = {
             "tls_probe": host["tls_probe"], "version": host.get("version", ""), "version_failed": host.get("version_failed", False),
-            "sites": host.get("sites"), "roots": host["roots"],
+            "sites": host.get("sites"), "roots": host["roots"], "port_refusal": host.get("port_refusal", ""),
             "cert_files": [{"name": v["name"], "what": what, "path": path, "exists": exists}
                            for v, found in zip([v for v in given if not v["caddy_automatic_https"]], host["cert_files"])
                            for (what, path), exists in zip(v["tls_files"], found)],

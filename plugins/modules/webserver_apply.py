@@ -76,8 +76,9 @@ options:
     type: path
   preflight:
     description:
-      - Only check, before anything else of the role runs, that no process outside O(service) holds a port of
-        O(ports), and fail naming it. Changes nothing.
+      - Only check that no process outside O(service) holds a port of O(ports), and fail naming it. Changes nothing.
+        The P(port443.https.webserver#role) role reads the same in its state step (M(port443.https.webserver_state)),
+        before anything else of the role runs.
     type: bool
     default: false
   files:

@@ -111,12 +111,15 @@ read:
     - C(sites), the sites the server already serves and the decision about them as
       M(port443.https.webserver_sites_info) returns it (C(conflicts), C(refusals), C(takeover), C(disable)), or
       C(error) when they could not be read.
+    - C(port_refusal), why the server could not listen on ports 80 and 443 (another process holds one, named as
+      M(port443.https.webserver_apply) with O(port443.https.webserver_apply#module:preflight) names it), empty when
+      they are free or the server's.
     - C(roots), for each content root, whether it exists, is a directory and holds an index file or link.
     - C(cert_files), for each certificate and key file of the virtual hosts (C(name), C(what), C(path)), whether it
       exists.
   returned: always
   type: dict
-  sample: {"tls_probe": "OpenSSL 3.0.17 1 Jul 2025\n", "version": "nginx version: nginx/1.22.1\n", "version_failed": false,
+  sample: {"tls_probe": "OpenSSL 3.0.17 1 Jul 2025\n", "version": "nginx version: nginx/1.22.1\n", "version_failed": false, "port_refusal": "",
            "sites": {"conflicts": [], "refusals": [], "takeover": {}, "disable": []},
            "roots": {"/var/www/html": {"exists": true, "isdir": true, "index": true}},
            "cert_files": [{"name": "site", "what": "cert", "path": "/etc/ssl/port443/site.crt", "exists": true}]}

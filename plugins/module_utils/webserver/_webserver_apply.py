@@ -21,8 +21,7 @@ import tempfile
 import time
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.report import _doctor
-from ansible_collections.port443.https.plugins.module_utils.webserver import _servers, _sites, _webserver_state
+from ansible_collections.port443.https.plugins.module_utils.webserver import _ports, _servers, _sites, _webserver_state
 
 SERVERS = _servers.NAMES
 
@@ -41,98 +40,20 @@ def foreign_files(files: list[dict[str, t.Any]]) -> list[str]:
             if os.path.lexists(f["dest"]) and not f.get("foreign_ok") and not _sites.written_by_collection(f["dest"])]
 
 
-def _unit(service: str) -> str:
-    return service if service.endswith(".service") else f"{service}.service"
-
-
-def in_service(pid: int, service: str, proc: str = "/proc") -> bool:
-    """True when the process runs in the systemd unit SERVICE (its cgroup path names SERVICE.service)."""
-    unit = _unit(service)
-    try:
-        with open(f"{proc}/{pid}/cgroup", "r", encoding="utf-8") as handle:
-            return any(line.rstrip("\n").split("/")[-1] == unit or f"/{unit}/" in line for line in handle)
-    except OSError:
-        return False
-
-
-_CGROUP = re.compile(r"\scgroup:(\S+)")
-
-
-def parse_listeners(output: str) -> list[dict[str, t.Any]]:
-    """Listening TCP sockets of `ss -H -ltnpe`: address, port, processes and pids (as the doctor reads them) and the
-    cgroup of the socket (-e). The cgroup names the unit even where the process is hidden: a server with file
-    capabilities (Caddy's cap_net_bind_service) is not dumpable, and without CAP_SYS_PTRACE `ss -p` cannot name it."""
-    found = []
-    for line in output.splitlines():
-        parsed = _doctor.parse_ss(line)
-        if parsed:
-            match = _CGROUP.search(line)
-            found.append(dict(parsed[0], cgroup=match.group(1) if match else ""))
-    return found
-
-
+# Who holds the ports: _ports (the state step reads the same), its error in this step's words.
 def listeners(run: Runner) -> list[dict[str, t.Any]]:
-    rc, out, err = run(["ss", "-H", "-ltnpe"])
-    if rc != 0:
-        raise ApplyError(f"the listening sockets could not be read (ss -H -ltnpe: {err.strip() or rc}): "
-                         "install iproute2 so the role can check that ports 80 and 443 are free")
-    return parse_listeners(out)
-
-
-def socket_unit(item: dict[str, t.Any]) -> str:
-    """The systemd unit (service or scope) whose cgroup created the socket, '' when ss did not say."""
-    cgroup = str(item.get("cgroup") or "")
-    last = cgroup.rstrip("/").rsplit("/", maxsplit=1)[-1]
-    return last if cgroup.startswith("/") and last.endswith((".service", ".scope")) else ""
-
-
-def owned_by(item: dict[str, t.Any], service: str, member: t.Callable[[int, str], bool] = in_service) -> bool:
-    """True when the listening socket belongs to SERVICE: its cgroup is the unit's, or every process holding it runs
-    in the unit."""
-    if socket_unit(item):
-        return socket_unit(item) == _unit(service)
-    return bool(item["pids"]) and all(member(pid, service) for pid in item["pids"])
-
-
-def port_conflicts(ports: list[int], service: str, found: list[dict[str, t.Any]],
-                   member: t.Callable[[int, str], bool] = in_service) -> list[str]:
-    """'0.0.0.0:443 is in use by python3, pid 812' for each listener on PORTS that is not the server's."""
-    out = []
-    for item in found:
-        if item["port"] not in ports or owned_by(item, service, member):
-            continue
-        others = [pid for pid in item["pids"] if not member(pid, service)] or item["pids"]
-        unit = socket_unit(item)
-        if others:
-            who = ", ".join(f"{_comm(pid) or item['process'] or '?'}, pid {pid}" for pid in others)
-        elif unit:
-            who = f"the unit {unit}"
-        else:
-            who = "a process this user cannot see"
-        out.append(f"{_addr(item)} is in use by {who}")
-    return sorted(set(out))
+    try:
+        return _ports.listeners(run)
+    except _ports.PortsError as exc:
+        raise ApplyError(str(exc)) from None
 
 
 def port_refusal(spec: dict[str, t.Any], run: Runner) -> str:
     """Why the server could not listen where its configuration asks ('' when the ports are free or its own)."""
-    conflicts = port_conflicts(ports_of(spec), spec["service"], listeners(run))
-    if not conflicts:
-        return ""
-    return ("; ".join(conflicts) + f": {spec['service']} could not listen there. Stop that process or move it to "
-            "another port, then run again.")
-
-
-def _addr(item: dict[str, t.Any]) -> str:
-    address = item["address"] or "*"
-    return f"[{address}]:{item['port']}" if ":" in address else f"{address}:{item['port']}"
-
-
-def _comm(pid: int) -> str | None:
     try:
-        with open(f"/proc/{pid}/comm", "r", encoding="utf-8") as handle:
-            return handle.read().strip()
-    except OSError:
-        return None
+        return _ports.port_refusal(spec, run)
+    except _ports.PortsError as exc:
+        raise ApplyError(str(exc)) from None
 
 
 # --- validation ----------------------------------------------------------------------------------------------------
@@ -312,7 +233,7 @@ def _proof_problems(server: str, service: str, ports: list[int], probes: list[di
         found = listeners(run)
     except ApplyError as exc:
         return [str(exc)]
-    mine = {item["port"] for item in found if owned_by(item, service)}
+    mine = {item["port"] for item in found if _ports.owned_by(item, service)}
     for port in ports:
         if port not in mine:
             problems.append(f"{service} does not listen on port {port}")
@@ -356,14 +277,6 @@ def files_of(spec: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         out.append({"src": os.path.join(spec["candidate_dir"], name), "dest": os.path.join(live_root, rel),
                     "foreign_ok": bool(item.get("foreign_ok"))})
     return out
-
-
-def ports_of(spec: dict[str, t.Any]) -> list[int]:
-    """The ports the configuration listens on: ports, else 80 and 443 when a vhost serves TLS."""
-    if spec.get("ports") is not None:
-        return [int(p) for p in spec["ports"]]
-    vhosts = spec.get("vhosts") or []
-    return [80] + ([443] if any(v.get("tls_ready") or v.get("caddy_automatic_https") for v in vhosts) else [])
 
 
 def probes_of(spec: dict[str, t.Any]) -> list[dict[str, str]]:
@@ -443,7 +356,7 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
     # A server that keeps its old workers when it refuses a reload (nginx) must run new ones afterwards.
     old_workers = children(service_pid(service, run)) if _servers.get(server).proof_new_workers and was_active else None
     before_ports = sorted({item["port"] for item in _safe_listeners(run)
-                           if owned_by(item, service)})
+                           if _ports.owned_by(item, service)})
     run_dir = ""
     done: list[tuple[str, str, str]] = []
     error_log = ERROR_LOGS.get(server, "")
@@ -463,7 +376,7 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
         rc, _out, err = run(["systemctl", command, service])
         result["reloaded"] = True
         problems = [f"systemctl {command} {service} failed: {err.strip()}"] if rc != 0 else \
-            prove(server, service, ports_of(spec), probes_of(spec), run, old_workers, timeout,
+            prove(server, service, _ports.ports_of(spec), probes_of(spec), run, old_workers, timeout,
                   spec.get("address") or "127.0.0.1")
         result["proof"] = problems
         if problems:
@@ -601,7 +514,7 @@ def _cause(spec: dict[str, t.Any], run: Runner, since: float, error_log: str, er
     """What the host says about the failure: who holds the ports, the unit's journal since the reload, and the lines
     the server's error log got since then."""
     parts = []
-    conflicts = port_conflicts(ports_of(spec), spec["service"], _safe_listeners(run))
+    conflicts = _ports.port_conflicts(_ports.ports_of(spec), spec["service"], _safe_listeners(run))
     if conflicts:
         parts.append("; ".join(conflicts))
     log = journal(spec["service"], since, run)

@@ -24,6 +24,7 @@ from ansible_collections.port443.https.plugins.module_utils.host import _os
 from ansible_collections.port443.https.plugins.module_utils.host import _packages
 from ansible_collections.port443.https.plugins.module_utils.probe import _revocation
 from ansible_collections.port443.https.plugins.module_utils.webserver import _caddyfile
+from ansible_collections.port443.https.plugins.module_utils.webserver import _ports
 from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
 from ansible_collections.port443.https.plugins.module_utils.webserver import _sites
 
@@ -322,6 +323,14 @@ def inspect(spec: dict[str, t.Any], run: Runner) -> dict[str, t.Any]:
     if spec.get("sites") is not None:
         drift += sites_state(spec["server"], spec["sites"].get("vhosts") or [], run, result)
 
+    # Another process on port 80 or 443 (another web server, a proxy, a forgotten test server) would make the reload
+    # fail: the full path stops before any change with this refusal ('' when the ports are free or the server's).
+    if spec.get("service"):
+        try:
+            result["port_refusal"] = _ports.port_refusal({"service": spec["service"], "ports": [80, 443]},
+                                                         lambda argv: run(argv, None))
+        except _ports.PortsError as exc:
+            result["port_refusal"] = str(exc)
     problem = service_state(spec["service"], run) if spec.get("service") else "no service named"
     if problem:
         drift.append(problem)

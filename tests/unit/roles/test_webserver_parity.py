@@ -213,7 +213,7 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
         assert state["drift"] == ["refused options: " + " ".join(role["refusals"])]
         return
     assert not any(d.startswith("refused options") for d in state["drift"]), state["drift"]
-    assert role["service"] == spec["service"]
+    assert role["service"] == spec["service"] and role["port_check"] is True
     assert role["packages"] == spec["packages"]
     # The full path reads the host through the state step (converge.yml, vars/main.yml __webserver_read).
     assert role["read_from_state"] is True

@@ -102,8 +102,8 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any], read: dict[st
         return out
     # sites.yml: what webserver_sites_info answered.
     role.vars.update(__webserver_takeover=host["takeover"], __webserver_takeover_disable=[])
-    port = task("converge.yml", "Check that no other process holds port 80 or 443")["port443.https.webserver_apply"]
-    out["service"] = role.ev(port["service"])
+    out["service"] = role.ev("__webserver_service")
+    out["port_check"] = bool(role.ev(task("converge.yml", "Check that no other process holds port 80 or 443")["ansible.builtin.assert"]["that"]))
     caddy_main = task("converge.yml", "Decide who owns the main Caddyfile")
     out["main_file"] = bool(role.ev(caddy_main["when"]))
     if out["main_file"]:
@@ -183,7 +183,7 @@ class Host:
         return {
             "drift": [], "os": {"os_family": "Debian", "distribution": "Debian"}, "missing": list(dict.fromkeys(missing)), "tls_served": [],
             "cert_files": [[path in self.case["existing"] for _what, path in v["files"]] for v in self.spec["vhost_certs"]],
-            "roots": roots, "version_failed": False,
+            "roots": roots, "version_failed": False, "port_refusal": "",
             "sites": {"conflicts": [], "refusals": [], "takeover": host["takeover"], "disable": []},
             # The module runs the registry's probe; this host answers the input set's output to it.
             "tls_probe": host["tls_probe"] if _servers.tls_probe(self.spec["server"]) else "",

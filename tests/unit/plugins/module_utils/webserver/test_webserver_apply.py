@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.port443.https.plugins.module_utils.webserver import _ports
 from ansible_collections.port443.https.plugins.module_utils.webserver import _webserver_apply as wa
 
 needs_root = pytest.mark.skipif(os.getuid() != 0, reason="the swap writes root:root files")
@@ -22,14 +23,14 @@ LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=50,fd=3))
 
 
 def test_port_conflicts_names_the_foreign_process_only():
-    found = wa._doctor.parse_ss(SS)
-    conflicts = wa.port_conflicts([80, 443], "nginx", found, member=lambda pid, _svc: pid in (100, 101))
+    found = _ports._doctor.parse_ss(SS)
+    conflicts = _ports.port_conflicts([80, 443], "nginx", found, member=lambda pid, _svc: pid in (100, 101))
     assert len(conflicts) == 1
     assert conflicts[0].startswith("0.0.0.0:443 is in use by ") and conflicts[0].endswith("pid 812")
-    assert wa.port_conflicts([80], "nginx", found, member=lambda pid, _svc: pid in (100, 101)) == []
+    assert _ports.port_conflicts([80], "nginx", found, member=lambda pid, _svc: pid in (100, 101)) == []
     # The server's own processes never conflict; an unknown owner (no pid visible) does.
-    hidden = wa.parse_listeners("LISTEN 0 5 [::]:443 [::]:*\n")
-    assert wa.port_conflicts([443], "nginx", hidden, member=lambda *_: True) == [
+    hidden = _ports.parse_listeners("LISTEN 0 5 [::]:443 [::]:*\n")
+    assert _ports.port_conflicts([443], "nginx", hidden, member=lambda *_: True) == [
         "[::]:443 is in use by a process this user cannot see"]
 
 
@@ -37,11 +38,11 @@ def test_the_socket_cgroup_names_the_unit_when_the_process_is_hidden():
     # Caddy has file capabilities: not dumpable, so ss -p cannot name it without CAP_SYS_PTRACE; -e gives the cgroup.
     out = ("LISTEN 0 4096 *:443 *:* uid:997 ino:1436631 sk:1039 cgroup:/docker/3291/system.slice/caddy.service v6only:0 <->\n"
            "LISTEN 0 5 0.0.0.0:80 0.0.0.0:* ino:5 sk:1 cgroup:/system.slice/squatter.service <->\n")
-    found = wa.parse_listeners(out)
+    found = _ports.parse_listeners(out)
     assert [item["cgroup"].split("/")[-1] for item in found] == ["caddy.service", "squatter.service"]
-    assert wa.port_conflicts([80, 443], "caddy", found, member=lambda *_: False) == [
+    assert _ports.port_conflicts([80, 443], "caddy", found, member=lambda *_: False) == [
         "0.0.0.0:80 is in use by the unit squatter.service"]
-    assert wa.owned_by(found[0], "caddy") and not wa.owned_by(found[1], "caddy")
+    assert _ports.owned_by(found[0], "caddy") and not _ports.owned_by(found[1], "caddy")
 
 
 def test_in_service_reads_the_cgroup(tmp_path):
@@ -49,9 +50,9 @@ def test_in_service_reads_the_cgroup(tmp_path):
     (tmp_path / "7" / "cgroup").write_text("0::/system.slice/nginx.service\n")
     (tmp_path / "8").mkdir()
     (tmp_path / "8" / "cgroup").write_text("0::/system.slice/squatter.service\n")
-    assert wa.in_service(7, "nginx", proc=str(tmp_path))
-    assert not wa.in_service(8, "nginx", proc=str(tmp_path))
-    assert not wa.in_service(9, "nginx", proc=str(tmp_path))
+    assert _ports.in_service(7, "nginx", proc=str(tmp_path))
+    assert not _ports.in_service(8, "nginx", proc=str(tmp_path))
+    assert not _ports.in_service(9, "nginx", proc=str(tmp_path))
 
 
 def test_warnings_of_the_checkers():
@@ -76,9 +77,9 @@ def test_files_ports_and_probes_from_the_role(tmp_path):
     vhosts = [{"server_names": ["a.test"], "cert_file": "/c.crt", "tls_ready": True},
               {"server_names": ["b.test"], "tls_ready": False},
               {"server_names": ["c.test"], "tls_ready": True, "caddy_automatic_https": True}]
-    assert wa.ports_of({"vhosts": vhosts}) == [80, 443]
-    assert wa.ports_of({"vhosts": vhosts[1:2]}) == [80]
-    assert wa.ports_of({"ports": [8443], "vhosts": vhosts}) == [8443]
+    assert _ports.ports_of({"vhosts": vhosts}) == [80, 443]
+    assert _ports.ports_of({"vhosts": vhosts[1:2]}) == [80]
+    assert _ports.ports_of({"ports": [8443], "vhosts": vhosts}) == [8443]
     assert wa.probes_of({"vhosts": vhosts}) == [{"name": "a.test", "cert_file": "/c.crt", "extra_cert_files": []}]
 
 

@@ -340,3 +340,24 @@ def test_names_ocsp_reads_the_certificate(tmp_path):
     # Unreadable or unparsable: the user's choice stands (the server's checker judges the file).
     assert ws.names_ocsp(str(garbage)) is True
     assert ws.names_ocsp(str(tmp_path / "gone.crt")) is True
+
+
+def test_inspect_reads_who_holds_the_ports():
+    """The full path stops before any change when another process holds 80 or 443: the state step reads it (the same
+    check as webserver_apply's preflight), and an unreadable socket list is the refusal too."""
+    ss = ('LISTEN 0 511 0.0.0.0:80 0.0.0.0:* users:(("nginx",pid=100,fd=6))\n'
+          'LISTEN 0 5 0.0.0.0:443 0.0.0.0:* users:(("python3",pid=812,fd=3))\n')
+
+    def host(answer):
+        def run(argv, stdin):
+            del stdin
+            return answer if argv[0] == "ss" else (1, "", "")
+        return run
+
+    state = ws.inspect({"server": "nginx", "service": "nginx"}, host((0, ss, "")))
+    assert state["port_refusal"].startswith("0.0.0.0:443 is in use by ") and "pid 812" in state["port_refusal"]
+    assert state["port_refusal"].endswith("nginx could not listen there. Stop that process or move it to another port, then run again.")
+    free = ws.inspect({"server": "nginx", "service": "nginx"}, host((0, "", "")))
+    assert free["port_refusal"] == ""
+    broken = ws.inspect({"server": "nginx", "service": "nginx"}, host((127, "", "ss not found")))
+    assert "install iproute2" in broken["port_refusal"]
