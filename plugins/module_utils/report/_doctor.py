@@ -11,77 +11,19 @@ by _certfile;
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import typing as t
 
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
 from ansible_collections.port443.https.plugins.module_utils.firewall import _registry as _firewalls
 from ansible_collections.port443.https.plugins.module_utils.firewall.base import FirewallError, read_cache
+from ansible_collections.port443.https.plugins.module_utils.host import _sockets
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
 
 WEB_SERVICES = ("nginx", "apache2", "httpd", "caddy", "haproxy", "lighttpd", "traefik", "envoy")
 
 
-# ---- listeners (ss) -----------------------------------------------------------------------------------
-
-_PROC = re.compile(r'\("([^"]*)",pid=(\d+)')
-
-
-def _split_addr(local: str) -> tuple[str, int] | None:
-    host, sep, port = local.rpartition(":")
-    if not sep or not port.isdigit():
-        return None
-    host = host.strip("[]")
-    host = host.split("%", 1)[0]  # 192.168.1.5%eth0 (bound to an interface)
-    return host, int(port)
-
-
-def scope_of(address: str) -> str:
-    """all (wildcard), loopback or specific."""
-    if address in ("*", "0.0.0.0", "::", ""):
-        return "all"
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return "specific"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return "loopback" if ip.is_loopback else "specific"
-
-
-def parse_ss(output: str, proto: str = "tcp") -> list[dict[str, t.Any]]:
-    """Listening TCP sockets from `ss -H -ltnp`, or with proto "udp" bound UDP sockets from `ss -H -lunp` (also accepts
-    output with a header line)."""
-    listeners = []
-    state = "LISTEN" if proto == "tcp" else "UNCONN"
-    for line in output.splitlines():
-        fields = line.split()
-        if len(fields) < 4 or fields[0] in ("State", "Netid"):
-            continue
-        # With -H: State Recv-Q Send-Q Local Peer [Process]; with -a / tcp and udp mixed there may be a Netid first.
-        if fields[0] in ("tcp", "tcp6", "udp", "udp6"):
-            if not fields[0].startswith(proto):
-                continue
-            fields = fields[1:]
-        if fields[0] != state or len(fields) < 5:
-            continue
-        parsed = _split_addr(fields[3])
-        if parsed is None:
-            continue
-        address, port = parsed
-        procs = _PROC.findall(" ".join(fields[5:]))
-        names = list(dict.fromkeys(name for name, _pid in procs))
-        listeners.append({
-            "address": address,
-            "port": port,
-            "scope": scope_of(address),
-            "process": names[0] if names else None,
-            "processes": names,
-            "pids": sorted({int(pid) for _name, pid in procs}),
-        })
-    return listeners
-
+# ---- listeners (ss): host/_sockets ----------------------------------------------------------------------------------
 
 def port_view(listeners: list[dict[str, t.Any]], port: int) -> dict[str, t.Any]:
     """Who listens on a port and where: listening, scope (all|specific|loopback|none), addresses, processes."""
@@ -399,7 +341,7 @@ class HostView:
         rc, out, err = self.run([ss, "-H", flags])
         if rc != 0:
             raise DoctorError(f"ss -H {flags} failed: {err.strip()}")
-        return parse_ss(out, proto)
+        return _sockets.parse_ss(out, proto)
 
     def services(self, names: list[str]) -> list[dict[str, t.Any]]:
         systemctl = self.which("systemctl")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from ansible_collections.port443.https.plugins.module_utils.report import _doctor
+from ansible_collections.port443.https.plugins.module_utils.host import _sockets
 
 Runner = t.Callable[..., t.Tuple[int, str, str]]
 
@@ -40,12 +40,12 @@ _CGROUP = re.compile(r"\scgroup:(\S+)")
 
 
 def parse_listeners(output: str) -> list[dict[str, t.Any]]:
-    """Listening TCP sockets of `ss -H -ltnpe`: address, port, processes and pids (as the doctor reads them) and the
+    """Listening TCP sockets of `ss -H -ltnpe`: address, port, processes and pids (host/_sockets, as the doctor reads them) and the
     cgroup of the socket (-e). The cgroup names the unit even where the process is hidden: a server with file
     capabilities (Caddy's cap_net_bind_service) is not dumpable, and without CAP_SYS_PTRACE `ss -p` cannot name it."""
     found = []
     for line in output.splitlines():
-        parsed = _doctor.parse_ss(line)
+        parsed = _sockets.parse_ss(line)
         if parsed:
             match = _CGROUP.search(line)
             found.append(dict(parsed[0], cgroup=match.group(1) if match else ""))

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.host import _sockets
 from ansible_collections.port443.https.plugins.module_utils.report import _doctor
 from ansible_collections.port443.https.plugins.module_utils.certificate import _x509
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
@@ -26,7 +27,7 @@ LISTEN 0      5   [::ffff:127.0.0.1]:7443          *:*
 
 
 def test_parse_ss():
-    listeners = _doctor.parse_ss(SS)
+    listeners = _sockets.parse_ss(SS)
     by_port = {item["port"]: item for item in listeners}
     assert by_port[80]["scope"] == "all" and by_port[80]["processes"] == ["nginx"] and by_port[80]["pids"] == [811, 812]
     assert by_port[443]["scope"] == "loopback" and by_port[443]["process"] == "nginx"
@@ -35,15 +36,15 @@ def test_parse_ss():
     assert by_port[9443]["scope"] == "specific" and by_port[9443]["process"] is None
     assert by_port[6443]["scope"] == "loopback" and by_port[7443]["scope"] == "loopback"
     # A header line (ss without -H) and garbage are ignored.
-    assert _doctor.parse_ss("State Recv-Q Send-Q Local Address:Port Peer Address:Port\nnonsense\n") == []
+    assert _sockets.parse_ss("State Recv-Q Send-Q Local Address:Port Peer Address:Port\nnonsense\n") == []
 
 
 def test_port_view():
-    listeners = _doctor.parse_ss(SS)
+    listeners = _sockets.parse_ss(SS)
     assert _doctor.port_view(listeners, 443)["scope"] == "loopback"
     assert _doctor.port_view(listeners, 80)["listening"] is True
     assert _doctor.port_view(listeners, 444) == {"port": 444, "listening": False, "scope": "none", "addresses": [], "processes": [], "pids": []}
-    both = _doctor.parse_ss("LISTEN 0 5 127.0.0.1:443 0.0.0.0:*\nLISTEN 0 5 192.0.2.1:443 0.0.0.0:*\n")
+    both = _sockets.parse_ss("LISTEN 0 5 127.0.0.1:443 0.0.0.0:*\nLISTEN 0 5 192.0.2.1:443 0.0.0.0:*\n")
     assert _doctor.port_view(both, 443)["scope"] == "specific"
 
 

@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
+from ansible_collections.port443.https.plugins.module_utils.host import _sockets
 from ansible_collections.port443.https.plugins.module_utils.report import _doctor, _report, _vantage
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.report_samples import endpoint
 
@@ -134,13 +135,13 @@ LISTEN 0      511          0.0.0.0:80        0.0.0.0:*    users:(("nginx",pid=81
 
 
 def test_parse_ss_udp():
-    listeners = _doctor.parse_ss(SS_UDP, "udp")
+    listeners = _sockets.parse_ss(SS_UDP, "udp")
     assert [(item["address"], item["port"], item["process"]) for item in listeners] == [
         ("0.0.0.0", 443, "caddy"), ("127.0.0.53", 53, "systemd-resolve"), ("::", 443, "caddy")]
     assert _doctor.port_view(listeners, 443)["scope"] == "all"
     # the TCP reading of the same text sees the TCP listener only
-    assert [item["port"] for item in _doctor.parse_ss(SS_UDP)] == [80]
-    assert [item["port"] for item in _doctor.parse_ss("udp UNCONN 0 0 0.0.0.0:443 0.0.0.0:*\ntcp LISTEN 0 5 0.0.0.0:80 0.0.0.0:*", "udp")] == [443]
+    assert [item["port"] for item in _sockets.parse_ss(SS_UDP)] == [80]
+    assert [item["port"] for item in _sockets.parse_ss("udp UNCONN 0 0 0.0.0.0:443 0.0.0.0:*\ntcp LISTEN 0 5 0.0.0.0:80 0.0.0.0:*", "udp")] == [443]
 
 
 NFT_TCP_ONLY = ('{"nftables": [{"table": {"family": "inet", "name": "filter", "handle": 1}}, {"chain": {"family": "inet", '

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.port443.https.plugins.module_utils.host import _sockets
 from ansible_collections.port443.https.plugins.module_utils.webserver import _ports
 from ansible_collections.port443.https.plugins.module_utils.webserver import _webserver_apply as wa
 
@@ -23,7 +24,7 @@ LISTEN 0 128 0.0.0.0:22 0.0.0.0:* users:(("sshd",pid=50,fd=3))
 
 
 def test_port_conflicts_names_the_foreign_process_only():
-    found = _ports._doctor.parse_ss(SS)
+    found = _sockets.parse_ss(SS)
     conflicts = _ports.port_conflicts([80, 443], "nginx", found, member=lambda pid, _svc: pid in (100, 101))
     assert len(conflicts) == 1
     assert conflicts[0].startswith("0.0.0.0:443 is in use by ") and conflicts[0].endswith("pid 812")
