@@ -14,6 +14,7 @@ the floor. The hosts are removed afterwards unless --keep.
 
 Run as root from the collection root (the copy under ansible_collections/port443/https), with the controller venv:
   ANSIBLE_COLLECTIONS_PATH=<dir holding ansible_collections> python tests/benchmarks/converged_rerun.py --repeat 3
+With --first-converges N it measures first converges instead: N rounds, each side on a fresh host of its own.
 Not run in CI.
 """
 
@@ -182,6 +183,68 @@ def remove_hosts():
 run = _lab.run
 
 
+def first_converges(args):
+    """Rounds of first converges, each on a fresh host: the sides alternate within a round, so they share the load."""
+    work = tempfile.mkdtemp(prefix="p443-first-")
+    for name, text in (("stitched.yml", STITCHED), ("site.conf.j2", SITE_TEMPLATE)):
+        with open(os.path.join(work, name), "w") as f:
+            f.write(text)
+    inv = ["-i", os.path.join(work, "inventory.yml")]
+    sides = {"collection": ["ansible-playbook", *inv, "port443.https.enable_https", "-e", "enable_https_hosts=collection"]}
+    if args.baseline_collections:
+        sides["baseline"] = ["env", f"ANSIBLE_COLLECTIONS_PATH={args.baseline_collections}", *sides["collection"]]
+    sides["stitched"] = ["ansible-playbook", *inv, os.path.join(work, "stitched.yml")]
+    host_of = {"collection": HOSTS["collection"], "baseline": HOSTS["collection"], "stitched": HOSTS["stitched"]}
+    results = {"load_before": os.getloadavg(), "runs": []}
+    print(f"load average before {results['load_before']}", flush=True)
+    try:
+        for pipelining in (False, True):
+            for rnd in range(args.first_converges):
+                for side, cmd in sides.items():
+                    host = host_of[side]
+                    _lab.start_hosts([host], NETWORK, LABELS, IMAGE)
+                    address = _lab.sh(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                                       HOSTS["collection"]], check=False).stdout.strip()
+                    with open(os.path.join(work, "inventory.yml"), "w") as f:
+                        f.write(INVENTORY.replace("@ADDRESS@", address or "127.0.0.1"))
+                    r = run(cmd, work, pipelining, 1200)
+                    recap = r["recap"].get(host, {})
+                    ok = r["rc"] == 0 and recap.get("failed") == 0
+                    results["runs"].append({"side": side, "pipelining": pipelining, "round": rnd, "wall": r["wall"], "cpu": r["cpu"],
+                                            "recap": recap, "ok": ok, "load": os.getloadavg()[0]})
+                    print(f"first converge {side:10} pipelining={pipelining!s:5} #{rnd + 1}: {r['wall']:6.2f} s CPU {r['cpu']:5.2f} s "
+                          f"{recap} load {os.getloadavg()[0]:.2f}{'' if ok else ' FAILED'}", flush=True)
+                    if not ok:
+                        print(r["tail"], file=sys.stderr)
+                    _lab.remove_hosts([host], NETWORK)
+    finally:
+        _lab.remove_hosts(list(dict.fromkeys(host_of.values())), NETWORK)
+    print("\n| side | pipelining | first converges (s) | best | controller CPU (best) | recap |\n"
+          "| --- | --- | --- | ---: | ---: | --- |")
+    best = {}
+    for pipelining in (False, True):
+        for side in sides:
+            runs = [r for r in results["runs"] if r["side"] == side and r["pipelining"] == pipelining and r["ok"]]
+            if not runs:
+                continue
+            top = min(runs, key=lambda r: r["wall"])
+            best[(side, pipelining)] = top
+            rc = top["recap"]
+            walls = " / ".join(f"{r['wall']:.2f}" for r in runs)
+            print(f"| {side} | {'on' if pipelining else 'off'} | {walls} | **{top['wall']:.2f}** | {top['cpu']:.2f} s | "
+                  f"ok={rc.get('ok', 0)} changed={rc.get('changed', 0)} skipped={rc.get('skipped', 0)} |")
+    for pipelining in (False, True):
+        for side in [s for s in sides if s != "stitched"]:
+            if (side, pipelining) in best and ("stitched", pipelining) in best:
+                a, b = best[(side, pipelining)], best[("stitched", pipelining)]
+                print(f"{side} / stitched, pipelining {'on' if pipelining else 'off'} (best runs): wall {a['wall'] / b['wall']:.2f}, "
+                      f"controller CPU {a['cpu'] / b['cpu']:.2f}")
+    print(f"load average after {os.getloadavg()}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2, default=str)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
@@ -192,7 +255,13 @@ def main():
                          "the commit before a change), alternated with the other sides: before and after in the same run")
     ap.add_argument("--profile", action="store_true",
                     help="print the slowest tasks of each first converge (ansible.posix.profile_tasks)")
+    ap.add_argument("--first-converges", type=int, metavar="N", default=0,
+                    help="instead of re-runs: N rounds of first converges, each side on a fresh host of its own (the collection, "
+                         "--baseline-collections when given, the stitched play), alternated, without and with pipelining")
     args = ap.parse_args()
+    if args.first_converges:
+        first_converges(args)
+        return
 
     work = tempfile.mkdtemp(prefix="p443-rerun-")
     for name, text in (("stitched.yml", STITCHED), ("site.conf.j2", SITE_TEMPLATE)):
