@@ -35,6 +35,10 @@ class FirewallError(Exception):
     """A problem the user must see as one clear error message."""
 
 
+def _failed(argv: list[str], rc: int, out: str, err: str) -> FirewallError:
+    return FirewallError(f"{' '.join(argv)} failed (rc={rc}): {(err or out).strip()}")
+
+
 class Rule:
     """One allow rule: protocol, port or port range, optional source network.
 
@@ -234,7 +238,7 @@ class Backend:
         self.runner = runner
         self.options = options or {}
         self.warnings: list[str] = []
-        self._reads: dict[tuple[str, ...], str] = {}
+        self._reads: dict[tuple[str, ...], tuple[int, str, str]] = {}
 
     @classmethod
     def create(cls, runner: Runner, options: dict[str, t.Any], which: Which) -> Backend:
@@ -245,15 +249,23 @@ class Backend:
     def run(self, argv: list[str], data: str | None = None, check: bool = True) -> tuple[int, str, str]:
         rc, out, err = self.runner(argv, data=data)
         if check and rc != 0:
-            raise FirewallError(f"{' '.join(argv)} failed (rc={rc}): {(err or out).strip()}")
+            raise _failed(argv, rc, out, err)
         return rc, out, err
 
-    def read_once(self, argv: list[str]) -> str:
-        """The output of a read-only command, run once for the backend's lifetime (``allows`` asks once per port)."""
+    def read_once_answer(self, argv: list[str]) -> tuple[int, str, str]:
+        """The whole answer (rc, stdout, stderr) of a read-only command, a failure included, run once for the backend's
+        lifetime (``allows`` asks once per port)."""
         key = tuple(argv)
         if key not in self._reads:
-            self._reads[key] = self.run(argv)[1]
+            self._reads[key] = self.run(argv, check=False)
         return self._reads[key]
+
+    def read_once(self, argv: list[str]) -> str:
+        """The output of a read-only command, run once for the backend's lifetime; FirewallError when it fails."""
+        rc, out, err = self.read_once_answer(argv)
+        if rc != 0:
+            raise _failed(argv, rc, out, err)
+        return out
 
     # Interface -------------------------------------------------------------
     def allows(self, port: int, proto: str = "tcp") -> dict[str, t.Any]:

@@ -271,7 +271,6 @@ class IptablesBackend(Backend):
         super().__init__(runner, options)
         self.binaries = binaries or {fam: b for fam, (b, _p) in FAMILIES.items()}
         self.paths = paths or {fam: p for fam, (_b, p) in FAMILIES.items()}
-        self._reads6: dict[tuple[str, ...], tuple[int, str, str]] = {}
 
     @classmethod
     def create(cls, runner: Runner, options: dict[str, t.Any], which: Which) -> IptablesBackend:
@@ -293,10 +292,7 @@ class IptablesBackend(Backend):
         binary = self.binaries.get("ipv6")
         if not binary:
             return {"allows": None, "evidence": ["ip6tables: not found, so the IPv6 rules could not be read"]}
-        key = (binary, "-w", "-S")
-        if key not in self._reads6:
-            self._reads6[key] = self.run(list(key), check=False)
-        rc, out, err = self._reads6[key]
+        rc, out, err = self.read_once_answer([binary, "-w", "-S"])
         if rc != 0:
             why = (err or out).strip()
             if NO_IPV6 in why:

@@ -60,7 +60,9 @@ def test_owned_reports_missing_kind_and_mode(tmp_path):
     assert "not owned by" in ws.owned(str(f), "no-such-owner", MY_GROUP, 0o644, "file")
 
 
-def test_placeholder_needed(tmp_path):
+def _content_roots(tmp_path):
+    """Content roots: one with an index file, one without, one missing, one whose index is a dangling link, and a
+    plain file where a root is expected."""
     with_index, without, missing, dangling = (tmp_path / n for n in ("with", "without", "missing", "dangling"))
     with_index.mkdir()
     (with_index / "index.php").write_text("<?php")
@@ -70,6 +72,11 @@ def test_placeholder_needed(tmp_path):
     os.symlink(tmp_path / "nowhere", dangling / "index.html")
     plain_file = tmp_path / "plain"
     plain_file.write_text("x")
+    return with_index, without, missing, dangling, plain_file
+
+
+def test_placeholder_needed(tmp_path):
+    with_index, without, missing, dangling, plain_file = _content_roots(tmp_path)
     roots = [str(p) for p in (with_index, without, missing, dangling, plain_file)]
     # A root that is a file gets nothing from the full path either; a dangling index link is left to the full path.
     assert ws.placeholder_needed(roots) == [str(without), str(missing), str(dangling)]
@@ -78,15 +85,7 @@ def test_placeholder_needed(tmp_path):
 def test_root_state_is_what_the_placeholder_step_reads(tmp_path):
     """The full path writes its placeholder from these: a dangling index link counts as an index there (a directory
     listing shows it), a root that is a file is neither created nor given a page."""
-    with_index, without, missing, dangling = (tmp_path / n for n in ("with", "without", "missing", "dangling"))
-    with_index.mkdir()
-    (with_index / "index.php").write_text("<?php")
-    without.mkdir()
-    (without / "about.html").write_text("x")
-    dangling.mkdir()
-    os.symlink(tmp_path / "nowhere", dangling / "index.html")
-    plain_file = tmp_path / "plain"
-    plain_file.write_text("x")
+    with_index, without, missing, dangling, plain_file = _content_roots(tmp_path)
     assert ws.root_state(str(with_index)) == {"exists": True, "isdir": True, "index": True}
     assert ws.root_state(str(without)) == {"exists": True, "isdir": True, "index": False}
     assert ws.root_state(str(missing)) == {"exists": False, "isdir": False, "index": False}
