@@ -132,9 +132,10 @@ options:
     description:
       - Rules to look at without changing them, in the format of O(rules) without a state (missing O(observe[].protocol),
         O(observe[].source) and O(observe[].comment) taken from the top-level options, as for O(rules)).
-      - For each entry RV(observed) says whether a run opening it, and whether a run closing it, would change anything,
-        computed from the same read of the firewall as this run's own plan (before this run's change). The
-        C(port443.https.firewall) role uses it to skip its HTTP/3 pass when 443/udp is already as wanted.
+      - For each entry RV(observed) says whether a run opening it, and whether a run closing it, would change anything.
+        When this run changes the firewall (not in check mode) it is computed from a fresh read after the change;
+        otherwise from the same read as this run's own plan. The C(port443.https.firewall) role uses it to skip its
+        HTTP/3 pass when 443/udp is already as wanted.
       - An entry may name ports that O(rules) also names; nothing is changed for an observed entry either way.
     type: list
     elements: dict
@@ -348,10 +349,12 @@ rules:
   sample: {"ipv4": ["allow tcp/443 from any"], "ipv6": ["allow tcp/443 from any"]}
 observed:
   description:
-    - One entry per O(observe) entry, in order, read before this run's change.
+    - One entry per O(observe) entry, in order.
+    - In a run that changes the firewall, read again after this run's change. In check mode it is read before the
+      predicted change, so when check mode predicts a change it is not the state after that change.
     - C(open) is V(true) when a run opening the entry's rules would change nothing (they are in place); C(closed) is
       V(true) when a run closing them would change nothing (the module manages no such rule).
-  returned: when O(observe) is given and the firewall was read
+  returned: when O(observe) is given and the firewall was read; absent when the read after this run's change failed
   type: list
   elements: dict
   sample: [{"port": ["443"], "protocol": "udp", "source": null, "open": true, "closed": false}]

@@ -10,7 +10,8 @@ The order is the safety: validate every option before touching anything; check t
 nothing when one is missing); take the run lock and settle the rollback an earlier run left; choose the backend;
 read, plan (with the boot service and the lockout guard); refuse a change an earlier pending rollback would undo;
 arm the rollback, apply, then restart its timer so the window counts from the end of the change.
-The ``observe`` rules are only read: for each, whether opening it and whether closing it would change anything.
+The ``observe`` rules are only read: for each, whether opening it and whether closing it would change anything,
+from a fresh read after the change in a real run that changed something (else from the run's own read).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ class FirewallRun:
         self.environ = environ or {}
         self.warnings: list[str] = []
         self.observe: list[tuple[dict[str, t.Any], list[Rule]]] = []
+        # The backend's options as plan() built them: the read after the change uses the same.
+        self.options: dict[str, t.Any] = {}
 
     def execute(self) -> dict[str, t.Any]:
         """The module's result; raises RunFailed. ``warnings`` holds what the module must warn about either way."""
@@ -73,6 +76,8 @@ class FirewallRun:
         self.drop_cache()
         if plan.changed and not self.check_mode:
             self.apply(backend, plan, result)
+            if self.observe:
+                self.observe_after(name, result)
         elif plan.changed and self.p["rollback_timeout"]:
             result["rollback"]["would_arm"] = True
         self.warnings += backend.warnings
@@ -129,6 +134,15 @@ class FirewallRun:
             })
         return out
 
+    def observe_after(self, name: str, result: dict[str, t.Any]) -> None:
+        """After a change: ``observed`` from a fresh read of the firewall; left out when that read fails (never stale)."""
+        self.drop_cache()
+        try:
+            backend = create(name, self.runner, self.options, self.which)
+            result["observed"] = self.observations(backend, backend.read_state())
+        except (FirewallError, OSError):
+            pass  # no observed: the caller reads the rules itself
+
     def confirm(self) -> dict[str, t.Any]:
         """Disarm every pending rollback generation."""
         try:
@@ -177,6 +191,7 @@ class FirewallRun:
             options["ssh_ports"] = found["ports"]
             options["ssh_port_sources"] = found["port_sources"]
             result["ssh_port"] = found["ports"][0]
+        self.options = options
         backend = create(name, self.runner, options, self.which)
         try:
             state = backend.read_state()
@@ -254,6 +269,8 @@ class FirewallRun:
                 result["rollback"].update(rollback.arm(self.runner, plan, paths, timeout, self.which))
             except (OSError, RuntimeError) as exc:
                 raise RunFailed(f"nothing changed: cannot arm the rollback: {exc}", **result) from None
+        # Read before the change: from here on it is no longer what the firewall holds (observe_after reads again).
+        result.pop("observed", None)
         try:
             backend.apply(plan)
         except (FirewallError, OSError) as exc:

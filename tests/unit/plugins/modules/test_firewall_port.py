@@ -208,3 +208,85 @@ def test_observe_bad_input(observe, msg, _patch):
     failed = run({"rules": [{"port": ["443"]}], "observe": observe}, FailJson)
     assert msg in failed["msg"]
     assert not any(c[:2] == ["/usr/sbin/nft", "-j"] for c in _patch)
+
+
+def _ruleset_with_udp443():
+    ours = json.loads(RULESET)
+    ours["nftables"].append({"rule": {"family": "inet", "table": "filter", "chain": "input", "handle": 7,
+                                      "comment": "port443.https:udp/443", "expr": [{"accept": None}]}})
+    return json.dumps(ours)
+
+
+@pytest.fixture
+def changing_firewall(tmp_path, monkeypatch, _patch):
+    """A firewall whose ruleset holds udp/443 once ``nft -f`` ran; ``fail_after`` makes the read after it fail."""
+    monkeypatch.setattr("ansible_collections.port443.https.plugins.module_utils.firewall.nftables.INCLUDE_PATH", str(tmp_path / "x.nft"))
+    fw = {"ruleset": RULESET, "fail_after": False, "applied": False}
+
+    def run_command(self, argv, data=None, **kwargs):
+        _patch.append(argv)
+        if argv[:2] == ["/usr/sbin/nft", "-j"]:
+            if fw["applied"] and fw["fail_after"]:
+                raise OSError("nft went away")
+            return 0, fw["ruleset"], ""
+        if argv[:2] == ["/usr/sbin/nft", "-f"]:
+            fw["applied"] = True
+            fw["ruleset"] = _ruleset_with_udp443()
+            return 0, "", ""
+        return 1, "", ""
+
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", run_command)
+    return fw
+
+
+OBSERVE_UDP443 = {"rules": [{"port": ["443"], "protocol": "udp"}], "observe": [{"port": ["443"], "protocol": "udp"}],
+                  "persistent": False}
+
+
+def test_observe_after_a_change_reads_again(changing_firewall, _patch):
+    """A real run that changes the firewall reports what it holds after the change, from a fresh read."""
+    result = run(dict(OBSERVE_UDP443))
+    assert result["changed"] is True and changing_firewall["applied"]
+    assert result["observed"] == [{"port": ["443"], "protocol": "udp", "source": None, "open": True, "closed": False}]
+    # read, change, read again (the read cache is dropped)
+    assert [c[1] for c in _patch if c[0] == "/usr/sbin/nft"] == ["-j", "-f", "-j"]
+
+
+def test_observe_in_check_mode_is_the_read_before(changing_firewall, _patch):
+    """Check mode changes nothing and reads once: observed is the state before the predicted change."""
+    result = run(dict(OBSERVE_UDP443, _ansible_check_mode=True))
+    assert result["changed"] is True and not changing_firewall["applied"]
+    assert result["observed"] == [{"port": ["443"], "protocol": "udp", "source": None, "open": False, "closed": True}]
+    assert len([c for c in _patch if c[:2] == ["/usr/sbin/nft", "-j"]]) == 1
+
+
+def test_observe_without_a_change_reads_once(changing_firewall, _patch):
+    changing_firewall["ruleset"] = _ruleset_with_udp443()
+    result = run(dict(OBSERVE_UDP443))
+    assert result["changed"] is False and not changing_firewall["applied"]
+    assert result["observed"] == [{"port": ["443"], "protocol": "udp", "source": None, "open": True, "closed": False}]
+    assert len([c for c in _patch if c[:2] == ["/usr/sbin/nft", "-j"]]) == 1
+
+
+def test_observe_after_a_change_left_out_when_the_read_fails(changing_firewall, monkeypatch):
+    """The change stands and the run succeeds; observed is left out rather than reporting the read before the change."""
+    warned = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, msg: warned.append(msg))
+    changing_firewall["fail_after"] = True
+    result = run(dict(OBSERVE_UDP443))
+    assert result["changed"] is True and changing_firewall["applied"]
+    assert "observed" not in result
+    assert [r["port"] + "/" + r["protocol"] for r in result["rules_added"]] == ["443/udp"]
+    assert warned == []
+
+
+def test_observe_after_a_change_left_out_when_the_output_is_unreadable(changing_firewall, monkeypatch):
+    def after(self, argv, data=None, **kwargs):
+        if argv[:2] == ["/usr/sbin/nft", "-j"] and changing_firewall["applied"]:
+            return 0, "not json", ""
+        return before(self, argv, data=data, **kwargs)
+
+    before = basic.AnsibleModule.run_command
+    monkeypatch.setattr(basic.AnsibleModule, "run_command", after)
+    result = run(dict(OBSERVE_UDP443))
+    assert result["changed"] is True and "observed" not in result
