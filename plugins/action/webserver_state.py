@@ -6,23 +6,12 @@ does, and compares: whatever differs, or cannot be checked, is drift and sends t
 
 from __future__ import annotations
 
-import os
 import typing as t
 
 from ansible.plugins.action import ActionBase
 
-try:
-    from ansible.template import trust_as_template
-except ImportError:  # ansible-core before 2.19
-    def trust_as_template(value: t.Any) -> t.Any:
-        return value
-
-try:
-    from ansible._internal._templating._template_vars import generate_ansible_template_vars
-except ImportError:  # other ansible-core versions: ansible_managed is not rendered the same, which only costs drift
-    generate_ansible_template_vars = None
-
 from ansible_collections.port443.https.plugins.module_utils.webserver import _decisions, _servers, _webserver_state
+from ansible_collections.port443.https.plugins.plugin_utils import _templates
 
 
 class ActionModule(ActionBase):
@@ -31,23 +20,10 @@ class ActionModule(ActionBase):
 
     def _eval(self, variables: dict[str, t.Any], expression: str, **extra: t.Any) -> t.Any:
         templar = self._templar.copy_with_new_env(available_variables=dict(variables, **extra))
-        return templar.template(trust_as_template(expression))
+        return templar.template(_templates.trust_as_template(expression))
 
     def _render(self, variables: dict[str, t.Any], template: str, dest: str) -> str:
-        source = self._find_needle("templates", template)
-        data = trust_as_template(self._loader.get_text_file_contents(source))
-        temp_vars = dict(variables)
-        if generate_ansible_template_vars is not None:
-            temp_vars.update(generate_ansible_template_vars(path=template, fullpath=source, dest_path=dest,
-                                                            include_ansible_managed="ansible_managed" not in temp_vars))
-        searchpath = []
-        for path in list(variables.get("ansible_search_path", [])) + [self._loader._basedir, os.path.dirname(source)]:
-            searchpath += [os.path.join(path, "templates"), path]
-        templar = self._templar.copy_with_new_env(searchpath=searchpath, available_variables=temp_vars)
-        # The template action's defaults: trim_blocks on, lstrip_blocks off, \n line ends.
-        overrides = {"trim_blocks": True, "lstrip_blocks": False, "newline_sequence": "\n"}
-        text = templar.template(data, escape_backslashes=False, overrides=overrides)
-        return "" if text is None else str(text)
+        return _templates.render(self, variables, template, dest)
 
     def run(self, tmp: t.Any = None, task_vars: dict[str, t.Any] | None = None) -> dict[str, t.Any]:
         result = super().run(tmp, task_vars)

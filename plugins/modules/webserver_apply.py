@@ -11,6 +11,9 @@ short_description: Apply a web server configuration safely, prove it serves, res
 version_added: 1.0.0
 description:
   - The apply step of the P(port443.https.webserver#role) role, in one call to the host.
+  - The files to write are rendered on the controller from their C(template) (found like M(ansible.builtin.template)
+    finds it, in the role's or the play's C(templates) directory), or given with their text (C(content)). The step
+    writes each into O(candidate_dir) (root-only, C(0700)) where it differs, and compares it with the live file.
   - Before any change it stops when a port the configuration listens on (O(ports)) is held by a process outside the
     server's systemd unit (C(0.0.0.0:443 is in use by python3, pid 812)), and when a file it would write exists and
     was not written by the collection (it carries no C(port443.https.webserver) header) unless that file was handed
@@ -38,19 +41,21 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reports whether a real run would disable sites, enable modules or reload for a changed certificate, and stops
-        for the same refusals (ports held by other processes, foreign files). The file changes are the role's compare
-        step's to report (with their diff), so they are not counted twice. It does not stage or validate.
+      - Reports whether a real run would write a file (given by template or text), its candidate, a directory or a
+        placeholder page, disable sites, enable modules, reload for a changed certificate or start or enable the
+        service, and stops for the same refusals (ports held by other
+        processes, foreign files). It does not stage or validate.
   diff_mode:
-    support: partial
+    support: full
     details:
-      - Shows the sites it disables and the modules it enables; the role shows the file diffs with
-        M(ansible.builtin.template).
+      - Shows each live file it replaces (given by template or text) against its new text, the sites it disables
+        and the modules it enables.
   idempotent:
     description: A second run with the same candidates changes nothing.
     support: full
   action:
-    description: Runs as an action plugin on the controller (the roll's stop mark), which calls this module on the host.
+    description: Runs as an action plugin on the controller (it renders the templates, and keeps the roll's stop mark),
+      which calls this module on the host.
     support: full
 options:
   server:
@@ -67,7 +72,9 @@ options:
     type: path
     required: true
   candidate_dir:
-    description: Where the rendered candidate files are (C(name) of each O(files) entry). Required unless O(preflight).
+    description:
+      - Where the candidate files are (C(name) of each O(files) entry); the step writes those given by template or text
+        there and creates the directory (root:root C(0700)). Required unless O(preflight).
     type: path
   stage_dir:
     description:
@@ -84,12 +91,14 @@ options:
   files:
     description:
       - The files the collection writes, as the role lists them. Each entry has C(name) (the file in
-        O(candidate_dir)), C(rel) (its path relative to O(live_root)) and optionally C(foreign_ok). C(foreign_ok=true)
+        O(candidate_dir)), C(rel) (its path relative to O(live_root)), its C(template) (rendered on the controller
+        with the task's variables) or its text C(content), and optionally C(foreign_ok). An entry with neither is
+        read from O(candidate_dir), where the caller rendered it. C(foreign_ok=true)
         means the live file may be replaced although the collection did not write it, because it was handed over (the
         caller keeps a copy of an operator's file first, as the role does for Caddy's main Caddyfile). Other keys
         are ignored.
-      - In check mode the candidates are not read, because the role does not render them then. Every file given
-        counts as a change, so the role passes only the files its compare step found different.
+      - In check mode an entry without C(template) or C(content) is not read (its candidate may be left from an
+        earlier run), and it counts as a change, so a caller passes only the files it found different.
     type: list
     elements: dict
     default: []
@@ -129,6 +138,33 @@ options:
     description: Seconds the server gets to serve the new state after the reload.
     type: int
     default: 20
+  dirs:
+    description:
+      - Directories to create, or to set to root:root C(0755), before the configuration is staged (a checker warns
+        about a document root that does not exist). Each missing level is created root:root C(0755), as
+        M(ansible.builtin.file) does. A path that exists and is not a directory stops the step before any change.
+    type: list
+    elements: path
+    default: []
+  placeholder_roots:
+    description:
+      - Content roots that get the O(placeholder) page as C(index.html) when they hold no file or link of an index
+        name the servers look for (C(index.html), C(index.htm), C(index.php) and so on). A missing root is created
+        (root:root C(0755)); a root that is not a directory is left alone. The page never replaces a file.
+    type: list
+    elements: path
+    default: []
+  placeholder:
+    description: The text of the placeholder page (empty = no page).
+    type: str
+    default: ""
+  placeholder_template:
+    description: A template rendered on the controller (by the action plugin) into O(placeholder).
+    type: str
+  enable:
+    description: Make sure the service runs (started without a reload proof when nothing else changes) and starts at boot.
+    type: bool
+    default: false
   roll:
     description: The pool this host belongs to (empty outside pools); a failed member stops the roll of this run.
     type: str
@@ -156,7 +192,7 @@ EXAMPLES = r"""
     candidate_dir: /var/lib/port443/webserver/nginx
     stage_dir: /etc/port443-stage
     files:
-      - {name: port443-https.conf, rel: conf.d/port443-https.conf}
+      - {name: port443-https.conf, rel: conf.d/port443-https.conf, template: nginx.conf.j2}
     disable: [/etc/nginx/sites-enabled/default]
     vhosts:
       - name: www
@@ -167,7 +203,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 files:
-  description: Live files that differed from their candidate (written unless in check mode).
+  description: Live files that differed from their new text or candidate (written unless in check mode).
   returned: always
   type: list
   elements: str
@@ -182,6 +218,32 @@ modules:
   returned: always
   type: list
   elements: str
+candidates:
+  description:
+    - The candidate files (and the candidate directory) written because they differed from the text given (would be,
+      in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/lib/port443/webserver/nginx/port443-https.conf]
+dirs:
+  description: Directories created or set to root:root 0755 (would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/www/html/.well-known/acme-challenge]
+placeholders:
+  description: Placeholder pages written (would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/www/shop/index.html]
+service:
+  description: The C(systemctl) commands run with O(enable) (would be, in check mode), besides the reload.
+  returned: always
+  type: list
+  elements: str
+  sample: [enable]
 reloaded:
   description: Whether the server was reloaded (or started).
   returned: always
@@ -215,6 +277,12 @@ ARGUMENT_SPEC: dict[str, t.Any] = {
     "reload": {"type": "bool", "default": False},
     "prove_timeout": {"type": "int", "default": 20},
     "roll": {"type": "str", "default": ""},
+    "dirs": {"type": "list", "elements": "path", "default": []},
+    "placeholder_roots": {"type": "list", "elements": "path", "default": []},
+    "placeholder": {"type": "str", "default": ""},
+    # Rendered into placeholder by the action plugin; the module never reads it.
+    "placeholder_template": {"type": "str"},
+    "enable": {"type": "bool", "default": False},
     # Set by the action plugin only: why this member must not change anything (an earlier member failed).
     "roll_stopped": {"type": "str", "default": ""},
 }
@@ -235,12 +303,19 @@ def main() -> t.NoReturn:
         module.fail_json(msg=str(exc))
     except OSError as exc:
         module.fail_json(msg=f"webserver_apply: {exc}")
-    if module._diff and (result["disabled"] or result["modules"]):
-        result["diff"] = {
-            "before_header": "enabled sites and modules", "after_header": "enabled sites and modules",
-            "before": "".join(f"{p}\n" for p in result["disabled"]),
-            "after": "".join(f"module {m}\n" for m in result["modules"]),
-        }
+    texts = result.pop("texts", {})
+    if module._diff:
+        # Each file given with its text against the live file, as the template module shows it; then the sites and
+        # modules.
+        diffs = [_webserver_apply.file_diff(dest, text) for dest, text in texts.items()]
+        if result["disabled"] or result["modules"]:
+            diffs.append({
+                "before_header": "enabled sites and modules", "after_header": "enabled sites and modules",
+                "before": "".join(f"{p}\n" for p in result["disabled"]),
+                "after": "".join(f"module {m}\n" for m in result["modules"]),
+            })
+        if diffs:
+            result["diff"] = diffs
     # The task's warnings through module.warn (ansible-core deprecates a warnings key passed to exit_json).
     for warning in result.pop("warnings", []):
         module.warn(warning)

@@ -63,4 +63,5 @@ def run(cmd, workdir, pipelining, timeout, forks=None):
     recap = {m.group(1): {"ok": int(m.group(2)), "changed": int(m.group(3)), "unreachable": int(m.group(4)),
                           "failed": int(m.group(5)), "skipped": int(m.group(6))}
              for m in RECAP.finditer(proc.stdout)}
-    return {"rc": proc.returncode, "wall": round(wall, 2), "cpu": round(cpu, 2), "recap": recap, "tail": proc.stdout[-3000:] + proc.stderr[-2000:]}
+    return {"rc": proc.returncode, "wall": round(wall, 2), "cpu": round(cpu, 2), "recap": recap, "out": proc.stdout,
+            "tail": proc.stdout[-3000:] + proc.stderr[-2000:]}

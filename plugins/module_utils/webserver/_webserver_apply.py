@@ -259,8 +259,107 @@ def journal(service: str, since: float, run: Runner) -> str:
 
 def same_content(src: str, dest: str) -> bool:
     """DEST is a regular file (no link) with SRC's content, root:root 0644: what the swap would write."""
+    return same_text(None, dest, _webserver_state.sha1_file(src))
+
+
+def same_text(text: str | None, dest: str, digest: str | None = None) -> bool:
+    """DEST is a regular file (no link), root:root 0644, holding TEXT (or the content of sha1 DIGEST)."""
+    want = _webserver_state.sha1_bytes(text.encode()) if text is not None else digest
     return not os.path.islink(dest) and _webserver_state.owned(dest, "root", "root", 0o644, "file") is None \
-        and _webserver_state.sha1_file(src) == _webserver_state.sha1_file(dest)
+        and want is not None and want == _webserver_state.sha1_file(dest)
+
+
+def stale_candidates(spec: dict[str, t.Any], files: list[dict[str, t.Any]]) -> list[str]:
+    """The candidate files to write: each entry given with its text whose candidate differs (and the candidate
+    directory itself when it is not root:root 0700)."""
+    candidate_dir = spec["candidate_dir"]
+    out = [] if _webserver_state.owned(candidate_dir, "root", "root", 0o700, "dir") is None else [candidate_dir]
+    return out + [f["src"] for f in files if f["content"] is not None and not same_text(f["content"], f["src"])]
+
+
+def write_candidates(spec: dict[str, t.Any], files: list[dict[str, t.Any]]) -> None:
+    """The candidate directory (root:root 0700) and each entry's text in it (root:root 0644), written atomically."""
+    candidate_dir = spec["candidate_dir"]
+    os.makedirs(candidate_dir, mode=0o700, exist_ok=True)
+    os.chown(candidate_dir, 0, 0)
+    os.chmod(candidate_dir, 0o700)
+    for item in files:
+        if item["content"] is None or same_text(item["content"], item["src"]):
+            continue
+        handle, tmp = tempfile.mkstemp(dir=candidate_dir, prefix=".port443-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(item["content"])
+            os.chown(tmp, 0, 0)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, item["src"])
+        except BaseException:
+            if os.path.lexists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+# --- directories, placeholder pages, the service ------------------------------------------------------------------
+
+def content_plan(spec: dict[str, t.Any]) -> dict[str, list[str]]:
+    """The directories to create or set to root:root 0755 (``dirs``, then the content roots that do not exist), and the
+    content roots that get the placeholder page: each that is (or will be) a directory without a file or link of an
+    index name (``root_state``: the page never replaces anything)."""
+    dirs = list(dict.fromkeys(spec.get("dirs") or []))
+    roots = list(dict.fromkeys(spec.get("placeholder_roots") or [])) if spec.get("placeholder") else []
+    for path in dirs:
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise ApplyError(f"Nothing was changed. {path} exists and is not a directory: the role needs a directory there.")
+    fix = [p for p in dirs if _webserver_state.owned(p, "root", "root", 0o755, "dir") is not None]
+    fix += [r for r in roots if not os.path.lexists(r) and r not in dirs]
+    pages = []
+    for root in roots:
+        state = _webserver_state.root_state(root, _webserver_state.INDEX_NAMES)
+        if (not state["exists"] or state["isdir"]) and not state["index"]:
+            pages.append(os.path.join(root, "index.html"))
+    return {"dirs": fix, "placeholders": pages}
+
+
+def make_content(spec: dict[str, t.Any], todo: dict[str, list[str]]) -> None:
+    """Create the directories (each missing level root:root 0755, as the file module does) and write the pages."""
+    for path in todo["dirs"]:
+        missing = []
+        head = path
+        while head and head != "/" and not os.path.lexists(head):
+            missing.append(head)
+            head = os.path.dirname(head)
+        for level in reversed(missing):
+            os.mkdir(level, 0o755)
+        for level in reversed(missing or [path]):
+            os.chown(level, 0, 0)
+            os.chmod(level, 0o755)
+    for page in todo["placeholders"]:
+        # O_EXCL: a file that appeared since the plan is kept, never replaced.
+        try:
+            handle = os.open(page, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(spec["placeholder"])
+        os.chown(page, 0, 0)
+        os.chmod(page, 0o644)
+
+
+def service_plan(spec: dict[str, t.Any], run: Runner) -> list[str]:
+    """With ``enable``: the systemctl commands that make the service run and start at boot (start, enable)."""
+    if not spec.get("enable"):
+        return []
+    service = spec["service"]
+    _rc, active, _err = run(["systemctl", "is-active", service])
+    rc, enabled, _err = run(["systemctl", "is-enabled", service])
+    return (["start"] if active.strip() != "active" else []) + (["enable"] if rc != 0 or enabled.strip() != "enabled" else [])
+
+
+def ensure_service(spec: dict[str, t.Any], run: Runner, commands: list[str]) -> None:
+    for command in commands:
+        rc, _out, err = run(["systemctl", command, spec["service"]])
+        if rc != 0:
+            raise ApplyError(f"systemctl {command} {spec['service']} failed: {err.strip()}")
 
 
 # --- the whole step --------------------------------------------------------------------------------------------------
@@ -274,8 +373,11 @@ def files_of(spec: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         if not isinstance(name, str) or not isinstance(rel, str) or not name or not rel or "/" in name \
                 or rel.startswith("/") or ".." in rel.split("/"):
             raise ApplyError(f"files[{index}]: needs a file name 'name' and a path 'rel' inside {live_root}, got {item!r}")
+        content = item.get("content")
+        if content is not None and not isinstance(content, str):
+            raise ApplyError(f"files[{index}]: 'content' must be the file's text, got {type(content).__name__}")
         out.append({"src": os.path.join(spec["candidate_dir"], name), "dest": os.path.join(live_root, rel),
-                    "foreign_ok": bool(item.get("foreign_ok"))})
+                    "foreign_ok": bool(item.get("foreign_ok")), "content": content})
     return out
 
 
@@ -288,17 +390,23 @@ def probes_of(spec: dict[str, t.Any]) -> list[dict[str, str]]:
 
 
 def plan(spec: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
-    """What a run would change: files that differ from their candidate, sites to disable that are still there,
-    Apache modules not yet enabled, and whether a reload is asked for (a changed certificate). In check mode the
-    candidates are not rendered (a file there may be left from an earlier run): the caller passes only the files
-    that differ, and each counts as a change."""
+    """What a run would change: files that differ from their text (content) or their candidate, sites to disable that
+    are still there, Apache modules not yet enabled, and whether a reload is asked for (a changed certificate). An
+    entry given without its text in check mode counts as a change (its candidate may be left from an earlier run: the
+    caller passes only the files that differ)."""
     live_root = spec["live_root"].rstrip("/")
     files = files_of(spec)
     for item in files:
-        if not check_mode and not os.path.isfile(item["src"]):
+        if item["content"] is None and not check_mode and not os.path.isfile(item["src"]):
             raise ApplyError(f"the candidate file {item['src']} is missing (render it before this step)")
+
+    def differs(item: dict[str, t.Any]) -> bool:
+        if item["content"] is not None:
+            return not same_text(item["content"], item["dest"])
+        return check_mode or not same_content(item["src"], item["dest"])
+
     return {
-        "files": files if check_mode else [f for f in files if not same_content(f["src"], f["dest"])],
+        "files": [f for f in files if differs(f)],
         "disable": [p for p in spec.get("disable") or [] if os.path.lexists(p)],
         "modules": [m for m in spec.get("modules") or [] if not os.path.lexists(f"{live_root}/mods-enabled/{m}.load")],
         "reload": bool(spec.get("reload")),
@@ -329,26 +437,45 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
         if refusal:
             raise ApplyError("Nothing was changed. " + refusal)
         return {"changed": False, "files": [], "disabled": [], "modules": [], "reloaded": False, "warnings": [],
-                "proof": []}
+                "proof": [], "candidates": [], "dirs": [], "placeholders": [], "service": [], "texts": {}}
     todo = plan(spec, check_mode)
+    entries = files_of(spec)
+    candidates = stale_candidates(spec, entries) if any(f["content"] is not None for f in entries) else []
+    content = content_plan(spec)
+    service_commands = service_plan(spec, run)
     result: dict[str, t.Any] = {
         "changed": False, "files": [f["dest"] for f in todo["files"]], "disabled": todo["disable"],
-        "modules": todo["modules"], "reloaded": False, "warnings": [], "proof": [],
+        "modules": todo["modules"], "reloaded": False, "warnings": [], "proof": [], "candidates": candidates,
+        "dirs": content["dirs"], "placeholders": content["placeholders"], "service": service_commands,
+        "texts": {f["dest"]: f["content"] for f in todo["files"] if f["content"] is not None},
     }
     config_change = bool(todo["files"] or todo["disable"] or todo["modules"])
+    host_change = bool(candidates or content["dirs"] or content["placeholders"] or service_commands)
     if not config_change and not todo["reload"]:
+        if host_change and not check_mode:
+            if spec.get("roll_stopped"):
+                raise ApplyError(spec["roll_stopped"])
+            if candidates:
+                write_candidates(spec, entries)
+            make_content(spec, content)
+            ensure_service(spec, run, service_commands)
+        result["changed"] = host_change
         return result
     stop = refusals(spec, todo, run) if config_change else []
     if stop:
         raise ApplyError("Nothing was changed. " + " ".join(stop))
     if check_mode:
-        # The files a real run swaps in are the caller's compare step's to report (the role's check-mode template shows
-        # each with its diff); this step reports what only it knows: sites to disable, modules, a reload due.
-        result["changed"] = bool(todo["disable"] or todo["modules"] or todo["reload"])
+        # Files given without their text are the caller's compare step's to report (it passes only those that differ).
+        result["changed"] = bool(host_change or todo["disable"] or todo["modules"] or todo["reload"]
+                                 or any(f["content"] is not None for f in todo["files"]))
         return result
     result["changed"] = True
     if spec.get("roll_stopped"):
         raise ApplyError(spec["roll_stopped"])
+    if candidates:
+        write_candidates(spec, entries)
+    # The directories first: a checker warns about a document root that does not exist.
+    make_content(spec, content)
 
     started = time.time()
     _rc, active, _err = run(["systemctl", "is-active", service])
@@ -395,6 +522,8 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
     finally:
         if run_dir and os.path.isdir(run_dir):
             shutil.rmtree(run_dir, ignore_errors=True)
+    # Started by the reload step when it was not running; what is left is to start it at boot.
+    ensure_service(spec, run, [c for c in service_commands if c != "start"])
     return result
 
 
@@ -524,3 +653,16 @@ def _cause(spec: dict[str, t.Any], run: Runner, since: float, error_log: str, er
     if errors:
         parts.append(f"{error_log}: " + " | ".join(errors))
     return (" " + ". ".join(parts) + ".") if parts else ""
+
+
+def file_diff(dest: str, text: str, limit: int = 1 << 20) -> dict[str, str]:
+    """The --diff entry of a live file and the text that replaces it (an unreadable or larger file is not shown)."""
+    before = ""
+    if os.path.isfile(dest):
+        try:
+            with open(dest, "rb") as handle:
+                data = handle.read(limit + 1)
+            before = "(larger than 1 MiB, not shown)\n" if len(data) > limit else data.decode("utf-8", "replace")
+        except OSError as exc:
+            before = f"({dest} cannot be read: {exc.strerror or exc})\n"
+    return {"before_header": dest, "after_header": dest, "before": before, "after": text}

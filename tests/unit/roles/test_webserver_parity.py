@@ -223,10 +223,8 @@ def test_the_full_path_and_the_state_step_decide_alike(decided: dict[str, dict[s
     assert role["tls_pq"] == facts["__webserver_tls_pq"] == facts["webserver_tls"]["pq"]
     assert role["dirs"] == spec["dirs"]
     assert role["content_roots"] == spec["content_roots"]
-    # The placeholder goes where the state step's rule (placeholder_needed) puts it: a root that does not exist, or a
-    # directory without an index file.
-    roots = state["read"]["roots"]
-    assert role["placeholder"] == [r for r in spec["content_roots"] if not roots[r]["exists"] or (roots[r]["isdir"] and not roots[r]["index"])]
+    # The service the state step checks (running, started at boot) is the one the apply step starts and enables.
+    assert role["service_enabled"] is True
     assert [[c["name"], c["what"]] for c in state["read"]["cert_files"]] == [[v["name"], what] for v in spec["vhost_certs"] for what, _p in v["files"]]
     assert role["vhosts"] == facts["__webserver_vhosts"]
     assert role["cert_copy_dir"] == spec.get("cert_copy_dir", "")

@@ -122,12 +122,11 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any], read: dict[st
     out["version_checked"] = bool(role.ev(version["when"])) and bool(role.ev(version["ansible.builtin.assert"]["that"]))
     role.set_fact("tls_library.yml", "Decide whether HTTP/3 may be served")
     out["http3_errors"] = plain(role.vars["__webserver_http3"]["errors"])
-    dirs = task("converge.yml", "Create the ACME challenge webroot and the content roots")
-    out["dirs"] = plain(role.ev(dirs["loop"]))
-    content = task("content.yml", "Placeholder page for content roots without an index file")
-    place = task("content.yml", "Write the placeholder page")
-    out["content_roots"] = plain(role.ev(place["loop"])) if role.ev(content["when"]) else []
-    out["placeholder"] = [root for root in out["content_roots"] if all(role.ev(w, item={"item": root}) for w in place["when"])]
+    # The apply step creates the directories and writes the placeholder pages (its rule: _webserver_apply.content_plan).
+    step = task("apply.yml", "Apply safely")["port443.https.webserver_apply"]
+    out["dirs"] = plain(role.ev(step["dirs"]))
+    out["content_roots"] = plain(role.ev(step["placeholder_roots"]))
+    out["service_enabled"] = step["enable"] is True and role.ev(step["service"]) == out["service"]
     # vhosts.yml: the state step's look at each certificate and key, then the vhosts.
     role.set_fact("vhosts.yml", "Note the virtual hosts without a certificate yet")
     out["missing"] = plain(role.vars["__webserver_missing"])
@@ -143,11 +142,11 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any], read: dict[st
     out["webserver_h3"] = plain(role.vars["ansible_facts"]["webserver_h3"])
     # apply.yml
     role.vars["__webserver_client_ca_files"] = host["client_ca_files"]
-    candidate = task("apply.yml", "Create the candidate directory")["ansible.builtin.file"]["path"]
-    out["candidate_dir"] = role.ev(candidate)
-    compare = task("apply.yml", "Compare the rendered configuration with the live files")
-    live = role.ev(compare["ansible.builtin.template"]["dest"].replace("item.rel", "'@REL@'"))
-    out["files"] = [[item["template"], live.replace("@REL@", item["rel"])] for item in role.ev(compare["loop"])]
+    # The apply step's action renders each file's template for its live path (live_root/rel).
+    apply = task("apply.yml", "Apply safely")["port443.https.webserver_apply"]
+    out["candidate_dir"] = role.ev(apply["candidate_dir"])
+    live = role.ev(apply["live_root"]).rstrip("/")
+    out["files"] = [[item["template"], f"{live}/{item['rel']}"] for item in role.ev(apply["files"])]
     # units.yml (HAProxy's drop-in and ACME helper): rendered after the configuration files, as the state step does.
     if role.ev(task("converge.yml", "Write the server's systemd units")["when"]):
         units = task("units.yml", "Write the systemd units")
@@ -156,7 +155,6 @@ def role_side(case: dict[str, t.Any], variables: dict[str, t.Any], read: dict[st
     give = task("vhosts.yml", "Give the server its own copies of keys and certificates")
     out["cert_copies"] = [[role.ev(give["ansible.builtin.copy"][key], item={"item": item}) for key in ("src", "dest")]
                           for item in role.ev(give["loop"])] if role.ev(give["when"]) else []
-    apply = task("apply.yml", "Apply safely")["port443.https.webserver_apply"]
     out["modules"] = plain(role.ev(apply["modules"]))
     out["disable"] = plain(role.ev(apply["disable"]))
     out["render_vars"] = variables

@@ -59,3 +59,33 @@ def test_no_mark_outside_pools_or_in_check_mode(tmp_path):
     _plugin({"roll": ""}, [{"failed": True, "msg": "x"}], calls).run(task_vars={})
     _plugin({"roll": "web"}, [{"failed": True, "msg": "x"}], calls, check_mode=True).run(task_vars={})
     assert not os.listdir(tmp_path)
+
+
+def test_files_given_by_template_reach_the_module_as_their_text(monkeypatch):
+    rendered = []
+
+    def render(plugin, variables, template, dest):
+        del plugin
+        rendered.append((template, dest, variables["site"]))
+        return f"text of {template}\n"
+
+    monkeypatch.setattr(action._templates, "render", render)
+    calls = []
+    files = [{"name": "a.conf", "rel": "conf.d/a.conf", "template": "a.conf.j2"},
+             {"name": "b.conf", "rel": "conf.d/b.conf", "content": "given\n"}]
+    _plugin({"live_root": "/etc/nginx/", "files": files}, [{"changed": False}], calls).run(task_vars={"site": "x"})
+    # Rendered for its live path with the task's variables; the template name is not passed on; the other is kept.
+    assert rendered == [("a.conf.j2", "/etc/nginx/conf.d/a.conf", "x")]
+    assert calls[0]["files"] == [{"name": "a.conf", "rel": "conf.d/a.conf", "content": "text of a.conf.j2\n"},
+                                 {"name": "b.conf", "rel": "conf.d/b.conf", "content": "given\n"}]
+
+
+def test_a_template_that_does_not_render_changes_nothing(monkeypatch):
+    def render(*_args):
+        raise action.AnsibleError("'vhost' is undefined")
+
+    monkeypatch.setattr(action._templates, "render", render)
+    calls = []
+    result = _plugin({"live_root": "/etc/nginx", "files": [{"name": "a", "rel": "a", "template": "a.j2"}]}, [], calls).run(task_vars={})
+    assert result["failed"] and "Nothing was changed" in result["msg"] and "'vhost' is undefined" in result["msg"]
+    assert not calls

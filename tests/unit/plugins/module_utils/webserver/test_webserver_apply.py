@@ -14,6 +14,7 @@ import pytest
 from ansible_collections.port443.https.plugins.module_utils.host import _sockets
 from ansible_collections.port443.https.plugins.module_utils.webserver import _ports
 from ansible_collections.port443.https.plugins.module_utils.webserver import _webserver_apply as wa
+from ansible_collections.port443.https.plugins.module_utils.webserver import _webserver_state
 
 needs_root = pytest.mark.skipif(os.getuid() != 0, reason="the swap writes root:root files")
 
@@ -70,9 +71,10 @@ def test_warnings_of_the_checkers():
 def test_files_ports_and_probes_from_the_role(tmp_path):
     spec = {"live_root": "/etc/nginx/", "candidate_dir": str(tmp_path),
             "files": [{"name": "a.conf", "rel": "conf.d/a.conf", "template": "x.j2"}]}
-    assert wa.files_of(spec) == [{"src": f"{tmp_path}/a.conf", "dest": "/etc/nginx/conf.d/a.conf", "foreign_ok": False}]
+    assert wa.files_of(spec) == [{"src": f"{tmp_path}/a.conf", "dest": "/etc/nginx/conf.d/a.conf", "foreign_ok": False,
+                                  "content": None}]
     for bad in ({"name": "a.conf"}, {"name": "../a", "rel": "x"}, {"name": "a", "rel": "../../etc/passwd"},
-                {"name": "a", "rel": "/etc/passwd"}):
+                {"name": "a", "rel": "/etc/passwd"}, {"name": "a", "rel": "a", "content": ["not", "text"]}):
         with pytest.raises(wa.ApplyError, match=r"files\[0\]"):
             wa.files_of(dict(spec, files=[bad]))
     vhosts = [{"server_names": ["a.test"], "cert_file": "/c.crt", "tls_ready": True},
@@ -234,3 +236,107 @@ def test_log_errors_reads_only_what_the_reload_wrote(tmp_path):
     errors = wa.log_errors(str(log), offset)
     assert len(errors) == 2 and "do not match" in errors[0] and "Address already in use" in errors[1]
     assert wa.log_errors(str(tmp_path / "none.log"), 0) == []
+
+
+def _text_spec(tmp_path):
+    """The caddy tree, its file given with its text (as the action plugin passes a rendered template)."""
+    live, spec = _tree(tmp_path)
+    (tmp_path / "cand" / "port443-https.caddy").unlink()
+    os.rmdir(tmp_path / "cand")
+    text = "# new - port443.https.webserver\nfrom text\n"
+    spec["files"] = [{"name": "port443-https.caddy", "rel": "port443-https.caddy", "content": text}]
+    return live, spec, text
+
+
+def test_check_mode_with_text_counts_the_file_and_writes_nothing(tmp_path):
+    live, spec, text = _text_spec(tmp_path)
+    host = Host(live)
+    result = wa.apply(spec, host, check_mode=True)
+    # A file given with its text is compared with the live file here: a change (and its candidate) in check mode too.
+    assert result["changed"] and result["files"] == [f"{live}/port443-https.caddy"]
+    assert result["texts"] == {f"{live}/port443-https.caddy": text}
+    assert result["candidates"] == [str(tmp_path / "cand"), str(tmp_path / "cand" / "port443-https.caddy")]
+    assert not (tmp_path / "cand").exists() and (live / "port443-https.caddy").read_text().endswith("old\n")
+    diff = wa.file_diff(f"{live}/port443-https.caddy", text)
+    assert diff["before"].endswith("old\n") and diff["after"] == text and diff["before_header"] == diff["after_header"]
+    assert wa.file_diff(str(tmp_path / "none"), text)["before"] == ""
+
+
+@needs_root
+def test_text_is_written_to_the_candidate_and_the_live_tree_then_nothing_changes(tmp_path):
+    live, spec, text = _text_spec(tmp_path)
+    result = wa.apply(spec, Host(live), check_mode=False)
+    assert result["changed"] and result["reloaded"]
+    assert (live / "port443-https.caddy").read_text() == text == (tmp_path / "cand" / "port443-https.caddy").read_text()
+    assert oct(os.stat(tmp_path / "cand").st_mode & 0o777) == "0o700"
+    assert oct(os.stat(tmp_path / "cand" / "port443-https.caddy").st_mode & 0o777) == "0o644"
+    again = wa.apply(spec, Host(live), check_mode=False)
+    assert not again["changed"] and not again["reloaded"] and again["candidates"] == []
+    # A lost candidate with the live file in place: written again (a change), without a reload.
+    (tmp_path / "cand" / "port443-https.caddy").unlink()
+    assert wa.apply(spec, Host(live), check_mode=True)["changed"]
+    host = Host(live)
+    lost = wa.apply(spec, host, check_mode=False)
+    assert lost["changed"] and not lost["reloaded"] and lost["files"] == []
+    assert (tmp_path / "cand" / "port443-https.caddy").read_text() == text
+    assert not any(call[:2] == ["systemctl", "reload"] for call in host.calls)
+
+
+def test_content_plan_follows_the_state_steps_read_of_each_root(tmp_path):
+    """Where the apply step writes a placeholder page and what the state step reads (root_state) agree; the state step
+    asks for the page (placeholder_needed) wherever the apply step writes one."""
+    with_index, empty, link_root, a_file = tmp_path / "with_index", tmp_path / "empty", tmp_path / "link_root", tmp_path / "a_file"
+    with_index.mkdir()
+    (with_index / "index.php").write_text("<?php\n")
+    empty.mkdir()
+    link_root.mkdir()
+    (link_root / "index.html").symlink_to(tmp_path / "gone")  # a dangling link is left alone, as before
+    a_file.write_text("not a directory\n")
+    new = tmp_path / "new" / "site"
+    roots = [str(p) for p in (with_index, empty, link_root, a_file, new)]
+    spec = {"dirs": [], "placeholder_roots": roots, "placeholder": "<h1>HTTPS works</h1>\n"}
+    todo = wa.content_plan(spec)
+    assert todo["placeholders"] == [f"{empty}/index.html", f"{new}/index.html"]
+    assert todo["dirs"] == [str(new)]
+    assert set(todo["placeholders"]) <= {f"{r}/index.html" for r in _webserver_state.placeholder_needed(roots)}
+    assert wa.content_plan(dict(spec, placeholder="")) == {"dirs": [], "placeholders": []}
+    with pytest.raises(wa.ApplyError, match="exists and is not a directory"):
+        wa.content_plan(dict(spec, dirs=[str(a_file)]))
+
+
+@needs_root
+def test_make_content_creates_each_level_and_never_replaces_a_page(tmp_path):
+    new = tmp_path / "srv" / "site"
+    spec = {"dirs": [str(tmp_path / "webroot" / ".well-known" / "acme-challenge")], "placeholder_roots": [str(new)],
+            "placeholder": "page\n"}
+    todo = wa.content_plan(spec)
+    wa.make_content(spec, todo)
+    for level in (tmp_path / "webroot", tmp_path / "webroot" / ".well-known", new):
+        assert oct(os.stat(level).st_mode & 0o777) == "0o755"
+    assert (new / "index.html").read_text() == "page\n"
+    assert wa.content_plan(spec) == {"dirs": [], "placeholders": []}
+    # A page that appears between the plan and the write is kept.
+    (new / "index.html").write_text("the operator's\n")
+    wa.make_content(spec, todo)
+    assert (new / "index.html").read_text() == "the operator's\n"
+    # A directory with another mode is set back to 0755.
+    os.chmod(tmp_path / "webroot" / ".well-known" / "acme-challenge", 0o700)
+    assert wa.content_plan(spec)["dirs"] == spec["dirs"]
+
+
+def test_service_plan_starts_and_enables_only_what_is_not(tmp_path):
+    del tmp_path
+
+    def runner(active, enabled):
+        def run(argv, environ=None):
+            del environ
+            return (0, "active\n", "") if argv[1] == "is-active" and active else \
+                (3, "inactive\n", "") if argv[1] == "is-active" else \
+                (0, "enabled\n", "") if enabled else (1, "disabled\n", "")
+        return run
+
+    spec = {"service": "nginx", "enable": True}
+    assert wa.service_plan(spec, runner(True, True)) == []
+    assert wa.service_plan(spec, runner(False, False)) == ["start", "enable"]
+    assert wa.service_plan(spec, runner(True, False)) == ["enable"]
+    assert wa.service_plan(dict(spec, enable=False), runner(False, False)) == []
