@@ -273,7 +273,8 @@ def host_state(p: dict[str, t.Any], packages_missing: t.Callable[[list[str]], li
     leaf, cert_data = _leaf_drift(p, key, ca, now)
     reasons += leaf
     if cert_data is not None:
-        # finish.yml: the certificate, trimmed, and a newline (selfsigned and internal_ca have no chain file).
+        # finish.yml: a copy of the certificate (selfsigned and internal_ca have no chain file); the role writes it as PEM
+        # with one final newline, so the copy is the certificate trimmed and a newline.
         reasons += _content(p["fullchain_path"], fullchain(cert_data, None), "full chain") or file_attrs(p["fullchain_path"], 0o644)
     if p["source"] == "internal_ca" and ca is not None:
         reasons += _content(p["ca_copy_path"], ca_pem, "CA certificate copy") or file_attrs(p["ca_copy_path"], 0o644)
