@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Copyright: port443.https contributors
 """Action plugin of port443.https.webserver_apply: renders the files given by template on the controller (as the
-template action and the role's state step render them), runs the module on the host with their text, and keeps the roll
-of a pool honest. When a member of a pool (option roll) fails, a mark on the controller, private to this ansible-playbook process,
-makes every later member of the same run fail before any change: a broken change stops at the first member."""
+template action and the role's state step render them), runs the module on the host with their text, and keeps the
+roll of a pool honest. When a member of a pool (option roll) fails, a mark on the controller, private to this
+ansible-playbook process, makes every later member of the same run fail before any change: a broken change stops at
+the first member."""
 
 from __future__ import annotations
 
