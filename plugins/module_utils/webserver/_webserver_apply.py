@@ -390,10 +390,10 @@ def probes_of(spec: dict[str, t.Any]) -> list[dict[str, str]]:
 
 
 def plan(spec: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
-    """What a run would change: files that differ from their text (content) or their candidate, sites to disable that
-    are still there, Apache modules not yet enabled, and whether a reload is asked for (a changed certificate). An
-    entry given without its text in check mode counts as a change (its candidate may be left from an earlier run: the
-    caller passes only the files that differ)."""
+    """What a run would change (``entries``: every file given): files that differ from their text (content) or their
+    candidate, sites to disable that are still there, Apache modules not yet enabled, and whether a reload is asked
+    for (a changed certificate). An entry given without its text in check mode counts as a change (its candidate may
+    be left from an earlier run: the caller passes only the files that differ)."""
     live_root = spec["live_root"].rstrip("/")
     files = files_of(spec)
     for item in files:
@@ -406,6 +406,7 @@ def plan(spec: dict[str, t.Any], check_mode: bool = False) -> dict[str, t.Any]:
         return check_mode or not same_content(item["src"], item["dest"])
 
     return {
+        "entries": files,
         "files": [f for f in files if differs(f)],
         "disable": [p for p in spec.get("disable") or [] if os.path.lexists(p)],
         "modules": [m for m in spec.get("modules") or [] if not os.path.lexists(f"{live_root}/mods-enabled/{m}.load")],
@@ -439,7 +440,7 @@ def apply(spec: dict[str, t.Any], run: Runner, check_mode: bool) -> dict[str, t.
         return {"changed": False, "files": [], "disabled": [], "modules": [], "reloaded": False, "warnings": [],
                 "proof": [], "candidates": [], "dirs": [], "placeholders": [], "service": [], "texts": {}}
     todo = plan(spec, check_mode)
-    entries = files_of(spec)
+    entries = todo["entries"]
     candidates = stale_candidates(spec, entries) if any(f["content"] is not None for f in entries) else []
     content = content_plan(spec)
     service_commands = service_plan(spec, run)

@@ -7,7 +7,10 @@ For each input set on stdin it renders the certificate role's own decisions from
 Templar (the collection's filters and tests included), given what the full path's read-only tasks registered:
 
 - acme: current.yml's renewal window, then acme.yml's "Decide whether to order a certificate";
-- provided: provided.yml's refusal (the assert's problems).
+- provided: provided.yml's refusal (the assert's problems);
+- fullchain: finish.yml's full chain (whether the read of certificate and chain runs, whether the assembly or the
+  copy of the certificate writes it, the assembled content) and vars/main.yml's __certificate_changed;
+- fullchain_tasks: what both full-chain tasks write, and the chain sources (no variables needed).
 
 and prints the results as JSON. Usage: python certificate_parity_child.py COLLECTIONS_ROOT < cases.json"""
 
@@ -38,9 +41,13 @@ TASKS = pathlib.Path(__file__).resolve().parents[3] / "roles" / "certificate" / 
 
 
 def task(file: str, name: str) -> dict[str, t.Any]:
-    for item in yaml.safe_load((TASKS / file).read_text()):
+    """The task of tasks/FILE named NAME, at the top or inside a block."""
+    items = list(yaml.safe_load((TASKS / file).read_text()))
+    while items:
+        item = items.pop(0)
         if item.get("name") == name:
             return item
+        items += item.get("block") or []
     raise LookupError(f"tasks/{file}: no task named {name!r}")
 
 
@@ -62,11 +69,47 @@ def provided(variables: dict[str, t.Any]) -> list[str]:
     return render(refuse["vars"]["__problems"], variables)
 
 
+VARS = yaml.safe_load((TASKS.parent / "vars" / "main.yml").read_text())
+FULLCHAIN = {"block": "Write the full chain", "read": "Read the certificate and its chain",
+             "assemble": "Assemble the full chain (certificate first, then its issuers)",
+             "copy": "Copy the certificate as its own full chain (no chain file)"}
+
+
+def holds(when: t.Any, variables: dict[str, t.Any]) -> bool:
+    """A task's when (a string or a list, all must hold), as Ansible evaluates it."""
+    conditions = when if isinstance(when, list) else [when]
+    return all(str(render("{% if " + cond + " %}True{% else %}False{% endif %}", variables)) == "True" for cond in conditions)
+
+
+def fullchain(variables: dict[str, t.Any]) -> dict[str, t.Any]:
+    variables = dict(variables, __certificate_chain_sources=VARS["__certificate_chain_sources"])
+    tasks = {key: task("finish.yml", name) for key, name in FULLCHAIN.items()}
+    block = holds(tasks["block"]["when"], variables)
+    parts = variables.get("__certificate_parts", {}).get("results", [])
+    return {
+        "read": holds(tasks["read"]["when"], variables),
+        "assemble": block and holds(tasks["assemble"]["when"], variables),
+        "copy": block and holds(tasks["copy"]["when"], variables),
+        # What the assembly writes from the parts read (also for a source it is not used for: the byte comparison).
+        "content": str(render(tasks["assemble"]["ansible.builtin.copy"]["content"], variables))
+        if any("content" in part for part in parts) else None,
+        "changed": str(render(VARS["__certificate_changed"], variables)).strip() == "True",
+    }
+
+
+def fullchain_tasks(variables: dict[str, t.Any]) -> dict[str, t.Any]:
+    del variables
+    assemble = task("finish.yml", FULLCHAIN["assemble"])["ansible.builtin.copy"]
+    return {"chain_sources": VARS["__certificate_chain_sources"], "sources": VARS["__certificate_sources"],
+            "copy_args": task("finish.yml", FULLCHAIN["copy"])["ansible.builtin.copy"],
+            "assemble_args": {k: v for k, v in assemble.items() if k != "content"}}
+
+
+KINDS = {"acme": acme, "provided": provided, "fullchain": fullchain, "fullchain_tasks": fullchain_tasks}
+
+
 def main() -> None:
-    out = []
-    for case in json.load(sys.stdin):
-        out.append(acme(case["vars"]) if case["kind"] == "acme" else provided(case["vars"]))
-    print(json.dumps(out))
+    print(json.dumps([KINDS[case["kind"]](case.get("vars") or {}) for case in json.load(sys.stdin)]))
 
 
 if __name__ == "__main__":
