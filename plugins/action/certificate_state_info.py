@@ -47,6 +47,7 @@ class ActionModule(ActionBase):
         self._check_settings(args)
 
         missing_packages = None
+        exists: list[t.Any] = []
         if run_module:
             module_args = {k: v for k, v in args.items() if k not in _ACTION_ONLY}
             if not found["os_family"] and not module_args.get("require_os_family"):
@@ -71,6 +72,7 @@ class ActionModule(ActionBase):
                 return host
             reasons += host.get("reasons", [])
             missing_packages = host.get("missing_packages")
+            exists = [host.get("exists")]
             # Dual certificates: the second key type's files, the same checks, its reasons named by its type.
             for alternate in args.get("alternates") or []:
                 other = dict(module_args, key_type=alternate["key_type"], cert_path=alternate["cert"],
@@ -80,9 +82,12 @@ class ActionModule(ActionBase):
                 if host.get("failed"):
                     return host
                 reasons += [f"{alternate['key_type']} certificate: {r}" for r in host.get("reasons", [])]
+                exists.append(host.get("exists"))
         elif not reasons:
             reasons.append(f"source {args.get('source')}: always takes the full path")
         result.update(drift=bool(reasons), reasons=reasons, missing_packages=missing_packages)
+        if exists and all(isinstance(found, bool) for found in exists):
+            result["exists"] = exists
         return result
 
     @staticmethod

@@ -324,6 +324,17 @@ missing_packages:
   type: list
   elements: str
   sample: []
+exists:
+  description:
+    - Whether each key type's certificate file is on the host, read before anything changes, one entry per key type
+      (O(cert_path) first, then the C(cert) of each of O(alternates)). A path that exists as any kind of file counts, a
+      dangling link included (as M(ansible.builtin.stat) reports it without following links).
+    - The role's full path starts its decisions from it (the renewal window, ACME's staging order, a pool's copy)
+      instead of reading the host again.
+  returned: when the host was read (the sources selfsigned, internal_ca, provided and acme without O(full_path_reasons))
+  type: list
+  elements: bool
+  sample: [true]
 """
 
 import json
@@ -436,7 +447,8 @@ def main() -> t.NoReturn:
         return _acme.ari_reason(start, end, _x509.utcnow())
 
     reasons = list(params["full_path_reasons"]) + _certstate.host_state(params, packages_missing, ari=ari)
-    module.exit_json(changed=False, drift=bool(reasons), reasons=reasons, missing_packages=checked.get("missing"))
+    module.exit_json(changed=False, drift=bool(reasons), reasons=reasons, missing_packages=checked.get("missing"),
+                     exists=_certstate.certificate_exists(params["cert_path"]))
 
 
 if __name__ == "__main__":

@@ -238,6 +238,13 @@ def _aki_drift(cert: t.Any, ca: t.Any) -> list[str]:
     return [] if have == expected else ["certificate: authority key identifier is not the CA's"]
 
 
+def certificate_exists(path: str) -> bool:
+    """Whether the certificate file is there: a path that exists as any kind of file, a dangling link included, as
+    ansible.builtin.stat reports it without follow. The role's full path starts its decisions from it (the renewal
+    window, ACME's staging order, a pool's copy)."""
+    return os.path.lexists(path)
+
+
 def host_state(p: dict[str, t.Any], packages_missing: t.Callable[[list[str]], list[str]] | None = None,
                now: datetime.datetime | None = None, ari: t.Callable[[t.Any], str] | None = None) -> list[str]:
     """Reasons the role's full path would change something on this host (empty = converged). packages_missing

@@ -6,6 +6,7 @@ ansible_collections, and pytest has done that already).
 For each input set on stdin it renders the certificate role's own decisions from its task files with ansible's
 Templar (the collection's filters and tests included), given what the full path's read-only tasks registered:
 
+- every kind but fullchain_tasks: vars/main.yml's __certificate_exists first (the state step's read or the stat);
 - acme: current.yml's renewal window, then acme.yml's "Decide whether to order a certificate";
 - provided: provided.yml's refusal (the assert's problems);
 - fullchain: finish.yml's full chain (whether the read of certificate and chain runs, whether the assembly or the
@@ -56,7 +57,14 @@ def render(value: str, variables: dict[str, t.Any]) -> t.Any:
     return json.loads(json.dumps(templar.template(trust_as_template(value)), default=str))
 
 
+def exists(variables: dict[str, t.Any]) -> None:
+    """vars/main.yml's __certificate_exists (the state step's read, else current.yml's stat), from what the case gives."""
+    variables.setdefault("__certificate_pass", 0)
+    variables["__certificate_exists"] = render(VARS["__certificate_exists"], variables)
+
+
 def acme(variables: dict[str, t.Any]) -> list[str]:
+    exists(variables)
     window = task("current.yml", "Decide whether the existing certificate is inside its renewal window")
     variables["__certificate_in_window"] = render(window["ansible.builtin.set_fact"]["__certificate_in_window"], variables)
     variables["__certificate_current_sans"] = render(window["ansible.builtin.set_fact"]["__certificate_current_sans"], variables)
@@ -82,6 +90,7 @@ def holds(when: t.Any, variables: dict[str, t.Any]) -> bool:
 
 
 def fullchain(variables: dict[str, t.Any]) -> dict[str, t.Any]:
+    exists(variables)
     variables = dict(variables, __certificate_chain_sources=VARS["__certificate_chain_sources"])
     tasks = {key: task("finish.yml", name) for key, name in FULLCHAIN.items()}
     block = holds(tasks["block"]["when"], variables)

@@ -68,7 +68,7 @@ def _registered(p: dict[str, t.Any]) -> dict[str, t.Any]:
     then says renew only for an expired certificate)."""
     exists = os.path.exists(p["cert_path"])
     variables: dict[str, t.Any] = {
-        "__certificate_stat": {"stat": {"exists": exists}}, "__certificate_force": False,
+        "__certificate_state": {"exists": [exists]}, "__certificate_force": False,
         "certificate_renewal": "controller", "certificate_acme_directory": p["acme_directory"],
         "certificate_renew_days": p["renew_days"], "certificate_renew_percent": p["renew_percent"],
         "__certificate_san_list": p["sans"],
@@ -262,7 +262,7 @@ def test_both_tasks_write_the_same_file_alike():
 @pytest.mark.parametrize("chain_there", [True, False])
 def test_the_assembled_full_chain_is_what_the_state_step_expects(source, chain_there):
     variables = {"certificate_source": source, "ansible_check_mode": False, "certificate_renewal": "controller",
-                 "__certificate_stat": {"stat": {"exists": True}},
+                 "__certificate_state": {"exists": [True]},
                  "__certificate_parts": _parts(source, True, chain_there)}
     result = _fullchain([variables])[0]
     assert result["assemble"] and result["content"].encode() == _certstate.fullchain(CERT, CHAIN if chain_there else None)
@@ -276,7 +276,7 @@ def test_the_copy_writes_the_bytes_the_assembly_wrote(source, tmp_path):
     cert = fx._leaf(issuer=fx.CA, issuer_key=fx.CA_KEY) if source == "internal_ca" else fx._leaf()
     assert cert.endswith(b"-----\n") and not cert.endswith(b"\n\n")
     variables = {"certificate_source": source, "ansible_check_mode": False, "certificate_renewal": "controller",
-                 "__certificate_stat": {"stat": {"exists": True}},
+                 "__certificate_state": {"exists": [True]},
                  "__certificate_parts": {"results": [{"content": _b64(cert)}]}}
     result = _fullchain([variables])[0]
     assert result["copy"] and not result["assemble"]
@@ -294,7 +294,7 @@ def test_the_copy_writes_the_bytes_the_assembly_wrote(source, tmp_path):
 ])
 def test_either_task_changing_the_full_chain_counts_as_a_change(assembled, copied, changed):
     variables = {"certificate_source": "selfsigned", "ansible_check_mode": False, "certificate_renewal": "controller",
-                 "__certificate_stat": {"stat": {"exists": True}}, "__certificate_issued": {"changed": False},
+                 "__certificate_state": {"exists": [True]}, "__certificate_issued": {"changed": False},
                  "__certificate_key": {"changed": False}, "__certificate_fullchain": assembled,
                  "__certificate_fullchain_copy": copied}
     assert _fullchain([variables])[0]["changed"] is changed

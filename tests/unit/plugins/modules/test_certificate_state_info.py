@@ -50,6 +50,61 @@ def test_empty_sans_is_refused(tmp_path):
     assert "sans: must not be empty" in run_module(certificate_state_info.main, params, FailJson)["msg"]
 
 
+def test_exists_reports_the_certificate_file_as_stat_does(tmp_path, monkeypatch):
+    params = fixtures._host(tmp_path)
+    _dpkg(monkeypatch, "")
+    assert run_module(certificate_state_info.main, params)["exists"] is True
+    os.remove(params["cert_path"])
+    result = run_module(certificate_state_info.main, params)
+    assert result["exists"] is False and result["drift"] is True
+    # A dangling link is there for ansible.builtin.stat without follow (exists: true), and so for the state step.
+    os.symlink(str(tmp_path / "gone.crt"), params["cert_path"])
+    assert run_module(certificate_state_info.main, params)["exists"] is True
+
+
+class _Task:
+    def __init__(self, args):
+        self.args = args
+
+
+def _action(args, answers, calls):
+    plugin = object.__new__(ActionModule)
+    plugin._task = _Task(args)
+
+    def execute(module_name, module_args, task_vars):
+        del module_name, task_vars
+        calls.append(dict(module_args))
+        return answers.pop(0)
+
+    plugin._execute_module = execute
+    return plugin
+
+
+_ACTION_ARGS = {"source": "selfsigned", "sans": ["DNS:a"], "os_family": "Debian", "cert_path": "/c/a.crt"}
+
+
+def test_action_exists_per_key_type(monkeypatch):
+    monkeypatch.setattr("ansible.plugins.action.ActionBase.run", lambda self, tmp=None, task_vars=None: {})
+    calls = []
+    args = dict(_ACTION_ARGS, key_types=["ECC", "RSA"],
+                alternates=[{"key_type": "RSA", "cert": "/c/a-rsa.crt", "key": "/k/a-rsa.key", "fullchain": "/c/f.crt"}])
+    answers = [{"reasons": [], "exists": True}, {"reasons": ["x"], "exists": False}]
+    result = _action(args, answers, calls).run(task_vars={})
+    assert result["exists"] == [True, False] and [c["cert_path"] for c in calls] == ["/c/a.crt", "/c/a-rsa.crt"]
+
+
+@pytest.mark.parametrize("args, answers", [
+    # The host is not read (a setting that always takes the full path): the role looks for the certificate itself.
+    (dict(_ACTION_ARGS, full_path_reasons=["certificate_pool: a pool takes the full path"]), []),
+    # A module that answered without it (never a guess).
+    (_ACTION_ARGS, [{"reasons": []}]),
+])
+def test_action_exists_absent_unless_read(monkeypatch, args, answers):
+    monkeypatch.setattr("ansible.plugins.action.ActionBase.run", lambda self, tmp=None, task_vars=None: {})
+    result = _action(args, answers, []).run(task_vars={})
+    assert "exists" not in result and result["drift"] is bool(args.get("full_path_reasons"))
+
+
 @pytest.mark.parametrize("args, needle", [
     ({"source": "selfsigned", "sans": []}, "certificate_sans must not be empty"),
     ({"source": "other", "sans": ["DNS:a"]}, "certificate_source must be one of"),
