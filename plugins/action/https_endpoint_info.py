@@ -22,8 +22,6 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.port443.https.plugins.module_utils.probe import _task
-
 MODULE = "port443.https.https_endpoint_info"
 
 
@@ -40,6 +38,11 @@ class ActionModule(ActionBase):
             result.update(self._execute_module(MODULE, module_args=self._task.args, task_vars=task_vars,
                                                wrap_async=self._task.async_val))
             return result
+        # Imported here, not with the plugin: Ansible loads the plugin in a new worker process for every task, and the
+        # probe's core (cryptography included) costs about 0.2 s to import, which a task that sends the module to a
+        # managed host never uses.
+        from ansible_collections.port443.https.plugins.module_utils.probe import _task  # pylint: disable=import-outside-toplevel
+
         validated = ArgumentSpecValidator(_task.ARGUMENT_SPEC).validate(dict(self._task.args))
         if validated.errors.errors:
             # The module's own words (AnsibleModule validates with the same validator).

@@ -54,8 +54,9 @@ _value:
   elements: str
 """
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, wrap
+
+_certstate = Core("certificate._certstate")
 
 _KEYS = ("exists", "names", "wanted", "key_changed", "issuer", "directory", "renewal", "forced", "host_renewal", "expired",
          "in_window")

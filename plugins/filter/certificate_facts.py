@@ -44,8 +44,9 @@ _value:
   type: dict
 """
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
-from ansible_collections.port443.https.plugins.plugin_utils._filters import expect_text, wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, expect_text, wrap
+
+_certfile = Core("certificate._certfile")
 
 
 def _facts(value):

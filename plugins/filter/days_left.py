@@ -46,8 +46,9 @@ _value:
   type: int
 """
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, wrap
+
+_certfile = Core("certificate._certfile")
 
 
 def _days_left(value):

@@ -55,8 +55,9 @@ _value:
   elements: str
 """
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
-from ansible_collections.port443.https.plugins.plugin_utils._filters import expect_text, wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, expect_text, wrap
+
+_certstate = Core("certificate._certstate")
 
 
 def _problems(cert, key, chain="", names=None):

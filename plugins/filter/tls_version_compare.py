@@ -40,10 +40,15 @@ _value:
   type: int
 """
 
-from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, wrap
+
+_classify = Core("reasons._classify")
+
+
+def _compare(left, right):
+    return _classify.compare_tls_versions(left, right)
 
 
 class FilterModule:
     def filters(self):
-        return {"tls_version_compare": wrap("tls_version_compare", _classify.compare_tls_versions)}
+        return {"tls_version_compare": wrap("tls_version_compare", _compare)}

@@ -57,8 +57,9 @@ _value:
   type: dict
 """
 
-from ansible_collections.port443.https.plugins.module_utils.report import _vantage
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, wrap
+
+_vantage = Core("report._vantage")
 
 
 def _plan(endpoints, vantages, drivers, mode="all"):

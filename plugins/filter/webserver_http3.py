@@ -95,8 +95,9 @@ _value:
       elements: str
 """
 
-from ansible_collections.port443.https.plugins.module_utils.webserver import _decisions
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, wrap
+
+_decisions = Core("webserver._decisions")
 
 
 def _webserver_http3(vhosts, server, version="", default=True, udp=False, caddy_main=None, settled=None):

@@ -50,8 +50,9 @@ _value:
   elements: str
 """
 
-from ansible_collections.port443.https.plugins.module_utils.webserver import _decisions
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, wrap
+
+_decisions = Core("webserver._decisions")
 
 
 def _webserver_input_errors(options, os_family="Debian", distribution=None):

@@ -118,8 +118,9 @@ _value:
       elements: str
 """
 
-from ansible_collections.port443.https.plugins.module_utils.webserver import _servers
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, wrap
+
+_servers = Core("webserver._servers")
 
 
 def _webserver_server(name, dhparam=False, main_file=None, proxy=False):

@@ -75,8 +75,9 @@ _value:
       type: bool
 """
 
-from ansible_collections.port443.https.plugins.module_utils.webserver import _decisions
-from ansible_collections.port443.https.plugins.plugin_utils._filters import expect_text, wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, expect_text, wrap
+
+_decisions = Core("webserver._decisions")
 
 
 def _webserver_tls(output, server, guideline="6.0", profile="intermediate"):

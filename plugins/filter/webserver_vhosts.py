@@ -65,8 +65,9 @@ _value:
   elements: dict
 """
 
-from ansible_collections.port443.https.plugins.module_utils.webserver import _decisions
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, wrap
+
+_decisions = Core("webserver._decisions")
 
 
 def _webserver_vhosts(vhosts, defaults, missing=None, takeover=None, no_ocsp=None):

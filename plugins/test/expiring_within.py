@@ -40,8 +40,9 @@ _value:
   type: bool
 """
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile
-from ansible_collections.port443.https.plugins.plugin_utils._filters import expect_int, wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, expect_int, wrap
+
+_certfile = Core("certificate._certfile")
 
 
 def _expiring_within(value, days):

@@ -47,8 +47,10 @@ _value:
   type: bool
 """
 
-from ansible_collections.port443.https.plugins.module_utils.certificate import _certfile, _certstate
-from ansible_collections.port443.https.plugins.plugin_utils._filters import expect_int, wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, expect_int, wrap
+
+_certfile = Core("certificate._certfile")
+_certstate = Core("certificate._certstate")
 
 
 def _in_renewal_window(value, days, percent=0):

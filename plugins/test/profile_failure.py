@@ -43,8 +43,9 @@ _value:
   type: bool
 """
 
-from ansible_collections.port443.https.plugins.module_utils.reasons import _classify
-from ansible_collections.port443.https.plugins.plugin_utils._filters import wrap
+from ansible_collections.port443.https.plugins.plugin_utils._filters import Core, wrap
+
+_classify = Core("reasons._classify")
 
 
 def _profile_failure(code):
