@@ -6,7 +6,7 @@ ansible_collections, and pytest has done that already).
 For each input set on stdin it renders the certificate role's own decisions from its task files with ansible's
 Templar (the collection's filters and tests included), given what the full path's read-only tasks registered:
 
-- every kind but fullchain_tasks: vars/main.yml's __certificate_exists first (the state step's read or the stat);
+- acme and fullchain: vars/main.yml's __certificate_exists first (the state step's read or the stat);
 - acme: current.yml's renewal window, then acme.yml's "Decide whether to order a certificate";
 - provided: provided.yml's refusal (the assert's problems);
 - fullchain: finish.yml's full chain (whether the read of certificate and chain runs, whether the assembly or the
@@ -39,6 +39,7 @@ except ImportError:  # ansible-core before 2.19
         return value
 
 TASKS = pathlib.Path(__file__).resolve().parents[3] / "roles" / "certificate" / "tasks"
+VARS = yaml.safe_load((TASKS.parent / "vars" / "main.yml").read_text())
 
 
 def task(file: str, name: str) -> dict[str, t.Any]:
@@ -77,7 +78,6 @@ def provided(variables: dict[str, t.Any]) -> list[str]:
     return render(refuse["vars"]["__problems"], variables)
 
 
-VARS = yaml.safe_load((TASKS.parent / "vars" / "main.yml").read_text())
 FULLCHAIN = {"block": "Write the full chain", "read": "Read the certificate and its chain",
              "assemble": "Assemble the full chain (certificate first, then its issuers)",
              "copy": "Copy the certificate as its own full chain (no chain file)"}

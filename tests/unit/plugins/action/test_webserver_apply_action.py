@@ -5,32 +5,17 @@ told to change nothing (the module then fails before any change); outside pools,
 from __future__ import annotations
 
 import os
-import types
 
 import pytest
 
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.port443.https.plugins.action import webserver_apply as action
-
-
-class Task:
-    def __init__(self, args):
-        self.args = args
+from ansible_collections.port443.https.tests.unit.plugins.action import action_harness
 
 
 def _plugin(args, answers, calls, check_mode=False):
-    plugin = object.__new__(action.ActionModule)
-    plugin._task = Task(args)
-    plugin._play_context = types.SimpleNamespace(check_mode=check_mode)
-
-    def execute(module_name, module_args, task_vars):
-        del module_name, task_vars
-        calls.append(dict(module_args))
-        return answers.pop(0)
-
-    plugin._execute_module = execute
-    return plugin
+    return action_harness.plugin(action.ActionModule, args, answers, calls, check_mode)
 
 
 @pytest.fixture(autouse=True)

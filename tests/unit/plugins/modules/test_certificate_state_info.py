@@ -12,6 +12,7 @@ from ansible.module_utils import basic
 from ansible_collections.port443.https.plugins.action.certificate_state_info import ActionModule
 from ansible_collections.port443.https.plugins.module_utils.certificate import _certstate
 from ansible_collections.port443.https.plugins.modules import certificate_state_info
+from ansible_collections.port443.https.tests.unit.plugins.action import action_harness
 from ansible_collections.port443.https.tests.unit.plugins.module_utils.certificate import test_certstate as fixtures
 from ansible_collections.port443.https.tests.unit.plugins.modules.module_harness import FailJson, patch_exit, run_module
 
@@ -62,22 +63,8 @@ def test_exists_reports_the_certificate_file_as_stat_does(tmp_path, monkeypatch)
     assert run_module(certificate_state_info.main, params)["exists"] is True
 
 
-class _Task:
-    def __init__(self, args):
-        self.args = args
-
-
 def _action(args, answers, calls):
-    plugin = object.__new__(ActionModule)
-    plugin._task = _Task(args)
-
-    def execute(module_name, module_args, task_vars):
-        del module_name, task_vars
-        calls.append(dict(module_args))
-        return answers.pop(0)
-
-    plugin._execute_module = execute
-    return plugin
+    return action_harness.plugin(ActionModule, args, answers, calls)
 
 
 _ACTION_ARGS = {"source": "selfsigned", "sans": ["DNS:a"], "os_family": "Debian", "cert_path": "/c/a.crt"}
