@@ -56,8 +56,14 @@ def pebble(tmp_path):
         subprocess.Popen(["pebble-challtestsrv", "-dns01", f"127.0.0.1:{dns}", "-http01", "", "-https01", "",
                           "-tlsalpn01", "", "-management", f"127.0.0.1:{chall}", "-defaultIPv6", ""],
                          stdout=logs["chall"], stderr=subprocess.STDOUT),
+        # No refused nonces (pebble refuses 5 % by default): certbot 2.1 retries a badNonce once, and on Python 3.11
+        # turns a second one in a row into "AttributeError: can't set attribute" (certbot issue 9539), a failed order
+        # the agent's next run repeats. About 20 signed requests per test made that a failure in a few percent of
+        # runs; this test is about the key and the issuances (certificate_acme keeps refused nonces for the
+        # controller's own ACME client).
         subprocess.Popen(["pebble", "-config", str(tmp_path / "pebble.json"), "-dnsserver", f"127.0.0.1:{dns}"],
-                         stdout=logs["pebble"], stderr=subprocess.STDOUT, env=dict(os.environ, PEBBLE_VA_NOSLEEP="1")),
+                         stdout=logs["pebble"], stderr=subprocess.STDOUT,
+                         env=dict(os.environ, PEBBLE_VA_NOSLEEP="1", PEBBLE_WFE_NONCEREJECT="0")),
         subprocess.Popen(["python3", "-m", "http.server", str(http), "--bind", "127.0.0.1", "--directory", str(webroot)],
                          stdout=logs["web"], stderr=subprocess.STDOUT),
     ]
@@ -97,6 +103,7 @@ def test_two_orders_keep_the_hosts_key_and_are_one_issuance_each(pebble):
         assert len(blocks) == 2 and files["fullchain"].count("BEGIN CERTIFICATE") == 2
         serials.append(facts["serial"])
     assert serials[0] != serials[1]
+    assert "reject 0% of good nonces" in pebble["log"].read_text()
     time.sleep(0.5)
     issued = re.findall(r"Issued certificate serial ([0-9a-f]+) for order", pebble["log"].read_text())
     assert sorted(int(s, 16) for s in issued) == sorted(serials)
