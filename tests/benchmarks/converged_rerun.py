@@ -10,7 +10,8 @@ On two fresh Debian 12 (bookworm) lab hosts (systemd as PID 1, docker connection
 Both are converged once, then re-run `--repeat` times each, alternated so they share the machine's load, without and
 with pipelining. Every re-run must report changed=0 and failed=0 (else the figure is marked). Reports the wall time of
 each `ansible-playbook` command and the tasks per host from its recap; an ad-hoc ping and a facts-only pass are
-the floor. The hosts are removed afterwards unless --keep.
+the floor, and a play of one probe of the collection host (the webserver role's checks) the floor of a re-run that
+verifies what is served. The hosts are removed afterwards unless --keep.
 
 Run as root from the collection root (the copy under ansible_collections/port443/https), with the controller venv:
   ANSIBLE_COLLECTIONS_PATH=<dir holding ansible_collections> python tests/benchmarks/converged_rerun.py --repeat 3
@@ -150,6 +151,23 @@ STITCHED = """\
         policy: deny
 """
 
+# The least a re-run that verifies what is served does: one probe of the collection host, from the host, with the
+# checks the webserver role's verification runs. A floor for the converged re-run as ping and facts are for any play.
+VERIFY_FLOOR = """\
+- name: Verification floor - one probe of what the collection host serves, nothing else
+  hosts: collection
+  gather_facts: false
+  tasks:
+    - name: Probe what the web server serves (the webserver role's checks)
+      port443.https.https_endpoint_info:
+        endpoints: [{host: "{{ bench_name }}", address: 127.0.0.1}]
+        checks: [tcp, tls_versions, certificate, http, ciphers]
+        tls_profile: intermediate
+        timeout: 5
+      register: floor_probe
+      failed_when: floor_probe.endpoints[0].tcp.state != 'open'
+"""
+
 SITE_TEMPLATE = """\
 server {
     listen 80;
@@ -264,7 +282,7 @@ def main():
         return
 
     work = tempfile.mkdtemp(prefix="p443-rerun-")
-    for name, text in (("stitched.yml", STITCHED), ("site.conf.j2", SITE_TEMPLATE)):
+    for name, text in (("stitched.yml", STITCHED), ("site.conf.j2", SITE_TEMPLATE), ("verify_floor.yml", VERIFY_FLOOR)):
         with open(os.path.join(work, name), "w") as f:
             f.write(text)
     inv = ["-i", os.path.join(work, "inventory.yml")]
@@ -316,6 +334,16 @@ def main():
                 r = run(cmd, work, pipelining, 300)
                 results["floor"][f"{name}, pipelining={pipelining}"] = r["wall"]
                 print(f"{name} (both hosts) pipelining={pipelining}: {r['wall']:.2f} s rc={r['rc']}", flush=True)
+            walls = []
+            for _rep in range(args.repeat):
+                r = run(["ansible-playbook", *inv, os.path.join(work, "verify_floor.yml")], work, pipelining, 300)
+                if r["rc"] != 0:
+                    print(r["tail"], file=sys.stderr)
+                    sys.exit("the verification floor's probe failed")
+                walls.append(r["wall"])
+            results["floor"][f"verify, pipelining={pipelining}"] = min(walls)
+            print(f"verify floor (one probe of the collection host) pipelining={pipelining}: "
+                  f"{' / '.join(f'{w:.2f}' for w in walls)} s", flush=True)
     finally:
         if not args.keep:
             remove_hosts()
@@ -338,6 +366,9 @@ def main():
                 for side in sides}
         print(f"ratio collection / stitched, pipelining {'on' if pipelining else 'off'} (best runs): wall {ratio:.2f}, "
               f"controller CPU {cpus['collection']:.2f} / {cpus['stitched']:.2f} s = {cpus['collection'] / cpus['stitched']:.2f}")
+        floor = results["floor"][f"verify, pipelining={pipelining}"]
+        print(f"verification floor / stitched, pipelining {'on' if pipelining else 'off'}: {floor:.2f} s = "
+              f"{floor / best[('stitched', pipelining)]:.2f}")
         if "baseline" in sides:
             print(f"ratio baseline / stitched, pipelining {'on' if pipelining else 'off'} (best runs): wall "
                   f"{best[('baseline', pipelining)] / best[('stitched', pipelining)]:.2f}, controller CPU {cpus['baseline']:.2f} s; "
