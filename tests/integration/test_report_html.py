@@ -136,7 +136,7 @@ def _playbook(tmp_path, endpoints, *extra):
     varsfile = tmp_path / "vars.json"
     varsfile.write_text(json.dumps({"verify_https_inventory": False, "verify_https_endpoints": endpoints["endpoints"],
                                     "verify_https_ca_path": endpoints["ca"], "verify_https_report_dir": str(tmp_path / "report"),
-                                    "verify_https_checks": ["tcp", "tls_versions", "certificate"], "verify_https_timeout": 2,
+                                    "verify_https_checks": ["tcp", "tls_versions", "certificate"], "verify_https_timeout": 5,
                                     "verify_https_report_title": "Integration <fleet> & friends"}))
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
            "port443.https.verify_https", "-e", f"@{varsfile}", *extra]
@@ -151,7 +151,9 @@ def report_dir(endpoints, tmp_path_factory):
     assert first.returncode == 2, first.stdout + first.stderr
     assert "endpoint(s) at or above critical" in first.stdout
     assert "changed=1" in first.stdout
-    second = _playbook(tmp_path, endpoints, "-e", "verify_https_fail_on=never")
+    # --diff: where the second run finds a finding the first did not (openssl s_server answers one connection at a
+    # time; a timeout on a busy machine is a finding of its own), the failure shows which.
+    second = _playbook(tmp_path, endpoints, "-e", "verify_https_fail_on=never", "--diff")
     assert second.returncode == 0, second.stdout + second.stderr
     assert re.search(r"localhost\s+: ok=\d+\s+changed=0", second.stdout), second.stdout  # same report: unchanged
     assert "**CRITICAL** - 5 endpoint(s): 4 critical, 0 warning, 1 ok." in second.stdout
