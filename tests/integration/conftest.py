@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import typing as t
 
 import pytest
 
@@ -130,26 +131,29 @@ def serve_http(host: str, port: int, behaviour: dict, tls: tuple[str, str] | Non
     return server
 
 
-def start_nginx(tmp: str, label: str, servers: list[dict], workers: int = 1, host: str = "127.0.0.1") -> tuple[subprocess.Popen, int]:
-    """nginx serving HTTPS on one free port of `host` with one server block per entry of `servers` (the first is the
-    default server): names (server_name, or none), cert and key (paths), protocols, ciphers, curves, and optional
-    prefer_server (ssl_prefer_server_ciphers). The process and the port; the caller waits for it to listen."""
-    port = free_port(host)
+def start_nginx(tmp: str, label: str, servers: list[dict], workers: int = 1, host: str = "127.0.0.1",
+                port: int | None = None, blocks: t.Sequence[str] = ()) -> tuple[subprocess.Popen, int]:
+    """nginx serving HTTPS on one port of `host` (a free one unless `port` is given) with one server block per entry of
+    `servers` (the first is the default server): names (server_name, or none), cert and key (paths), and where given
+    protocols, ciphers, curves (else nginx's defaults), prefer_server (ssl_prefer_server_ciphers) and extra (more
+    directives, as written). `blocks`: more server blocks of the http section, as written (a plain HTTP listener).
+    The process and the port; the caller waits for it to listen."""
+    port = port or free_port(host)
     root = os.path.join(tmp, label)
     os.makedirs(root, exist_ok=True)
-    blocks = []
+    blocks = list(blocks)
     for index, srv in enumerate(servers):
         names = " ".join(srv.get("names") or ())
+        tls = "".join(f"\n    {directive} {srv[key]};" for directive, key in
+                      (("ssl_protocols", "protocols"), ("ssl_ciphers", "ciphers"), ("ssl_ecdh_curve", "curves")) if key in srv)
         blocks.append(f"""
   server {{
     listen {host}:{port} ssl{" default_server" if index == 0 else ""};
     {f"server_name {names};" if names else ""}
     ssl_certificate {srv["cert"]};
-    ssl_certificate_key {srv["key"]};
-    ssl_protocols {srv["protocols"]};
-    ssl_ciphers {srv["ciphers"]};
-    ssl_ecdh_curve {srv["curves"]};
+    ssl_certificate_key {srv["key"]};{tls}
     ssl_prefer_server_ciphers {"on" if srv.get("prefer_server") else "off"};
+    {srv.get("extra", "")}
     location / {{ return 200 "ok\\n"; }}
   }}""")
     conf = os.path.join(root, "nginx.conf")

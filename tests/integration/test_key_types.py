@@ -16,7 +16,7 @@ import subprocess
 
 import pki
 import pytest
-from conftest import free_port, probe, wait_listening
+from conftest import probe, start_nginx, wait_listening
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -26,29 +26,10 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def _nginx(tmp: str, label: str, pairs: list[tuple[str, str]]) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    root = os.path.join(tmp, label)
-    os.makedirs(root, exist_ok=True)
-    certs = "\n".join(f"    ssl_certificate {cert};\n    ssl_certificate_key {key};" for cert, key in pairs)
-    conf = os.path.join(root, "nginx.conf")
-    with open(conf, "w", encoding="utf-8") as handle:
-        handle.write(f"""
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  server {{
-    listen 127.0.0.1:{port} ssl;
-{certs}
-    ssl_protocols TLSv1.2 TLSv1.3;
-    location / {{ return 200 "ok\\n"; }}
-  }}
-}}
-""")
-    proc = subprocess.Popen([NGINX, "-c", conf, "-g", "daemon off;"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, port
+    """One server block with every (certificate, key) pair, TLS 1.2 and 1.3, nginx's default suites and groups."""
+    (cert, key), more = pairs[0], pairs[1:]
+    extra = "\n    ".join(f"ssl_certificate {c};\n    ssl_certificate_key {k};" for c, k in more)
+    return start_nginx(tmp, label, [{"cert": cert, "key": key, "protocols": "TLSv1.2 TLSv1.3", "extra": extra}])
 
 
 @pytest.fixture(scope="module")

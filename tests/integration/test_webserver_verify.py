@@ -9,13 +9,11 @@ not be known, never a match. openssl s_client is the oracle of what each server 
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
 import pki
 import pytest
-from conftest import free_port, wait_listening
+from conftest import free_port, start_nginx, wait_listening
 from limiter import LimitingProxy
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -34,43 +32,21 @@ def site(lab, label: str, protocols: str, hsts: bool = True, https_port: int | N
     """nginx serving NAME over HTTPS (the intermediate suites and groups, `protocols`) and redirecting plain HTTP to
     https://NAME:redirect_port/. (https port, http port)."""
     https_port, http_port = https_port or free_port(), free_port()
-    root = os.path.join(lab.tmp, label)
-    os.makedirs(root, exist_ok=True)
     leaf = pki.issue(NAME, issuer=lab.inter)
-    cert = lab.write(f"{label}.crt", leaf.pem + lab.inter.pem)
-    key = lab.write(f"{label}.key", leaf.key_pem)
-    curves = ":".join(c for c in MOZ["tls_curves"] if c != "X25519MLKEM768")  # OpenSSL 3.0 has no X25519MLKEM768
-    header = 'add_header Strict-Transport-Security "max-age=63072000" always;' if hsts else ""
-    conf = os.path.join(root, "nginx.conf")
-    with open(conf, "w", encoding="utf-8") as f:
-        f.write(f"""
-worker_processes 1;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
+    server = {"names": [NAME], "cert": lab.write(f"{label}.crt", leaf.pem + lab.inter.pem),
+              "key": lab.write(f"{label}.key", leaf.key_pem), "protocols": protocols,
+              "ciphers": ":".join(MOZ["ciphers"]["openssl"]),
+              # OpenSSL 3.0 has no X25519MLKEM768
+              "curves": ":".join(c for c in MOZ["tls_curves"] if c != "X25519MLKEM768"),
+              "extra": 'add_header Strict-Transport-Security "max-age=63072000" always;' if hsts else ""}
+    redirect = f"""
   server {{
     listen 127.0.0.1:{http_port};
     server_name {NAME};
     return 301 https://$host:{redirect_port or https_port}$request_uri;
-  }}
-  server {{
-    listen 127.0.0.1:{https_port} ssl;
-    server_name {NAME};
-    ssl_certificate {cert};
-    ssl_certificate_key {key};
-    ssl_protocols {protocols};
-    ssl_ciphers {":".join(MOZ["ciphers"]["openssl"])};
-    ssl_ecdh_curve {curves};
-    ssl_prefer_server_ciphers off;
-    {header}
-    location / {{ return 200 "ok\\n"; }}
-  }}
-}}
-""")
-    lab.procs.append(subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", conf, "-g", "daemon off;"],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+  }}"""
+    proc, _port = start_nginx(lab.tmp, label, [server], port=https_port, blocks=[redirect])
+    lab.procs.append(proc)
     wait_listening("127.0.0.1", https_port)
     wait_listening("127.0.0.1", http_port)
     return https_port, http_port
