@@ -13,7 +13,8 @@ import threading
 
 class LimitingProxy:
     """127.0.0.1:port -> upstream. The first `allow` connections are forwarded; after that each new connection is
-    closed once its first bytes are read (mode "close"), reset at once ("reset"), or held open unanswered ("stall")."""
+    closed once its first bytes are read (mode "close"), reset at once ("reset"), or held open unanswered ("stall"),
+    or the listener closes so that connecting is refused ("refuse")."""
 
     def __init__(self, upstream: tuple[str, int], mode: str, allow: int | None) -> None:
         self.upstream, self.mode, self.allow = upstream, mode, allow
@@ -34,15 +35,24 @@ class LimitingProxy:
             except OSError:
                 return
             self.count += 1
-            if self.allow is None or self.count <= self.allow:
+            if self._passes():
                 threading.Thread(target=self._forward, args=(conn,), daemon=True).start()
-            elif self.mode == "reset":
+            elif self.mode in ("reset", "refuse"):  # refuse: only with allow 0, the first connection
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
             elif self.mode == "close":
                 threading.Thread(target=self._read_and_close, args=(conn,), daemon=True).start()
             else:
                 self.held.append(conn)
+            if self.mode == "refuse" and self.allow is not None and self.count >= self.allow:
+                # The listener goes away: every further connection is refused (an RST to the SYN, as a firewall's
+                # REJECT or a ban by fail2ban answers).
+                self.sock.close()
+                return
+
+    def _passes(self) -> bool:
+        """Whether the connection just accepted (number self.count) is forwarded."""
+        return self.allow is None or self.count <= self.allow
 
     @staticmethod
     def _read_and_close(conn: socket.socket) -> None:
@@ -101,6 +111,19 @@ class LimitingProxy:
         self.sock.close()
         for conn in self.held:
             conn.close()
+
+
+class RecoveringLimiter(LimitingProxy):
+    """A limiter that lets connections through again: connections allow+1 .. allow+window are closed ("close") or
+    reset ("reset"), every other one is forwarded (a rate limit whose window passes, a load balancer whose backend
+    was busy for a moment)."""
+
+    def __init__(self, upstream: tuple[str, int], mode: str, allow: int, window: int) -> None:
+        self.window = window
+        super().__init__(upstream, mode, allow)
+
+    def _passes(self) -> bool:
+        return not self.allow < self.count <= self.allow + self.window
 
 
 class AlertsAsCloses(LimitingProxy):

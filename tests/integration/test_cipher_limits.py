@@ -12,10 +12,12 @@ TLS 1.3 suites, the TLS 1.2 suites or the TLS 1.3 groups."""
 
 from __future__ import annotations
 
+import typing as t
+
 import pki
 import pytest
 from conftest import codes, probe, start_nginx, wait_listening
-from limiter import LimitingProxy
+from limiter import LimitingProxy, RecoveringLimiter
 
 from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
 
@@ -51,7 +53,16 @@ def limited(lab):
     before = LimitingProxy(upstream, "close", None)
     through(before, "limited_before", checks=["tcp", "tls_versions"], tls_profile=None)
     before.close()
-    return upstream, before.count, whole["ciphers"]["handshakes"], through
+    return Limited(upstream, before.count, whole["ciphers"]["handshakes"], through, whole, passing.count)
+
+
+class Limited(t.NamedTuple):
+    upstream: tuple[str, int]
+    before: int  # connections of the checks other than ciphers
+    handshakes: int  # the enumeration's ClientHellos
+    through: t.Callable[..., dict]
+    whole: dict  # the result with nothing in the way
+    total: int  # connections of the whole run
 
 
 # After how many enumeration ClientHellos the limiter starts. Mozilla 6.0 intermediate with an RSA certificate takes 16
@@ -62,7 +73,7 @@ AFTER = (2, 7, 11, 13)
 
 @pytest.mark.parametrize("mode", ["close", "reset", "stall"])
 def test_a_limiter_mid_enumeration_is_unknown_never_ok(limited, mode):
-    upstream, before, handshakes, through = limited
+    upstream, before, handshakes, through = limited[:4]
     assert handshakes > max(AFTER)
     for after in AFTER:
         proxy = LimitingProxy(upstream, mode, before + after)
@@ -79,7 +90,7 @@ def test_a_limiter_mid_enumeration_is_unknown_never_ok(limited, mode):
 @pytest.mark.parametrize("mode", ["close", "reset"])
 def test_a_limiter_without_a_profile_is_not_ok(limited, mode):
     """Without tls_profile nothing compares the lists: the partial result alone must not pass as ok."""
-    upstream, before, _handshakes, through = limited
+    upstream, before, _handshakes, through = limited[:4]
     for after in (11, 13):
         proxy = LimitingProxy(upstream, mode, before + after)
         try:
@@ -87,3 +98,51 @@ def test_a_limiter_without_a_profile_is_not_ok(limited, mode):
         finally:
             proxy.close()
         assert res["status"] != "ok" and "cipher_enumeration_unknown" in codes(res), (after, res["reasons"], res["ciphers"])
+
+
+@pytest.mark.parametrize("mode", ["close", "reset", "refuse"])
+def test_a_limiter_at_any_connection_is_unknown_never_ok(limited, mode):
+    """Every point at which a limiter can start, from the first connection to past the last: while it lets everything
+    through the result is the whole one; once it stops a connection the result is not ok, not complete, and no
+    profile comparison is built on what was enumerated before."""
+    seen_triggered = 0
+    for allow in range(limited.total + 2):
+        proxy = LimitingProxy(limited.upstream, mode, allow)
+        try:
+            res = limited.through(proxy, f"limited_any_{mode}_{allow}")
+        finally:
+            proxy.close()
+        found = codes(res)
+        if allow >= limited.total:
+            assert res["status"] == "ok" and found == [], (mode, allow, res["reasons"])
+            continue
+        seen_triggered += 1
+        ciphers = res.get("ciphers") or {}
+        assert res["status"] != "ok" and ciphers.get("complete") is not True, (mode, allow, res["reasons"], ciphers)
+        assert "profile_mismatch" not in found, (mode, allow, res["reasons"])
+    assert seen_triggered == limited.total
+
+
+@pytest.mark.parametrize("mode", ["close", "reset"])
+@pytest.mark.parametrize("window", [1, 2])
+def test_a_limiter_that_lets_connections_through_again(limited, mode, window):
+    """A limiter whose window passes (connections allow+1 .. allow+window stopped, the rest forwarded): a result
+    marked complete is the whole one; anything else is not ok. Never a partial list passed as the server's."""
+    keys = ("versions", "groups", "server_order", "forward_secrecy", "dh", "certificate_key_types_by_version")
+    want = {key: limited.whole["ciphers"][key] for key in keys}
+    completed = 0
+    for allow in range(limited.total):
+        proxy = RecoveringLimiter(limited.upstream, mode, allow, window)
+        try:
+            res = limited.through(proxy, f"limited_window_{mode}_{window}_{allow}")
+        finally:
+            proxy.close()
+        ciphers = res.get("ciphers") or {}
+        if ciphers.get("complete"):
+            completed += 1
+            assert {key: ciphers[key] for key in keys} == want, (mode, window, allow, ciphers)
+            assert res["status"] != "ok" or codes(res) == [], (mode, window, allow, res["reasons"])
+        else:
+            assert res["status"] != "ok" and "cipher_enumeration_unknown" in codes(res), (mode, window, allow, res["reasons"])
+    # A stop the enumeration repeats its question over (a close it confirms) recovers: not every run ends unknown.
+    assert completed > 0, (mode, window)
