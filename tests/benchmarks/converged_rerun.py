@@ -10,8 +10,9 @@ On two fresh Debian 12 (bookworm) lab hosts (systemd as PID 1, docker connection
 Both are converged once, then re-run `--repeat` times each, alternated so they share the machine's load, without and
 with pipelining. Every re-run must report changed=0 and failed=0 (else the figure is marked). Reports the wall time of
 each `ansible-playbook` command and the tasks per host from its recap; an ad-hoc ping and a facts-only pass are
-the floor, and a play of one probe of the collection host (the webserver role's checks) the floor of a re-run that
-verifies what is served. The hosts are removed afterwards unless --keep.
+the floor, an empty play (ansible-playbook starting and ending, no task) the floor of any play, and a play of one probe
+of the collection host (the webserver role's checks) the floor of a re-run that verifies what is
+served. The hosts are removed afterwards unless --keep.
 
 Run as root from the collection root (the copy under ansible_collections/port443/https), with the controller venv:
   ANSIBLE_COLLECTIONS_PATH=<dir holding ansible_collections> python tests/benchmarks/converged_rerun.py --repeat 3
@@ -168,6 +169,24 @@ VERIFY_FLOOR = """\
       failed_when: floor_probe.endpoints[0].tcp.state != 'open'
 """
 
+# The least a re-run that reads its host and verifies what is served can cost, whatever its shape: the probe above
+# and one more module call, the smallest there is (ping), where a re-run would read the firewall, the certificate and
+# the web server in that one call.
+VERIFY_AND_ONE_READ = VERIFY_FLOOR.replace("Verification floor - one probe of what the collection host serves, nothing else",
+                                           "One read of the host and one probe - the floor of a re-run that reads its host") + """\
+    - name: The smallest module call (where one call would read the whole host)
+      ansible.builtin.ping:
+"""
+
+# The least any playbook costs: ansible-playbook starting, parsing one play against the collection host and ending,
+# with no task (and no connection). Below this no play of any shape can go, whatever its roles do.
+EMPTY_PLAY = """\
+- name: Start-up floor - one play, no task
+  hosts: collection
+  gather_facts: false
+  tasks: []
+"""
+
 SITE_TEMPLATE = """\
 server {
     listen 80;
@@ -282,7 +301,8 @@ def main():
         return
 
     work = tempfile.mkdtemp(prefix="p443-rerun-")
-    for name, text in (("stitched.yml", STITCHED), ("site.conf.j2", SITE_TEMPLATE), ("verify_floor.yml", VERIFY_FLOOR)):
+    for name, text in (("stitched.yml", STITCHED), ("site.conf.j2", SITE_TEMPLATE), ("verify_floor.yml", VERIFY_FLOOR),
+                       ("empty_play.yml", EMPTY_PLAY), ("verify_and_one_read.yml", VERIFY_AND_ONE_READ)):
         with open(os.path.join(work, name), "w") as f:
             f.write(text)
     inv = ["-i", os.path.join(work, "inventory.yml")]
@@ -334,16 +354,21 @@ def main():
                 r = run(cmd, work, pipelining, 300)
                 results["floor"][f"{name}, pipelining={pipelining}"] = r["wall"]
                 print(f"{name} (both hosts) pipelining={pipelining}: {r['wall']:.2f} s rc={r['rc']}", flush=True)
-            walls = []
-            for _rep in range(args.repeat):
-                r = run(["ansible-playbook", *inv, os.path.join(work, "verify_floor.yml")], work, pipelining, 300)
-                if r["rc"] != 0:
-                    print(r["tail"], file=sys.stderr)
-                    sys.exit("the verification floor's probe failed")
-                walls.append(r["wall"])
-            results["floor"][f"verify, pipelining={pipelining}"] = min(walls)
-            print(f"verify floor (one probe of the collection host) pipelining={pipelining}: "
-                  f"{' / '.join(f'{w:.2f}' for w in walls)} s", flush=True)
+            for key, label, playbook in (("empty", "empty play (start-up, no task)", "empty_play.yml"),
+                                         ("verify", "verify floor (one probe of the collection host)", "verify_floor.yml"),
+                                         ("read", "one read and one probe (ping + the probe)", "verify_and_one_read.yml")):
+                runs = []
+                for _rep in range(args.repeat):
+                    r = run(["ansible-playbook", *inv, os.path.join(work, playbook)], work, pipelining, 300)
+                    if r["rc"] != 0:
+                        print(r["tail"], file=sys.stderr)
+                        sys.exit(f"the {label} failed")
+                    runs.append(r)
+                results["floor"][f"{key}, pipelining={pipelining}"] = min(r["wall"] for r in runs)
+                results["floor"][f"{key} cpu, pipelining={pipelining}"] = min(r["cpu"] for r in runs)
+                walls = " / ".join(f"{r['wall']:.2f}" for r in runs)
+                cpus = " / ".join(f"{r['cpu']:.2f}" for r in runs)
+                print(f"{label} pipelining={pipelining}: {walls} s, CPU {cpus} s", flush=True)
     finally:
         if not args.keep:
             remove_hosts()
@@ -366,9 +391,12 @@ def main():
                 for side in sides}
         print(f"ratio collection / stitched, pipelining {'on' if pipelining else 'off'} (best runs): wall {ratio:.2f}, "
               f"controller CPU {cpus['collection']:.2f} / {cpus['stitched']:.2f} s = {cpus['collection'] / cpus['stitched']:.2f}")
-        floor = results["floor"][f"verify, pipelining={pipelining}"]
-        print(f"verification floor / stitched, pipelining {'on' if pipelining else 'off'}: {floor:.2f} s = "
-              f"{floor / best[('stitched', pipelining)]:.2f}")
+        for key, label in (("empty", "empty play (start-up floor)"), ("verify", "verification floor"),
+                           ("read", "one read and one probe")):
+            wall = results["floor"][f"{key}, pipelining={pipelining}"]
+            cpu = results["floor"][f"{key} cpu, pipelining={pipelining}"]
+            print(f"{label} / stitched, pipelining {'on' if pipelining else 'off'}: wall {wall:.2f} s = "
+                  f"{wall / best[('stitched', pipelining)]:.2f}, controller CPU {cpu:.2f} s = {cpu / cpus['stitched']:.2f}")
         if "baseline" in sides:
             print(f"ratio baseline / stitched, pipelining {'on' if pipelining else 'off'} (best runs): wall "
                   f"{best[('baseline', pipelining)] / best[('stitched', pipelining)]:.2f}, controller CPU {cpus['baseline']:.2f} s; "
