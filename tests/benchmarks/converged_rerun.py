@@ -10,9 +10,10 @@ On two fresh Debian 12 (bookworm) lab hosts (systemd as PID 1, docker connection
 Both are converged once, then re-run `--repeat` times each, alternated so they share the machine's load, without and
 with pipelining. Every re-run must report changed=0 and failed=0 (else the figure is marked). Reports the wall time of
 each `ansible-playbook` command and the tasks per host from its recap; an ad-hoc ping and a facts-only pass are
-the floor, an empty play (ansible-playbook starting and ending, no task) the floor of any play, and a play of one probe
-of the collection host (the webserver role's checks) the floor of a re-run that verifies what is
-served. The hosts are removed afterwards unless --keep.
+the floor, an empty play (ansible-playbook starting and ending, no task) the floor of any play, a play of one probe of
+the collection host (the webserver role's checks) the floor of a re-run that verifies what is served, and that play
+with one more module call (ping) the floor of a re-run that also reads its host, in a single call. Each floor prints
+its wall time and controller CPU. The hosts are removed afterwards unless --keep.
 
 Run as root from the collection root (the copy under ansible_collections/port443/https), with the controller venv:
   ANSIBLE_COLLECTIONS_PATH=<dir holding ansible_collections> python tests/benchmarks/converged_rerun.py --repeat 3

@@ -8,7 +8,8 @@ A close, a reset or a stall in the middle of the enumeration is not the server r
 result must be `cipher_enumeration_unknown` (complete false), never `ok` and never a `profile_mismatch` built on the
 part enumerated before the limiter started. N is set from the number of connections the other checks of the same
 endpoint take (measured through the same proxy, passing everything), plus a few, so the limiter starts during the
-TLS 1.3 suites, the TLS 1.2 suites or the TLS 1.3 groups."""
+TLS 1.3 suites, the TLS 1.2 suites or the TLS 1.3 groups; then at every connection of the run, with a listener that
+goes away as well (connecting refused); and behind a limiter that lets connections through again."""
 
 from __future__ import annotations
 
@@ -105,7 +106,6 @@ def test_a_limiter_at_any_connection_is_unknown_never_ok(limited, mode):
     """Every point at which a limiter can start, from the first connection to past the last: while it lets everything
     through the result is the whole one; once it stops a connection the result is not ok, not complete, and no
     profile comparison is built on what was enumerated before."""
-    seen_triggered = 0
     for allow in range(limited.total + 2):
         proxy = LimitingProxy(limited.upstream, mode, allow)
         try:
@@ -116,11 +116,9 @@ def test_a_limiter_at_any_connection_is_unknown_never_ok(limited, mode):
         if allow >= limited.total:
             assert res["status"] == "ok" and found == [], (mode, allow, res["reasons"])
             continue
-        seen_triggered += 1
         ciphers = res.get("ciphers") or {}
         assert res["status"] != "ok" and ciphers.get("complete") is not True, (mode, allow, res["reasons"], ciphers)
         assert "profile_mismatch" not in found, (mode, allow, res["reasons"])
-    assert seen_triggered == limited.total
 
 
 @pytest.mark.parametrize("mode", ["close", "reset"])
@@ -143,6 +141,10 @@ def test_a_limiter_that_lets_connections_through_again(limited, mode, window):
             assert {key: ciphers[key] for key in keys} == want, (mode, window, allow, ciphers)
             assert res["status"] != "ok" or codes(res) == [], (mode, window, allow, res["reasons"])
         else:
-            assert res["status"] != "ok" and "cipher_enumeration_unknown" in codes(res), (mode, window, allow, res["reasons"])
-    # A stop the enumeration repeats its question over (a close it confirms) recovers: not every run ends unknown.
+            # Not ok; where the window stopped the reachability check itself, that is the finding (the endpoint
+            # looked closed) and no enumeration ran, else the enumeration says it is unknown.
+            assert res["status"] != "ok", (mode, window, allow, res["reasons"])
+            assert res.get("ciphers") is None or "cipher_enumeration_unknown" in codes(res), (mode, window, allow, res["reasons"])
+    # The enumeration asks again after a close or reset without an alert (the known offer, then the repeat): where the
+    # window has passed by then, it finishes. A limiter that recovers must not leave every run unknown.
     assert completed > 0, (mode, window)
