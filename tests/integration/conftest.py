@@ -131,6 +131,11 @@ def serve_http(host: str, port: int, behaviour: dict, tls: tuple[str, str] | Non
     return server
 
 
+def local_curves(groups: t.Iterable[str]) -> str:
+    """An ssl_ecdh_curve value for the local OpenSSL from a profile's groups: OpenSSL 3.0 has no X25519MLKEM768."""
+    return ":".join(g for g in groups if g != "X25519MLKEM768")
+
+
 def start_nginx(tmp: str, label: str, servers: list[dict], workers: int = 1, host: str = "127.0.0.1",
                 port: int | None = None, blocks: t.Sequence[str] = ()) -> tuple[subprocess.Popen, int]:
     """nginx serving HTTPS on one port of `host` (a free one unless `port` is given) with one server block per entry of

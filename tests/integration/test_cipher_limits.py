@@ -17,7 +17,7 @@ import typing as t
 
 import pki
 import pytest
-from conftest import codes, probe, start_nginx, wait_listening
+from conftest import codes, local_curves, probe, start_nginx, wait_listening
 from limiter import LimitingProxy, RecoveringLimiter
 
 from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
@@ -36,7 +36,7 @@ def limited(lab):
     leaf = pki.issue("limited.test", issuer=lab.inter)
     cert = lab.write("limited.crt", leaf.pem + lab.inter.pem)
     key = lab.write("limited.key", leaf.key_pem)
-    curves = ":".join(c for c in MOZ["tls_curves"] if c != "X25519MLKEM768")  # OpenSSL 3.0 has no X25519MLKEM768
+    curves = local_curves(MOZ["tls_curves"])
     server = {"cert": cert, "key": key, "protocols": "TLSv1.2 TLSv1.3", "ciphers": ":".join(MOZ["ciphers"]["openssl"]), "curves": curves}
     proc, port = start_nginx(lab.tmp, "limited", [server])
     lab.procs.append(proc)
@@ -74,7 +74,7 @@ AFTER = (2, 7, 11, 13)
 
 @pytest.mark.parametrize("mode", ["close", "reset", "stall"])
 def test_a_limiter_mid_enumeration_is_unknown_never_ok(limited, mode):
-    upstream, before, handshakes, through = limited[:4]
+    upstream, before, handshakes, through = limited.upstream, limited.before, limited.handshakes, limited.through
     assert handshakes > max(AFTER)
     for after in AFTER:
         proxy = LimitingProxy(upstream, mode, before + after)
@@ -91,7 +91,7 @@ def test_a_limiter_mid_enumeration_is_unknown_never_ok(limited, mode):
 @pytest.mark.parametrize("mode", ["close", "reset"])
 def test_a_limiter_without_a_profile_is_not_ok(limited, mode):
     """Without tls_profile nothing compares the lists: the partial result alone must not pass as ok."""
-    upstream, before, _handshakes, through = limited[:4]
+    upstream, before, through = limited.upstream, limited.before, limited.through
     for after in (11, 13):
         proxy = LimitingProxy(upstream, mode, before + after)
         try:

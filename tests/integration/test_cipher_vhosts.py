@@ -18,7 +18,7 @@ import sys
 
 import pki
 import pytest
-from conftest import codes, probe, start_nginx, wait_listening
+from conftest import codes, local_curves, probe, start_nginx, wait_listening
 
 from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
 
@@ -38,7 +38,7 @@ def vhosts(lab):
     leaf = pki.issue("vhosts.test", key=pki.rsa_key(4096), issuer=lab.inter, sans=NAMES + [ODD])
     cert = lab.write("vhosts.crt", leaf.pem + lab.inter.pem)
     key = lab.write("vhosts.key", leaf.key_pem)
-    curves = ":".join(c for c in MOZ["tls_curves"] if c != "X25519MLKEM768")  # OpenSSL 3.0 has no X25519MLKEM768
+    curves = local_curves(MOZ["tls_curves"])
     common = {"cert": cert, "key": key, "protocols": "TLSv1.2 TLSv1.3", "ciphers": ":".join(MOZ["ciphers"]["openssl"]), "curves": curves}
     servers = [dict(common, names=[name]) for name in NAMES]
     servers.append(dict(common, names=[ODD], ciphers=common["ciphers"] + ":ECDHE-RSA-AES128-SHA@SECLEVEL=0"))

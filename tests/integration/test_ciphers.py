@@ -19,7 +19,7 @@ import subprocess
 
 import pki
 import pytest
-from conftest import codes, probe, start_nginx, wait_listening
+from conftest import codes, local_curves, probe, start_nginx, wait_listening
 
 from ansible_collections.port443.https.plugins.module_utils.profiles import _mozilla_guidelines
 
@@ -95,7 +95,7 @@ def cipher_lab(lab):
     leaf = pki.issue("ciphers_nginx.test", issuer=lab.inter, sans=["ciphers_nginx.test", "ciphers_nginx_extra.test"])
     cert = lab.write("ciphers_nginx.crt", leaf.pem + lab.inter.pem)
     key = lab.write("ciphers_nginx.key", leaf.key_pem)
-    curves = ":".join(c for c in MOZ["tls_curves"] if c != "X25519MLKEM768")  # OpenSSL 3.0 has no X25519MLKEM768
+    curves = local_curves(MOZ["tls_curves"])
     for label, protocols, ciphers in (("nginx", "TLSv1.2 TLSv1.3", ":".join(MOZ["ciphers"]["openssl"])),
                                       ("nginx_extra", "TLSv1.1 TLSv1.2 TLSv1.3", ":".join(MOZ["ciphers"]["openssl"]) + ":ECDHE-RSA-AES128-SHA@SECLEVEL=0")):
         proc, port = start_nginx(tmp, label, [{"cert": cert, "key": key, "protocols": protocols, "ciphers": ciphers, "curves": curves}])

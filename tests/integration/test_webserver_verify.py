@@ -13,7 +13,7 @@ import subprocess
 
 import pki
 import pytest
-from conftest import free_port, start_nginx, wait_listening
+from conftest import free_port, local_curves, start_nginx, wait_listening
 from limiter import LimitingProxy
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -36,8 +36,7 @@ def site(lab, label: str, protocols: str, hsts: bool = True, https_port: int | N
     server = {"names": [NAME], "cert": lab.write(f"{label}.crt", leaf.pem + lab.inter.pem),
               "key": lab.write(f"{label}.key", leaf.key_pem), "protocols": protocols,
               "ciphers": ":".join(MOZ["ciphers"]["openssl"]),
-              # OpenSSL 3.0 has no X25519MLKEM768
-              "curves": ":".join(c for c in MOZ["tls_curves"] if c != "X25519MLKEM768"),
+              "curves": local_curves(MOZ["tls_curves"]),
               "extra": 'add_header Strict-Transport-Security "max-age=63072000" always;' if hsts else ""}
     redirect = f"""
   server {{
